@@ -1,0 +1,195 @@
+"""Parse analyte cells and normalise every below-detection-limit encoding.
+
+Whatever the file wrote, a parsed column ends in one representation
+(``docs/conventions.md``): ``value`` = the detection limit and ``censored`` = true for
+a value below the limit. :func:`parse_cells` reads the numbers and the ``<``/``>``
+qualifiers; :func:`apply_censoring` applies the dataset's encoding.
+
+Examples
+--------
+>>> import pyarrow as pa
+>>> cells = parse_cells(pa.array(["<0.6", "5.2", "N.S.", "x"]), not_sampled=("N.S.",))
+>>> cells.number.tolist()[:2], cells.lt.tolist(), cells.bad.tolist()
+([0.6, 5.2], [True, False, False, False], [False, False, False, True])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from chemearth.descriptor import Censoring
+
+__all__ = ["CensoredColumn", "Cells", "apply_censoring", "parse_cells"]
+
+_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+_REL_TOL = 1e-6
+
+
+@dataclass
+class Cells:
+    """The numbers of one column as written, with their qualifiers.
+
+    ``number`` is NaN where the cell is empty, not sampled or unparseable.
+    """
+
+    number: np.ndarray
+    lt: np.ndarray
+    gt: np.ndarray
+    bad: np.ndarray
+    not_sampled: np.ndarray
+    text: pa.Array | None = None
+
+    def bad_text(self, i: int) -> str:
+        """The raw text of an unparseable cell ``i``."""
+        return "" if self.text is None else str(self.text[i].as_py())
+
+
+def parse_cells(array: pa.Array | pa.ChunkedArray, not_sampled: tuple[str, ...] = ()) -> Cells:
+    """Parse one column of cells into numbers and ``<``/``>`` qualifiers.
+
+    Parameters
+    ----------
+    array : pyarrow array
+        The column as read: numbers, or text such as ``"<0.6"``, ``"> 10"``, ``"1e-3"``.
+    not_sampled : tuple of str
+        Markers of sites not sampled (``"N.S."``); they become missing values.
+
+    Returns
+    -------
+    Cells
+    """
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks() if array.num_chunks != 1 else array.chunk(0)
+    n = len(array)
+    false = np.zeros(n, dtype=bool)
+    if pa.types.is_integer(array.type) or pa.types.is_floating(array.type):
+        number = array.cast(pa.float64()).to_numpy(zero_copy_only=False)
+        return Cells(number, false, false.copy(), false.copy(), false.copy())
+    if pa.types.is_null(array.type):
+        return Cells(np.full(n, np.nan), false, false.copy(), false.copy(), false.copy())
+    if pa.types.is_boolean(array.type):
+        return Cells(np.full(n, np.nan), false, false.copy(), ~pc.is_null(array).to_numpy(
+            zero_copy_only=False), false.copy(), array.cast(pa.string()))
+    text = pc.utf8_trim_whitespace(array.cast(pa.string()))
+    ns = (
+        pc.is_in(text, value_set=pa.array(list(not_sampled), pa.string()))
+        if not_sampled
+        else pa.array(false)
+    )
+    ns_np = ns.to_numpy(zero_copy_only=False) & ~pc.is_null(text).to_numpy(zero_copy_only=False)
+    lt = pc.fill_null(pc.starts_with(text, "<"), False)
+    gt = pc.fill_null(pc.starts_with(text, ">"), False)
+    body = pc.if_else(pc.or_(lt, gt), pc.utf8_trim_whitespace(pc.utf8_slice_codeunits(text, 1)),
+                      text)
+    ok = pc.fill_null(pc.match_substring_regex(body, _NUMBER), False)
+    number = pc.cast(pc.if_else(ok, body, pa.scalar(None, pa.string())), pa.float64())
+    number_np = number.to_numpy(zero_copy_only=False)
+    present = ~pc.is_null(text).to_numpy(zero_copy_only=False)
+    bad = present & ~ok.to_numpy(zero_copy_only=False) & ~ns_np
+    return Cells(
+        number_np,
+        lt.to_numpy(zero_copy_only=False),
+        gt.to_numpy(zero_copy_only=False),
+        bad,
+        ns_np,
+        text,
+    )
+
+
+@dataclass
+class CensoredColumn:
+    """One analyte column after the censoring encoding is applied (original units)."""
+
+    value: np.ndarray
+    censored: np.ndarray
+    detection_limit: np.ndarray
+    negative_bad: np.ndarray
+    warnings: list[str] = field(default_factory=list)
+
+
+def apply_censoring(
+    cells: Cells,
+    censoring: Censoring,
+    limit: float | None,
+    flags: np.ndarray | None = None,
+    flag_column: np.ndarray | None = None,
+) -> CensoredColumn:
+    """Apply the dataset's below-detection-limit encoding to one parsed column.
+
+    Parameters
+    ----------
+    cells : Cells
+        From :func:`parse_cells`.
+    censoring : Censoring
+        The descriptor's ``[censoring]`` section.
+    limit : float or None
+        The column's detection limit in the column's unit, where the descriptor gives one.
+    flags : ndarray of bool, optional
+        For ``flag_file``: true where the flag file marks the cell censored.
+    flag_column : ndarray of bool, optional
+        For ``flag_column``: the boolean ``*Cen`` column.
+
+    Returns
+    -------
+    CensoredColumn
+        ``value`` is the detection limit where ``censored``; ``negative_bad`` marks negative
+        numbers that the encoding does not explain (they are rejected by the caller).
+
+    Examples
+    --------
+    >>> from chemearth.descriptor import Censoring
+    >>> cells = parse_cells(pa.array([-2.0, 5.0, None]))
+    >>> col = apply_censoring(cells, Censoring(encoding="negative"), None)
+    >>> col.value.tolist()[:2], col.censored.tolist()
+    ([2.0, 5.0], [True, False, False])
+    """
+    v = cells.number.copy()
+    finite = ~np.isnan(v)
+    censored = cells.lt & finite
+    dl = np.full(v.shape, np.nan if limit is None else limit)
+    dl[censored] = v[censored]
+    warnings: list[str] = []
+    enc = censoring.encoding
+    negative = finite & (v < 0)
+    if enc == "negative":
+        censored |= negative
+        v[negative] = -v[negative]
+        dl[negative] = v[negative]
+        negative = np.zeros_like(negative)
+    elif enc == "zero":
+        zero = finite & (v == 0) & ~censored
+        if zero.any():
+            if limit is None:
+                warnings.append(
+                    f"{int(zero.sum())} zero value(s) mean 'below detection limit' but no limit "
+                    "is given: they are kept as missing"
+                )
+                v[zero] = np.nan
+            else:
+                censored |= zero
+                v[zero] = limit
+    elif enc == "substituted":
+        if limit is None:
+            if finite.any():
+                warnings.append(
+                    f"values substituted at {censoring.factor:g} x DL cannot be recognised "
+                    "without a detection limit: kept as they are, not flagged censored"
+                )
+        else:
+            sub = finite & ~censored & (v > 0) & (v <= censoring.factor * limit * (1 + _REL_TOL))
+            censored |= sub
+            v[sub] = limit
+    elif enc == "flag_file" and flags is not None:
+        flagged = flags & finite & ~censored
+        censored |= flagged
+        v[flagged] = v[flagged] / censoring.factor
+        dl[flagged] = v[flagged]
+    elif enc == "flag_column" and flag_column is not None:
+        flagged = flag_column & finite
+        censored |= flagged
+        dl[flagged] = v[flagged]
+    return CensoredColumn(v, censored, dl, negative & ~censored, warnings)

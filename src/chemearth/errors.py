@@ -1,0 +1,123 @@
+"""Exception and warning tree of chemearth.
+
+Every error raised on purpose by chemearth derives from :class:`ChemearthError`.
+Subclasses also derive from the matching built-in exception, so callers that
+expect ``ValueError`` or ``KeyError`` keep working::
+
+    ChemearthError
+    ├── DescriptorError(ValueError)      a dataset descriptor is invalid
+    ├── InputFileError(ValueError)       a survey file cannot be read at all
+    │   └── EmptyFileError               the file holds no data rows
+    ├── RowError(ValueError)             one bad cell or row (file, row, column, reason)
+    ├── IngestRejected(ValueError)       --strict ingest found bad rows; nothing written
+    ├── UnitError(ValueError)            an unknown or inconvertible unit
+    ├── UnknownElementError(KeyError)    an element or oxide code chemearth does not know
+    ├── CRSError(ValueError)             an unknown coordinate reference system
+    ├── StoreError(RuntimeError)         the store is unusable or locked
+    └── NotFoundError(KeyError)          a dataset id (or version) is not in the store
+
+Warnings derive from :class:`ChemearthWarning` (a ``UserWarning``).
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CRSError",
+    "ChemearthError",
+    "ChemearthWarning",
+    "DescriptorError",
+    "EmptyFileError",
+    "IngestRejected",
+    "InputFileError",
+    "NotFoundError",
+    "RowError",
+    "StoreError",
+    "UnitError",
+    "UnknownElementError",
+]
+
+
+class ChemearthError(Exception):
+    """Root of every error chemearth raises on purpose.
+
+    ``exit_code`` is what the command-line tool returns for this error.
+    """
+
+    exit_code = 1
+
+    def __str__(self) -> str:  # KeyError quotes its message; we do not.
+        return str(self.args[0]) if self.args else self.__class__.__name__
+
+
+class DescriptorError(ChemearthError, ValueError):
+    """A dataset descriptor is missing, malformed or inconsistent with its file."""
+
+    exit_code = 2
+
+
+class InputFileError(ChemearthError, ValueError):
+    """A survey file cannot be read (missing, undecodable, unknown format)."""
+
+    exit_code = 3
+
+
+class EmptyFileError(InputFileError):
+    """A survey file has no data rows."""
+
+
+class RowError(ChemearthError, ValueError):
+    """One bad row or cell; names the file, row (1-based line in the file), column and reason."""
+
+    exit_code = 3
+
+    def __init__(self, file: str, row: int | None, column: str | None, reason: str) -> None:
+        self.file = file
+        self.row = row
+        self.column = column
+        self.reason = reason
+        where = [file]
+        if row is not None:
+            where.append(f"row {row}")
+        if column is not None:
+            where.append(f"column {column!r}")
+        super().__init__(f"{', '.join(where)}: {reason}")
+
+
+class IngestRejected(ChemearthError, ValueError):
+    """A strict ingest met bad rows; the store was left untouched."""
+
+    exit_code = 4
+
+
+class UnitError(ChemearthError, ValueError):
+    """A unit chemearth cannot parse, or cannot convert to the canonical unit."""
+
+    exit_code = 2
+
+
+class UnknownElementError(ChemearthError, KeyError):
+    """An element, oxide or parameter code chemearth does not know."""
+
+    exit_code = 2
+
+
+class CRSError(ChemearthError, ValueError):
+    """A coordinate reference system that pyproj cannot build."""
+
+    exit_code = 2
+
+
+class StoreError(ChemearthError, RuntimeError):
+    """The store directory is unusable, corrupt or locked by another process."""
+
+    exit_code = 5
+
+
+class NotFoundError(ChemearthError, KeyError):
+    """A dataset id or version that is not in the store."""
+
+    exit_code = 6
+
+
+class ChemearthWarning(UserWarning):
+    """Something the user should know, which does not stop the work."""
