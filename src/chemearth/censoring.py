@@ -83,11 +83,14 @@ def parse_cells(array: pa.Array | pa.ChunkedArray, not_sampled: tuple[str, ...] 
     ns_np = ns.to_numpy(zero_copy_only=False) & ~pc.is_null(text).to_numpy(zero_copy_only=False)
     lt = pc.fill_null(pc.starts_with(text, "<"), False)
     gt = pc.fill_null(pc.starts_with(text, ">"), False)
-    body = pc.if_else(pc.or_(lt, gt), pc.utf8_trim_whitespace(pc.utf8_slice_codeunits(text, 1)),
-                      text)
-    ok = pc.fill_null(pc.match_substring_regex(body, _NUMBER), False)
-    number = pc.cast(pc.if_else(ok, body, pa.scalar(None, pa.string())), pa.float64())
-    number_np = number.to_numpy(zero_copy_only=False)
+    body = pc.utf8_ltrim(text, "<> ")
+    number_np = _fast_numbers(body)
+    if number_np is None:  # some cell is not a plain number: check each against the pattern
+        ok = pc.fill_null(pc.match_substring_regex(body, _NUMBER), False)
+        number = pc.cast(pc.if_else(ok, body, pa.scalar(None, pa.string())), pa.float64())
+        number_np = number.to_numpy(zero_copy_only=False)
+    else:
+        ok = pc.invert(pc.is_null(body))
     present = ~pc.is_null(text).to_numpy(zero_copy_only=False)
     bad = present & ~ok.to_numpy(zero_copy_only=False) & ~ns_np
     return Cells(
@@ -98,6 +101,18 @@ def parse_cells(array: pa.Array | pa.ChunkedArray, not_sampled: tuple[str, ...] 
         ns_np,
         text,
     )
+
+
+def _fast_numbers(body: pa.Array) -> np.ndarray | None:
+    """Cast the whole column at once; None when any cell is not a finite number."""
+    try:
+        number = pc.cast(body, pa.float64()).to_numpy(zero_copy_only=False)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    present = ~pc.is_null(body).to_numpy(zero_copy_only=False)
+    if not np.isfinite(number[present]).all():  # "nan", "inf" are not measurements
+        return None
+    return number
 
 
 @dataclass

@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,52 +22,54 @@ from pyproj import Geod
 
 from chemearth.errors import DescriptorError, InputFileError
 
+# fmt: off
 __all__ = ["ALPHA3_TO_ALPHA2", "GEMAS_CODES", "NAMES", "CountryLocator", "LocateResult",
            "to_alpha2"]
+# fmt: on
 
 # ISO 3166-1: alpha-2, alpha-3, English short name; plus XK/XKX Kosovo (user-assigned
 # code used by the EU and IMF, and by Natural Earth's Kosovo polygon).
 _ISO = """
 AD AND Andorra|AE ARE United Arab Emirates|AF AFG Afghanistan|AG ATG Antigua and Barbuda|
-AI AIA Anguilla|AL ALB Albania|AM ARM Armenia|AO AGO Angola|AQ ATA Antarctica|
-AR ARG Argentina|AS ASM American Samoa|AT AUT Austria|AU AUS Australia|AW ABW Aruba|
-AX ALA Åland Islands|AZ AZE Azerbaijan|BA BIH Bosnia and Herzegovina|BB BRB Barbados|
-BD BGD Bangladesh|BE BEL Belgium|BF BFA Burkina Faso|BG BGR Bulgaria|BH BHR Bahrain|
-BI BDI Burundi|BJ BEN Benin|BL BLM Saint Barthélemy|BM BMU Bermuda|BN BRN Brunei Darussalam|
-BO BOL Bolivia|BQ BES Bonaire, Sint Eustatius and Saba|BR BRA Brazil|BS BHS Bahamas|
-BT BTN Bhutan|BV BVT Bouvet Island|BW BWA Botswana|BY BLR Belarus|BZ BLZ Belize|CA CAN Canada|
+AI AIA Anguilla|AL ALB Albania|AM ARM Armenia|AO AGO Angola|AQ ATA Antarctica|AR ARG Argentina|
+AS ASM American Samoa|AT AUT Austria|AU AUS Australia|AW ABW Aruba|AX ALA Åland Islands|
+AZ AZE Azerbaijan|BA BIH Bosnia and Herzegovina|BB BRB Barbados|BD BGD Bangladesh|BE BEL Belgium|
+BF BFA Burkina Faso|BG BGR Bulgaria|BH BHR Bahrain|BI BDI Burundi|BJ BEN Benin|
+BL BLM Saint Barthélemy|BM BMU Bermuda|BN BRN Brunei Darussalam|BO BOL Bolivia|
+BQ BES Bonaire, Sint Eustatius and Saba|BR BRA Brazil|BS BHS Bahamas|BT BTN Bhutan|
+BV BVT Bouvet Island|BW BWA Botswana|BY BLR Belarus|BZ BLZ Belize|CA CAN Canada|
 CC CCK Cocos (Keeling) Islands|CD COD Democratic Republic of the Congo|
 CF CAF Central African Republic|CG COG Congo|CH CHE Switzerland|CI CIV Côte d'Ivoire|
-CK COK Cook Islands|CL CHL Chile|CM CMR Cameroon|CN CHN China|CO COL Colombia|
-CR CRI Costa Rica|CU CUB Cuba|CV CPV Cabo Verde|CW CUW Curaçao|CX CXR Christmas Island|
-CY CYP Cyprus|CZ CZE Czechia|DE DEU Germany|DJ DJI Djibouti|DK DNK Denmark|DM DMA Dominica|
-DO DOM Dominican Republic|DZ DZA Algeria|EC ECU Ecuador|EE EST Estonia|EG EGY Egypt|
-EH ESH Western Sahara|ER ERI Eritrea|ES ESP Spain|ET ETH Ethiopia|FI FIN Finland|FJ FJI Fiji|
-FK FLK Falkland Islands|FM FSM Micronesia|FO FRO Faroe Islands|FR FRA France|GA GAB Gabon|
-GB GBR United Kingdom|GD GRD Grenada|GE GEO Georgia|GF GUF French Guiana|GG GGY Guernsey|
-GH GHA Ghana|GI GIB Gibraltar|GL GRL Greenland|GM GMB Gambia|GN GIN Guinea|GP GLP Guadeloupe|
-GQ GNQ Equatorial Guinea|GR GRC Greece|GS SGS South Georgia and the South Sandwich Islands|
-GT GTM Guatemala|GU GUM Guam|GW GNB Guinea-Bissau|GY GUY Guyana|HK HKG Hong Kong|
-HM HMD Heard Island and McDonald Islands|HN HND Honduras|HR HRV Croatia|HT HTI Haiti|
-HU HUN Hungary|ID IDN Indonesia|IE IRL Ireland|IL ISR Israel|IM IMN Isle of Man|IN IND India|
-IO IOT British Indian Ocean Territory|IQ IRQ Iraq|IR IRN Iran|IS ISL Iceland|IT ITA Italy|
-JE JEY Jersey|JM JAM Jamaica|JO JOR Jordan|JP JPN Japan|KE KEN Kenya|KG KGZ Kyrgyzstan|
-KH KHM Cambodia|KI KIR Kiribati|KM COM Comoros|KN KNA Saint Kitts and Nevis|KP PRK North Korea|
-KR KOR South Korea|KW KWT Kuwait|KY CYM Cayman Islands|KZ KAZ Kazakhstan|LA LAO Laos|
-LB LBN Lebanon|LC LCA Saint Lucia|LI LIE Liechtenstein|LK LKA Sri Lanka|LR LBR Liberia|
-LS LSO Lesotho|LT LTU Lithuania|LU LUX Luxembourg|LV LVA Latvia|LY LBY Libya|MA MAR Morocco|
-MC MCO Monaco|MD MDA Moldova|ME MNE Montenegro|MF MAF Saint Martin (French part)|
-MG MDG Madagascar|MH MHL Marshall Islands|MK MKD North Macedonia|ML MLI Mali|MM MMR Myanmar|
-MN MNG Mongolia|MO MAC Macao|MP MNP Northern Mariana Islands|MQ MTQ Martinique|
-MR MRT Mauritania|MS MSR Montserrat|MT MLT Malta|MU MUS Mauritius|MV MDV Maldives|MW MWI Malawi|
-MX MEX Mexico|MY MYS Malaysia|MZ MOZ Mozambique|NA NAM Namibia|NC NCL New Caledonia|
-NE NER Niger|NF NFK Norfolk Island|NG NGA Nigeria|NI NIC Nicaragua|NL NLD Netherlands|
-NO NOR Norway|NP NPL Nepal|NR NRU Nauru|NU NIU Niue|NZ NZL New Zealand|OM OMN Oman|PA PAN Panama|
-PE PER Peru|PF PYF French Polynesia|PG PNG Papua New Guinea|PH PHL Philippines|PK PAK Pakistan|
-PL POL Poland|PM SPM Saint Pierre and Miquelon|PN PCN Pitcairn|PR PRI Puerto Rico|
-PS PSE Palestine|PT PRT Portugal|PW PLW Palau|PY PRY Paraguay|QA QAT Qatar|RE REU Réunion|
-RO ROU Romania|RS SRB Serbia|RU RUS Russian Federation|RW RWA Rwanda|SA SAU Saudi Arabia|
-SB SLB Solomon Islands|SC SYC Seychelles|SD SDN Sudan|SE SWE Sweden|SG SGP Singapore|
+CK COK Cook Islands|CL CHL Chile|CM CMR Cameroon|CN CHN China|CO COL Colombia|CR CRI Costa Rica|
+CU CUB Cuba|CV CPV Cabo Verde|CW CUW Curaçao|CX CXR Christmas Island|CY CYP Cyprus|CZ CZE Czechia|
+DE DEU Germany|DJ DJI Djibouti|DK DNK Denmark|DM DMA Dominica|DO DOM Dominican Republic|
+DZ DZA Algeria|EC ECU Ecuador|EE EST Estonia|EG EGY Egypt|EH ESH Western Sahara|ER ERI Eritrea|
+ES ESP Spain|ET ETH Ethiopia|FI FIN Finland|FJ FJI Fiji|FK FLK Falkland Islands|FM FSM Micronesia|
+FO FRO Faroe Islands|FR FRA France|GA GAB Gabon|GB GBR United Kingdom|GD GRD Grenada|
+GE GEO Georgia|GF GUF French Guiana|GG GGY Guernsey|GH GHA Ghana|GI GIB Gibraltar|GL GRL Greenland|
+GM GMB Gambia|GN GIN Guinea|GP GLP Guadeloupe|GQ GNQ Equatorial Guinea|GR GRC Greece|
+GS SGS South Georgia and the South Sandwich Islands|GT GTM Guatemala|GU GUM Guam|
+GW GNB Guinea-Bissau|GY GUY Guyana|HK HKG Hong Kong|HM HMD Heard Island and McDonald Islands|
+HN HND Honduras|HR HRV Croatia|HT HTI Haiti|HU HUN Hungary|ID IDN Indonesia|IE IRL Ireland|
+IL ISR Israel|IM IMN Isle of Man|IN IND India|IO IOT British Indian Ocean Territory|IQ IRQ Iraq|
+IR IRN Iran|IS ISL Iceland|IT ITA Italy|JE JEY Jersey|JM JAM Jamaica|JO JOR Jordan|JP JPN Japan|
+KE KEN Kenya|KG KGZ Kyrgyzstan|KH KHM Cambodia|KI KIR Kiribati|KM COM Comoros|
+KN KNA Saint Kitts and Nevis|KP PRK North Korea|KR KOR South Korea|KW KWT Kuwait|
+KY CYM Cayman Islands|KZ KAZ Kazakhstan|LA LAO Laos|LB LBN Lebanon|LC LCA Saint Lucia|
+LI LIE Liechtenstein|LK LKA Sri Lanka|LR LBR Liberia|LS LSO Lesotho|LT LTU Lithuania|
+LU LUX Luxembourg|LV LVA Latvia|LY LBY Libya|MA MAR Morocco|MC MCO Monaco|MD MDA Moldova|
+ME MNE Montenegro|MF MAF Saint Martin (French part)|MG MDG Madagascar|MH MHL Marshall Islands|
+MK MKD North Macedonia|ML MLI Mali|MM MMR Myanmar|MN MNG Mongolia|MO MAC Macao|
+MP MNP Northern Mariana Islands|MQ MTQ Martinique|MR MRT Mauritania|MS MSR Montserrat|MT MLT Malta|
+MU MUS Mauritius|MV MDV Maldives|MW MWI Malawi|MX MEX Mexico|MY MYS Malaysia|MZ MOZ Mozambique|
+NA NAM Namibia|NC NCL New Caledonia|NE NER Niger|NF NFK Norfolk Island|NG NGA Nigeria|
+NI NIC Nicaragua|NL NLD Netherlands|NO NOR Norway|NP NPL Nepal|NR NRU Nauru|NU NIU Niue|
+NZ NZL New Zealand|OM OMN Oman|PA PAN Panama|PE PER Peru|PF PYF French Polynesia|
+PG PNG Papua New Guinea|PH PHL Philippines|PK PAK Pakistan|PL POL Poland|
+PM SPM Saint Pierre and Miquelon|PN PCN Pitcairn|PR PRI Puerto Rico|PS PSE Palestine|
+PT PRT Portugal|PW PLW Palau|PY PRY Paraguay|QA QAT Qatar|RE REU Réunion|RO ROU Romania|
+RS SRB Serbia|RU RUS Russian Federation|RW RWA Rwanda|SA SAU Saudi Arabia|SB SLB Solomon Islands|
+SC SYC Seychelles|SD SDN Sudan|SE SWE Sweden|SG SGP Singapore|
 SH SHN Saint Helena, Ascension and Tristan da Cunha|SI SVN Slovenia|SJ SJM Svalbard and Jan Mayen|
 SK SVK Slovakia|SL SLE Sierra Leone|SM SMR San Marino|SN SEN Senegal|SO SOM Somalia|
 SR SUR Suriname|SS SSD South Sudan|ST STP Sao Tome and Principe|SV SLV El Salvador|
@@ -86,6 +87,7 @@ _ROWS = [e.split(" ", 2) for e in re.split(r"\s*\|\s*", _ISO.strip())]
 NAMES: dict[str, str] = {a2: name for a2, _, name in _ROWS}
 ALPHA3_TO_ALPHA2: dict[str, str] = {a3: a2 for a2, a3, _ in _ROWS}
 
+# fmt: off
 # Other English names, and the exceptionally reserved UK and EL used in European data.
 _ALIASES = {
     "UK": "GB", "EL": "GR", "Great Britain": "GB", "Britain": "GB", "England": "GB",
@@ -137,6 +139,7 @@ _NE_SPECIAL: dict[str, str | None] = {
     "IOA": "CX",  # Indian Ocean Territories: Christmas Island; parts west of 100°E are CC
     "BRT": None, "PGA": None, "SCR": None,  # Bir Tawil, Spratly Is., Scarborough Reef
 }
+# fmt: on
 
 _SCHEMES = (None, "gemas")
 _KM_PER_DEG = 111.2
@@ -176,12 +179,7 @@ def to_alpha2(code_or_name: str, scheme: str | None = None) -> str:
     Returns
     -------
     str
-        The alpha-2 code ("XK" for Kosovo).
-
-    Raises
-    ------
-    DescriptorError
-        If the code, name or scheme is unknown.
+        The alpha-2 code ("XK" for Kosovo); :class:`DescriptorError` if unknown.
 
     Examples
     --------
@@ -252,11 +250,28 @@ def _subdivide(geoms: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, np.nda
         xm = np.where(wide, (x0 + x1) / 2, x1)
         ym = np.where(wide, y1, (y0 + y1) / 2)
         low = shapely.intersection(geoms, shapely.box(x0, y0, xm, ym))
-        high = shapely.intersection(geoms, shapely.box(np.where(wide, xm, x0),
-                                                       np.where(wide, y0, ym), x1, y1))
+        high = shapely.intersection(
+            geoms, shapely.box(np.where(wide, xm, x0), np.where(wide, y0, ym), x1, y1)
+        )
         geoms, index = _polygons(np.concatenate([low, high]))
         owner = np.concatenate([owner, owner])[index]
     return np.concatenate([*done_g, geoms]), np.concatenate([*done_o, owner])
+
+
+def _chunk_rings(geoms: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Cut polygon rings into lines of at most 16 segments (for fast nearest queries)."""
+    coords, ring = shapely.get_coordinates(shapely.get_rings(geoms), return_index=True)
+    ring_owner = np.repeat(owner, shapely.get_num_interior_rings(geoms) + 1)
+    start = np.r_[0, np.flatnonzero(np.diff(ring)) + 1]
+    nseg = np.diff(np.r_[start, len(ring)]) - 1
+    nchunk = -(-nseg // 16)
+    r = np.repeat(np.arange(len(start)), nchunk)
+    c = np.arange(nchunk.sum()) - np.repeat(np.cumsum(nchunk) - nchunk, nchunk)
+    lo = start[r] + 16 * c
+    size = start[r] + np.minimum(16 * c + 16, nseg[r]) - lo + 1
+    take = np.repeat(lo - np.cumsum(size) + size, size) + np.arange(size.sum())
+    lines = shapely.linestrings(coords[take], indices=np.repeat(np.arange(len(lo)), size))
+    return lines, ring_owner[r]
 
 
 def _feature_code(props: dict[str, object], x: float) -> str | None:
@@ -278,8 +293,9 @@ def _feature_code(props: dict[str, object], x: float) -> str | None:
 class CountryLocator:
     """Point-in-country lookup on admin-0 polygons (e.g. Natural Earth).
 
-    Build it with :meth:`from_file`. Polygons are repaired (``make_valid``), split into
-    pieces of at most 256 vertices and indexed with a shapely ``STRtree``.
+    Build it with :meth:`from_file`. Polygons are repaired (``make_valid``; Egypt, Russia and
+    others are invalid in Natural Earth 1:10m) and split into pieces of at most 256 vertices
+    for point-in-polygon tests; their rings are cut into short lines for nearest searches.
 
     Examples
     --------
@@ -288,13 +304,13 @@ class CountryLocator:
     array(['FI'], dtype=object)
     """
 
-    def __init__(self, pieces: np.ndarray, owner: np.ndarray, codes: list[str], source: str):
-        self._pieces = pieces
-        self._owner = owner
+    def __init__(self, polygons: np.ndarray, owner: np.ndarray, codes: list[str], source: str):
         self._codes = codes
         self._source = source
+        pieces, self._owner = _subdivide(polygons, owner)
         self._tree = shapely.STRtree(pieces)
-        self._ymin, self._ymax = shapely.bounds(pieces)[:, [1, 3]].T
+        self._lines, self._line_owner = _chunk_rings(polygons, owner)
+        self._ymin, self._ymax = shapely.bounds(self._lines)[:, [1, 3]].T
 
     @classmethod
     def from_file(cls, path: str | Path) -> CountryLocator:
@@ -337,8 +353,9 @@ class CountryLocator:
         """
         return NAMES[to_alpha2(code)]
 
-    def locate(self, lon: np.ndarray, lat: np.ndarray, tolerance_km: float = 10.0,
-               search_km: float = 100.0) -> LocateResult:
+    def locate(
+        self, lon: np.ndarray, lat: np.ndarray, tolerance_km: float = 10.0, search_km: float = 100.0
+    ) -> LocateResult:
         """Find the country of each point (WGS84 degrees).
 
         Points inside no polygon take the nearest country within ``tolerance_km``; distances
@@ -365,22 +382,22 @@ class CountryLocator:
         x, y, ok = _coords(lon, lat)
         owner = np.full(x.size, -1)
         dist = np.full(x.size, np.nan)
-        idx = np.flatnonzero(ok)
-        pi, ti = self._tree.query(shapely.points(x[idx], y[idx]), predicate="intersects")
-        first = np.unique(pi, return_index=True)[1]
-        owner[idx[pi[first]]] = self._owner[ti[first]]
-        dist[idx[pi[first]]] = 0.0
+        point, piece = self._inside(x, y, ok)
+        first = np.unique(point, return_index=True)[1]
+        owner[point[first]] = self._owner[piece[first]]
+        dist[point[first]] = 0.0
         out = np.flatnonzero(ok & (owner < 0))
-        d, piece = self._nearest(x[out], y[out], np.arange(len(self._pieces)),
-                                 max(search_km, tolerance_km))
+        reach = max(search_km, tolerance_km)
+        d, line = self._nearest(x[out], y[out], np.arange(len(self._lines)), reach)
         dist[out] = d
         near = out[d <= tolerance_km]
-        owner[near] = self._owner[piece[d <= tolerance_km]]
+        owner[near] = self._line_owner[line[d <= tolerance_km]]
         country = np.array([None, *self._codes], dtype=object)[owner + 1]
         return LocateResult(country=country, distance_km=dist)
 
-    def distance_to_country(self, lon: np.ndarray, lat: np.ndarray, code: str,
-                            include_parts: bool = True) -> np.ndarray:
+    def distance_to_country(
+        self, lon: np.ndarray, lat: np.ndarray, code: str, include_parts: bool = True
+    ) -> np.ndarray:
         """Geodesic distance in km from each point to a country (0 inside).
 
         Parameters
@@ -396,8 +413,8 @@ class CountryLocator:
         Returns
         -------
         numpy.ndarray
-            Kilometres; NaN for invalid coordinates. Accurate to about 1 % within a few
-            hundred km; farther away an upper bound (the length to a boundary point).
+            Kilometres; NaN for invalid coordinates. Within about 1 % up to a few hundred
+            km; farther away an upper bound (the geodesic length to a boundary point).
 
         Examples
         --------
@@ -408,21 +425,28 @@ class CountryLocator:
         if alpha2 not in self._codes:
             raise DescriptorError(f"country {code!r} ({alpha2}) is not in {self._source}")
         wanted = [alpha2, *(_PARTS.get(alpha2, ()) if include_parts else ())]
-        member = np.isin(self._owner, [self._codes.index(c) for c in wanted if c in self._codes])
+        wanted_ids = [self._codes.index(c) for c in wanted if c in self._codes]
         x, y, ok = _coords(lon, lat)
         dist = np.full(x.size, np.nan)
-        idx = np.flatnonzero(ok)
-        pi, ti = self._tree.query(shapely.points(x[idx], y[idx]), predicate="intersects")
+        point, piece = self._inside(x, y, ok)
         inside = np.zeros(x.size, dtype=bool)
-        inside[idx[pi[member[ti]]]] = True
+        inside[point[np.isin(self._owner[piece], wanted_ids)]] = True
         dist[inside] = 0.0
         out = np.flatnonzero(ok & ~inside)
-        dist[out] = self._nearest(x[out], y[out], np.flatnonzero(member), np.inf)[0]
+        lines = np.flatnonzero(np.isin(self._line_owner, wanted_ids))
+        dist[out] = self._nearest(x[out], y[out], lines, np.inf)[0]
         return dist
 
-    def _nearest(self, x: np.ndarray, y: np.ndarray, pieces: np.ndarray,
-                 max_km: float) -> tuple[np.ndarray, np.ndarray]:
-        """Geodesic km to, and index of, the nearest of ``pieces`` (NaN, -1 beyond max_km).
+    def _inside(self, x: np.ndarray, y: np.ndarray, ok: np.ndarray) -> np.ndarray:
+        """(point, piece) index pairs of valid points that intersect a polygon piece."""
+        idx = np.flatnonzero(ok)
+        point, piece = self._tree.query(shapely.points(x[idx], y[idx]), predicate="intersects")
+        return np.stack([idx[point], piece])
+
+    def _nearest(
+        self, x: np.ndarray, y: np.ndarray, lines: np.ndarray, max_km: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Geodesic km to, and index of, the nearest of boundary ``lines`` (NaN, -1 beyond).
 
         Points are handled in 1-degree latitude bands; in each, longitudes are scaled by the
         band's cos(latitude) so planar distances approximate ground distances for the
@@ -435,19 +459,19 @@ class CountryLocator:
         for b in np.unique(band):
             sel = np.flatnonzero(band == b)
             k = np.cos(np.radians(b + 0.5))
-            near = (self._ymax[pieces] >= b - reach) & (self._ymin[pieces] <= b + 1 + reach)
-            cand = pieces[near]
+            near = (self._ymax[lines] >= b - reach) & (self._ymin[lines] <= b + 1 + reach)
+            cand = lines[near]
             if not len(cand):
                 continue
-            scaled = shapely.transform(self._pieces[cand], lambda c, k=k: c * [k, 1.0])
+            scaled = shapely.transform(self._lines[cand], lambda c, k=k: c * [k, 1.0])
             tree = shapely.STRtree(scaled)
             xs = np.concatenate([x[sel], x[sel] - 360, x[sel] + 360]) * k
             ys = np.tile(y[sel], 3)
-            keep = np.abs(xs) <= 180 * k + min(reach, 360)
+            keep = np.flatnonzero(np.abs(xs) <= 180 * k + min(reach, 360))
             src = np.tile(sel, 3)[keep]
             pts = shapely.points(xs[keep], ys[keep])
-            (qi, ti), _ = tree.query_nearest(pts, max_distance=None if np.isinf(reach) else reach,
-                                             return_distance=True, all_matches=False)
+            limit = None if np.isinf(reach) else reach
+            qi, ti = tree.query_nearest(pts, max_distance=limit, all_matches=False)
             end = shapely.get_point(shapely.shortest_line(pts[qi], scaled[ti]), 1)
             qx, qy = shapely.get_x(end) / k, shapely.get_y(end)
             km = _GEOD.inv(x[src[qi]], y[src[qi]], qx, qy)[2] / 1000.0
@@ -480,12 +504,16 @@ def _load(path: str, mtime_ns: int) -> CountryLocator:
         frame = frame.to_crs("OGC:CRS84")
     geoms, index = _polygons(shapely.make_valid(np.asarray(frame.geometry.values)))
     props = frame.drop(columns="geometry").to_dict("records")
-    codes = np.array([_feature_code(props[i], c) for i, c in
-                      zip(index, shapely.get_x(shapely.centroid(geoms)), strict=True)], object)
+    codes = np.array(
+        [
+            _feature_code(props[i], c)
+            for i, c in zip(index, shapely.get_x(shapely.centroid(geoms)), strict=True)
+        ],
+        object,
+    )
     known = np.array([c is not None for c in codes], dtype=bool)
     if not known.any():
         raise InputFileError(f"{path!r} has no ISO_A2, ISO_A2_EH or ADM0_A3 country codes")
     names = sorted(set(codes[known]))
     owner = np.searchsorted(names, codes[known].astype(str))
-    pieces, owner = _subdivide(geoms[known], owner)
-    return CountryLocator(pieces, owner, names, path)
+    return CountryLocator(geoms[known], owner, names, path)

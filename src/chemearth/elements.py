@@ -13,23 +13,23 @@ Analyte codes
 -------------
 Elements use their symbol (``Cu``), oxides their formula (``Fe2O3``). The parameter codes are:
 
-========== ========= ==========================================================
-code       unit      meaning
-========== ========= ==========================================================
-``LOI``    %         loss on ignition
-``pH``     pH        pH (in whatever medium the survey used)
-``EC``     mS/m      electrical conductivity
-``C_org``  mg/kg     organic carbon, as C (aliases TOC, Corg, SOC)
-``C_inorg`` mg/kg    inorganic (carbonate) carbon, as C (alias TIC)
-``sand``   %         sand-size fraction
-``silt``   %         silt-size fraction
-``clay``   %         clay-size fraction (grain size, not clay minerals)
-``CEC``    cmol/kg   cation exchange capacity
-``NO2``    mg/kg     nitrite, as NO2 (ion chromatography)
-``NO3``    mg/kg     nitrate, as NO3 (ion chromatography)
-``PO4``    mg/kg     phosphate, as PO4 (ion chromatography)
-``SO4``    mg/kg     sulfate, as SO4 (ion chromatography)
-========== ========= ==========================================================
+=========== ======= ==================================================
+code        unit    meaning
+=========== ======= ==================================================
+``LOI``     %       loss on ignition
+``pH``      pH      pH (in whatever medium the survey used)
+``EC``      mS/m    electrical conductivity (alias Cond)
+``C_org``   mg/kg   organic carbon, as C (aliases TOC, Corg, SOC)
+``C_inorg`` mg/kg   inorganic (carbonate) carbon, as C (alias TIC)
+``sand``    %       sand-size fraction
+``silt``    %       silt-size fraction
+``clay``    %       clay-size fraction (grain size, not clay minerals)
+``CEC``     cmol/kg cation exchange capacity
+``NO2``     mg/kg   nitrite, as NO2 (ion chromatography)
+``NO3``     mg/kg   nitrate, as NO3 (ion chromatography)
+``PO4``     mg/kg   phosphate, as PO4 (ion chromatography)
+``SO4``     mg/kg   sulfate, as SO4 (ion chromatography)
+=========== ======= ==================================================
 
 Total carbon is the element ``C``. Halide anions (Cl-, Br-, F-) are the elements themselves.
 

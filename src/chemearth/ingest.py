@@ -38,14 +38,16 @@ from chemearth.descriptor import ColumnSpec, Descriptor
 from chemearth.errors import (
     ChemearthWarning,
     DescriptorError,
+    EmptyFileError,
     IngestRejected,
     InputFileError,
     RowError,
     UnitError,
+    UnknownElementError,
 )
-from chemearth.readers import RawTable, file_digest, read_table
-from chemearth.samples import Problems, SampleFrame, prepare_samples
-from chemearth.store.base import MEASUREMENT_SCHEMA, Store, VersionRecord
+from chemearth.readers import RawTable, file_digest, iter_tables
+from chemearth.samples import Problems, SampleFrame, find_duplicates, prepare_samples
+from chemearth.store.base import Store, VersionRecord, VersionWriter
 
 __all__ = ["IngestReport", "ingest", "resolve_source"]
 
@@ -146,46 +148,145 @@ def ingest(
     if existing is not None:
         return IngestReport(desc.dataset.id, existing, "unchanged", src.name)
     tick = progress or (lambda step, done, total: None)
-    tick("reading", 0, 1)
-    raw = read_table(src, desc.source, digest)
-    raw = _expand_replicates(raw, desc)
-    _check_columns(raw, desc)
-    problems = Problems()
-    tick("samples", 0, 1)
-    frame = prepare_samples(raw, desc, problems, boundaries)
     ref_dir = data_dir if data_dir is not None else src.parent
-    parsed = _parse_columns(raw, desc, frame, problems, ref_dir, tick)
-    n = raw.table.num_rows
-    rejected = problems.mask(n)
-    rejects = _rejects_frame(raw, problems)
-    report = IngestReport(desc.dataset.id, 0, "ingested", src.name, n_rows=n, rejects=rejects)
-    report.warnings = frame.warnings + [w for p in parsed for w in p.warnings]
-    if strict and rejected.any():
-        head = "\n".join(report.messages(20))
-        raise IngestRejected(
-            f"{src.name}: {report.n_rejected} of {n} rows are bad; with --strict nothing was "
-            f"ingested.\n{head}"
-        )
-    keep = ~rejected
-    sampled = _sampled_mask(parsed, n)
-    lines = raw.lines
-    del raw
-    samples = frame.to_arrow(keep, sampled, lines)
-    new_index = np.cumsum(keep) - 1
-    stats: dict[str, object] = {}
-    batches = _measurement_batches(parsed, keep, new_index, stats)
-    record = _record(desc, src, digest.sha256, desc_sha, samples, n, report.n_rejected)
-    for w in report.warnings:
-        warnings.warn(f"{src.name}: {w}", ChemearthWarning, stacklevel=2)
-    tick("writing", 0, 1)
-    version = store.write_version(record, samples, batches, rejects)
-    report.version = version
-    report.n_samples = samples.num_rows
-    report.n_not_sampled = int((~sampled & keep).sum())
-    report.n_measurements = int(stats.get("n", 0))  # type: ignore[call-overload]
-    report.n_censored = int(stats.get("censored", 0))  # type: ignore[call-overload]
+    run = _Run(desc, src, strict, boundaries, _limits(desc, ref_dir), tick)
+    with store.begin_version(desc.dataset.id) as writer:
+        for raw in iter_tables(src, desc.source, digest, _text_columns(desc)):
+            run.batch(_expand_replicates(raw, desc), writer, ref_dir)
+        report = run.finish(writer)
+        record = _record(desc, src, digest.sha256, desc_sha, run, report)
+        for w in report.warnings:
+            warnings.warn(f"{src.name}: {w}", ChemearthWarning, stacklevel=2)
+        tick("committing", 0, 1)
+        record.columns = run.columns
+        report.version = writer.commit(record, report.rejects, run.per_country())
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def _text_columns(desc: Descriptor) -> frozenset[str]:
+    s, co = desc.sample, desc.coordinates
+    names = [s.id, s.date, s.medium_column, co.country_column, *s.attributes,
+             *s.replicate_id_columns]
+    return frozenset(n for n in names if n)
+
+
+class _Run:
+    """State of one ingest across the chunks of a file."""
+
+    def __init__(self, desc: Descriptor, src: Path, strict: bool, boundaries: Path | None,
+                 limits: dict[str, float], tick: Progress) -> None:
+        self.desc, self.src, self.strict, self.boundaries = desc, src, strict, boundaries
+        self.limits, self.tick = limits, tick
+        self.rejects: list[pd.DataFrame] = []
+        self.ids: list[np.ndarray] = []
+        self.id_lines: list[np.ndarray] = []
+        self.id_index: list[np.ndarray] = []
+        self.countries: dict[str, list[int]] = {}
+        self.warnings: list[str] = []
+        self.n_rows = self.n_samples = self.n_not_sampled = 0
+        self.media: set[str] = set()
+        self.checked = False
+        self.recount = False
+        self.columns: list[dict[str, object]] = []
+        self.flags: pd.DataFrame | None = None
+
+    def batch(self, raw: RawTable, writer: VersionWriter, ref_dir: Path) -> None:
+        """Validate, normalise and write one chunk of the file."""
+        desc = self.desc
+        if not self.checked:
+            _check_columns(raw, desc)
+            self.flags = _load_flags(desc, ref_dir)
+            self.checked = True
+        n = raw.table.num_rows
+        self.tick("reading", self.n_rows, self.n_rows + n)
+        problems = Problems()
+        frame = prepare_samples(raw, desc, problems, self.boundaries)
+        parsed = _parse_columns(raw, desc, frame, problems, self.limits, self.flags)
+        for line, text, found, expected in raw.invalid:
+            problems.index.append(-1)
+            problems.column.append("")
+            problems.value.append(text[:60])
+            problems.reason.append(f"row has {found} fields where the header has {expected}")
+        rejects = _rejects_frame(raw, problems, [r[0] for r in raw.invalid])
+        if self.strict and not rejects.empty:
+            self._strict_fail(rejects)
+        self.rejects.append(rejects)
+        for w in frame.warnings + [w for p in parsed for w in p.warnings]:
+            if w not in self.warnings:
+                self.warnings.append(w)
+        keep = ~problems.mask(n)
+        sampled = _sampled_mask(parsed, n)
+        start = self.n_samples
+        new_index = start + np.cumsum(keep) - 1
+        samples = frame.to_arrow(keep, sampled, raw.lines, start)
+        writer.write_samples(samples)
+        self.ids.append(frame.sample_id)
+        self.id_lines.append(raw.lines)
+        self.id_index.append(np.where(keep, new_index, -1))
+        per_row = np.zeros(n, dtype=np.int64)
+        if parsed:
+            writer.write_measurements(_wide_table(parsed, keep, new_index, per_row))
+            self.columns = _column_table(parsed)
+        country = frame.country[keep]
+        counts = pd.DataFrame({"c": [c or "" for c in country], "m": per_row[keep]})
+        for c, grp in counts.groupby("c"):
+            acc = self.countries.setdefault(str(c), [0, 0])
+            acc[0] += len(grp)
+            acc[1] += int(grp["m"].sum())
+        self.media.update(m for m in frame.medium[keep] if m)
+        self.n_rows += n + len(raw.invalid)
+        self.n_samples += int(keep.sum())
+        self.n_not_sampled += int((keep & ~sampled).sum())
+
+    def _strict_fail(self, rejects: pd.DataFrame) -> None:
+        msgs = [str(RowError(self.src.name, int(r.row), str(r.column) or None, str(r.reason)))
+                for r in rejects.head(20).itertuples()]
+        raise IngestRejected(
+            f"{self.src.name}: {rejects['row'].nunique()} bad row(s) (first at row "
+            f"{int(rejects['row'].min())}); with --strict nothing was ingested.\n"
+            + "\n".join(msgs))
+
+    def finish(self, writer: VersionWriter) -> IngestReport:
+        """Reject duplicate ids across the whole file; build the report."""
+        if self.n_rows == 0:
+            raise EmptyFileError(f"{self.src.name}: the file has a header but no data rows")
+        ids = np.concatenate(self.ids)
+        lines = np.concatenate(self.id_lines)
+        index = np.concatenate(self.id_index)
+        label = self.desc.sample.id or "/".join(self.desc.sample.replicate_id_columns) or (
+            "(row number)")
+        dup = find_duplicates(ids, lines, label)
+        if not dup.empty:
+            if self.strict:
+                self._strict_fail(dup)
+            drop = index[np.isin(lines, dup["row"].to_numpy()) & (index >= 0)]
+            drop = np.unique(drop)
+            if len(drop):
+                writer.exclude_samples(drop)
+                self._forget(drop)
+            self.rejects.append(dup)
+        rejects = pd.concat([r for r in self.rejects if not r.empty] or [self.rejects[0]],
+                            ignore_index=True)
+        rejects = rejects.sort_values(["row", "column"], kind="stable").reset_index(drop=True)
+        report = IngestReport(self.desc.dataset.id, 0, "ingested", self.src.name,
+                              n_rows=self.n_rows, rejects=rejects, warnings=self.warnings)
+        report.n_samples = self.n_samples
+        report.n_not_sampled = self.n_not_sampled
+        report.n_measurements = writer.n_measurements
+        report.n_censored = writer.n_censored
+        return report
+
+    def _forget(self, drop: np.ndarray) -> None:
+        """After dropping samples with duplicate ids the writer recounts per country."""
+        self.n_samples -= len(drop)
+        self.recount = True
+
+    def per_country(self) -> dict[str, tuple[int, int]] | None:
+        """(samples, measurements) per country code; None when the writer must recount."""
+        if self.recount:
+            return None
+        return {c: (v[0], v[1]) for c, v in self.countries.items()}
 
 
 # --------------------------------------------------------------------------- columns
@@ -264,7 +365,8 @@ def _limits(desc: Descriptor, ref_dir: Path) -> dict[str, float]:
     return {str(k): float(v) for k, v in zip(df[name_col], df[dl_col], strict=True)}
 
 
-def _flags(desc: Descriptor, raw: RawTable, ids: np.ndarray, ref_dir: Path) -> pd.DataFrame | None:
+def _load_flags(desc: Descriptor, ref_dir: Path) -> pd.DataFrame | None:
+    """The flag file of a ``flag_file`` encoding, indexed by sample id, as booleans."""
     c = desc.censoring
     if c.encoding != "flag_file":
         return None
@@ -276,14 +378,22 @@ def _flags(desc: Descriptor, raw: RawTable, ids: np.ndarray, ref_dir: Path) -> p
     key = c.flag_id_column or desc.sample.id
     if key not in df:
         raise DescriptorError(f"{p.name}: flag file has no id column {key!r}")
+    values = {v.lower() for v in c.flag_values}
     df = df.drop_duplicates(key).set_index(key)
-    aligned = df.reindex(pd.Index(ids))
+    flags = df.apply(lambda s: s.str.strip().str.lower().isin(values))
+    flags.attrs["file"] = p.name
+    flags.attrs["key"] = key
+    return flags
+
+
+def _align_flags(flags: pd.DataFrame, raw: RawTable, ids: np.ndarray) -> pd.DataFrame:
+    aligned = flags.reindex(pd.Index(ids))
     unmatched = aligned.index[aligned.isna().all(axis=1)]
     if len(unmatched):
-        raise RowError(p.name, None, key, f"{len(unmatched)} sample(s) of {raw.name} have no "
-                       f"flags, e.g. {list(unmatched[:3])}")
-    values = {v.lower() for v in c.flag_values}
-    return aligned.apply(lambda s: s.str.strip().str.lower().isin(values))
+        raise RowError(flags.attrs["file"], None, flags.attrs["key"],
+                       f"{len(unmatched)} sample(s) of {raw.name} have no flags, e.g. "
+                       f"{list(unmatched[:3])}")
+    return aligned.fillna(False).astype(bool)
 
 
 def _flag_column(raw: RawTable, name: str) -> np.ndarray:
@@ -296,23 +406,22 @@ def _flag_column(raw: RawTable, name: str) -> np.ndarray:
 
 
 def _parse_columns(
-    raw: RawTable, desc: Descriptor, frame: SampleFrame, problems: Problems, ref_dir: Path,
-    tick: Progress,
+    raw: RawTable, desc: Descriptor, frame: SampleFrame, problems: Problems,
+    limits: dict[str, float], flag_table: pd.DataFrame | None,
 ) -> list[ParsedColumn]:
     from chemearth.units import conversion_factor
 
-    limits = _limits(desc, ref_dir)
-    flags = _flags(desc, raw, frame.sample_id, ref_dir)
+    flags = None if flag_table is None else _align_flags(flag_table, raw, frame.sample_id)
     out = []
-    total = len(desc.columns)
-    for k, spec in enumerate(desc.columns):
-        tick("parsing", k, total)
+    for spec in desc.columns:
         unit = spec.unit or raw.units.get(spec.column) or "mg/kg"
         try:
             element, factor = conversion_factor(unit, spec.element)
         except UnitError as exc:
             row = desc.source.units_row if not spec.unit and desc.source.units_row else None
             raise RowError(raw.name, row, spec.column, str(exc)) from None
+        except UnknownElementError as exc:
+            raise DescriptorError(f"{desc.where} [columns].{spec.column}: {exc}") from None
         cells = parse_cells(raw.table.column(spec.column), desc.source.not_sampled)
         limit = spec.detection_limit if spec.detection_limit is not None else limits.get(
             spec.column)
@@ -327,7 +436,6 @@ def _parse_columns(
         col = apply_censoring(cells, desc.censoring, limit, fl, fc)
         _column_problems(cells, col, spec, problems)
         out.append(_finish(spec, element, unit, factor, cells, col, limit))
-    tick("parsing", total, total)
     return out
 
 
@@ -374,85 +482,77 @@ def _sampled_mask(parsed: list[ParsedColumn], n: int) -> np.ndarray:
     return any_value | ~any_ns
 
 
-def _measurement_batches(
-    parsed: list[ParsedColumn], keep: np.ndarray, new_index: np.ndarray, stats: dict[str, object]
-) -> Iterator[pa.Table]:
-    stats["n"] = 0
-    stats["censored"] = 0
-    for p in parsed:
-        rows = np.flatnonzero(keep & ~np.isnan(p.value))
-        if len(rows) == 0:
-            continue
+def _wide_table(
+    parsed: list[ParsedColumn], keep: np.ndarray, new_index: np.ndarray, per_row: np.ndarray
+) -> pa.Table:
+    """The kept rows' measurements in the store's wide layout (see ``docs/conventions.md``).
+
+    Column ``k`` of the descriptor becomes ``v<k>`` (value, canonical unit), ``c<k>``
+    (censored), ``o<k>`` (original number where it is not ``value / factor``) and ``q<k>``
+    (1 for ``<``, 2 for ``>``). ``per_row`` receives the number of values of each row.
+    """
+    rows = np.flatnonzero(keep)
+    arrays: dict[str, pa.Array] = {"sample_index": pa.array(new_index[rows].astype(np.int32))}
+    for k, p in enumerate(parsed):
         value = p.value[rows]
-        censored = p.censored[rows]
-        original = p.value[rows] / p.factor if p.factor != 1.0 else value.copy()
-        for i, v in p.originals.items():
-            if keep[i]:
-                original[np.searchsorted(rows, i)] = v
-        limit = np.nan if p.limit is None else p.limit * p.factor
-        dl = np.where(censored, value, limit)
-        n = len(rows)
+        missing = np.isnan(value)
+        per_row[rows] += ~missing
+        original = np.full(len(rows), np.nan)
+        if p.originals:
+            pos = np.fromiter(p.originals, dtype=np.int64)
+            vals = np.fromiter(p.originals.values(), dtype=np.float64)
+            j = np.searchsorted(rows, pos)
+            ok = (j < len(rows)) & (rows[np.minimum(j, len(rows) - 1)] == pos)
+            original[j[ok]] = vals[ok]
         qual = p.qualifier[rows]
-        qualifier = pa.DictionaryArray.from_arrays(
-            pa.array(np.where(qual == 0, -1, qual - 1).astype(np.int8), mask=(qual == 0)),
-            pa.array(["<", ">"]),
-        )
-        stats["n"] = int(stats["n"]) + n  # type: ignore[call-overload]
-        stats["censored"] = int(stats["censored"]) + int(censored.sum())  # type: ignore[call-overload]
-        yield pa.Table.from_arrays(
-            [
-                pa.array(new_index[rows].astype(np.int32)),
-                _const(p.element, n),
-                pa.array(value),
-                _const(p.unit, n),
-                pa.array(censored),
-                pa.array(dl, mask=np.isnan(dl)),
-                _const(p.spec.method, n),
-                _const(p.spec.digestion, n),
-                pa.array(original),
-                _const(p.original_unit, n),
-                _const(p.spec.column, n),
-                qualifier,
-            ],
-            schema=MEASUREMENT_SCHEMA,
-        )
+        arrays[f"v{k}"] = pa.array(value, mask=missing)
+        arrays[f"c{k}"] = pa.array(p.censored[rows] & ~missing)
+        arrays[f"o{k}"] = pa.array(original, mask=np.isnan(original))
+        arrays[f"q{k}"] = pa.array(qual, mask=qual == 0)
+    return pa.table(arrays)
 
 
-def _const(text: str, n: int) -> pa.DictionaryArray:
-    return pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, dtype=np.int8)), pa.array([text]))
-
-
-def _rejects_frame(raw: RawTable, problems: Problems) -> pd.DataFrame:
-    if not problems:
-        return pd.DataFrame(columns=["file", "row", "column", "value", "reason"])
-    df = pd.DataFrame(
+def _column_table(parsed: list[ParsedColumn]) -> list[dict[str, object]]:
+    """Per analyte column: what ``v<k>`` holds (element, unit, method, limit…)."""
+    return [
         {
-            "file": raw.name,
-            "row": raw.lines[np.asarray(problems.index)],
-            "column": problems.column,
-            "value": problems.value,
-            "reason": problems.reason,
+            "column_id": k, "source_column": p.spec.column, "element": p.element,
+            "unit": p.unit, "method": p.spec.method, "digestion": p.spec.digestion,
+            "original_unit": p.original_unit, "factor": p.factor,
+            "detection_limit": None if p.limit is None else p.limit * p.factor,
         }
-    )
+        for k, p in enumerate(parsed)
+    ]
+
+
+def _rejects_frame(raw: RawTable, problems: Problems, invalid_lines: list[int]) -> pd.DataFrame:
+    if not problems:
+        return pd.DataFrame({"file": pd.Series(dtype=str), "row": pd.Series(dtype="int64"),
+                             "column": pd.Series(dtype=str), "value": pd.Series(dtype=str),
+                             "reason": pd.Series(dtype=str)})
+    idx = np.asarray(problems.index)
+    rows = np.empty(len(idx), dtype=np.int64)
+    rows[idx >= 0] = raw.lines[idx[idx >= 0]]
+    rows[idx < 0] = invalid_lines
+    df = pd.DataFrame({"file": raw.name, "row": rows, "column": problems.column,
+                       "value": problems.value, "reason": problems.reason})
     return df.sort_values(["row", "column"], kind="stable").reset_index(drop=True)
 
 
-def _record(desc: Descriptor, src: Path, sha: str, desc_sha: str, samples: pa.Table,
-            n_rows: int, n_rejected: int) -> VersionRecord:
+def _record(desc: Descriptor, src: Path, sha: str, desc_sha: str, run: _Run,
+            report: IngestReport) -> VersionRecord:
     d = desc.dataset
-    countries = sorted({c for c in samples.column("country").to_pylist() if c}) or list(
-        d.countries)
-    media = sorted({m for m in samples.column("medium").to_pylist() if m})
+    countries = sorted(c for c in run.countries if c) or list(d.countries)
     methods = sorted({c.method for c in desc.columns if c.method})
     return VersionRecord(
         dataset_id=d.id, title=d.title, organisation=d.organisation, countries=countries,
-        media=media, depth_top_cm=d.depth_cm[0] if d.depth_cm else None,
+        media=sorted(run.media), depth_top_cm=d.depth_cm[0] if d.depth_cm else None,
         depth_bottom_cm=d.depth_cm[1] if d.depth_cm else None,
-        sampling_years=list(d.sampling_years or []), methods=methods, licence=d.licence,
-        citation=d.citation, url=d.url, sharing=d.sharing,
+        sampling_years=[int(y) for y in d.sampling_years or []], methods=methods,
+        licence=d.licence, citation=d.citation, url=d.url, sharing=d.sharing,
         sharing_organisations=list(d.sharing_organisations),
         embargoed_elements=list(d.embargoed_elements), kind=d.kind,
         same_samples_as=d.same_samples_as, source_file=str(src), source_sha256=sha,
-        descriptor_sha256=desc_sha, descriptor=desc.text, n_rows=n_rows,
-        n_samples=samples.num_rows, n_rejected=n_rejected,
+        descriptor_sha256=desc_sha, descriptor=desc.text, n_rows=report.n_rows,
+        n_samples=report.n_samples, n_rejected=report.n_rejected,
     )

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from chemearth.elements import (
     ELEMENT_NAMES,
@@ -189,6 +189,48 @@ def _fits(unit: str, analyte: str) -> bool:
     return parse_unit(unit).dimension == parse_unit(canonical_unit(analyte)).dimension
 
 
+@dataclass
+class _Reading:
+    """Mutable state while reading the tokens of one column name."""
+
+    analyte: str
+    unit: str | None = None
+    method: str | None = None
+    notes: list[str] = field(default_factory=list)
+    evidence: int = 0
+
+    def take_suffix(self, token: str) -> bool:
+        """Apply one suffix token; False if the token is not understood."""
+        key = _method_key(token)
+        if self.analyte == "C" and key in _CARBON_FORMS:
+            self.analyte = _CARBON_FORMS[key]
+        elif key in _TOTAL:
+            self.notes.append("total")
+        elif key in _LAYERS:
+            self.notes.append(_LAYERS[key])
+        elif self.analyte == "pH" and key in _PH_MEDIA:
+            self.method = f"pH in {_PH_MEDIA[key]}"
+        elif key in METHOD_HINTS:
+            self.method = METHOD_HINTS[key]
+        elif (hint := _unit_of(token)) is not None and _fits(hint, self.analyte):
+            self.unit = hint
+        else:
+            return False
+        self.evidence += 1
+        return True
+
+
+def _tokens(text: str) -> tuple[list[str], str | None]:
+    """Split a column name into tokens and the unit given in brackets, if any."""
+    bracket = _BRACKET_RE.fullmatch(text.strip())
+    if bracket is None:
+        return _split(text), None
+    try:
+        return _split(bracket.group(1)), parse_unit(bracket.group(2)).symbol
+    except UnitError:
+        return _split(bracket.group(1)) + _split(bracket.group(2)), None
+
+
 def recognise_column(name: str) -> ColumnGuess | None:
     """Guess the analyte, unit and method of a survey column from its name.
 
@@ -217,54 +259,36 @@ def recognise_column(name: str) -> ColumnGuess | None:
     >>> recognise_column("y") is None, recognise_column("Top5_Tot_Clay") is None
     (True, True)
     """
-    unit: str | None = None
+    tokens, unit = _tokens(name)
     method: str | None = None
-    notes: list[str] = []
-    text = name.strip()
-    tokens: list[str]
-    bracket = _BRACKET_RE.fullmatch(text)
-    if bracket is not None:
-        try:
-            unit = parse_unit(bracket.group(2)).symbol
-            tokens = _split(bracket.group(1))
-        except UnitError:
-            tokens = _split(bracket.group(1)) + _split(bracket.group(2))
-    else:
-        tokens = _split(text)
-    evidence = int(unit is not None)
-    i = 0
-    while i < len(tokens) - 1 and _match_analyte(tokens[i]) is None and _is_prefix(tokens[i]):
-        method = METHOD_HINTS.get(_method_key(tokens[i]), method)
-        evidence += 1
-        i += 1
-    if i >= len(tokens) or (match := _match_analyte(tokens[i])) is None:
+    prefixes = 0
+    while (
+        prefixes < len(tokens) - 1
+        and _match_analyte(tokens[prefixes]) is None
+        and _is_prefix(tokens[prefixes])
+    ):
+        method = METHOD_HINTS.get(_method_key(tokens[prefixes]), method)
+        prefixes += 1
+    if prefixes >= len(tokens) or (match := _match_analyte(tokens[prefixes])) is None:
         return None
-    analyte = match.code
-    for token in tokens[i + 1 :]:
-        key = _method_key(token)
-        if analyte == "C" and key in _CARBON_FORMS:
-            analyte = _CARBON_FORMS[key]
-        elif key in _TOTAL:
-            notes.append("total")
-        elif key in _LAYERS:
-            notes.append(_LAYERS[key])
-        elif analyte == "pH" and key in _PH_MEDIA:
-            method = f"pH in {_PH_MEDIA[key]}"
-        elif key in METHOD_HINTS:
-            method = METHOD_HINTS[key]
-        elif (hint := _unit_of(token)) is not None and _fits(hint, analyte):
-            unit = hint
-        else:
-            return None
-        evidence += 1
-    if unit is not None and not _fits(unit, analyte):
+    reading = _Reading(match.code, unit, method, evidence=prefixes + int(unit is not None))
+    if not all(reading.take_suffix(token) for token in tokens[prefixes + 1 :]):
         return None
-    if match.needs_context and evidence == 0:
+    if reading.unit is not None and not _fits(reading.unit, reading.analyte):
+        return None
+    if match.needs_context and reading.evidence == 0:
         return None
     confidence = match.confidence
-    if evidence:
-        confidence = min(0.99, max(confidence, 0.9) + 0.02 * evidence)
-    return ColumnGuess(name, analyte, unit, method, round(confidence, 2), tuple(notes))
+    if reading.evidence:
+        confidence = min(0.99, max(confidence, 0.9) + 0.02 * reading.evidence)
+    return ColumnGuess(
+        name,
+        reading.analyte,
+        reading.unit,
+        reading.method,
+        round(confidence, 2),
+        tuple(reading.notes),
+    )
 
 
 def recognise_columns(columns: Iterable[str]) -> dict[str, ColumnGuess]:

@@ -19,17 +19,27 @@ import codecs
 import csv
 import hashlib
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from chemearth.descriptor import Source
 from chemearth.errors import EmptyFileError, InputFileError, RowError
 
-__all__ = ["RawTable", "detect_delimiter", "file_digest", "read_table"]
+__all__ = [
+    "RawTable",
+    "detect_delimiter",
+    "excel_rows",
+    "file_digest",
+    "iter_csv_chunks",
+    "iter_tables",
+    "read_table",
+]
 
 _CHUNK = 1 << 24
 _DELIMITERS = (",", ";", "\t", "|")
@@ -46,6 +56,8 @@ class RawTable:
     crs: str = ""
     encoding: str = ""
     row_label: str = "row"
+    #: rows with a wrong number of fields: (line, text, fields found, fields expected)
+    invalid: list[tuple[int, str, int, int]] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -165,7 +177,17 @@ def detect_delimiter(header: str) -> str:
 _BAD_VALUE = re.compile(r"column #(\d+): CSV conversion error to (\w+): invalid value '(.*)'")
 
 
-def _read_csv(path: Path, source: Source, digest: FileDigest) -> RawTable:
+@dataclass(frozen=True)
+class _CsvLayout:
+    encoding: str
+    delimiter: str
+    names: list[str]
+    units: dict[str, str]
+    first_data_line: int
+    data_offset: int
+
+
+def _csv_layout(path: Path, source: Source, digest: FileDigest) -> _CsvLayout:
     if digest.size == 0:
         raise EmptyFileError(f"{path.name}: the file is empty")
     if digest.has_nul:
@@ -178,11 +200,10 @@ def _read_csv(path: Path, source: Source, digest: FileDigest) -> RawTable:
     delim = detect_delimiter(header_line) if source.delimiter == "auto" else source.delimiter
     if delim == "\\t":
         delim = "\t"
-    names = next(csv.reader([header_line], delimiter=delim))
-    names = [n.strip() for n in names]
+    names = [n.strip() for n in next(csv.reader([header_line], delimiter=delim))]
     _check_names(path, names, source.header_row)
     units: dict[str, str] = {}
-    skip_after = 0
+    skip = source.header_row
     if source.units_row:
         if source.units_row != source.header_row + 1:
             raise InputFileError(f"{path.name}: units_row must follow the header row directly")
@@ -190,42 +211,141 @@ def _read_csv(path: Path, source: Source, digest: FileDigest) -> RawTable:
             raise EmptyFileError(f"{path.name}: no units line at line {source.units_row}")
         cells = next(csv.reader([head[source.units_row - 1]], delimiter=delim))
         units = {n: c.strip() for n, c in zip(names, cells, strict=False) if c.strip()}
-        skip_after = 1
-    first_data_line = source.header_row + 1 + skip_after
-    column_types: dict[str, pa.DataType] = {}
-    for _ in range(len(names) + 1):
+        skip += 1
+    offset = 0
+    with open(path, "rb") as f:
+        for _ in range(skip):
+            line = f.readline()
+            if not line:
+                break
+            offset += len(line)
+    return _CsvLayout(encoding, delim, names, units, skip + 1, offset)
+
+
+class _InvalidRows:
+    """Collects rows whose field count differs from the header's."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[int | None, str, int]] = []
+
+    def __call__(self, row: object) -> str:
+        self.rows.append((row.number, row.text, row.actual_columns))  # type: ignore[attr-defined]
+        return "skip"
+
+
+def _parse_chunk(
+    buf: pa.Buffer, layout: _CsvLayout, source: Source, types: dict[str, pa.DataType],
+    threads: bool,
+) -> tuple[pa.Table, _InvalidRows]:
+    while True:
+        invalid = _InvalidRows()
         try:
             table = pacsv.read_csv(
-                path,
+                pa.BufferReader(buf),
                 read_options=pacsv.ReadOptions(
-                    encoding=encoding,
-                    skip_rows=source.header_row,
-                    column_names=names,
-                    skip_rows_after_names=skip_after,
-                    block_size=1 << 24,
+                    encoding=layout.encoding if layout.encoding not in ("utf-8", "utf-8-sig")
+                    else "utf8",
+                    column_names=layout.names, use_threads=threads, block_size=1 << 22,
                 ),
-                parse_options=pacsv.ParseOptions(delimiter=delim, newlines_in_values=False),
+                parse_options=pacsv.ParseOptions(
+                    delimiter=layout.delimiter, newlines_in_values=False,
+                    ignore_empty_lines=False, invalid_row_handler=invalid,
+                ),
                 convert_options=pacsv.ConvertOptions(
-                    column_types=column_types,
-                    null_values=list(source.missing),
-                    strings_can_be_null=True,
-                    quoted_strings_can_be_null=True,
+                    column_types=types, null_values=list(source.missing),
+                    strings_can_be_null=True, quoted_strings_can_be_null=True,
                 ),
             )
-            break
+            return table, invalid
         except pa.ArrowInvalid as exc:
-            msg = str(exc)
-            m = _BAD_VALUE.search(msg)
-            if m:  # type inferred from the first block does not fit a later one: read as text
-                column_types[names[int(m.group(1))]] = pa.string()
-                continue
-            raise _csv_error(path, msg, first_data_line) from None
-    else:  # pragma: no cover - every column already text
-        raise InputFileError(f"{path.name}: cannot be parsed as CSV")
+            m = _BAD_VALUE.search(str(exc))
+            if not m:
+                raise
+            types[layout.names[int(m.group(1))]] = pa.string()  # mixed column: read as text
+
+
+def iter_csv_chunks(
+    path: Path, source: Source, digest: FileDigest | None = None,
+    text_columns: frozenset[str] = frozenset(), chunk_bytes: int = 1 << 25,
+) -> Iterator[RawTable]:
+    """Read a CSV file in chunks of about ``chunk_bytes``, in bounded memory.
+
+    Each chunk is parsed by pyarrow with all threads; column types come from the first
+    chunk (a later chunk that does not fit reads that column as text). ``text_columns``
+    are always read as text (ids keep their leading zeros). Blank lines are skipped;
+    rows with a wrong number of fields are reported in ``RawTable.invalid``, with their
+    line numbers.
+    """
+    import mmap
+
+    digest = digest or file_digest(path)
+    layout = _csv_layout(path, source, digest)
+    types: dict[str, pa.DataType] = {n: pa.string() for n in layout.names if n in text_columns}
+    line = layout.first_data_line
+    with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        start = layout.data_offset
+        first = True
+        while start < digest.size:
+            end = min(start + chunk_bytes, digest.size)
+            if end < digest.size:
+                nl = mm.find(b"\n", end)
+                end = digest.size if nl < 0 else nl + 1
+            data = mm[start:end]
+            n_lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+            buf = pa.py_buffer(data)
+            try:
+                table, invalid = _parse_chunk(buf, layout, source, dict(types), threads=True)
+                if invalid.rows:  # only a single-threaded parse knows their line numbers
+                    table, invalid = _parse_chunk(buf, layout, source, dict(types), False)
+            except pa.ArrowInvalid as exc:
+                raise _csv_error(path, str(exc), line) from None
+            if first:
+                types.update({f.name: f.type for f in table.schema
+                              if not pa.types.is_null(f.type) and f.name not in types})
+                first = False
+            bad_lines = [line + (num or 1) - 1 for num, _, _ in invalid.rows]
+            lines = np.arange(line, line + n_lines, dtype=np.int64)
+            if bad_lines:
+                lines = lines[~np.isin(lines, bad_lines)]
+            if len(lines) != table.num_rows:
+                raise InputFileError(
+                    f"{path.name}: lines {line}-{line + n_lines - 1}: {table.num_rows} rows "
+                    f"parsed from {len(lines)} lines (quoted line breaks are not supported)")
+            blank = _blank_rows(table)
+            if blank is not None:
+                table = table.filter(pa.array(~blank))
+                lines = lines[~blank]
+            raw = RawTable(path, table, lines, layout.units, encoding=layout.encoding)
+            raw.invalid = [(ln, text, n, len(layout.names))
+                           for ln, (_, text, n) in zip(bad_lines, invalid.rows, strict=True)]
+            yield raw
+            line += n_lines
+            start = end
+
+
+def _blank_rows(table: pa.Table) -> np.ndarray | None:
+    """Rows where every cell is empty (blank lines), or None when there are none."""
     if table.num_rows == 0:
+        return None
+    blank = None
+    for col in table.columns:
+        nulls = col.is_null()
+        blank = nulls if blank is None else pc.and_(blank, nulls)
+        if not pc.any(blank).as_py():
+            return None
+    return None if blank is None else blank.to_numpy(zero_copy_only=False)
+
+
+def _read_csv(path: Path, source: Source, digest: FileDigest) -> RawTable:
+    chunks = list(iter_csv_chunks(path, source, digest))
+    tables = [c.table for c in chunks]
+    if not chunks or sum(t.num_rows for t in tables) == 0:
         raise EmptyFileError(f"{path.name}: the file has a header but no data rows")
-    lines = np.arange(first_data_line, first_data_line + table.num_rows, dtype=np.int64)
-    return RawTable(path, table, lines, units, encoding=encoding)
+    table = pa.concat_tables(tables, promote_options="permissive") if len(tables) > 1 else tables[0]
+    raw = RawTable(path, table, np.concatenate([c.lines for c in chunks]), chunks[0].units,
+                   encoding=chunks[0].encoding)
+    raw.invalid = [r for c in chunks for r in c.invalid]
+    return raw
 
 
 def _csv_error(path: Path, msg: str, first_data_line: int) -> InputFileError:
@@ -301,31 +421,36 @@ def _rows_to_raw(path: Path, rows: list[list[object]], source: Source, label: st
     return RawTable(path, pa.table(cols), lines, units, row_label=label)
 
 
-def _read_xls(path: Path, source: Source) -> RawTable:
+def excel_rows(path: Path, sheet: str | int = 0, limit: int | None = None) -> list[list[object]]:
+    """The cells of one sheet of an ``.xls`` or ``.xlsx`` workbook, row by row.
+
+    Dates become ISO strings; empty cells None.
+    """
+    if path.suffix.lower() == ".xlsx":
+        return _xlsx_rows(path, sheet, limit)
     import xlrd
 
     try:
-        book = xlrd.open_workbook(str(path))
+        book = xlrd.open_workbook(str(path), on_demand=True)
     except Exception as exc:  # xlrd raises many kinds for a corrupt file
         raise InputFileError(f"{path.name}: not a readable .xls workbook ({exc})") from None
-    sheet = _pick_sheet(path, source.sheet, book.sheet_names())
-    sh = book.sheet_by_name(sheet)
+    sh = book.sheet_by_name(_pick_sheet(path, sheet, book.sheet_names()))
     rows: list[list[object]] = []
-    for r in range(sh.nrows):
+    for r in range(sh.nrows if limit is None else min(limit, sh.nrows)):
         row: list[object] = []
-        for c in range(sh.ncols):
-            cell = sh.cell(r, c)
+        for cell in sh.row(r):
             if cell.ctype == xlrd.XL_CELL_DATE:
-                row.append(xlrd.xldate.xldate_as_datetime(cell.value, book.datemode).date().isoformat())
+                d = xlrd.xldate.xldate_as_datetime(cell.value, book.datemode)
+                row.append(d.date().isoformat())
             elif cell.ctype in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK):
                 row.append(None)
             else:
                 row.append(cell.value)
         rows.append(row)
-    return _rows_to_raw(path, rows, source, "row")
+    return rows
 
 
-def _read_xlsx(path: Path, source: Source) -> RawTable:
+def _xlsx_rows(path: Path, sheet: str | int, limit: int | None) -> list[list[object]]:
     import datetime as dt
     import zipfile
 
@@ -335,12 +460,12 @@ def _read_xlsx(path: Path, source: Source) -> RawTable:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
         raise InputFileError(f"{path.name}: not a readable .xlsx workbook ({exc})") from None
-    sheet = _pick_sheet(path, source.sheet, book.sheetnames)
+    ws = book[_pick_sheet(path, sheet, book.sheetnames)]
     rows: list[list[object]] = []
-    for r in book[sheet].iter_rows(values_only=True):
+    for r in ws.iter_rows(values_only=True, max_row=limit):
         rows.append([v.date().isoformat() if isinstance(v, dt.datetime) else v for v in r])
     book.close()
-    return _rows_to_raw(path, rows, source, "row")
+    return rows
 
 
 def _pick_sheet(path: Path, sheet: str | int, names: list[str]) -> str:
@@ -414,15 +539,26 @@ def read_table(path: str | Path, source: Source, digest: FileDigest | None = Non
         return _read_csv(p, source, digest or file_digest(p))
     if p.stat().st_size == 0:
         raise EmptyFileError(f"{p.name}: the file is empty")
-    if fmt == "xls":
-        return _read_xls(p, source)
-    if fmt == "xlsx":
-        return _read_xlsx(p, source)
+    if fmt in ("xls", "xlsx"):
+        return _rows_to_raw(p, excel_rows(p, source.sheet), source, "row")
     if fmt == "vector":
         return _read_vector(p, source)
     raise InputFileError(
         f"{p.name}: unknown file format {p.suffix!r}; use CSV, .xls, .xlsx, .gpkg or .shp"
     )
+
+
+def iter_tables(
+    path: str | Path, source: Source, digest: FileDigest | None = None,
+    text_columns: frozenset[str] = frozenset(), chunk_bytes: int = 1 << 25,
+) -> Iterator[RawTable]:
+    """Read any survey file as a sequence of tables: CSV in chunks, other formats whole."""
+    p = Path(path)
+    fmt = source.format if source.format != "auto" else _FORMATS.get(p.suffix.lower(), "")
+    if fmt == "csv" and p.is_file():
+        yield from iter_csv_chunks(p, source, digest, text_columns, chunk_bytes)
+    else:
+        yield read_table(p, source, digest)
 
 
 def sniff_text(path: Path, n: int = 20) -> list[str]:

@@ -22,7 +22,13 @@ from chemearth.descriptor import Descriptor
 from chemearth.errors import CRSError, DescriptorError
 from chemearth.readers import RawTable
 
-__all__ = ["Problems", "SampleFrame", "prepare_samples", "transform_to_wgs84"]
+__all__ = [
+    "Problems",
+    "SampleFrame",
+    "find_duplicates",
+    "prepare_samples",
+    "transform_to_wgs84",
+]
 
 
 @dataclass
@@ -79,15 +85,16 @@ class SampleFrame:
     attributes: list[str] | None
     warnings: list[str] = field(default_factory=list)
 
-    def to_arrow(self, keep: np.ndarray, sampled: np.ndarray, lines: np.ndarray) -> pa.Table:
-        """The sample table of the kept rows, with ``sample_index`` 0..n-1."""
+    def to_arrow(self, keep: np.ndarray, sampled: np.ndarray, lines: np.ndarray,
+                 start: int = 0) -> pa.Table:
+        """The sample table of the kept rows, with ``sample_index`` start..start+n-1."""
         n = int(keep.sum())
         attrs = None
         if self.attributes is not None:
             attrs = [a for a, k in zip(self.attributes, keep, strict=True) if k]
         return pa.table(
             {
-                "sample_index": pa.array(np.arange(n, dtype=np.int32)),
+                "sample_index": pa.array(np.arange(start, start + n, dtype=np.int32)),
                 "sample_id": pa.array(self.sample_id[keep], pa.string()),
                 "longitude": pa.array(self.longitude[keep], pa.float64()),
                 "latitude": pa.array(self.latitude[keep], pa.float64()),
@@ -100,7 +107,8 @@ class SampleFrame:
                 "depth_bottom_cm": pa.array(self.depth_bottom[keep], pa.float64()),
                 "sampled_on": pa.array(self.date[keep], pa.date32()),
                 "sampled": pa.array(sampled[keep], pa.bool_()),
-                "attributes": pa.array(attrs, pa.string()),
+                "attributes": pa.array(attrs, pa.string()) if attrs is not None else pa.nulls(
+                    n, pa.string()),
                 "source_row": pa.array(lines[keep], pa.int64()),
             }
         )
@@ -164,13 +172,21 @@ def prepare_samples(
     """Build the sample columns of ``raw`` and record row problems in ``problems``."""
     n = raw.table.num_rows
     s, co = desc.sample, desc.coordinates
-    if s.id:
-        ids = _text(raw, s.id)
+    names = raw.table.column_names
+    # replicate files (F1_*/F2_*) are expanded to one row per replicate; each replicate's
+    # id comes from its [sample].replicate_id_columns entry (``__sample_id``)
+    id_col = s.id or ("__sample_id" if "__sample_id" in names else "")
+    id_label = s.id or "/".join(s.replicate_id_columns) or "(row number)"
+    if id_col:
+        ids = _text(raw, id_col)
         missing = np.array([v is None for v in ids])
-        problems.add(missing, s.id, "", "sample id is empty")
+        problems.add(missing, id_label, "", "sample id is empty")
+    elif "__replicate" in names:  # one source line holds several replicates
+        reps = _text(raw, "__replicate")
+        ids = np.array([f"{line}-{r}" for line, r in zip(raw.lines, reps, strict=True)],
+                       dtype=object)
     else:
         ids = np.array([str(v) for v in raw.lines], dtype=object)
-    _duplicates(ids, raw, s.id or "(row number)", problems)
 
     lon = lat = x = y = np.full(n, np.nan)
     crs = co.crs
@@ -197,21 +213,32 @@ def prepare_samples(
     return SampleFrame(ids, lon, lat, x, y, crs, country, medium, top, bottom, dates, attrs, warn)
 
 
-def _duplicates(ids: np.ndarray, raw: RawTable, column: str, problems: Problems) -> None:
+def find_duplicates(ids: np.ndarray, lines: np.ndarray, column: str) -> pd.DataFrame:
+    """Reject rows for every sample id that occurs more than once (all occurrences).
+
+    Returns a reject frame (row, column, value, reason) naming the other rows.
+
+    Examples
+    --------
+    >>> df = find_duplicates(np.array(["a", "b", "a"], dtype=object), np.array([2, 3, 4]), "ID")
+    >>> df["row"].tolist(), df["reason"][0]
+    ([2, 4], "duplicate sample id 'a' (also on rows 4)")
+    """
     ser = pd.Series(ids)
     dup = ser.duplicated(keep=False) & ser.notna()
+    cols = ["row", "column", "value", "reason"]
     if not dup.any():
-        return
+        return pd.DataFrame(columns=cols)
     groups = ser[dup].groupby(ser[dup]).groups
-    rows, vals, reasons = [], [], []
+    out = []
     for value, idx in groups.items():
-        lines = [int(raw.lines[i]) for i in idx]
-        for i in idx:
-            others = [ln for ln in lines if ln != raw.lines[i]][:5]
-            rows.append(i)
-            vals.append(value)
-            reasons.append(f"duplicate sample id {value!r} (also on rows {', '.join(map(str, others))})")
-    problems.add_each(np.asarray(rows), column, vals, reasons)
+        rows = [int(lines[i]) for i in idx]
+        for r in rows:
+            others = [x for x in rows if x != r][:5]
+            out.append((r, column, str(value), f"duplicate sample id {value!r} (also on rows "
+                        f"{', '.join(map(str, others))})"))
+    df = pd.DataFrame(out, columns=cols)
+    return df.sort_values("row", kind="stable").reset_index(drop=True)
 
 
 def _check_ranges(

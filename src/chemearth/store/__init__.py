@@ -8,15 +8,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from chemearth.store.base import MEASUREMENT_SCHEMA, SAMPLE_SCHEMA, Store, VersionRecord
+from chemearth.store.base import (
+    MEASUREMENT_COLUMNS,
+    SAMPLE_SCHEMA,
+    Store,
+    VersionRecord,
+    VersionWriter,
+)
 from chemearth.store.embedded import EmbeddedStore
 
 __all__ = [
-    "MEASUREMENT_SCHEMA",
+    "MEASUREMENT_COLUMNS",
     "SAMPLE_SCHEMA",
     "EmbeddedStore",
     "Store",
     "VersionRecord",
+    "VersionWriter",
     "open_store",
 ]
 

@@ -10,14 +10,20 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-__all__ = ["MEASUREMENT_SCHEMA", "SAMPLE_SCHEMA", "Store", "VersionRecord"]
+__all__ = [
+    "MEASUREMENT_COLUMNS",
+    "SAMPLE_SCHEMA",
+    "Store",
+    "VersionRecord",
+    "VersionWriter",
+]
 
 #: Columns of a sample table (see docs/conventions.md).
 SAMPLE_SCHEMA = pa.schema(
@@ -40,22 +46,11 @@ SAMPLE_SCHEMA = pa.schema(
     ]
 )
 
-#: Columns of a measurement table (see docs/conventions.md).
-MEASUREMENT_SCHEMA = pa.schema(
-    [
-        ("sample_index", pa.int32()),
-        ("element", pa.dictionary(pa.int8(), pa.string())),
-        ("value", pa.float64()),
-        ("unit", pa.dictionary(pa.int8(), pa.string())),
-        ("censored", pa.bool_()),
-        ("detection_limit", pa.float64()),
-        ("method", pa.dictionary(pa.int8(), pa.string())),
-        ("digestion", pa.dictionary(pa.int8(), pa.string())),
-        ("original_value", pa.float64()),
-        ("original_unit", pa.dictionary(pa.int8(), pa.string())),
-        ("source_column", pa.dictionary(pa.int8(), pa.string())),
-        ("qualifier", pa.dictionary(pa.int8(), pa.string())),
-    ]
+#: Columns of the (logical, long) measurement table returned by ``Store.measurements``.
+MEASUREMENT_COLUMNS = (
+    "dataset_id", "version", "sample_id", "longitude", "latitude", "country", "medium",
+    "sample_index", "element", "value", "unit", "censored", "detection_limit", "method",
+    "digestion", "original_value", "original_unit", "source_column", "qualifier",
 )
 
 
@@ -91,6 +86,59 @@ class VersionRecord:
     version: int = 0
     ingested_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     extra: dict[str, Any] = field(default_factory=dict)
+    #: one entry per analyte column: column_id, source_column, element, unit, method,
+    #: digestion, original_unit, factor, detection_limit
+    columns: list[dict[str, Any]] = field(default_factory=list)
+
+
+class VersionWriter(abc.ABC):
+    """Writes one new dataset version; nothing is visible until :meth:`commit`.
+
+    Use as a context manager: leaving the block without a commit (an exception, an
+    interrupt) aborts and leaves the store as it was.
+    """
+
+    committed: bool = False
+    version: int = 0
+    n_measurements: int = 0
+    n_censored: int = 0
+
+    @abc.abstractmethod
+    def write_samples(self, table: pa.Table) -> None:
+        """Append sample rows (``SAMPLE_SCHEMA``)."""
+
+    @abc.abstractmethod
+    def write_measurements(self, table: pa.Table) -> None:
+        """Append measurements in the wide layout: ``sample_index`` and, per analyte
+        column ``k``, ``v<k>``, ``c<k>``, ``o<k>``, ``q<k>`` (``docs/conventions.md``)."""
+
+    @abc.abstractmethod
+    def exclude_samples(self, sample_index: np.ndarray) -> None:
+        """Drop already-written samples (and their measurements) by ``sample_index``."""
+
+    @abc.abstractmethod
+    def commit(
+        self,
+        record: VersionRecord,
+        rejects: pd.DataFrame | None,
+        per_country: dict[str, tuple[int, int]] | None,
+    ) -> int:
+        """Make the version visible, atomically; return its number.
+
+        ``per_country`` maps a country code ("" for none) to (samples, measurements);
+        None lets the writer count them.
+        """
+
+    @abc.abstractmethod
+    def abort(self) -> None:
+        """Discard everything written."""
+
+    def __enter__(self) -> VersionWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if not self.committed:
+            self.abort()
 
 
 class Store(abc.ABC):
@@ -104,14 +152,8 @@ class Store(abc.ABC):
         """The version already holding this exact file and descriptor, if any."""
 
     @abc.abstractmethod
-    def write_version(
-        self,
-        record: VersionRecord,
-        samples: pa.Table,
-        measurements: Iterable[pa.Table],
-        rejects: pd.DataFrame | None = None,
-    ) -> int:
-        """Store a new version of ``record.dataset_id`` atomically; return its number."""
+    def begin_version(self, dataset_id: str) -> VersionWriter:
+        """Start writing a new version of ``dataset_id`` (see :class:`VersionWriter`)."""
 
     @abc.abstractmethod
     def datasets(self, all_versions: bool = False) -> pd.DataFrame:

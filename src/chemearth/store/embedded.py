@@ -21,18 +21,27 @@ import fcntl
 import json
 import os
 import shutil
+import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from chemearth.errors import NotFoundError, StoreError
-from chemearth.store.base import MEASUREMENT_SCHEMA, SAMPLE_SCHEMA, Store, VersionRecord
+from chemearth.store.base import (
+    MEASUREMENT_COLUMNS,
+    SAMPLE_SCHEMA,
+    Store,
+    VersionRecord,
+    VersionWriter,
+)
 
 __all__ = ["EmbeddedStore"]
 
@@ -51,6 +60,11 @@ CREATE TABLE IF NOT EXISTS versions (
     n_rows BIGINT, n_samples BIGINT, n_measurements BIGINT, n_rejected BIGINT,
     elements VARCHAR[], ingested_at TIMESTAMPTZ, path VARCHAR, extra JSON,
     PRIMARY KEY (dataset_id, version)
+);
+CREATE TABLE IF NOT EXISTS version_columns (
+    dataset_id VARCHAR, version INTEGER, column_id INTEGER, source_column VARCHAR,
+    element VARCHAR, unit VARCHAR, method VARCHAR, digestion VARCHAR, original_unit VARCHAR,
+    factor DOUBLE, detection_limit DOUBLE
 );
 CREATE TABLE IF NOT EXISTS version_countries (
     dataset_id VARCHAR, version INTEGER, country VARCHAR,
@@ -155,74 +169,17 @@ class EmbeddedStore(Store):
             ).fetchone()
         return None if row is None or row[0] is None else int(row[0])
 
-    def write_version(
-        self,
-        record: VersionRecord,
-        samples: pa.Table,
-        measurements: Iterable[pa.Table],
-        rejects: pd.DataFrame | None = None,
-    ) -> int:
+    def begin_version(self, dataset_id: str) -> VersionWriter:
         if self.read_only:
             raise StoreError(f"store {self.home} is open read-only")
-        with self._write_lock():
-            with self._connect() as con:
-                self._cleanup(con)
-                row = con.execute(
-                    "SELECT coalesce(max(version), 0) FROM versions WHERE dataset_id = ?",
-                    [record.dataset_id],
-                ).fetchone()
-            version = int(row[0]) + 1 if row else 1
-            tmp = self.home / "tmp" / uuid.uuid4().hex
-            tmp.mkdir(parents=True)
-            final = self.home / "data" / f"dataset_id={record.dataset_id}" / f"version={version}"
-            try:
-                counts = self._write_files(tmp, samples, measurements, rejects)
-                final.parent.mkdir(parents=True, exist_ok=True)
-                os.rename(tmp, final)
-                _fsync_dir(final.parent)
-                record.version = version
-                record.n_measurements = counts["n"]
-                self._register(record, final, counts)
-            except BaseException:
-                shutil.rmtree(tmp, ignore_errors=True)
-                if final.exists() and not self._registered(record.dataset_id, version):
-                    shutil.rmtree(final, ignore_errors=True)
-                raise
-        return version
+        return _EmbeddedVersionWriter(self, dataset_id)
 
-    def _write_files(
-        self, folder: Path, samples: pa.Table, measurements: Iterable[pa.Table],
-        rejects: pd.DataFrame | None,
-    ) -> dict[str, Any]:
-        pq.write_table(samples.cast(SAMPLE_SCHEMA), folder / "samples.parquet",
-                       compression="zstd")
-        n = 0
-        elements: set[str] = set()
-        country = samples.column("country").to_numpy(zero_copy_only=False)
-        per_country: dict[str, int] = {}
-        with pq.ParquetWriter(folder / "measurements.parquet", MEASUREMENT_SCHEMA,
-                              compression="zstd") as w:
-            for batch in measurements:
-                w.write_table(batch, row_group_size=1 << 20)
-                n += batch.num_rows
-                elements.update(batch.column("element").unique().to_pylist())
-                idx = batch.column("sample_index").to_numpy()
-                for c, k in pd.Series(country[idx]).value_counts(dropna=False).items():
-                    key = c if isinstance(c, str) else ""
-                    per_country[key] = per_country.get(key, 0) + int(k)
-        if rejects is not None and not rejects.empty:
-            rejects.to_csv(folder / "rejects.csv", index=False)
-        if _FSYNC:
-            for f in folder.iterdir():
-                with open(f, "rb") as fh:
-                    os.fsync(fh.fileno())
-        return {"n": n, "elements": sorted(elements), "per_country": per_country}
-
-    def _register(self, record: VersionRecord, final: Path, counts: dict[str, Any]) -> None:
-        samples = pq.read_table(final / "samples.parquet", columns=["country"]).column("country")
-        sample_counts = pd.Series(samples.to_pylist()).fillna("").value_counts()
+    def _register(self, record: VersionRecord, final: Path,
+                  per_country: dict[str, tuple[int, int]]) -> None:
+        elements = sorted({str(c["element"]) for c in record.columns})
         with self._connect() as con:
             con.execute("BEGIN TRANSACTION")
+            _fault("before-commit")
             con.execute(
                 "INSERT INTO versions VALUES (" + ", ".join(["?"] * 30) + ")",
                 [
@@ -232,16 +189,23 @@ class EmbeddedStore(Store):
                     record.url, record.sharing, record.sharing_organisations,
                     record.embargoed_elements, record.kind, record.same_samples_as,
                     record.source_file, record.source_sha256, record.descriptor_sha256,
-                    record.descriptor, record.n_rows, record.n_samples, counts["n"],
-                    record.n_rejected, counts["elements"], record.ingested_at,
+                    record.descriptor, record.n_rows, record.n_samples, record.n_measurements,
+                    record.n_rejected, elements, record.ingested_at,
                     str(final.relative_to(self.home)), json.dumps(record.extra),
                 ],
             )
-            for c in sorted(set(sample_counts.index) | set(counts["per_country"])):
+            for col in record.columns:
+                con.execute(
+                    "INSERT INTO version_columns VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [record.dataset_id, record.version, col["column_id"], col["source_column"],
+                     col["element"], col["unit"], col["method"], col["digestion"],
+                     col["original_unit"], col["factor"], col["detection_limit"]],
+                )
+            for c in sorted(per_country):
+                n_s, n_m = per_country[c]
                 con.execute(
                     "INSERT INTO version_countries VALUES (?, ?, ?, ?, ?)",
-                    [record.dataset_id, record.version, c or None,
-                     int(sample_counts.get(c, 0)), int(counts["per_country"].get(c, 0))],
+                    [record.dataset_id, record.version, c or None, n_s, n_m],
                 )
             con.execute("COMMIT")
 
@@ -306,24 +270,60 @@ class EmbeddedStore(Store):
         limit: int | None = None,
     ) -> pd.DataFrame:
         with self._connect(read_only=True) as con:
-            paths = self._paths(con, dataset_id, version)
-            if not paths:
-                return pd.DataFrame()
-            where, params = "", []
-            if elements:
-                where = "WHERE m.element IN (SELECT unnest(?))"
-                params.append(list(elements))
+            versions = self._version_keys(con, dataset_id, version)
+            sql, params = self._measurement_sql(con, versions, elements)
+            if sql is None:
+                return pd.DataFrame(columns=list(MEASUREMENT_COLUMNS))
             lim = f" LIMIT {int(limit)}" if limit is not None else ""
-            sql = f"""
-                SELECT m.dataset_id, m.version, s.sample_id, s.longitude, s.latitude,
-                       s.country, s.medium, m.* EXCLUDE (dataset_id, version)
-                FROM {self._parquet(paths, 'measurements.parquet')} m
-                JOIN {self._parquet(paths, 'samples.parquet')} s
-                  USING (dataset_id, version, sample_index)
-                {where}
-                ORDER BY m.dataset_id, m.version, m.sample_index, m.element, m.method{lim}
-            """
-            return con.execute(sql, params).df()
+            order = " ORDER BY dataset_id, version, sample_index, element, method"
+            return con.execute(sql + order + lim, params).df()
+
+    def _version_keys(self, con: duckdb.DuckDBPyConnection, dataset_id: str | None,
+                      version: int | None) -> list[tuple[str, int, str]]:
+        if dataset_id is not None:
+            v, path = self._version(con, dataset_id, version)
+            return [(dataset_id, v, path)]
+        rows = con.execute(_LATEST.replace("v.*", "v.dataset_id, v.version, v.path")
+                           + " ORDER BY 1").fetchall()
+        return [(str(a), int(b), str(c)) for a, b, c in rows]
+
+    def _measurement_sql(
+        self, con: duckdb.DuckDBPyConnection, versions: list[tuple[str, int, str]],
+        elements: list[str] | None,
+    ) -> tuple[str | None, list[Any]]:
+        """SQL turning the wide per-version files into the long measurement table."""
+        parts: list[str] = []
+        params: list[Any] = []
+        for ds, ver, path in versions:
+            m_file = self.home / path / "measurements.parquet"
+            if not m_file.exists():
+                continue
+            cols = con.execute(
+                "SELECT column_id, element, unit, method, digestion, original_unit, factor, "
+                "detection_limit, source_column FROM version_columns "
+                "WHERE dataset_id = ? AND version = ? ORDER BY column_id", [ds, ver]).fetchall()
+            m_sql = _quote(m_file)
+            s_sql = _quote(self.home / path / "samples.parquet")
+            for k, element, unit, method, digestion, ounit, factor, dl, source in cols:
+                if elements and element not in elements:
+                    continue
+                parts.append(
+                    f"SELECT ?::VARCHAR AS dataset_id, ?::INTEGER AS version, s.sample_id, "
+                    f"s.longitude, s.latitude, s.country::VARCHAR AS country, "
+                    f"s.medium::VARCHAR AS medium, m.sample_index, ?::VARCHAR AS element, "
+                    f"m.v{k} AS value, ?::VARCHAR AS unit, m.c{k} AS censored, "
+                    f"CASE WHEN m.c{k} THEN m.v{k} ELSE ?::DOUBLE END AS detection_limit, "
+                    f"?::VARCHAR AS method, ?::VARCHAR AS digestion, "
+                    f"coalesce(m.o{k}, m.v{k} / ?::DOUBLE) AS original_value, "
+                    f"?::VARCHAR AS original_unit, ?::VARCHAR AS source_column, "
+                    f"CASE m.q{k} WHEN 1 THEN '<' WHEN 2 THEN '>' END AS qualifier "
+                    f"FROM read_parquet({m_sql}) m JOIN read_parquet({s_sql}) s "
+                    f"USING (sample_index) WHERE m.v{k} IS NOT NULL"
+                )
+                params += [ds, ver, element, unit, dl, method, digestion, factor, ounit, source]
+        if not parts:
+            return None, []
+        return "SELECT * FROM (" + " UNION ALL ".join(parts) + ")", params
 
     def dataset_summary(self) -> pd.DataFrame:
         sql = f"""
@@ -355,6 +355,149 @@ class EmbeddedStore(Store):
         if not f.exists():
             return pd.DataFrame(columns=["file", "row", "column", "value", "reason"])
         return pd.read_csv(f, dtype={"value": str}, keep_default_na=False)
+
+
+class _EmbeddedVersionWriter(VersionWriter):
+    """Writes Parquet files under ``tmp/`` holding the store's write lock until done."""
+
+    def __init__(self, store: EmbeddedStore, dataset_id: str) -> None:
+        self.store = store
+        self.dataset_id = dataset_id
+        self._lock = store._write_lock()
+        self._lock.__enter__()
+        try:
+            with store._connect() as con:
+                store._cleanup(con)
+                row = con.execute(
+                    "SELECT coalesce(max(version), 0) FROM versions WHERE dataset_id = ?",
+                    [dataset_id],
+                ).fetchone()
+            self.version = int(row[0]) + 1 if row else 1
+            self.tmp = store.home / "tmp" / uuid.uuid4().hex
+            self.tmp.mkdir(parents=True)
+        except BaseException:
+            self._lock.__exit__(None, None, None)
+            raise
+        self.final = (store.home / "data" / f"dataset_id={dataset_id}"
+                      / f"version={self.version}")
+        self._samples = pq.ParquetWriter(self.tmp / "samples.parquet", SAMPLE_SCHEMA,
+                                         compression="zstd")
+        self._measurements: pq.ParquetWriter | None = None
+        self._closed = False
+        self.n_measurements = 0
+        self.n_censored = 0
+
+    def write_samples(self, table: pa.Table) -> None:
+        self._samples.write_table(table.cast(SAMPLE_SCHEMA))
+
+    def write_measurements(self, table: pa.Table) -> None:
+        if self._measurements is None:
+            self._measurements = pq.ParquetWriter(
+                self.tmp / "measurements.parquet", table.schema, compression="lz4",
+                write_statistics=["sample_index"],
+            )
+        self._measurements.write_table(table, row_group_size=1 << 18)
+        self._count(table)
+
+    def _count(self, table: pa.Table) -> None:
+        for name in table.column_names:
+            if name.startswith("v"):
+                col = table.column(name)
+                self.n_measurements += len(col) - col.null_count
+            elif name.startswith("c"):
+                self.n_censored += int(pc.sum(table.column(name)).as_py() or 0)
+
+    def _close_files(self) -> None:
+        if not self._closed:
+            self._samples.close()
+            if self._measurements is not None:
+                self._measurements.close()
+            self._closed = True
+
+    def exclude_samples(self, sample_index: np.ndarray) -> None:
+        self._close_files()
+        drop = pa.array(np.asarray(sample_index, dtype=np.int32))
+        for name in ("samples", "measurements"):
+            src = self.tmp / f"{name}.parquet"
+            if not src.exists():
+                continue
+            table = pq.read_table(src)
+            keep = pc.invert(pc.is_in(table.column("sample_index"), value_set=drop))
+            kept = table.filter(keep)
+            if name == "measurements":
+                self.n_measurements = self.n_censored = 0
+                self._count(kept)
+            pq.write_table(kept.cast(table.schema), src, compression="zstd")
+
+    def commit(self, record: VersionRecord, rejects: pd.DataFrame | None,
+               per_country: dict[str, tuple[int, int]] | None) -> int:
+        self._close_files()
+        if per_country is None:
+            per_country = self._count_by_country()
+        if rejects is not None and not rejects.empty:
+            rejects.to_csv(self.tmp / "rejects.csv", index=False)
+        if _FSYNC:
+            for f in self.tmp.iterdir():
+                with open(f, "rb") as fh:
+                    os.fsync(fh.fileno())
+        record.version = self.version
+        record.n_measurements = self.n_measurements
+        self.final.parent.mkdir(parents=True, exist_ok=True)
+        _fault("before-rename")
+        os.rename(self.tmp, self.final)
+        _fsync_dir(self.final.parent)
+        try:
+            self.store._register(record, self.final, per_country)
+        except BaseException:
+            shutil.rmtree(self.final, ignore_errors=True)
+            raise
+        self.committed = True
+        self._lock.__exit__(None, None, None)
+        return self.version
+
+    def _count_by_country(self) -> dict[str, tuple[int, int]]:
+        s_path = str(self.tmp / "samples.parquet").replace("'", "''")
+        m_path = str(self.tmp / "measurements.parquet").replace("'", "''")
+        con = duckdb.connect(":memory:")
+        try:
+            vcols = [f.name for f in pq.read_schema(self.tmp / "measurements.parquet")
+                     if f.name.startswith("v")] if (self.tmp / "measurements.parquet").exists() \
+                else []
+            count = " + ".join(f"count(m.{c})" for c in vcols) or "0"
+            join = (f"LEFT JOIN read_parquet('{m_path}') m USING (sample_index)" if vcols
+                    else "")
+            rows = con.execute(f"""
+                SELECT coalesce(s.country, ''), count(DISTINCT s.sample_index), {count}
+                FROM read_parquet('{s_path}') s {join}
+                GROUP BY 1""").fetchall()
+        finally:
+            con.close()
+        return {str(c): (int(a), int(b)) for c, a, b in rows}
+
+    def abort(self) -> None:
+        if self.committed:
+            return
+        try:
+            self._close_files()
+        except Exception:  # noqa: S110 - the files are being discarded anyway
+            pass
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        self._lock.__exit__(None, None, None)
+
+
+def _fault(point: str) -> None:
+    """Fault injection for the atomicity tests: ``CHEMEARTH_FAULT=<point>`` pauses there.
+
+    The tests kill the process (SIGKILL) while it waits, to prove that a write killed at
+    that point leaves the store as it was.
+    """
+    if os.environ.get("CHEMEARTH_FAULT") == point:
+        (Path(os.environ.get("CHEMEARTH_FAULT_FLAG", "/dev/null"))).touch()
+        time.sleep(3600)
+
+
+def _quote(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
 
 
 def _fsync_dir(path: Path) -> None:

@@ -1,0 +1,298 @@
+"""The ``chemearth`` command-line tool: one click group, one subcommand per stage.
+
+Heavy imports live inside the commands, so ``chemearth --help`` is quick.
+Errors are printed as one line naming the file, row, column and reason, never as a
+traceback (set ``CHEMEARTH_DEBUG=1`` to see one).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from chemearth.errors import ChemearthError, ChemearthWarning
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from chemearth.ingest import IngestReport
+    from chemearth.store import Store
+
+__all__ = ["cli", "main"]
+
+
+def _settings() -> Any:
+    from chemearth.config import Settings
+
+    return Settings.from_env()
+
+
+def _store(home: Path | None) -> Store:
+    from chemearth.store import open_store
+
+    return open_store(home)
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[Any]:
+    """A rich progress bar whose callback takes (step, done, total)."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    if not enabled:
+        yield lambda step, done, total: None
+        return
+    with Progress(
+        TextColumn("{task.description:<28}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(), transient=True, console=_console(stderr=True),
+    ) as bar:
+        task = bar.add_task("", total=1)
+
+        def tick(step: str, done: int, total: int) -> None:
+            bar.update(task, description=step, completed=done, total=max(total, 1))
+
+        yield tick
+
+
+def _console(stderr: bool = False) -> Any:
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=False, width=200 if not
+                   sys.stdout.isatty() else None)
+
+
+def _print_table(df: pd.DataFrame, title: str = "") -> None:
+    from rich.table import Table
+
+    table = Table(title=title or None, show_lines=False)
+    for c in df.columns:
+        justify = "right" if df[c].dtype.kind in "iuf" else "left"
+        table.add_column(str(c), justify=justify, overflow="fold")
+    for row in df.itertuples(index=False):
+        table.add_row(*[_fmt(v) for v in row])
+    _console().print(table)
+
+
+def _fmt(v: object) -> str:
+    if isinstance(v, float):
+        return f"{v:,.4g}"
+    if isinstance(v, int):
+        return f"{v:,}"
+    return "" if v is None else str(v)
+
+
+def _report_line(r: IngestReport) -> str:
+    if r.status == "unchanged":
+        return f"{r.dataset_id}: unchanged (already ingested as version {r.version})"
+    parts = [
+        f"{r.dataset_id} v{r.version}: {r.n_samples:,} samples",
+        f"{r.n_measurements:,} measurements ({r.n_censored:,} below DL)",
+    ]
+    if r.n_not_sampled:
+        parts.append(f"{r.n_not_sampled} not sampled")
+    parts.append(f"{r.n_rejected} rows rejected")
+    return ", ".join(parts) + f" [{r.seconds:.1f} s]"
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="chemearth")
+def cli() -> None:
+    """chemearth: global-scale geochemical baselines from real survey data."""
+
+
+_home_option = click.option(
+    "--home", type=click.Path(path_type=Path), default=None,
+    help="Store directory (default: $CHEMEARTH_HOME or the user data directory).",
+)
+
+
+@cli.command()
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@click.option("-d", "--descriptor", "descriptor_path", type=click.Path(path_type=Path),
+              required=True, help="Dataset descriptor (TOML), or a shipped descriptor's id.")
+@click.option("--strict", is_flag=True, help="Reject the whole file if any row is bad.")
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None,
+              help="Folder that the descriptor's relative paths refer to.")
+@click.option("--boundaries", type=click.Path(path_type=Path), default=None,
+              help="Natural Earth admin-0 countries (GeoJSON) for locating countries.")
+@click.option("--rejects", "rejects_out", type=click.Path(path_type=Path), default=None,
+              help="Write the reject report (CSV) here.")
+@_home_option
+def ingest(files: tuple[Path, ...], descriptor_path: Path, strict: bool, data_dir: Path | None,
+           boundaries: Path | None, rejects_out: Path | None, home: Path | None) -> None:
+    """Ingest FILES (or the descriptor's own file) into the store.
+
+    Bad rows go to a reject report and the rest is ingested; with --strict the whole
+    file is rejected. A failed ingest leaves the store exactly as it was.
+    """
+    from chemearth.descriptor import load_descriptor
+    from chemearth.descriptors import shipped_descriptor
+    from chemearth.ingest import ingest as run
+
+    settings = _settings()
+    if not descriptor_path.exists() and shipped_descriptor(str(descriptor_path)) is not None:
+        descriptor_path = shipped_descriptor(str(descriptor_path))  # type: ignore[assignment]
+    desc = load_descriptor(descriptor_path)
+    store = _store(home)
+    targets: list[Path | None] = list(files) or [None]
+    for f in targets:
+        with _progress(sys.stderr.isatty()) as tick, warnings.catch_warnings(record=True) as ws:
+            warnings.simplefilter("always", ChemearthWarning)
+            report = run(store, desc, f, data_dir=data_dir or settings.data_dir,
+                         boundaries=boundaries or settings.boundaries, strict=strict,
+                         progress=tick)
+        for w in ws:
+            click.echo(f"warning: {w.message}", err=True)
+        click.echo(_report_line(report))
+        if report.n_rejected:
+            for m in report.messages(10):
+                click.echo(f"  rejected: {m}", err=True)
+            if report.n_rejected > 10:
+                click.echo(f"  … and {len(report.rejects) - 10} more problems", err=True)
+            if rejects_out:
+                report.rejects.to_csv(rejects_out, index=False)
+                click.echo(f"reject report written to {rejects_out}", err=True)
+
+
+@cli.command()
+@click.option("--by-country", is_flag=True, help="Show the per-country table only.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table")
+@_home_option
+def catalog(by_country: bool, fmt: str, home: Path | None) -> None:
+    """List the datasets in the store, and what each country shares."""
+    store = _store(home)
+    show_catalog(store, by_country=by_country, fmt=fmt)
+
+
+def show_catalog(store: Store, by_country: bool = False, fmt: str = "table") -> None:
+    """Print the dataset catalogue and the per-country table."""
+    datasets = store.dataset_summary()
+    countries = store.country_summary()
+    if fmt == "json":
+        import json
+
+        out: dict[str, Any] = {"countries": countries.to_dict("records")}
+        if not by_country:
+            out["datasets"] = datasets.to_dict("records")
+        click.echo(json.dumps(out, indent=2, default=str))
+        return
+    if fmt == "csv":
+        click.echo((countries if by_country else datasets).to_csv(index=False), nl=False)
+        return
+    if not by_country:
+        cols = ["dataset_id", "version", "samples", "elements", "data_items", "countries",
+                "media", "licence", "n_rejected"]
+        _print_table(datasets[cols].rename(columns={"n_rejected": "rejected"}), "Datasets")
+    _print_table(countries, "Per country (surveys, latest versions)")
+
+
+@cli.command()
+@click.argument("dataset_id")
+@click.option("--version", type=int, default=None)
+@_home_option
+def rejects(dataset_id: str, version: int | None, home: Path | None) -> None:
+    """Show the rows rejected when DATASET_ID was ingested, with reasons."""
+    df = _store(home).rejects(dataset_id, version)
+    if df.empty:
+        click.echo(f"{dataset_id}: no rows were rejected")
+        return
+    click.echo(df.to_csv(index=False), nl=False)
+
+
+@cli.command()
+@click.argument("file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--header-row", type=int, default=None, help="1-based header row (default: found).")
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
+              help="Write the proposed descriptor here instead of printing it.")
+def describe(file: Path, header_row: int | None, output: Path | None) -> None:
+    """Propose a descriptor for FILE by recognising its element columns and units."""
+    from chemearth.describe import propose_descriptor
+
+    text = propose_descriptor(file, header_row=header_row)
+    if output:
+        output.write_text(text, encoding="utf-8")
+        click.echo(f"descriptor written to {output}: review it, then "
+                   f"`chemearth ingest {file} -d {output}`")
+    else:
+        click.echo(text, nl=False)
+
+
+@cli.command()
+@click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Folder of the demo surveys (default: $CHEMEARTH_DATA or ../shared/data).")
+@click.option("--home", type=click.Path(path_type=Path), default=None,
+              help="Store directory for the demo (default: <user data dir>/chemearth-demo); "
+              "it is emptied first.")
+def demo(data_dir: Path | None, home: Path | None) -> None:
+    """Ingest every shipped dataset into a fresh store and print the catalogue."""
+    from platformdirs import user_data_dir
+
+    from chemearth.descriptor import load_descriptor
+    from chemearth.descriptors import shipped_descriptors
+    from chemearth.ingest import ingest as run
+
+    settings = _settings()
+    data = data_dir or settings.data_dir
+    if data is None or not data.is_dir():
+        raise click.UsageError(
+            "no demo data: pass --data-dir or set CHEMEARTH_DATA to the shared data folder")
+    boundaries = settings.boundaries
+    if boundaries is None and (data / "boundaries").is_dir():
+        from chemearth.config import BOUNDARIES_FILE
+
+        boundaries = data / BOUNDARIES_FILE
+    target = home or Path(os.environ.get("CHEMEARTH_HOME") or user_data_dir("chemearth-demo"))
+    if target.exists():
+        shutil.rmtree(target)
+    store = _store(target)
+    paths = shipped_descriptors()
+    click.echo(f"chemearth demo: {len(paths)} datasets from {data} into {target}")
+    from rich.progress import Progress
+
+    with Progress(console=_console(stderr=True), transient=True) as bar:
+        task = bar.add_task("ingesting", total=len(paths))
+        for p in paths:
+            bar.update(task, description=f"ingesting {p.stem}")
+            with warnings.catch_warnings(record=True) as ws:
+                warnings.simplefilter("always", ChemearthWarning)
+                report = run(store, load_descriptor(p), data_dir=data, boundaries=boundaries)
+            bar.console.print(_report_line(report))
+            for w in ws[:3]:
+                bar.console.print(f"  [dim]warning: {w.message}[/dim]")
+            if len(ws) > 3:
+                bar.console.print(f"  [dim]… and {len(ws) - 3} more warnings[/dim]")
+            bar.advance(task)
+    show_catalog(store)
+    click.echo(f"store: {target}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI and turn every error into one line and an exit code."""
+    try:
+        cli.main(args=argv, prog_name="chemearth", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except ChemearthError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # never a traceback for the user
+        if os.environ.get("CHEMEARTH_DEBUG"):
+            raise
+        click.echo(f"internal error: {type(exc).__name__}: {exc} "
+                   "(set CHEMEARTH_DEBUG=1 for a traceback)", err=True)
+        sys.exit(70)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,96 @@
+"""Shared fixtures: the real survey data folder, the country boundaries and a demo store.
+
+The survey files are never part of the repository: they live in ``../shared/data`` seen from
+the project root (``Path(__file__).parents[2] / "shared" / "data"``), or wherever
+``CHEMEARTH_DATA`` points. Tests that need them are skipped when the folder is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+import chemearth
+from chemearth.errors import ChemearthWarning
+
+#: The descriptors shipped with chemearth, one per dataset of the shared data.
+DESCRIPTOR_DIR = Path(chemearth.__file__).resolve().parent / "descriptors"
+
+#: ChemearthWarnings that ingesting the shipped descriptors is expected to give: half-DL
+#: substituted values in files without detection limits (Kola, BSS, GEMAS), and zeros meaning
+#: "below the detection limit" without a published limit (meuse-all cadmium).
+EXPECTED_WARNINGS = (
+    "cannot be recognised without a detection limit",
+    "but no limit is given",
+)
+
+
+def _data_dir() -> Path:
+    env = os.environ.get("CHEMEARTH_DATA")
+    return Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """The folder of real survey files (``CHEMEARTH_DATA`` or ``../shared/data``)."""
+    d = _data_dir()
+    if not (d / "README.md").is_file():
+        pytest.skip(f"real survey data not found at {d} (set CHEMEARTH_DATA)")
+    return d
+
+
+@pytest.fixture(scope="session")
+def boundaries(data_dir: Path) -> Path:
+    """Natural Earth 1:10m admin-0 boundaries from the data folder."""
+    p = data_dir / "boundaries" / "ne_10m_admin_0_countries_deu.geojson"
+    if not p.is_file():
+        pytest.skip(f"country boundaries not found at {p}")
+    return p
+
+
+@dataclass
+class DemoStore:
+    """A store holding every shipped dataset, with what each ingest reported."""
+
+    store: object
+    data_dir: Path
+    boundaries: Path
+    descriptors: dict[str, Path] = field(default_factory=dict)
+    reports: dict[str, object] = field(default_factory=dict)
+    warnings: dict[str, list[str]] = field(default_factory=dict)
+
+
+@pytest.fixture(scope="session")
+def demo_store(
+    tmp_path_factory: pytest.TempPathFactory, data_dir: Path, boundaries: Path
+) -> DemoStore:
+    """Ingest every shipped descriptor once into a fresh temporary store.
+
+    Only the expected ChemearthWarnings (:data:`EXPECTED_WARNINGS`) are tolerated; they are
+    recorded per dataset in ``demo_store.warnings``. Any other ChemearthWarning fails.
+    """
+    from chemearth.descriptor import load_descriptor
+    from chemearth.ingest import ingest
+    from chemearth.store import open_store
+
+    demo = DemoStore(open_store(tmp_path_factory.mktemp("demo-store")), data_dir, boundaries)
+    for path in sorted(DESCRIPTOR_DIR.glob("*.toml")):
+        desc = load_descriptor(path)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ChemearthWarning)
+            report = ingest(demo.store, desc, data_dir=data_dir, boundaries=boundaries)
+        mine = [str(w.message) for w in caught if issubclass(w.category, ChemearthWarning)]
+        for w in caught:  # let other warnings through to pytest's own handling
+            if not issubclass(w.category, ChemearthWarning):
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        unexpected = [m for m in mine if not any(e in m for e in EXPECTED_WARNINGS)]
+        if unexpected:
+            pytest.fail(f"{path.name}: unexpected warnings: {unexpected[:5]}")
+        demo.descriptors[desc.dataset.id] = path
+        demo.reports[desc.dataset.id] = report
+        demo.warnings[desc.dataset.id] = mine
+    return demo
