@@ -99,7 +99,7 @@ def parse_cells(array: pa.Array | pa.ChunkedArray, not_sampled: tuple[str, ...] 
         gt.to_numpy(zero_copy_only=False),
         bad,
         ns_np,
-        text,
+        text if bad.any() else None,  # kept only to quote bad cells in messages
     )
 
 

@@ -266,7 +266,7 @@ def _parse_chunk(
 
 def iter_csv_chunks(
     path: Path, source: Source, digest: FileDigest | None = None,
-    text_columns: frozenset[str] = frozenset(), chunk_bytes: int = 1 << 25,
+    text_columns: frozenset[str] = frozenset(), chunk_bytes: int = 1 << 24,
 ) -> Iterator[RawTable]:
     """Read a CSV file in chunks of about ``chunk_bytes``, in bounded memory.
 
@@ -550,7 +550,7 @@ def read_table(path: str | Path, source: Source, digest: FileDigest | None = Non
 
 def iter_tables(
     path: str | Path, source: Source, digest: FileDigest | None = None,
-    text_columns: frozenset[str] = frozenset(), chunk_bytes: int = 1 << 25,
+    text_columns: frozenset[str] = frozenset(), chunk_bytes: int = 1 << 24,
 ) -> Iterator[RawTable]:
     """Read any survey file as a sequence of tables: CSV in chunks, other formats whole."""
     p = Path(path)
