@@ -106,9 +106,6 @@ NOT_A_NUMBER = r"not a number"
 # The ragged row itself is rejected with its line, but the last data row of the file is lost
 # too (not ingested, not in the rejects): ingest records the ragged row as problem index -1,
 # and Problems.mask() turns -1 into the last row.
-RAGGED_XFAIL = pytest.mark.xfail(
-    strict=True, reason="a ragged row also drops the file's last data row (Problems index -1)"
-)
 OUTSIDE_FI = r"km outside the declared country FI"
 
 CASES = [
@@ -130,12 +127,19 @@ CASES = [
         Reject(3, None, OUTSIDE_FI + r".*swapped"),
     ), n_samples=3)),
     # 4. wrong CRS: metres declared as degrees, and degrees declared as metres
-    Case("04a_utm_declared_as_wgs84", "04a_utm_declared_as_wgs84.csv", Partial(tuple(
-        Reject(row, None, r"latitude outside -90\.\.90|wrong CRS") for row in (2, 3, 4, 5)
-    ), n_samples=0)),
-    Case("04b_lonlat_declared_as_laea", "04b_lonlat_declared_as_laea.csv", Partial(tuple(
-        Reject(row, None, r"km outside the declared country NL.*wrong CRS") for row in (2, 3, 4, 5)
-    ), n_samples=0)),
+    #    every row is rejected, so the ingest fails as a whole and names the first rows
+    Case("04a_utm_declared_as_wgs84", "04a_utm_declared_as_wgs84.csv", Fatal(
+        IngestRejected,
+        r"04a_utm_declared_as_wgs84\.csv: every one of the 4 rows was rejected.*\n"
+        r"04a_utm_declared_as_wgs84\.csv, row 2, column 'Y': latitude outside -90\.\.90.*"
+        r"look like projected metres",
+    )),
+    Case("04b_lonlat_declared_as_laea", "04b_lonlat_declared_as_laea.csv", Fatal(
+        IngestRejected,
+        r"04b_lonlat_declared_as_laea\.csv: every one of the 4 rows was rejected.*\n"
+        r"04b_lonlat_declared_as_laea\.csv, row 2, column 'X/Y': .*km outside the declared "
+        r"country NL: wrong CRS",
+    )),
     # 5. a point in the Baltic Sea and one in South America, for a Finnish survey
     Case("05_far_from_country", "05_far_from_country.csv", Partial((
         Reject(3, None, OUTSIDE_FI),
@@ -176,10 +180,10 @@ CASES = [
     # 14. ragged rows: rejected one by one, naming the line
     Case("14a_too_many_fields", "14a_too_many_fields.csv", Partial((
         Reject(4, None, r"8 fields.*7|too many fields"),
-    ), n_samples=4), marks=(RAGGED_XFAIL,)),
+    ), n_samples=4)),
     Case("14b_too_few_fields", "14b_too_few_fields.csv", Partial((
         Reject(5, None, r"6 fields.*7|too few fields"),
-    ), n_samples=4), marks=(RAGGED_XFAIL,)),
+    ), n_samples=4)),
     # 15-17. descriptor problems
     Case("15_missing_column", "15_missing_column.csv", Fatal(
         DescriptorError,
@@ -291,7 +295,8 @@ def test_excel_rows_are_sheet_rows(tmp_path: Path, boundaries: Path) -> None:
     samples = open_store(tmp_path / "store").samples(report.dataset_id)
     assert sorted(samples["source_row"].astype(int)) == [4, 5, 7, 8]
     assert report.messages() == [
-        "21_header_on_row3.xlsx, row 6, column 'Zn': value is not a number (nor a '<DL' value)"
+        "21_header_on_row3.xlsx, row 6, column 'Zn': value is not a number (nor a '<DL' value) "
+        "(value '1O.5')"
     ]
 
 

@@ -22,7 +22,8 @@ from chemearth.countries import (
 )
 from chemearth.errors import DescriptorError, InputFileError
 
-DATA = Path(os.environ.get("CHEMEARTH_TEST_DATA", "/work/shared/data"))
+DATA = Path(os.environ.get("CHEMEARTH_DATA")
+            or Path(__file__).resolve().parents[2] / "shared" / "data")
 NE_10M = DATA / "boundaries" / "ne_10m_admin_0_countries_deu.geojson"
 NE_110M = DATA / "boundaries" / "ne_110m_admin_0_countries.geojson"
 

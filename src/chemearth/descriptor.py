@@ -193,6 +193,8 @@ class Descriptor:
     columns: tuple[ColumnSpec, ...]
     text: str = ""
     path: Path | None = None
+    #: ``[defaults].unit``: used where neither the column nor a units row gives one
+    default_unit: str = ""
 
     def column(self, name: str) -> ColumnSpec:
         """Return the spec of analyte column ``name``."""
@@ -306,7 +308,8 @@ def _columns(raw: dict[str, Any], defaults: dict[str, Any], where: str) -> tuple
         )
         if "element" not in kw:
             raise DescriptorError(f"{where} [columns].{name}: 'element' is required")
-        merged = {**base, **kw}
+        merged = {**{k: v for k, v in base.items() if k != "unit"}, **kw}
+        _check_code(merged["element"], f"{where} [columns].{name}.element")
         if merged.get("digestion", "unknown") not in DIGESTIONS:
             raise DescriptorError(
                 f"{where} [columns].{name}.digestion: {merged['digestion']!r} is not one of "
@@ -318,6 +321,22 @@ def _columns(raw: dict[str, Any], defaults: dict[str, Any], where: str) -> tuple
     if not specs:
         raise DescriptorError(f"{where} [columns]: no analyte columns are declared")
     return tuple(specs)
+
+
+def _check_code(code: str, where: str) -> None:
+    """Element codes are case-sensitive in descriptors: ``TI`` could be Ti or Tl."""
+    from chemearth.elements import lookup
+    from chemearth.errors import UnknownElementError
+
+    try:
+        canonical = lookup(code)
+    except UnknownElementError as exc:
+        raise DescriptorError(f"{where}: {exc}") from None
+    if canonical != code.strip():
+        raise DescriptorError(
+            f"{where}: write the code as {canonical!r}, not {code!r} (element symbols are "
+            "case-sensitive: 'TI' could be Ti or Tl)"
+        )
 
 
 def parse_descriptor(text: str, path: Path | None = None) -> Descriptor:
@@ -415,7 +434,9 @@ def parse_descriptor(text: str, path: Path | None = None) -> Descriptor:
     if censoring.encoding == "flag_file" and not censoring.flag_file:
         raise DescriptorError(f"{where} [censoring]: encoding 'flag_file' needs 'flag_file'")
     columns = _columns(raw.get("columns", {}), raw.get("defaults", {}), where)
-    return Descriptor(dataset, source, coords, sample, censoring, columns, text=text, path=path)
+    default_unit = str(raw.get("defaults", {}).get("unit", ""))
+    return Descriptor(dataset, source, coords, sample, censoring, columns, text=text, path=path,
+                      default_unit=default_unit)
 
 
 def load_descriptor(path: str | Path) -> Descriptor:

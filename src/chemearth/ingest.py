@@ -81,7 +81,8 @@ class IngestReport:
         """One message per problem: file, row, column, reason."""
         out = []
         for r in self.rejects.head(limit).itertuples():
-            out.append(str(RowError(self.file, int(r.row), str(r.column), str(r.reason))))
+            reason = str(r.reason) + (f" (value {r.value!r})" if str(r.value) else "")
+            out.append(str(RowError(self.file, int(r.row), str(r.column) or None, reason)))
         return out
 
 
@@ -257,6 +258,7 @@ class _Run:
         label = self.desc.sample.id or "/".join(self.desc.sample.replicate_id_columns) or (
             "(row number)")
         dup = find_duplicates(ids, lines, label)
+        dup.insert(0, "file", self.src.name)
         if not dup.empty:
             if self.strict:
                 self._strict_fail(dup)
@@ -269,6 +271,11 @@ class _Run:
         rejects = pd.concat([r for r in self.rejects if not r.empty] or [self.rejects[0]],
                             ignore_index=True)
         rejects = rejects.sort_values(["row", "column"], kind="stable").reset_index(drop=True)
+        if self.n_samples == 0:
+            head = "\n".join(str(RowError(self.src.name, int(r.row), str(r.column) or None,
+                                            str(r.reason))) for r in rejects.head(10).itertuples())
+            raise IngestRejected(f"{self.src.name}: every one of the {self.n_rows} rows was "
+                                 f"rejected; nothing was ingested.\n{head}")
         report = IngestReport(self.desc.dataset.id, 0, "ingested", self.src.name,
                               n_rows=self.n_rows, rejects=rejects, warnings=self.warnings)
         report.n_samples = self.n_samples
@@ -414,14 +421,16 @@ def _parse_columns(
     flags = None if flag_table is None else _align_flags(flag_table, raw, frame.sample_id)
     out = []
     for spec in desc.columns:
-        unit = spec.unit or raw.units.get(spec.column) or "mg/kg"
+        from_row = not spec.unit and spec.column in raw.units
+        unit = spec.unit or raw.units.get(spec.column) or desc.default_unit or "mg/kg"
         try:
             element, factor = conversion_factor(unit, spec.element)
         except UnitError as exc:
-            row = desc.source.units_row if not spec.unit and desc.source.units_row else None
-            raise RowError(raw.name, row, spec.column, str(exc)) from None
+            if from_row:
+                raise RowError(raw.name, desc.source.units_row, spec.column, str(exc)) from None
+            raise DescriptorError(f"{desc.where} [columns] column {spec.column!r}: {exc}") from None
         except UnknownElementError as exc:
-            raise DescriptorError(f"{desc.where} [columns].{spec.column}: {exc}") from None
+            raise DescriptorError(f"{desc.where} [columns] column {spec.column!r}: {exc}") from None
         cells = parse_cells(raw.table.column(spec.column), desc.source.not_sampled)
         limit = spec.detection_limit if spec.detection_limit is not None else limits.get(
             spec.column)

@@ -60,7 +60,8 @@ class Problems:
         """Boolean mask of the rows with at least one problem."""
         m = np.zeros(n, dtype=bool)
         if self.index:
-            m[np.asarray(self.index)] = True
+            idx = np.asarray(self.index)
+            m[idx[idx >= 0]] = True  # negative: rows the reader could not split into fields
         return m
 
     def __len__(self) -> int:
@@ -178,7 +179,7 @@ def prepare_samples(
     id_col = s.id or ("__sample_id" if "__sample_id" in names else "")
     id_label = s.id or "/".join(s.replicate_id_columns) or "(row number)"
     if id_col:
-        ids = _text(raw, id_col)
+        ids = _normalise_ids(_text(raw, id_col))
         missing = np.array([v is None for v in ids])
         problems.add(missing, id_label, "", "sample id is empty")
     elif "__replicate" in names:  # one source line holds several replicates
@@ -198,7 +199,10 @@ def prepare_samples(
         y = _numbers(raw, yname, problems, "coordinate")
         empty = np.isnan(x) | np.isnan(y)
         problems.add(empty & ~problems.mask(n), f"{co.x}/{co.y}", "", "coordinate is missing")
-        lon, lat, geographic = transform_to_wgs84(x, y, crs)
+        try:
+            lon, lat, geographic = transform_to_wgs84(x, y, crs)
+        except CRSError as exc:
+            raise CRSError(f"{desc.where} [coordinates].crs: {exc}") from None
         _check_ranges(x, y, lon, lat, geographic, co.x, co.y, problems)
     country, warn = _countries(raw, desc, lon, lat, x, y, crs, problems, boundaries)
     medium = _media(raw, desc, problems)
@@ -211,6 +215,15 @@ def prepare_samples(
         bottom = _numbers(raw, s.depth_bottom_column, problems, "depth")
     attrs = _attributes(raw, desc)
     return SampleFrame(ids, lon, lat, x, y, crs, country, medium, top, bottom, dates, attrs, warn)
+
+
+def _normalise_ids(ids: np.ndarray) -> np.ndarray:
+    """Ids written as whole numbers with a decimal part (``"12.0"``, from R or Excel) -> ``"12"``."""
+    out = ids.copy()
+    for i, v in enumerate(ids):
+        if isinstance(v, str) and v.endswith(".0") and v[:-2].isdigit():
+            out[i] = v[:-2]
+    return out
 
 
 def find_duplicates(ids: np.ndarray, lines: np.ndarray, column: str) -> pd.DataFrame:
@@ -250,9 +263,14 @@ def _check_ranges(
         bad_lat = finite_in & (np.abs(y) > 90)
         swapped = bad_lat & (np.abs(x) <= 90) & (np.abs(y) <= 180)
         problems.add(swapped, yname, [f"{v:g}" for v in y[swapped]],
-                     "latitude outside -90..90 but a valid longitude: longitude and latitude "
-                     "look swapped")
+                     "latitude outside -90..90 but a valid longitude: are longitude and "
+                     "latitude swapped?")
         other = bad_lat & ~swapped
+        metres = other & ((np.abs(y) > 1000) | (np.abs(x) > 1000))
+        problems.add(metres, yname, [f"{v:g}" for v in y[metres]],
+                     "latitude outside -90..90: the values look like projected metres; "
+                     "check [coordinates].crs")
+        other &= ~metres
         problems.add(other, yname, [f"{v:g}" for v in y[other]], "latitude outside -90..90")
         bad_lon = finite_in & ~bad_lat & (np.abs(x) > 180)
         problems.add(bad_lon, xname, [f"{v:g}" for v in x[bad_lon]], "longitude outside -180..180")

@@ -222,7 +222,7 @@ class EmbeddedStore(Store):
     def datasets(self, all_versions: bool = False) -> pd.DataFrame:
         sql = "SELECT * FROM versions" if all_versions else _LATEST
         with self._connect(read_only=True) as con:
-            return con.execute(sql + " ORDER BY dataset_id, version").df()
+            return con.execute(sql + " ORDER BY dataset_id, version").to_arrow_table().to_pandas()
 
     def _version(self, con: duckdb.DuckDBPyConnection, dataset_id: str,
                  version: int | None) -> tuple[int, str]:
@@ -260,7 +260,7 @@ class EmbeddedStore(Store):
             return con.execute(
                 f"SELECT * FROM {self._parquet(paths, 'samples.parquet')} "
                 "ORDER BY dataset_id, version, sample_index"
-            ).df()
+            ).to_arrow_table().to_pandas()
 
     def measurements(
         self,
@@ -276,7 +276,7 @@ class EmbeddedStore(Store):
                 return pd.DataFrame(columns=list(MEASUREMENT_COLUMNS))
             lim = f" LIMIT {int(limit)}" if limit is not None else ""
             order = " ORDER BY dataset_id, version, sample_index, element, method"
-            return con.execute(sql + order + lim, params).df()
+            return con.execute(sql + order + lim, params).to_arrow_table().to_pandas()
 
     def _version_keys(self, con: duckdb.DuckDBPyConnection, dataset_id: str | None,
                       version: int | None) -> list[tuple[str, int, str]]:
@@ -334,7 +334,7 @@ class EmbeddedStore(Store):
             FROM ({_LATEST}) ORDER BY dataset_id
         """
         with self._connect(read_only=True) as con:
-            return con.execute(sql).df()
+            return con.execute(sql).to_arrow_table().to_pandas()
 
     def country_summary(self) -> pd.DataFrame:
         sql = f"""
@@ -346,7 +346,7 @@ class EmbeddedStore(Store):
             GROUP BY 1 ORDER BY 1
         """
         with self._connect(read_only=True) as con:
-            return con.execute(sql).df()
+            return con.execute(sql).to_arrow_table().to_pandas()
 
     def rejects(self, dataset_id: str, version: int | None = None) -> pd.DataFrame:
         with self._connect(read_only=True) as con:
