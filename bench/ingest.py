@@ -29,9 +29,46 @@ import pyarrow.csv as pacsv
 
 ROOT = Path(__file__).resolve().parents[1]
 ELEMENTS = [
-    "Ag", "Al", "As", "Ba", "Be", "Bi", "Ca", "Cd", "Ce", "Co", "Cr", "Cs", "Cu", "Fe", "Ga",
-    "Hg", "In", "K", "La", "Li", "Mg", "Mn", "Mo", "Na", "Nb", "Ni", "P", "Pb", "Rb", "S",
-    "Sb", "Sc", "Se", "Sn", "Sr", "Te", "Th", "Ti", "Tl", "U",
+    "Ag",
+    "Al",
+    "As",
+    "Ba",
+    "Be",
+    "Bi",
+    "Ca",
+    "Cd",
+    "Ce",
+    "Co",
+    "Cr",
+    "Cs",
+    "Cu",
+    "Fe",
+    "Ga",
+    "Hg",
+    "In",
+    "K",
+    "La",
+    "Li",
+    "Mg",
+    "Mn",
+    "Mo",
+    "Na",
+    "Nb",
+    "Ni",
+    "P",
+    "Pb",
+    "Rb",
+    "S",
+    "Sb",
+    "Sc",
+    "Se",
+    "Sn",
+    "Sr",
+    "Te",
+    "Th",
+    "Ti",
+    "Tl",
+    "U",
 ]
 PEER_SCRIPT = """
 import sys, time, pyarrow.csv as c
@@ -50,12 +87,15 @@ def generate(rows: int, out: Path, seed: int = 20261121) -> tuple[Path, Path]:
     rng = np.random.default_rng(seed)
     real = pacsv.read_csv(
         data_dir() / "usgs_ds801" / "ds801_top5_raw.csv",
-        convert_options=pacsv.ConvertOptions(column_types={f"Top5_{e}": pa.string()
-                                                           for e in ELEMENTS}),
+        convert_options=pacsv.ConvertOptions(
+            column_types={f"Top5_{e}": pa.string() for e in ELEMENTS}
+        ),
     )
     units = dict(
         line.strip().split(",", 1)
-        for line in (data_dir() / "usgs_ds801" / "ds801_top5_units.csv").read_text().splitlines()[1:]
+        for line in (data_dir() / "usgs_ds801" / "ds801_top5_units.csv")
+        .read_text()
+        .splitlines()[1:]
     )
     lon = real.column("Longitude").to_numpy()
     lat = real.column("Latitude").to_numpy()
@@ -73,8 +113,9 @@ def generate(rows: int, out: Path, seed: int = 20261121) -> tuple[Path, Path]:
         unit = units.get(f"Top5_{e}", "mg/kg").replace("wt. %", "%")
         lines.append(f'{e} = {{ element = "{e}", unit = "{unit}" }}')
     csv_path = out / f"bench_{rows}.csv"
-    pacsv.write_csv(pa.table(cols), csv_path,
-                    write_options=pacsv.WriteOptions(quoting_style="none"))
+    pacsv.write_csv(
+        pa.table(cols), csv_path, write_options=pacsv.WriteOptions(quoting_style="none")
+    )
     desc = out / "bench.toml"
     desc.write_text(
         f"""[dataset]
@@ -102,7 +143,9 @@ method = "ICP-AES/MS, near-total 4-acid"
 digestion = "near-total"
 
 [columns]
-""" + "\n".join(lines) + "\n"
+"""
+        + "\n".join(lines)
+        + "\n"
     )
     return csv_path, desc
 
@@ -140,8 +183,9 @@ def main() -> None:
         peers.append(run([py, "-c", PEER_SCRIPT, str(csv_path)]))
         shutil.rmtree(home, ignore_errors=True)
         ours.append(run(chem, env))
-        print(f"run {i + 1}: pyarrow {peers[-1][0]:.2f} s, chemearth {ours[-1][0]:.2f} s",
-              flush=True)
+        print(
+            f"run {i + 1}: pyarrow {peers[-1][0]:.2f} s, chemearth {ours[-1][0]:.2f} s", flush=True
+        )
     peer_wall, peer_rss, peer_out = min(peers)
     peer_inproc = float(peer_out.split()[0])
     ce_wall, ce_rss, ce_out = min(ours)
@@ -150,10 +194,14 @@ def main() -> None:
     print()
     print(f"best of {args.repeat} runs each:")
     print(f"{'':28}{'wall s':>10}{'peak MB':>10}")
-    print(f"{'pyarrow.csv.read_csv (peer)':28}{peer_wall:10.2f}{peer_rss / 1e6:10.0f}"
-          f"   (in-process read {peer_inproc:.2f} s)")
-    print(f"{'chemearth ingest':28}{ce_wall:10.2f}{ce_rss / 1e6:10.0f}"
-          f"   (CLI start-up {startup:.2f} s)")
+    print(
+        f"{'pyarrow.csv.read_csv (peer)':28}{peer_wall:10.2f}{peer_rss / 1e6:10.0f}"
+        f"   (in-process read {peer_inproc:.2f} s)"
+    )
+    print(
+        f"{'chemearth ingest':28}{ce_wall:10.2f}{ce_rss / 1e6:10.0f}"
+        f"   (CLI start-up {startup:.2f} s)"
+    )
     print()
     print(f"time ratio chemearth/pyarrow (wall): {ce_wall / peer_wall:.2f}x   target <= 2.5x")
     print(f"peak memory / CSV size:             {ce_rss / size:.2f}x   target <= 3x")

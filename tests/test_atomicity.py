@@ -30,11 +30,13 @@ CHEMEARTH = str(Path(sys.executable).parent / "chemearth")
 def _big_survey(folder: Path, rows: int = 400_000) -> Path:
     """A synthetic survey in the Netherlands, large enough to take a few seconds."""
     rng = np.random.default_rng(7)
-    df = pd.DataFrame({
-        "id": [f"S{i:07d}" for i in range(rows)],
-        "lon": np.round(rng.uniform(5.0, 5.8, rows), 5),
-        "lat": np.round(rng.uniform(51.9, 52.3, rows), 5),
-    })
+    df = pd.DataFrame(
+        {
+            "id": [f"S{i:07d}" for i in range(rows)],
+            "lon": np.round(rng.uniform(5.0, 5.8, rows), 5),
+            "lat": np.round(rng.uniform(51.9, 52.3, rows), 5),
+        }
+    )
     for e in ("Cu", "Zn", "Pb", "Cd", "As", "Ni", "Cr", "Co", "V", "Mn", "Ba", "Sr"):
         df[e] = np.round(rng.lognormal(3, 1, rows), 2)
     csv = folder / "big.csv"
@@ -80,14 +82,19 @@ def seeded(tmp_path: Path, data_dir: Path, boundaries: Path) -> Path:
     return home
 
 
-def _run_and_kill(home: Path, descriptor: Path, boundaries: Path, fault: str | None,
-                  flag: Path) -> None:
+def _run_and_kill(
+    home: Path, descriptor: Path, boundaries: Path, fault: str | None, flag: Path
+) -> None:
     env = {**os.environ, "CHEMEARTH_HOME": str(home), "CHEMEARTH_BOUNDARIES": str(boundaries)}
     if fault:
         env["CHEMEARTH_FAULT"] = fault
         env["CHEMEARTH_FAULT_FLAG"] = str(flag)
-    proc = subprocess.Popen([CHEMEARTH, "ingest", "-d", str(descriptor)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [CHEMEARTH, "ingest", "-d", str(descriptor)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 120
     try:
         while time.monotonic() < deadline:
@@ -95,8 +102,9 @@ def _run_and_kill(home: Path, descriptor: Path, boundaries: Path, fault: str | N
                 pytest.fail("the ingest finished before it could be killed")
             if fault and flag.exists():
                 break
-            if not fault and any(p.stat().st_size > 1_000_000
-                                 for p in (home / "tmp").rglob("*.parquet")):
+            if not fault and any(
+                p.stat().st_size > 1_000_000 for p in (home / "tmp").rglob("*.parquet")
+            ):
                 break  # mid-way through writing the Parquet files
             time.sleep(0.02)
         else:

@@ -110,132 +110,256 @@ OUTSIDE_FI = r"km outside the declared country FI"
 
 CASES = [
     # 1. unparseable numbers in element cells
-    Case("01_number_unparseable", "01_number_unparseable.csv", Partial((
-        Reject(3, "Zn", NOT_A_NUMBER, "12,5"),
-        Reject(5, "As", NOT_A_NUMBER, "abc"),
-    ), n_samples=3)),
+    Case(
+        "01_number_unparseable",
+        "01_number_unparseable.csv",
+        Partial(
+            (
+                Reject(3, "Zn", NOT_A_NUMBER, "12,5"),
+                Reject(5, "As", NOT_A_NUMBER, "abc"),
+            ),
+            n_samples=3,
+        ),
+    ),
     # 2. latitude out of range (95, and 626.010 with a slipped decimal point)
-    Case("02_latitude_out_of_range", "02_latitude_out_of_range.csv", Partial((
-        Reject(3, "Lat", r"latitude outside -90\.\.90"),
-        Reject(4, "Lat", r"latitude outside -90\.\.90"),
-    ), n_samples=2)),
+    Case(
+        "02_latitude_out_of_range",
+        "02_latitude_out_of_range.csv",
+        Partial(
+            (
+                Reject(3, "Lat", r"latitude outside -90\.\.90"),
+                Reject(4, "Lat", r"latitude outside -90\.\.90"),
+            ),
+            n_samples=2,
+        ),
+    ),
     # 3. longitude and latitude swapped on one row
-    Case("03a_lonlat_swapped", "03a_lonlat_swapped.csv", Partial((
-        Reject(4, "Latitude", r"latitude outside -90\.\.90.*swapped"),
-    ), n_samples=4)),
-    Case("03b_lonlat_swapped_in_range", "03b_lonlat_swapped_in_range.csv", Partial((
-        Reject(3, None, OUTSIDE_FI + r".*swapped"),
-    ), n_samples=3)),
+    Case(
+        "03a_lonlat_swapped",
+        "03a_lonlat_swapped.csv",
+        Partial((Reject(4, "Latitude", r"latitude outside -90\.\.90.*swapped"),), n_samples=4),
+    ),
+    Case(
+        "03b_lonlat_swapped_in_range",
+        "03b_lonlat_swapped_in_range.csv",
+        Partial((Reject(3, None, OUTSIDE_FI + r".*swapped"),), n_samples=3),
+    ),
     # 4. wrong CRS: metres declared as degrees, and degrees declared as metres
     #    every row is rejected, so the ingest fails as a whole and names the first rows
-    Case("04a_utm_declared_as_wgs84", "04a_utm_declared_as_wgs84.csv", Fatal(
-        IngestRejected,
-        r"04a_utm_declared_as_wgs84\.csv: every one of the 4 rows was rejected.*\n"
-        r"04a_utm_declared_as_wgs84\.csv, row 2, column 'Y': latitude outside -90\.\.90.*"
-        r"look like projected metres",
-    )),
-    Case("04b_lonlat_declared_as_laea", "04b_lonlat_declared_as_laea.csv", Fatal(
-        IngestRejected,
-        r"04b_lonlat_declared_as_laea\.csv: every one of the 4 rows was rejected.*\n"
-        r"04b_lonlat_declared_as_laea\.csv, row 2, column 'X/Y': .*km outside the declared "
-        r"country NL: wrong CRS",
-    )),
+    Case(
+        "04a_utm_declared_as_wgs84",
+        "04a_utm_declared_as_wgs84.csv",
+        Fatal(
+            IngestRejected,
+            r"04a_utm_declared_as_wgs84\.csv: every one of the 4 rows was rejected.*\n"
+            r"04a_utm_declared_as_wgs84\.csv, row 2, column 'Y': latitude outside -90\.\.90.*"
+            r"look like projected metres",
+        ),
+    ),
+    Case(
+        "04b_lonlat_declared_as_laea",
+        "04b_lonlat_declared_as_laea.csv",
+        Fatal(
+            IngestRejected,
+            r"04b_lonlat_declared_as_laea\.csv: every one of the 4 rows was rejected.*\n"
+            r"04b_lonlat_declared_as_laea\.csv, row 2, column 'X/Y': .*km outside the declared "
+            r"country NL: wrong CRS",
+        ),
+    ),
     # 5. a point in the Baltic Sea and one in South America, for a Finnish survey
-    Case("05_far_from_country", "05_far_from_country.csv", Partial((
-        Reject(3, None, OUTSIDE_FI),
-        Reject(5, None, OUTSIDE_FI),
-    ), n_samples=3)),
+    Case(
+        "05_far_from_country",
+        "05_far_from_country.csv",
+        Partial(
+            (
+                Reject(3, None, OUTSIDE_FI),
+                Reject(5, None, OUTSIDE_FI),
+            ),
+            n_samples=3,
+        ),
+    ),
     # 6. unknown unit in the descriptor: a unit (or descriptor) error, not a row error
-    Case("06_unknown_unit_in_descriptor", "06_unknown_unit_in_descriptor.csv", Fatal(
-        (UnitError, DescriptorError),
-        r"06_unknown_unit_in_descriptor\.(csv|toml)\b.*'As'.*unknown unit 'furlongs'",
-    )),
+    Case(
+        "06_unknown_unit_in_descriptor",
+        "06_unknown_unit_in_descriptor.csv",
+        Fatal(
+            (UnitError, DescriptorError),
+            r"06_unknown_unit_in_descriptor\.(csv|toml)\b.*'As'.*unknown unit 'furlongs'",
+        ),
+    ),
     # 7. unknown unit in the units row
-    Case("07_unknown_unit_in_units_row", "07_unknown_unit_in_units_row.csv", Fatal(
-        RowError, r"07_unknown_unit_in_units_row\.csv, row 2, column 'As': unknown unit 'mg/l'",
-    )),
+    Case(
+        "07_unknown_unit_in_units_row",
+        "07_unknown_unit_in_units_row.csv",
+        Fatal(
+            RowError,
+            r"07_unknown_unit_in_units_row\.csv, row 2, column 'As': unknown unit 'mg/l'",
+        ),
+    ),
     # 7b. the same with [defaults] unit = "mg/kg": the units row still comes first
     #     (docs/descriptors.md: default unit "the units row, else [defaults], else mg/kg")
-    Case("07b_units_row_vs_defaults", "07b_units_row_vs_defaults.csv", Fatal(
-        RowError, r"07b_units_row_vs_defaults\.csv, row 2, column 'As': unknown unit 'mg/l'",
-    )),
+    Case(
+        "07b_units_row_vs_defaults",
+        "07b_units_row_vs_defaults.csv",
+        Fatal(
+            RowError,
+            r"07b_units_row_vs_defaults\.csv, row 2, column 'As': unknown unit 'mg/l'",
+        ),
+    ),
     # 8. one sample id on two rows: both rejected, each naming the other
-    Case("08_duplicate_ids", "08_duplicate_ids.csv", Partial((
-        Reject(4, "SampleID", r"duplicate sample id 'NL-U-003' \(also on rows? 6\)"),
-        Reject(6, "SampleID", r"duplicate sample id 'NL-U-003' \(also on rows? 4\)"),
-    ), n_samples=3)),
+    Case(
+        "08_duplicate_ids",
+        "08_duplicate_ids.csv",
+        Partial(
+            (
+                Reject(4, "SampleID", r"duplicate sample id 'NL-U-003' \(also on rows? 6\)"),
+                Reject(6, "SampleID", r"duplicate sample id 'NL-U-003' \(also on rows? 4\)"),
+            ),
+            n_samples=3,
+        ),
+    ),
     # 9. negative values while the encoding is lt_string
-    Case("09_negative_values", "09_negative_values.csv", Partial((
-        Reject(3, "Cu", r"negative value.*encoding = 'negative'", "-2"),
-        Reject(5, "Pb", r"negative value.*encoding = 'negative'", "-0.5"),
-    ), n_samples=3)),
+    Case(
+        "09_negative_values",
+        "09_negative_values.csv",
+        Partial(
+            (
+                Reject(3, "Cu", r"negative value.*encoding = 'negative'", "-2"),
+                Reject(5, "Pb", r"negative value.*encoding = 'negative'", "-0.5"),
+            ),
+            n_samples=3,
+        ),
+    ),
     # 10-13. files that cannot be read at all
     Case("10_empty", "10_empty.csv", Fatal(EmptyFileError, r"10_empty\.csv: .*empty")),
-    Case("11_header_only", "11_header_only.csv",
-         Fatal(EmptyFileError, r"11_header_only\.csv: .*no data rows")),
-    Case("12_not_utf8", "12_not_utf8.csv",
-         Fatal(RowError, r"12_not_utf8\.csv, row 4: undecodable bytes.*not UTF-8")),
-    Case("13_binary_garbage", "13_binary_garbage.csv",
-         Fatal(InputFileError, r"13_binary_garbage\.csv: .*NUL bytes")),
+    Case(
+        "11_header_only",
+        "11_header_only.csv",
+        Fatal(EmptyFileError, r"11_header_only\.csv: .*no data rows"),
+    ),
+    Case(
+        "12_not_utf8",
+        "12_not_utf8.csv",
+        Fatal(RowError, r"12_not_utf8\.csv, row 4: undecodable bytes.*not UTF-8"),
+    ),
+    Case(
+        "13_binary_garbage",
+        "13_binary_garbage.csv",
+        Fatal(InputFileError, r"13_binary_garbage\.csv: .*NUL bytes"),
+    ),
     # 14. ragged rows: rejected one by one, naming the line
-    Case("14a_too_many_fields", "14a_too_many_fields.csv", Partial((
-        Reject(4, None, r"8 fields.*7|too many fields"),
-    ), n_samples=4)),
-    Case("14b_too_few_fields", "14b_too_few_fields.csv", Partial((
-        Reject(5, None, r"6 fields.*7|too few fields"),
-    ), n_samples=4)),
+    Case(
+        "14a_too_many_fields",
+        "14a_too_many_fields.csv",
+        Partial((Reject(4, None, r"8 fields.*7|too many fields"),), n_samples=4),
+    ),
+    Case(
+        "14b_too_few_fields",
+        "14b_too_few_fields.csv",
+        Partial((Reject(5, None, r"6 fields.*7|too few fields"),), n_samples=4),
+    ),
     # 15-17. descriptor problems
-    Case("15_missing_column", "15_missing_column.csv", Fatal(
-        DescriptorError,
-        r"15_missing_column\.(csv|toml)\b.*'Pb_mg_kg' \(did you mean 'Pb_mgkg'\?\)",
-    )),
-    Case("16_unknown_key", "16_unknown_key.csv", Fatal(
-        DescriptorError, r"16_unknown_key\.toml \[source\]: unknown key\(s\) delimeter\b",
-    )),
-    Case("17_unknown_element", "17_unknown_element.csv", Fatal(
-        DescriptorError, r"17_unknown_element\.toml\b.*\[columns\]\.Pb\b.*'Pbb'.*'Pb'",
-    )),
+    Case(
+        "15_missing_column",
+        "15_missing_column.csv",
+        Fatal(
+            DescriptorError,
+            r"15_missing_column\.(csv|toml)\b.*'Pb_mg_kg' \(did you mean 'Pb_mgkg'\?\)",
+        ),
+    ),
+    Case(
+        "16_unknown_key",
+        "16_unknown_key.csv",
+        Fatal(
+            DescriptorError,
+            r"16_unknown_key\.toml \[source\]: unknown key\(s\) delimeter\b",
+        ),
+    ),
+    Case(
+        "17_unknown_element",
+        "17_unknown_element.csv",
+        Fatal(
+            DescriptorError,
+            r"17_unknown_element\.toml\b.*\[columns\]\.Pb\b.*'Pbb'.*'Pb'",
+        ),
+    ),
     # 18. empty sample id
-    Case("18_missing_sample_id", "18_missing_sample_id.csv", Partial((
-        Reject(4, "SampleID", r"sample id is empty"),
-    ), n_samples=3)),
+    Case(
+        "18_missing_sample_id",
+        "18_missing_sample_id.csv",
+        Partial((Reject(4, "SampleID", r"sample id is empty"),), n_samples=3),
+    ),
     # 19. 31 June, and a day-first date in an ISO column
-    Case("19_unparseable_date", "19_unparseable_date.csv", Partial((
-        Reject(3, "Date", r"date cannot be parsed", "2019-06-31"),
-        Reject(5, "Date", r"date cannot be parsed", "15/07/2019"),
-    ), n_samples=3)),
+    Case(
+        "19_unparseable_date",
+        "19_unparseable_date.csv",
+        Partial(
+            (
+                Reject(3, "Date", r"date cannot be parsed", "2019-06-31"),
+                Reject(5, "Date", r"date cannot be parsed", "15/07/2019"),
+            ),
+            n_samples=3,
+        ),
+    ),
     # 20-21. Excel
-    Case("20_corrupt", "20_corrupt.xlsx",
-         Fatal(InputFileError, r"20_corrupt\.xlsx: not a readable \.xlsx workbook")),
-    Case("21_header_on_row3", "21_header_on_row3.xlsx", Partial((
-        Reject(6, "Zn", NOT_A_NUMBER, "1O.5"),
-    ), n_samples=4)),
+    Case(
+        "20_corrupt",
+        "20_corrupt.xlsx",
+        Fatal(InputFileError, r"20_corrupt\.xlsx: not a readable \.xlsx workbook"),
+    ),
+    Case(
+        "21_header_on_row3",
+        "21_header_on_row3.xlsx",
+        Partial((Reject(6, "Zn", NOT_A_NUMBER, "1O.5"),), n_samples=4),
+    ),
     # 22. a country name in Finnish
-    Case("22_unknown_country_code", "22_unknown_country_code.csv", Partial((
-        Reject(5, "Country", r"unknown country code", "Suomi"),
-    ), n_samples=4)),
+    Case(
+        "22_unknown_country_code",
+        "22_unknown_country_code.csv",
+        Partial((Reject(5, "Country", r"unknown country code", "Suomi"),), n_samples=4),
+    ),
     # 23. an empty latitude and one in degrees-minutes
-    Case("23_missing_coordinate", "23_missing_coordinate.csv", Partial((
-        Reject(3, None, r"coordinate is missing"),
-        Reject(5, "Lat", r"coordinate is not a number", "60°59'N"),
-    ), n_samples=3)),
+    Case(
+        "23_missing_coordinate",
+        "23_missing_coordinate.csv",
+        Partial(
+            (
+                Reject(3, None, r"coordinate is missing"),
+                Reject(5, "Lat", r"coordinate is not a number", "60°59'N"),
+            ),
+            n_samples=3,
+        ),
+    ),
     # 24. positive controls: legacy encodings detected with encoding = "auto"
     Case("24a_gbk_chinese", "24a_gbk_chinese.csv", Partial((), n_samples=5)),
     Case("24b_latin1_french", "24b_latin1_french.csv", Partial((), n_samples=5)),
     # 25. one bad cell: rejected alone, or the whole file with --strict
-    Case("25_strict_one_bad_row", "25_strict_one_bad_row.csv", Partial((
-        Reject(4, "Cu", NOT_A_NUMBER, "?"),
-    ), n_samples=4)),
-    Case("25_strict_one_bad_row", "25_strict_one_bad_row.csv", Fatal(
-        IngestRejected,
-        r"(?s)^25_strict_one_bad_row\.csv: \D*\b1\b.*\n25_strict_one_bad_row\.csv, row 4, "
-        r"column 'Cu': value is not a number",
-    ), strict=True),
+    Case(
+        "25_strict_one_bad_row",
+        "25_strict_one_bad_row.csv",
+        Partial((Reject(4, "Cu", NOT_A_NUMBER, "?"),), n_samples=4),
+    ),
+    Case(
+        "25_strict_one_bad_row",
+        "25_strict_one_bad_row.csv",
+        Fatal(
+            IngestRejected,
+            r"(?s)^25_strict_one_bad_row\.csv: \D*\b1\b.*\n25_strict_one_bad_row\.csv, row 4, "
+            r"column 'Cu': value is not a number",
+        ),
+        strict=True,
+    ),
     # beyond the brief: polygons instead of points, and a mistyped EPSG code
-    Case("26_polygons", "26_polygons.shp",
-         Fatal(InputFileError, r"26_polygons\.shp: .*must be points.*Polygon")),
-    Case("27_unknown_crs", "27_unknown_crs.csv",
-         Fatal(CRSError, r"27_unknown_crs\.(csv|toml)\b.*EPSG:30670")),
+    Case(
+        "26_polygons",
+        "26_polygons.shp",
+        Fatal(InputFileError, r"26_polygons\.shp: .*must be points.*Polygon"),
+    ),
+    Case(
+        "27_unknown_crs",
+        "27_unknown_crs.csv",
+        Fatal(CRSError, r"27_unknown_crs\.(csv|toml)\b.*EPSG:30670"),
+    ),
 ]
 
 PARAMS = [pytest.param(c, id=c.id, marks=c.marks) for c in CASES]
@@ -341,8 +465,7 @@ def test_strict_leaves_store_unchanged(tmp_path: Path, boundaries: Path) -> None
     _run(Case("24b_latin1_french", "24b_latin1_french.csv", Partial((), 5)), store, boundaries)
     before_files, before = _snapshot(home), store.datasets()
     assert before_files
-    strict = Case("25_strict_one_bad_row", "25_strict_one_bad_row.csv", Partial((), 0),
-                  strict=True)
+    strict = Case("25_strict_one_bad_row", "25_strict_one_bad_row.csv", Partial((), 0), strict=True)
     with pytest.raises(IngestRejected, match=r"25_strict_one_bad_row\.csv.*row 4"):
         _run(strict, store, boundaries)
     pd.testing.assert_frame_equal(store.datasets(), before)
@@ -360,26 +483,57 @@ def _chemearth(args: list[str], home: Path) -> subprocess.CompletedProcess[str]:
     cmd = [str(script)] if script.is_file() else [sys.executable, "-m", "chemearth.cli"]
     env = {k: v for k, v in os.environ.items() if k != "CHEMEARTH_DEBUG"}
     env["CHEMEARTH_HOME"] = str(home)
-    return subprocess.run(cmd + args, capture_output=True, text=True, env=env, timeout=300,
-                          check=False)
+    return subprocess.run(
+        cmd + args, capture_output=True, text=True, env=env, timeout=300, check=False
+    )
 
 
 @pytest.mark.parametrize(
     ("stem", "file", "strict", "exc", "match"),
     [
         ("10_empty", "10_empty.csv", False, EmptyFileError, r"10_empty\.csv: .*empty"),
-        ("13_binary_garbage", "13_binary_garbage.csv", False, InputFileError,
-         r"13_binary_garbage\.csv: .*NUL"),
-        ("16_unknown_key", "16_unknown_key.csv", False, DescriptorError,
-         r"16_unknown_key\.toml \[source\]: unknown key\(s\) delimeter"),
-        ("25_strict_one_bad_row", "25_strict_one_bad_row.csv", True, IngestRejected,
-         r"25_strict_one_bad_row\.csv: .*(\n.*)*row 4, column 'Cu'"),
+        (
+            "13_binary_garbage",
+            "13_binary_garbage.csv",
+            False,
+            InputFileError,
+            r"13_binary_garbage\.csv: .*NUL",
+        ),
+        (
+            "16_unknown_key",
+            "16_unknown_key.csv",
+            False,
+            DescriptorError,
+            r"16_unknown_key\.toml \[source\]: unknown key\(s\) delimeter",
+        ),
+        (
+            "25_strict_one_bad_row",
+            "25_strict_one_bad_row.csv",
+            True,
+            IngestRejected,
+            r"25_strict_one_bad_row\.csv: .*(\n.*)*row 4, column 'Cu'",
+        ),
     ],
 )
-def test_cli_reports_errors(stem: str, file: str, strict: bool, exc: type[ChemearthError],
-                            match: str, tmp_path: Path, boundaries: Path) -> None:
-    args = ["ingest", str(BAD / file), "-d", str(BAD / f"{stem}.toml"),
-            "--boundaries", str(boundaries), "--home", str(tmp_path / "store")]
+def test_cli_reports_errors(
+    stem: str,
+    file: str,
+    strict: bool,
+    exc: type[ChemearthError],
+    match: str,
+    tmp_path: Path,
+    boundaries: Path,
+) -> None:
+    args = [
+        "ingest",
+        str(BAD / file),
+        "-d",
+        str(BAD / f"{stem}.toml"),
+        "--boundaries",
+        str(boundaries),
+        "--home",
+        str(tmp_path / "store"),
+    ]
     if strict:
         args.append("--strict")
     result = _chemearth(args, tmp_path / "store")
@@ -392,8 +546,16 @@ def test_cli_reports_errors(stem: str, file: str, strict: bool, exc: type[Chemea
 
 
 def test_cli_partial_ingest_lists_rejects(tmp_path: Path, boundaries: Path) -> None:
-    args = ["ingest", str(BAD / "08_duplicate_ids.csv"), "-d", str(BAD / "08_duplicate_ids.toml"),
-            "--boundaries", str(boundaries), "--home", str(tmp_path / "store")]
+    args = [
+        "ingest",
+        str(BAD / "08_duplicate_ids.csv"),
+        "-d",
+        str(BAD / "08_duplicate_ids.toml"),
+        "--boundaries",
+        str(boundaries),
+        "--home",
+        str(tmp_path / "store"),
+    ]
     result = _chemearth(args, tmp_path / "store")
     output = result.stdout + result.stderr
     assert result.returncode == 0, output

@@ -22,8 +22,9 @@ from chemearth.countries import (
 )
 from chemearth.errors import DescriptorError, InputFileError
 
-DATA = Path(os.environ.get("CHEMEARTH_DATA")
-            or Path(__file__).resolve().parents[2] / "shared" / "data")
+DATA = Path(
+    os.environ.get("CHEMEARTH_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data"
+)
 NE_10M = DATA / "boundaries" / "ne_10m_admin_0_countries_deu.geojson"
 NE_110M = DATA / "boundaries" / "ne_110m_admin_0_countries.geojson"
 

@@ -51,17 +51,49 @@ DATASETS = {
 }
 
 KOLA_LOCATED = [
-    "kola-chorizon", "kola-chorizon-dl", "kola-bhorizon", "kola-humus", "kola-moss",
+    "kola-chorizon",
+    "kola-chorizon-dl",
+    "kola-bhorizon",
+    "kola-humus",
+    "kola-moss",
     "kola-chorizon-field-duplicates",
 ]
 BSS_COUNTRIES = {"NO", "SE", "FI", "RU", "EE", "LV", "LT", "BY", "PL", "DE"}
 # GEMAS project country codes -> ISO alpha-2, typed in independently of chemearth.countries
 GEMAS_A2 = {
-    "AUS": "AT", "BEL": "BE", "BOS": "BA", "BUL": "BG", "CRO": "HR", "CYP": "CY", "CZR": "CZ",
-    "DEN": "DK", "EST": "EE", "FIN": "FI", "FOM": "MK", "FRA": "FR", "GER": "DE", "HEL": "GR",
-    "HUN": "HU", "IRL": "IE", "ITA": "IT", "LAV": "LV", "LIT": "LT", "LUX": "LU", "MON": "ME",
-    "NEL": "NL", "NOR": "NO", "POL": "PL", "PTG": "PT", "SIL": "CH", "SKA": "SK", "SLO": "SI",
-    "SPA": "ES", "SRB": "RS", "SWE": "SE", "UKR": "UA", "UNK": "GB",
+    "AUS": "AT",
+    "BEL": "BE",
+    "BOS": "BA",
+    "BUL": "BG",
+    "CRO": "HR",
+    "CYP": "CY",
+    "CZR": "CZ",
+    "DEN": "DK",
+    "EST": "EE",
+    "FIN": "FI",
+    "FOM": "MK",
+    "FRA": "FR",
+    "GER": "DE",
+    "HEL": "GR",
+    "HUN": "HU",
+    "IRL": "IE",
+    "ITA": "IT",
+    "LAV": "LV",
+    "LIT": "LT",
+    "LUX": "LU",
+    "MON": "ME",
+    "NEL": "NL",
+    "NOR": "NO",
+    "POL": "PL",
+    "PTG": "PT",
+    "SIL": "CH",
+    "SKA": "SK",
+    "SLO": "SI",
+    "SPA": "ES",
+    "SRB": "RS",
+    "SWE": "SE",
+    "UKR": "UA",
+    "UNK": "GB",
 }
 # IUPAC atomic weights, typed in: mass fraction of Fe in Fe2O3
 FE_IN_FE2O3 = 2 * 55.845 / (2 * 55.845 + 3 * 15.999)
@@ -76,8 +108,9 @@ def _meas(demo, dataset_id: str, **kw) -> pd.DataFrame:
 
 
 def _attrs(samples: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame([json.loads(a) if a else {} for a in samples["attributes"]],
-                        index=samples.index)
+    return pd.DataFrame(
+        [json.loads(a) if a else {} for a in samples["attributes"]], index=samples.index
+    )
 
 
 def _norm_id(value: object) -> str:
@@ -146,8 +179,9 @@ def test_reingest_is_a_no_op(demo_store, dataset_id):
     desc = load_descriptor(demo_store.descriptors[dataset_id])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ChemearthWarning)
-        r = ingest(demo_store.store, desc, data_dir=demo_store.data_dir,
-                   boundaries=demo_store.boundaries)
+        r = ingest(
+            demo_store.store, desc, data_dir=demo_store.data_dir, boundaries=demo_store.boundaries
+        )
     assert r.status == "unchanged"
     assert r.version == demo_store.reports[dataset_id].version
 
@@ -210,9 +244,13 @@ def test_bss_countries(demo_store, dataset_id):
 @pytest.mark.parametrize(
     ("dataset_id", "country"),
     [
-        ("usgs-ds801-top5", "US"), ("usgs-ds801-top5-csv", "US"),
-        ("usgs-ds520-colorado", "US"), ("usgs-ngs-il-in", "US"), ("meuse", "NL"),
-        ("meuse-all", "NL"), ("jura", "CH"),
+        ("usgs-ds801-top5", "US"),
+        ("usgs-ds801-top5-csv", "US"),
+        ("usgs-ds520-colorado", "US"),
+        ("usgs-ngs-il-in", "US"),
+        ("meuse", "NL"),
+        ("meuse-all", "NL"),
+        ("jura", "CH"),
     ],
 )
 def test_single_country(demo_store, dataset_id, country):
@@ -223,13 +261,17 @@ def test_single_country(demo_store, dataset_id, country):
 
 def test_ngs_albers_coordinates_match_published_lonlat(demo_store):
     s = _samples(demo_store, "usgs-ngs-il-in").set_index("sample_id")
-    f = pd.read_csv(demo_store.data_dir / "usgs_ngs_il_in/ngs_il_in_subset_geomla.csv",
-                    dtype={"LABNO": str}).set_index("LABNO")
+    f = pd.read_csv(
+        demo_store.data_dir / "usgs_ngs_il_in/ngs_il_in_subset_geomla.csv", dtype={"LABNO": str}
+    ).set_index("LABNO")
     s = s.loc[f.index]
     assert np.allclose(s["longitude"], f["lon"], atol=1e-4)
     assert np.allclose(s["latitude"], f["lat"], atol=1e-4)
     assert s["medium"].value_counts().to_dict() == {
-        "stream sediment": 2484, "soil": 362, "unknown": 12}
+        "stream sediment": 2484,
+        "soil": 362,
+        "unknown": 12,
+    }
 
 
 # --------------------------------------------------------------------------- censoring
@@ -254,8 +296,12 @@ def test_ds801_not_sampled_sites(demo_store, data_dir):
     m = _meas(demo_store, "usgs-ds801-top5")
     assert not set(m["sample_id"]) & ns_ids
     # every "<x" string of the file is a censored measurement
-    n_lt = int(f.iloc[:, f.columns.get_loc("Top5_Ag"):].apply(
-        lambda c: c.str.startswith("<", na=False)).to_numpy().sum())
+    n_lt = int(
+        f.iloc[:, f.columns.get_loc("Top5_Ag") :]
+        .apply(lambda c: c.str.startswith("<", na=False))
+        .to_numpy()
+        .sum()
+    )
     assert int(m["censored"].sum()) == n_lt
 
 
@@ -275,8 +321,9 @@ def test_ds801_xls_equals_csv(demo_store):
 def test_colorado_flag_file(demo_store, data_dir):
     folder = data_dir / "usgs_ds520_colorado"
     values = pd.read_csv(folder / "colorado_soils_gcclust.csv", dtype={"sample": str})
-    flags = pd.read_csv(folder / "colorado_soils_gcclust_censor_indicators.csv",
-                        dtype=str).set_index("sample")
+    flags = pd.read_csv(
+        folder / "colorado_soils_gcclust_censor_indicators.csv", dtype=str
+    ).set_index("sample")
     values = values.set_index("sample")
     assert set(flags.stack().unique()) == {"no", "left"}
     m = _meas(demo_store, "usgs-ds520-colorado")
@@ -293,12 +340,19 @@ def test_colorado_flag_file(demo_store, data_dir):
 
 
 def test_ngs_negative_values(demo_store, data_dir):
-    f = pd.read_csv(data_dir / "usgs_ngs_il_in/ngs_il_in_subset_geomla.csv",
-                    dtype={"LABNO": str}).set_index("LABNO")
+    f = pd.read_csv(
+        data_dir / "usgs_ngs_il_in/ngs_il_in_subset_geomla.csv", dtype={"LABNO": str}
+    ).set_index("LABNO")
     m = _meas(demo_store, "usgs-ngs-il-in")
     n_negative = 0
-    for column, factor in [("PB_ICP40", 1), ("CU_ICP40", 1), ("CD_ICP40", 1), ("AS_ICP40", 1),
-                           ("MG_ICP40", 1e4), ("K_ICP40", 1e4)]:
+    for column, factor in [
+        ("PB_ICP40", 1),
+        ("CU_ICP40", 1),
+        ("CD_ICP40", 1),
+        ("AS_ICP40", 1),
+        ("MG_ICP40", 1e4),
+        ("K_ICP40", 1e4),
+    ]:
         x = f[column].dropna()
         stored = _cell_table(m, column).loc[x.index]
         negative = (x < 0).to_numpy()

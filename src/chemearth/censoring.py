@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 
 from chemearth.descriptor import Censoring
 
-__all__ = ["CensoredColumn", "Cells", "apply_censoring", "parse_cells"]
+__all__ = ["Cells", "CensoredColumn", "apply_censoring", "parse_cells"]
 
 _NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 _REL_TOL = 1e-6
@@ -72,8 +72,14 @@ def parse_cells(array: pa.Array | pa.ChunkedArray, not_sampled: tuple[str, ...] 
     if pa.types.is_null(array.type):
         return Cells(np.full(n, np.nan), false, false.copy(), false.copy(), false.copy())
     if pa.types.is_boolean(array.type):
-        return Cells(np.full(n, np.nan), false, false.copy(), ~pc.is_null(array).to_numpy(
-            zero_copy_only=False), false.copy(), array.cast(pa.string()))
+        return Cells(
+            np.full(n, np.nan),
+            false,
+            false.copy(),
+            ~pc.is_null(array).to_numpy(zero_copy_only=False),
+            false.copy(),
+            array.cast(pa.string()),
+        )
     text = pc.utf8_trim_whitespace(array.cast(pa.string()))
     ns = (
         pc.is_in(text, value_set=pa.array(list(not_sampled), pa.string()))
@@ -112,7 +118,7 @@ def _fast_numbers(body: pa.Array) -> np.ndarray | None:
     present = ~pc.is_null(body).to_numpy(zero_copy_only=False)
     if not np.isfinite(number[present]).all():  # "nan", "inf" are not measurements
         return None
-    return number
+    return np.asarray(number, dtype=np.float64)
 
 
 @dataclass

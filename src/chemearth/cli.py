@@ -14,7 +14,7 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import click
 
@@ -50,8 +50,12 @@ def _progress(enabled: bool) -> Iterator[Any]:
         yield lambda step, done, total: None
         return
     with Progress(
-        TextColumn("{task.description:<28}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(), transient=True, console=_console(stderr=True),
+        TextColumn("{task.description:<28}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        transient=True,
+        console=_console(stderr=True),
     ) as bar:
         task = bar.add_task("", total=1)
 
@@ -64,8 +68,12 @@ def _progress(enabled: bool) -> Iterator[Any]:
 def _console(stderr: bool = False) -> Any:
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False, soft_wrap=False, width=200 if not
-                   sys.stdout.isatty() else None)
+    return Console(
+        stderr=stderr,
+        highlight=False,
+        soft_wrap=False,
+        width=200 if not sys.stdout.isatty() else None,
+    )
 
 
 def _print_table(df: pd.DataFrame, title: str = "") -> None:
@@ -73,7 +81,7 @@ def _print_table(df: pd.DataFrame, title: str = "") -> None:
 
     table = Table(title=title or None, show_lines=False)
     for c in df.columns:
-        justify = "right" if df[c].dtype.kind in "iuf" else "left"
+        justify: Literal["right", "left"] = "right" if df[c].dtype.kind in "iuf" else "left"
         table.add_column(str(c), justify=justify, overflow="fold")
     for row in df.itertuples(index=False):
         table.add_row(*[_fmt(v) for v in row])
@@ -108,25 +116,53 @@ def cli() -> None:
 
 
 _home_option = click.option(
-    "--home", type=click.Path(path_type=Path), default=None,
+    "--home",
+    type=click.Path(path_type=Path),
+    default=None,
     help="Store directory (default: $CHEMEARTH_HOME or the user data directory).",
 )
 
 
 @cli.command()
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path))
-@click.option("-d", "--descriptor", "descriptor_path", type=click.Path(path_type=Path),
-              required=True, help="Dataset descriptor (TOML), or a shipped descriptor's id.")
+@click.option(
+    "-d",
+    "--descriptor",
+    "descriptor_path",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Dataset descriptor (TOML), or a shipped descriptor's id.",
+)
 @click.option("--strict", is_flag=True, help="Reject the whole file if any row is bad.")
-@click.option("--data-dir", type=click.Path(path_type=Path), default=None,
-              help="Folder that the descriptor's relative paths refer to.")
-@click.option("--boundaries", type=click.Path(path_type=Path), default=None,
-              help="Natural Earth admin-0 countries (GeoJSON) for locating countries.")
-@click.option("--rejects", "rejects_out", type=click.Path(path_type=Path), default=None,
-              help="Write the reject report (CSV) here.")
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Folder that the descriptor's relative paths refer to.",
+)
+@click.option(
+    "--boundaries",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Natural Earth admin-0 countries (GeoJSON) for locating countries.",
+)
+@click.option(
+    "--rejects",
+    "rejects_out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Write the reject report (CSV) here.",
+)
 @_home_option
-def ingest(files: tuple[Path, ...], descriptor_path: Path, strict: bool, data_dir: Path | None,
-           boundaries: Path | None, rejects_out: Path | None, home: Path | None) -> None:
+def ingest(
+    files: tuple[Path, ...],
+    descriptor_path: Path,
+    strict: bool,
+    data_dir: Path | None,
+    boundaries: Path | None,
+    rejects_out: Path | None,
+    home: Path | None,
+) -> None:
     """Ingest FILES (or the descriptor's own file) into the store.
 
     Bad rows go to a reject report and the rest is ingested; with --strict the whole
@@ -145,9 +181,15 @@ def ingest(files: tuple[Path, ...], descriptor_path: Path, strict: bool, data_di
     for f in targets:
         with _progress(sys.stderr.isatty()) as tick, warnings.catch_warnings(record=True) as ws:
             warnings.simplefilter("always", ChemearthWarning)
-            report = run(store, desc, f, data_dir=data_dir or settings.data_dir,
-                         boundaries=boundaries or settings.boundaries, strict=strict,
-                         progress=tick)
+            report = run(
+                store,
+                desc,
+                f,
+                data_dir=data_dir or settings.data_dir,
+                boundaries=boundaries or settings.boundaries,
+                strict=strict,
+                progress=tick,
+            )
         for w in ws:
             click.echo(f"warning: {w.message}", err=True)
         click.echo(_report_line(report))
@@ -187,8 +229,17 @@ def show_catalog(store: Store, by_country: bool = False, fmt: str = "table") -> 
         click.echo((countries if by_country else datasets).to_csv(index=False), nl=False)
         return
     if not by_country:
-        cols = ["dataset_id", "version", "samples", "elements", "data_items", "countries",
-                "media", "licence", "n_rejected"]
+        cols = [
+            "dataset_id",
+            "version",
+            "samples",
+            "elements",
+            "data_items",
+            "countries",
+            "media",
+            "licence",
+            "n_rejected",
+        ]
         _print_table(datasets[cols].rename(columns={"n_rejected": "rejected"}), "Datasets")
     _print_table(countries, "Per country (surveys, latest versions)")
 
@@ -209,8 +260,13 @@ def rejects(dataset_id: str, version: int | None, home: Path | None) -> None:
 @cli.command()
 @click.argument("file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
 @click.option("--header-row", type=int, default=None, help="1-based header row (default: found).")
-@click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
-              help="Write the proposed descriptor here instead of printing it.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Write the proposed descriptor here instead of printing it.",
+)
 def describe(file: Path, header_row: int | None, output: Path | None) -> None:
     """Propose a descriptor for FILE by recognising its element columns and units."""
     from chemearth.describe import propose_descriptor
@@ -218,18 +274,27 @@ def describe(file: Path, header_row: int | None, output: Path | None) -> None:
     text = propose_descriptor(file, header_row=header_row)
     if output:
         output.write_text(text, encoding="utf-8")
-        click.echo(f"descriptor written to {output}: review it, then "
-                   f"`chemearth ingest {file} -d {output}`")
+        click.echo(
+            f"descriptor written to {output}: review it, then `chemearth ingest {file} -d {output}`"
+        )
     else:
         click.echo(text, nl=False)
 
 
 @cli.command()
-@click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
-              help="Folder of the demo surveys (default: $CHEMEARTH_DATA or ../shared/data).")
-@click.option("--home", type=click.Path(path_type=Path), default=None,
-              help="Store directory for the demo (default: <user data dir>/chemearth-demo); "
-              "it is emptied first.")
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Folder of the demo surveys (default: $CHEMEARTH_DATA or ../shared/data).",
+)
+@click.option(
+    "--home",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Store directory for the demo (default: <user data dir>/chemearth-demo); "
+    "it is emptied first.",
+)
 def demo(data_dir: Path | None, home: Path | None) -> None:
     """Ingest every shipped dataset into a fresh store and print the catalogue."""
     from platformdirs import user_data_dir
@@ -242,7 +307,8 @@ def demo(data_dir: Path | None, home: Path | None) -> None:
     data = data_dir or settings.data_dir
     if data is None or not data.is_dir():
         raise click.UsageError(
-            "no demo data: pass --data-dir or set CHEMEARTH_DATA to the shared data folder")
+            "no demo data: pass --data-dir or set CHEMEARTH_DATA to the shared data folder"
+        )
     boundaries = settings.boundaries
     if boundaries is None and (data / "boundaries").is_dir():
         from chemearth.config import BOUNDARIES_FILE
@@ -289,8 +355,10 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:  # never a traceback for the user
         if os.environ.get("CHEMEARTH_DEBUG"):
             raise
-        click.echo(f"internal error: {type(exc).__name__}: {exc} "
-                   "(set CHEMEARTH_DEBUG=1 for a traceback)", err=True)
+        click.echo(
+            f"internal error: {type(exc).__name__}: {exc} (set CHEMEARTH_DEBUG=1 for a traceback)",
+            err=True,
+        )
         sys.exit(70)
 
 

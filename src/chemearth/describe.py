@@ -53,8 +53,10 @@ def find_header_row(rows: list[list[str]]) -> int:
     widest = max(widths) if widths else 0
     for i, r in enumerate(rows):
         cells = [str(c).strip() for c in r if str(c).strip()]
-        if len(cells) >= max(2, 0.8 * widest) and sum(_is_number(c) for c in cells) <= len(
-                cells) // 4:
+        if (
+            len(cells) >= max(2, 0.8 * widest)
+            and sum(_is_number(c) for c in cells) <= len(cells) // 4
+        ):
             return i + 1
     return 1
 
@@ -133,8 +135,13 @@ def propose_descriptor(path: Path, header_row: int | None = None) -> str:
     if units_row:
         out.append(f"units_row = {units_row}")
     if coords[0]:
-        out += ["", "[coordinates]", f"x = {json.dumps(coords[0])}", f"y = {json.dumps(coords[1])}",
-                f"crs = {json.dumps(coords[2])}{coords[3]}"]
+        out += [
+            "",
+            "[coordinates]",
+            f"x = {json.dumps(coords[0])}",
+            f"y = {json.dumps(coords[1])}",
+            f"crs = {json.dumps(coords[2])}{coords[3]}",
+        ]
         if country_col:
             out.append(f"country_column = {json.dumps(country_col)}")
     out += ["", "[sample]"]
@@ -144,8 +151,18 @@ def propose_descriptor(path: Path, header_row: int | None = None) -> str:
         out.append(f"date = {json.dumps(date_col)}")
     if attrs:
         out.append(f"attributes = {json.dumps(attrs, ensure_ascii=False)}")
-    out += ["", "[censoring]", f'encoding = "{encoding}"{note}', "", "[defaults]",
-            'unit = "mg/kg"', 'method = ""', 'digestion = "unknown"', "", "[columns]"]
+    out += [
+        "",
+        "[censoring]",
+        f'encoding = "{encoding}"{note}',
+        "",
+        "[defaults]",
+        'unit = "mg/kg"',
+        'method = ""',
+        'digestion = "unknown"',
+        "",
+        "[columns]",
+    ]
     for c, g in guesses.items():
         unit = raw.units.get(c) or g.unit or _oxide_unit(raw, c, g.analyte)
         fields = [f"element = {json.dumps(g.analyte)}"]
@@ -163,8 +180,8 @@ def _oxide_unit(raw: RawTable, column: str, analyte: str) -> str | None:
     """Oxides are nearly always reported in wt.%: propose it when the values fit."""
     if not re.match(r"^[A-Z][a-z]?\d*O\d*$", analyte):
         return None
-    lo, hi = _range(raw, column)
-    return "%" if hi == hi and hi <= 100 else None
+    _lo, hi = _range(raw, column)
+    return "%" if not np.isnan(hi) and hi <= 100 else None
 
 
 def _first(names: list[str], pattern: re.Pattern[str]) -> str:
@@ -188,8 +205,10 @@ def _coordinates(raw: RawTable, lon: str, lat: str, x: str, y: str) -> tuple[str
             return lon, lat, "EPSG:4326", "   # WGS84 longitude/latitude (check the datum)"
     if x and y:
         xr, yr = _range(raw, x), _range(raw, y)
-        note = (f"   # TODO: set the CRS (EPSG code or PROJ string); x {xr[0]:g}..{xr[1]:g}, "
-                f"y {yr[0]:g}..{yr[1]:g}")
+        note = (
+            f"   # TODO: set the CRS (EPSG code or PROJ string); x {xr[0]:g}..{xr[1]:g}, "
+            f"y {yr[0]:g}..{yr[1]:g}"
+        )
         return x, y, "EPSG:4326", note
     return "", "", "", ""
 
@@ -219,9 +238,13 @@ def _censoring(raw: RawTable, analytes: list[str]) -> tuple[str, str]:
     if neg:
         return "negative", f"   # {neg} negative values found: -2 means <2"
     if zero:
-        return "zero", (f"   # {zero} zeros found: if they mean <DL, give limits_file or "
-                        "per-column detection_limit")
+        return "zero", (
+            f"   # {zero} zeros found: if they mean <DL, give limits_file or "
+            "per-column detection_limit"
+        )
     if lt:
         return "lt_string", f"   # {lt} '<DL' values found"
-    return "lt_string", ("   # no DL marks found; if values were substituted (e.g. half the DL) "
-                         'use "substituted" with factor and limits')
+    return "lt_string", (
+        "   # no DL marks found; if values were substituted (e.g. half the DL) "
+        'use "substituted" with factor and limits'
+    )

@@ -223,7 +223,9 @@ class Descriptor:
 # --------------------------------------------------------------------------- parsing
 
 
-def _take(section: dict[str, Any], where: str, allowed: dict[str, type | tuple[type, ...]]) -> dict:
+def _take(
+    section: dict[str, Any], where: str, allowed: dict[str, type | tuple[type, ...]]
+) -> dict[str, Any]:
     unknown = sorted(set(section) - set(allowed))
     if unknown:
         raise DescriptorError(
@@ -256,10 +258,22 @@ def _dataset(raw: dict[str, Any], where: str) -> DatasetMeta:
         raw,
         f"{where} [dataset]",
         {
-            "id": str, "title": str, "organisation": str, "countries": list, "medium": str,
-            "depth_cm": list, "sampling_years": list, "licence": str, "citation": str,
-            "url": str, "sharing": str, "sharing_organisations": list,
-            "embargoed_elements": list, "kind": str, "same_samples_as": str, "notes": str,
+            "id": str,
+            "title": str,
+            "organisation": str,
+            "countries": list,
+            "medium": str,
+            "depth_cm": list,
+            "sampling_years": list,
+            "licence": str,
+            "citation": str,
+            "url": str,
+            "sharing": str,
+            "sharing_organisations": list,
+            "embargoed_elements": list,
+            "kind": str,
+            "same_samples_as": str,
+            "notes": str,
         },
     )
     for key in ("id", "title"):
@@ -291,9 +305,8 @@ def _columns(raw: dict[str, Any], defaults: dict[str, Any], where: str) -> tuple
         {"unit": str, "method": str, "digestion": str},
     )
     specs = []
-    for name, value in raw.items():
-        if isinstance(value, str):
-            value = {"element": value}
+    for name, entry in raw.items():
+        value = {"element": entry} if isinstance(entry, str) else entry
         if not isinstance(value, dict):
             raise DescriptorError(
                 f"{where} [columns].{name}: expected an element code or a table, got {value!r}"
@@ -302,7 +315,10 @@ def _columns(raw: dict[str, Any], defaults: dict[str, Any], where: str) -> tuple
             value,
             f"{where} [columns].{name}",
             {
-                "element": str, "unit": str, "method": str, "digestion": str,
+                "element": str,
+                "unit": str,
+                "method": str,
+                "digestion": str,
                 "detection_limit": _NUM,
             },
         )
@@ -368,8 +384,13 @@ def parse_descriptor(text: str, path: Path | None = None) -> Descriptor:
         raw,
         where,
         {
-            "dataset": dict, "source": dict, "coordinates": dict, "sample": dict,
-            "censoring": dict, "defaults": dict, "columns": dict,
+            "dataset": dict,
+            "source": dict,
+            "coordinates": dict,
+            "sample": dict,
+            "censoring": dict,
+            "defaults": dict,
+            "columns": dict,
         },
     )
     if "dataset" not in raw:
@@ -380,9 +401,16 @@ def parse_descriptor(text: str, path: Path | None = None) -> Descriptor:
             raw.get("source", {}),
             f"{where} [source]",
             {
-                "path": str, "format": str, "encoding": str, "delimiter": str,
-                "header_row": int, "units_row": int, "sheet": (str, int), "layer": str,
-                "missing": list, "not_sampled": list,
+                "path": str,
+                "format": str,
+                "encoding": str,
+                "delimiter": str,
+                "header_row": int,
+                "units_row": int,
+                "sheet": (str, int),
+                "layer": str,
+                "missing": list,
+                "not_sampled": list,
             },
         )
     )
@@ -393,8 +421,13 @@ def parse_descriptor(text: str, path: Path | None = None) -> Descriptor:
             raw.get("coordinates", {}),
             f"{where} [coordinates]",
             {
-                "x": str, "y": str, "crs": str, "country": str, "country_column": str,
-                "country_codes": str, "tolerance_km": _NUM,
+                "x": str,
+                "y": str,
+                "crs": str,
+                "country": str,
+                "country_column": str,
+                "country_codes": str,
+                "tolerance_km": _NUM,
             },
         )
     )
@@ -402,9 +435,16 @@ def parse_descriptor(text: str, path: Path | None = None) -> Descriptor:
         raw.get("sample", {}),
         f"{where} [sample]",
         {
-            "id": str, "date": str, "date_format": str, "medium_column": str,
-            "medium_map": dict, "depth_top_column": str, "depth_bottom_column": str,
-            "attributes": list, "replicate_prefixes": list, "replicate_id_columns": list,
+            "id": str,
+            "date": str,
+            "date_format": str,
+            "medium_column": str,
+            "medium_map": dict,
+            "depth_top_column": str,
+            "depth_bottom_column": str,
+            "attributes": list,
+            "replicate_prefixes": list,
+            "replicate_id_columns": list,
         },
     )
     for medium in sample_kw.get("medium_map", {}).values():
@@ -421,8 +461,14 @@ def parse_descriptor(text: str, path: Path | None = None) -> Descriptor:
         raw.get("censoring", {}),
         f"{where} [censoring]",
         {
-            "encoding": str, "factor": _NUM, "limits_file": str, "limits_columns": list,
-            "flag_file": str, "flag_id_column": str, "flag_values": list, "flag_suffix": str,
+            "encoding": str,
+            "factor": _NUM,
+            "limits_file": str,
+            "limits_columns": list,
+            "flag_file": str,
+            "flag_id_column": str,
+            "flag_values": list,
+            "flag_suffix": str,
         },
     )
     censoring = Censoring(**cens_kw)
@@ -435,8 +481,17 @@ def parse_descriptor(text: str, path: Path | None = None) -> Descriptor:
         raise DescriptorError(f"{where} [censoring]: encoding 'flag_file' needs 'flag_file'")
     columns = _columns(raw.get("columns", {}), raw.get("defaults", {}), where)
     default_unit = str(raw.get("defaults", {}).get("unit", ""))
-    return Descriptor(dataset, source, coords, sample, censoring, columns, text=text, path=path,
-                      default_unit=default_unit)
+    return Descriptor(
+        dataset,
+        source,
+        coords,
+        sample,
+        censoring,
+        columns,
+        text=text,
+        path=path,
+        default_unit=default_unit,
+    )
 
 
 def load_descriptor(path: str | Path) -> Descriptor:

@@ -24,9 +24,10 @@ from __future__ import annotations
 import hashlib
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -49,7 +50,7 @@ from chemearth.readers import RawTable, file_digest, iter_tables
 from chemearth.samples import Problems, SampleFrame, find_duplicates, prepare_samples
 from chemearth.store.base import Store, VersionRecord, VersionWriter
 
-__all__ = ["IngestReport", "ingest", "resolve_source"]
+__all__ = ["IngestReport", "ingest", "reject_messages", "resolve_source"]
 
 Progress = Callable[[str, int, int], None]
 _QUAL = np.array([None, "<", ">"], dtype=object)
@@ -79,11 +80,23 @@ class IngestReport:
 
     def messages(self, limit: int = 20) -> list[str]:
         """One message per problem: file, row, column, reason."""
-        out = []
-        for r in self.rejects.head(limit).itertuples():
-            reason = str(r.reason) + (f" (value {r.value!r})" if str(r.value) else "")
-            out.append(str(RowError(self.file, int(r.row), str(r.column) or None, reason)))
-        return out
+        return reject_messages(self.file, self.rejects, limit)
+
+
+def reject_messages(file: str, rejects: pd.DataFrame, limit: int = 20) -> list[str]:
+    """Messages naming the file, row, column, reason and value of the first ``limit`` rejects."""
+    head = rejects.head(limit)
+    out = []
+    for row, column, value, reason in zip(
+        head["row"].tolist(),
+        head["column"].tolist(),
+        head["value"].tolist(),
+        head["reason"].tolist(),
+        strict=True,
+    ):
+        text = str(reason) + (f" (value {value!r})" if str(value) else "")
+        out.append(str(RowError(file, int(row), str(column) or None, text)))
+    return out
 
 
 def resolve_source(desc: Descriptor, path: str | Path | None, data_dir: Path | None) -> Path:
@@ -167,16 +180,29 @@ def ingest(
 
 def _text_columns(desc: Descriptor) -> frozenset[str]:
     s, co = desc.sample, desc.coordinates
-    names = [s.id, s.date, s.medium_column, co.country_column, *s.attributes,
-             *s.replicate_id_columns]
+    names = [
+        s.id,
+        s.date,
+        s.medium_column,
+        co.country_column,
+        *s.attributes,
+        *s.replicate_id_columns,
+    ]
     return frozenset(n for n in names if n)
 
 
 class _Run:
     """State of one ingest across the chunks of a file."""
 
-    def __init__(self, desc: Descriptor, src: Path, strict: bool, boundaries: Path | None,
-                 limits: dict[str, float], tick: Progress) -> None:
+    def __init__(
+        self,
+        desc: Descriptor,
+        src: Path,
+        strict: bool,
+        boundaries: Path | None,
+        limits: dict[str, float],
+        tick: Progress,
+    ) -> None:
         self.desc, self.src, self.strict, self.boundaries = desc, src, strict, boundaries
         self.limits, self.tick = limits, tick
         self.rejects: list[pd.DataFrame] = []
@@ -204,7 +230,7 @@ class _Run:
         problems = Problems()
         frame = prepare_samples(raw, desc, problems, self.boundaries)
         parsed = _parse_columns(raw, desc, frame, problems, self.limits, self.flags)
-        for line, text, found, expected in raw.invalid:
+        for _line, text, found, expected in raw.invalid:
             problems.index.append(-1)
             problems.column.append("")
             problems.value.append(text[:60])
@@ -241,12 +267,11 @@ class _Run:
         self.n_not_sampled += int((keep & ~sampled).sum())
 
     def _strict_fail(self, rejects: pd.DataFrame) -> None:
-        msgs = [str(RowError(self.src.name, int(r.row), str(r.column) or None, str(r.reason)))
-                for r in rejects.head(20).itertuples()]
+        msgs = reject_messages(self.src.name, rejects, 20)
         raise IngestRejected(
             f"{self.src.name}: {rejects['row'].nunique()} bad row(s) (first at row "
-            f"{int(rejects['row'].min())}); with --strict nothing was ingested.\n"
-            + "\n".join(msgs))
+            f"{int(rejects['row'].min())}); with --strict nothing was ingested.\n" + "\n".join(msgs)
+        )
 
     def finish(self, writer: VersionWriter) -> IngestReport:
         """Reject duplicate ids across the whole file; build the report."""
@@ -255,8 +280,11 @@ class _Run:
         ids = np.concatenate(self.ids)
         lines = np.concatenate(self.id_lines)
         index = np.concatenate(self.id_index)
-        label = self.desc.sample.id or "/".join(self.desc.sample.replicate_id_columns) or (
-            "(row number)")
+        label = (
+            self.desc.sample.id
+            or "/".join(self.desc.sample.replicate_id_columns)
+            or ("(row number)")
+        )
         dup = find_duplicates(ids, lines, label)
         dup.insert(0, "file", self.src.name)
         if not dup.empty:
@@ -268,16 +296,25 @@ class _Run:
                 writer.exclude_samples(drop)
                 self._forget(drop)
             self.rejects.append(dup)
-        rejects = pd.concat([r for r in self.rejects if not r.empty] or [self.rejects[0]],
-                            ignore_index=True)
+        rejects = pd.concat(
+            [r for r in self.rejects if not r.empty] or [self.rejects[0]], ignore_index=True
+        )
         rejects = rejects.sort_values(["row", "column"], kind="stable").reset_index(drop=True)
         if self.n_samples == 0:
-            head = "\n".join(str(RowError(self.src.name, int(r.row), str(r.column) or None,
-                                            str(r.reason))) for r in rejects.head(10).itertuples())
-            raise IngestRejected(f"{self.src.name}: every one of the {self.n_rows} rows was "
-                                 f"rejected; nothing was ingested.\n{head}")
-        report = IngestReport(self.desc.dataset.id, 0, "ingested", self.src.name,
-                              n_rows=self.n_rows, rejects=rejects, warnings=self.warnings)
+            head = "\n".join(reject_messages(self.src.name, rejects, 10))
+            raise IngestRejected(
+                f"{self.src.name}: every one of the {self.n_rows} rows was "
+                f"rejected; nothing was ingested.\n{head}"
+            )
+        report = IngestReport(
+            self.desc.dataset.id,
+            0,
+            "ingested",
+            self.src.name,
+            n_rows=self.n_rows,
+            rejects=rejects,
+            warnings=self.warnings,
+        )
         report.n_samples = self.n_samples
         report.n_not_sampled = self.n_not_sampled
         report.n_measurements = writer.n_measurements
@@ -329,7 +366,7 @@ def _expand_replicates(raw: RawTable, desc: Descriptor) -> RawTable:
         cols = {c: t.column(c) for c in shared}
         for c in t.column_names:
             if c.startswith(p):
-                cols[c[len(p):]] = t.column(c)
+                cols[c[len(p) :]] = t.column(c)
         ids = desc.sample.replicate_id_columns
         if ids:
             cols["__sample_id"] = pc.cast(t.column(ids[i]), pa.string())
@@ -390,31 +427,38 @@ def _load_flags(desc: Descriptor, ref_dir: Path) -> pd.DataFrame | None:
     flags = df.apply(lambda s: s.str.strip().str.lower().isin(values))
     flags.attrs["file"] = p.name
     flags.attrs["key"] = key
-    return flags
+    return cast(pd.DataFrame, flags)
 
 
 def _align_flags(flags: pd.DataFrame, raw: RawTable, ids: np.ndarray) -> pd.DataFrame:
     aligned = flags.reindex(pd.Index(ids))
     unmatched = aligned.index[aligned.isna().all(axis=1)]
     if len(unmatched):
-        raise RowError(flags.attrs["file"], None, flags.attrs["key"],
-                       f"{len(unmatched)} sample(s) of {raw.name} have no flags, e.g. "
-                       f"{list(unmatched[:3])}")
+        raise RowError(
+            flags.attrs["file"],
+            None,
+            flags.attrs["key"],
+            f"{len(unmatched)} sample(s) of {raw.name} have no flags, e.g. {list(unmatched[:3])}",
+        )
     return aligned.fillna(False).astype(bool)
 
 
 def _flag_column(raw: RawTable, name: str) -> np.ndarray:
     col = raw.table.column(name)
     if pa.types.is_boolean(col.type):
-        return col.to_numpy(zero_copy_only=False).astype(bool)
+        return np.asarray(col.to_numpy(zero_copy_only=False), dtype=bool)
     text = pc.utf8_lower(pc.cast(col, pa.string()))
     truth = pc.is_in(text, value_set=pa.array(["true", "t", "1", "yes", "1.0"]))
-    return pc.fill_null(truth, False).to_numpy(zero_copy_only=False)
+    return np.asarray(pc.fill_null(truth, False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def _parse_columns(
-    raw: RawTable, desc: Descriptor, frame: SampleFrame, problems: Problems,
-    limits: dict[str, float], flag_table: pd.DataFrame | None,
+    raw: RawTable,
+    desc: Descriptor,
+    frame: SampleFrame,
+    problems: Problems,
+    limits: dict[str, float],
+    flag_table: pd.DataFrame | None,
 ) -> list[ParsedColumn]:
     from chemearth.units import conversion_factor
 
@@ -432,8 +476,9 @@ def _parse_columns(
         except UnknownElementError as exc:
             raise DescriptorError(f"{desc.where} [columns] column {spec.column!r}: {exc}") from None
         cells = parse_cells(raw.table.column(spec.column), desc.source.not_sampled)
-        limit = spec.detection_limit if spec.detection_limit is not None else limits.get(
-            spec.column)
+        limit = (
+            spec.detection_limit if spec.detection_limit is not None else limits.get(spec.column)
+        )
         fl = None
         if flags is not None and spec.column in flags:
             fl = flags[spec.column].to_numpy(dtype=bool)
@@ -448,22 +493,38 @@ def _parse_columns(
     return out
 
 
-def _column_problems(cells: object, col: CensoredColumn, spec: ColumnSpec,
-                     problems: Problems) -> None:
+def _column_problems(
+    cells: object, col: CensoredColumn, spec: ColumnSpec, problems: Problems
+) -> None:
     bad = cells.bad  # type: ignore[attr-defined]
     if bad.any():
         idx = np.flatnonzero(bad)
-        problems.add(idx, spec.column, [cells.bad_text(i) for i in idx],  # type: ignore[attr-defined]
-                     "value is not a number (nor a '<DL' value)")
+        problems.add(
+            idx,
+            spec.column,
+            [cells.bad_text(i) for i in idx],  # type: ignore[attr-defined]
+            "value is not a number (nor a '<DL' value)",
+        )
     if col.negative_bad.any():
         idx = np.flatnonzero(col.negative_bad)
-        problems.add(idx, spec.column, [f"{v:g}" for v in col.value[idx]],
-                     "negative value is not a detection-limit encoding of this dataset "
-                     "(set [censoring] encoding = 'negative' if it is)")
+        problems.add(
+            idx,
+            spec.column,
+            [f"{v:g}" for v in col.value[idx]],
+            "negative value is not a detection-limit encoding of this dataset "
+            "(set [censoring] encoding = 'negative' if it is)",
+        )
 
 
-def _finish(spec: ColumnSpec, element: str, unit: str, factor: float, cells: object,
-            col: CensoredColumn, limit: float | None) -> ParsedColumn:
+def _finish(
+    spec: ColumnSpec,
+    element: str,
+    unit: str,
+    factor: float,
+    cells: object,
+    col: CensoredColumn,
+    limit: float | None,
+) -> ParsedColumn:
     from chemearth.elements import canonical_unit
 
     qualifier = np.zeros(len(col.value), dtype=np.int8)
@@ -474,9 +535,20 @@ def _finish(spec: ColumnSpec, element: str, unit: str, factor: float, cells: obj
     originals = {int(i): float(number[i]) for i in changed}
     value = col.value * factor if factor != 1.0 else col.value
     warns = [f"column {spec.column!r}: {w}" for w in col.warnings]
-    return ParsedColumn(spec, element, canonical_unit(element), unit, factor, value,
-                        col.censored, qualifier, limit, cells.not_sampled,  # type: ignore[attr-defined]
-                        originals, warns)
+    return ParsedColumn(
+        spec,
+        element,
+        canonical_unit(element),
+        unit,
+        factor,
+        value,
+        col.censored,
+        qualifier,
+        limit,
+        cells.not_sampled,  # type: ignore[attr-defined]
+        originals,
+        warns,
+    )
 
 
 def _sampled_mask(parsed: list[ParsedColumn], n: int) -> np.ndarray:
@@ -525,9 +597,14 @@ def _column_table(parsed: list[ParsedColumn]) -> list[dict[str, object]]:
     """Per analyte column: what ``v<k>`` holds (element, unit, method, limit…)."""
     return [
         {
-            "column_id": k, "source_column": p.spec.column, "element": p.element,
-            "unit": p.unit, "method": p.spec.method, "digestion": p.spec.digestion,
-            "original_unit": p.original_unit, "factor": p.factor,
+            "column_id": k,
+            "source_column": p.spec.column,
+            "element": p.element,
+            "unit": p.unit,
+            "method": p.spec.method,
+            "digestion": p.spec.digestion,
+            "original_unit": p.original_unit,
+            "factor": p.factor,
             "detection_limit": None if p.limit is None else p.limit * p.factor,
         }
         for k, p in enumerate(parsed)
@@ -536,32 +613,60 @@ def _column_table(parsed: list[ParsedColumn]) -> list[dict[str, object]]:
 
 def _rejects_frame(raw: RawTable, problems: Problems, invalid_lines: list[int]) -> pd.DataFrame:
     if not problems:
-        return pd.DataFrame({"file": pd.Series(dtype=str), "row": pd.Series(dtype="int64"),
-                             "column": pd.Series(dtype=str), "value": pd.Series(dtype=str),
-                             "reason": pd.Series(dtype=str)})
+        return pd.DataFrame(
+            {
+                "file": pd.Series(dtype=str),
+                "row": pd.Series(dtype="int64"),
+                "column": pd.Series(dtype=str),
+                "value": pd.Series(dtype=str),
+                "reason": pd.Series(dtype=str),
+            }
+        )
     idx = np.asarray(problems.index)
     rows = np.empty(len(idx), dtype=np.int64)
     rows[idx >= 0] = raw.lines[idx[idx >= 0]]
     rows[idx < 0] = invalid_lines
-    df = pd.DataFrame({"file": raw.name, "row": rows, "column": problems.column,
-                       "value": problems.value, "reason": problems.reason})
+    df = pd.DataFrame(
+        {
+            "file": raw.name,
+            "row": rows,
+            "column": problems.column,
+            "value": problems.value,
+            "reason": problems.reason,
+        }
+    )
     return df.sort_values(["row", "column"], kind="stable").reset_index(drop=True)
 
 
-def _record(desc: Descriptor, src: Path, sha: str, desc_sha: str, run: _Run,
-            report: IngestReport) -> VersionRecord:
+def _record(
+    desc: Descriptor, src: Path, sha: str, desc_sha: str, run: _Run, report: IngestReport
+) -> VersionRecord:
     d = desc.dataset
     countries = sorted(c for c in run.countries if c) or list(d.countries)
     methods = sorted({c.method for c in desc.columns if c.method})
     return VersionRecord(
-        dataset_id=d.id, title=d.title, organisation=d.organisation, countries=countries,
-        media=sorted(run.media), depth_top_cm=d.depth_cm[0] if d.depth_cm else None,
+        dataset_id=d.id,
+        title=d.title,
+        organisation=d.organisation,
+        countries=countries,
+        media=sorted(run.media),
+        depth_top_cm=d.depth_cm[0] if d.depth_cm else None,
         depth_bottom_cm=d.depth_cm[1] if d.depth_cm else None,
-        sampling_years=[int(y) for y in d.sampling_years or []], methods=methods,
-        licence=d.licence, citation=d.citation, url=d.url, sharing=d.sharing,
+        sampling_years=[int(y) for y in d.sampling_years or []],
+        methods=methods,
+        licence=d.licence,
+        citation=d.citation,
+        url=d.url,
+        sharing=d.sharing,
         sharing_organisations=list(d.sharing_organisations),
-        embargoed_elements=list(d.embargoed_elements), kind=d.kind,
-        same_samples_as=d.same_samples_as, source_file=str(src), source_sha256=sha,
-        descriptor_sha256=desc_sha, descriptor=desc.text, n_rows=report.n_rows,
-        n_samples=report.n_samples, n_rejected=report.n_rejected,
+        embargoed_elements=list(d.embargoed_elements),
+        kind=d.kind,
+        same_samples_as=d.same_samples_as,
+        source_file=str(src),
+        source_sha256=sha,
+        descriptor_sha256=desc_sha,
+        descriptor=desc.text,
+        n_rows=report.n_rows,
+        n_samples=report.n_samples,
+        n_rejected=report.n_rejected,
     )

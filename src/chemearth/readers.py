@@ -124,7 +124,9 @@ def _guess_encoding(path: Path, digest: FileDigest, declared: str) -> str:
             if digest.utf8_error:
                 line, offset, reason = digest.utf8_error
                 raise RowError(
-                    path.name, line, None,
+                    path.name,
+                    line,
+                    None,
                     f"undecodable bytes at byte {offset} ({reason}): the file is not UTF-8 "
                     "as declared; set [source] encoding (e.g. 'gb18030' or 'latin-1')",
                 )
@@ -140,7 +142,9 @@ def _guess_encoding(path: Path, digest: FileDigest, declared: str) -> str:
     if best is None:
         line, offset, reason = digest.utf8_error
         raise RowError(
-            path.name, line, None,
+            path.name,
+            line,
+            None,
             f"undecodable bytes at byte {offset} ({reason}) and no known encoding fits; "
             "set [source] encoding",
         )
@@ -234,7 +238,10 @@ class _InvalidRows:
 
 
 def _parse_chunk(
-    buf: pa.Buffer, layout: _CsvLayout, source: Source, types: dict[str, pa.DataType],
+    buf: pa.Buffer,
+    layout: _CsvLayout,
+    source: Source,
+    types: dict[str, pa.DataType],
     threads: bool,
 ) -> tuple[pa.Table, _InvalidRows]:
     while True:
@@ -243,17 +250,24 @@ def _parse_chunk(
             table = pacsv.read_csv(
                 pa.BufferReader(buf),
                 read_options=pacsv.ReadOptions(
-                    encoding=layout.encoding if layout.encoding not in ("utf-8", "utf-8-sig")
+                    encoding=layout.encoding
+                    if layout.encoding not in ("utf-8", "utf-8-sig")
                     else "utf8",
-                    column_names=layout.names, use_threads=threads, block_size=1 << 22,
+                    column_names=layout.names,
+                    use_threads=threads,
+                    block_size=1 << 22,
                 ),
                 parse_options=pacsv.ParseOptions(
-                    delimiter=layout.delimiter, newlines_in_values=False,
-                    ignore_empty_lines=False, invalid_row_handler=invalid,
+                    delimiter=layout.delimiter,
+                    newlines_in_values=False,
+                    ignore_empty_lines=False,
+                    invalid_row_handler=invalid,
                 ),
                 convert_options=pacsv.ConvertOptions(
-                    column_types=types, null_values=list(source.missing),
-                    strings_can_be_null=True, quoted_strings_can_be_null=True,
+                    column_types=types,
+                    null_values=list(source.missing),
+                    strings_can_be_null=True,
+                    quoted_strings_can_be_null=True,
                 ),
             )
             return table, invalid
@@ -265,8 +279,11 @@ def _parse_chunk(
 
 
 def iter_csv_chunks(
-    path: Path, source: Source, digest: FileDigest | None = None,
-    text_columns: frozenset[str] = frozenset(), chunk_bytes: int = 1 << 24,
+    path: Path,
+    source: Source,
+    digest: FileDigest | None = None,
+    text_columns: frozenset[str] = frozenset(),
+    chunk_bytes: int = 1 << 24,
 ) -> Iterator[RawTable]:
     """Read a CSV file in chunks of about ``chunk_bytes``, in bounded memory.
 
@@ -300,8 +317,13 @@ def iter_csv_chunks(
             except pa.ArrowInvalid as exc:
                 raise _csv_error(path, str(exc), line) from None
             if first:
-                types.update({f.name: f.type for f in table.schema
-                              if not pa.types.is_null(f.type) and f.name not in types})
+                types.update(
+                    {
+                        f.name: f.type
+                        for f in table.schema
+                        if not pa.types.is_null(f.type) and f.name not in types
+                    }
+                )
                 first = False
             bad_lines = [line + (num or 1) - 1 for num, _, _ in invalid.rows]
             lines = np.arange(line, line + n_lines, dtype=np.int64)
@@ -310,14 +332,17 @@ def iter_csv_chunks(
             if len(lines) != table.num_rows:
                 raise InputFileError(
                     f"{path.name}: lines {line}-{line + n_lines - 1}: {table.num_rows} rows "
-                    f"parsed from {len(lines)} lines (quoted line breaks are not supported)")
+                    f"parsed from {len(lines)} lines (quoted line breaks are not supported)"
+                )
             blank = _blank_rows(table)
             if blank is not None:
                 table = table.filter(pa.array(~blank))
                 lines = lines[~blank]
             raw = RawTable(path, table, lines, layout.units, encoding=layout.encoding)
-            raw.invalid = [(ln, text, n, len(layout.names))
-                           for ln, (_, text, n) in zip(bad_lines, invalid.rows, strict=True)]
+            raw.invalid = [
+                (ln, text, n, len(layout.names))
+                for ln, (_, text, n) in zip(bad_lines, invalid.rows, strict=True)
+            ]
             yield raw
             line += n_lines
             start = end
@@ -342,8 +367,13 @@ def _read_csv(path: Path, source: Source, digest: FileDigest) -> RawTable:
     if not chunks or sum(t.num_rows for t in tables) == 0:
         raise EmptyFileError(f"{path.name}: the file has a header but no data rows")
     table = pa.concat_tables(tables, promote_options="permissive") if len(tables) > 1 else tables[0]
-    raw = RawTable(path, table, np.concatenate([c.lines for c in chunks]), chunks[0].units,
-                   encoding=chunks[0].encoding)
+    raw = RawTable(
+        path,
+        table,
+        np.concatenate([c.lines for c in chunks]),
+        chunks[0].units,
+        encoding=chunks[0].encoding,
+    )
     raw.invalid = [r for c in chunks for r in c.invalid]
     return raw
 
@@ -367,7 +397,9 @@ def _check_names(path: Path, names: list[str], header_row: int) -> None:
             raise RowError(path.name, header_row, f"#{i + 1}", "empty column name in the header")
         if n in seen:
             raise RowError(
-                path.name, header_row, n,
+                path.name,
+                header_row,
+                n,
                 f"duplicate column name (columns {seen[n] + 1} and {i + 1})",
             )
         seen[n] = i
@@ -376,9 +408,11 @@ def _check_names(path: Path, names: list[str], header_row: int) -> None:
 def _column_array(values: list[object]) -> pa.Array:
     """Numbers when every non-empty cell is a number, else text."""
     cleaned = [None if (v is None or v == "") else v for v in values]
-    if all(isinstance(v, int | float) and not isinstance(v, bool) for v in cleaned if v is not None):
+    if all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in cleaned if v is not None
+    ):
         return pa.array(cleaned, type=pa.float64())
-    out = []
+    out: list[str | None] = []
     for v in cleaned:
         if v is None:
             out.append(None)
@@ -402,7 +436,9 @@ def _rows_to_raw(path: Path, rows: list[list[object]], source: Source, label: st
     start = source.header_row
     if source.units_row:
         urow = rows[source.units_row - 1] if len(rows) >= source.units_row else []
-        units = {n: str(c).strip() for n, c in zip(names, urow, strict=False) if c not in (None, "")}
+        units = {
+            n: str(c).strip() for n, c in zip(names, urow, strict=False) if c not in (None, "")
+        }
         start = source.units_row
     data = rows[start:]
     keep = [i for i, r in enumerate(data) if any(c not in (None, "") for c in r[: len(names)])]
@@ -503,8 +539,14 @@ def _read_vector(path: Path, source: Source) -> RawTable:
 
 
 _FORMATS = {
-    ".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xls": "xls", ".xlsx": "xlsx",
-    ".gpkg": "vector", ".shp": "vector", ".geojson": "vector",
+    ".csv": "csv",
+    ".txt": "csv",
+    ".tsv": "csv",
+    ".xls": "xls",
+    ".xlsx": "xlsx",
+    ".gpkg": "vector",
+    ".shp": "vector",
+    ".geojson": "vector",
 }
 
 
@@ -549,8 +591,11 @@ def read_table(path: str | Path, source: Source, digest: FileDigest | None = Non
 
 
 def iter_tables(
-    path: str | Path, source: Source, digest: FileDigest | None = None,
-    text_columns: frozenset[str] = frozenset(), chunk_bytes: int = 1 << 24,
+    path: str | Path,
+    source: Source,
+    digest: FileDigest | None = None,
+    text_columns: frozenset[str] = frozenset(),
+    chunk_bytes: int = 1 << 24,
 ) -> Iterator[RawTable]:
     """Read any survey file as a sequence of tables: CSV in chunks, other formats whole."""
     p = Path(path)
@@ -566,4 +611,3 @@ def sniff_text(path: Path, n: int = 20) -> list[str]:
     digest = file_digest(path)
     enc = _guess_encoding(path, digest, "auto")
     return [ln.rstrip("\r\n") for ln in _head_lines(path, enc, n)]
-

@@ -49,7 +49,9 @@ class Problems:
         self.value.extend(str(v) for v in vals)
         self.reason.extend([reason] * len(idx))
 
-    def add_each(self, rows: np.ndarray, column: str, values: list[str], reasons: list[str]) -> None:
+    def add_each(
+        self, rows: np.ndarray, column: str, values: list[str], reasons: list[str]
+    ) -> None:
         """Record one reason per row."""
         self.index.extend(int(i) for i in rows)
         self.column.extend([column] * len(rows))
@@ -86,8 +88,9 @@ class SampleFrame:
     attributes: list[str] | None
     warnings: list[str] = field(default_factory=list)
 
-    def to_arrow(self, keep: np.ndarray, sampled: np.ndarray, lines: np.ndarray,
-                 start: int = 0) -> pa.Table:
+    def to_arrow(
+        self, keep: np.ndarray, sampled: np.ndarray, lines: np.ndarray, start: int = 0
+    ) -> pa.Table:
         """The sample table of the kept rows, with ``sample_index`` start..start+n-1."""
         n = int(keep.sum())
         attrs = None
@@ -108,8 +111,9 @@ class SampleFrame:
                 "depth_bottom_cm": pa.array(self.depth_bottom[keep], pa.float64()),
                 "sampled_on": pa.array(self.date[keep], pa.date32()),
                 "sampled": pa.array(sampled[keep], pa.bool_()),
-                "attributes": pa.array(attrs, pa.string()) if attrs is not None else pa.nulls(
-                    n, pa.string()),
+                "attributes": pa.array(attrs, pa.string())
+                if attrs is not None
+                else pa.nulls(n, pa.string()),
                 "source_row": pa.array(lines[keep], pa.int64()),
             }
         )
@@ -150,9 +154,10 @@ def _text(raw: RawTable, name: str) -> np.ndarray:
     col = raw.table.column(name)
     if pa.types.is_floating(col.type):
         arr = col.to_numpy()
-        out = np.array([None if np.isnan(v) else (str(int(v)) if v.is_integer() else repr(v))
-                        for v in arr], dtype=object)
-        return out
+        return np.array(
+            [None if np.isnan(v) else (str(int(v)) if v.is_integer() else repr(v)) for v in arr],
+            dtype=object,
+        )
     return np.asarray(pc.cast(col, pa.string()).to_numpy(zero_copy_only=False), dtype=object)
 
 
@@ -160,7 +165,7 @@ def _numbers(raw: RawTable, name: str, problems: Problems, what: str) -> np.ndar
     cells = parse_cells(raw.table.column(name))
     if cells.bad.any():
         idx = np.flatnonzero(cells.bad)
-        problems.add(idx, name, [cells.bad_text(i) for i in idx], f"{what} is not a number")
+        problems.add(idx, name, [cells.bad_text(int(i)) for i in idx], f"{what} is not a number")
     return cells.number
 
 
@@ -184,8 +189,9 @@ def prepare_samples(
         problems.add(missing, id_label, "", "sample id is empty")
     elif "__replicate" in names:  # one source line holds several replicates
         reps = _text(raw, "__replicate")
-        ids = np.array([f"{line}-{r}" for line, r in zip(raw.lines, reps, strict=True)],
-                       dtype=object)
+        ids = np.array(
+            [f"{line}-{r}" for line, r in zip(raw.lines, reps, strict=True)], dtype=object
+        )
     else:
         ids = np.array([str(v) for v in raw.lines], dtype=object)
 
@@ -218,7 +224,7 @@ def prepare_samples(
 
 
 def _normalise_ids(ids: np.ndarray) -> np.ndarray:
-    """Ids written as whole numbers with a decimal part (``"12.0"``, from R or Excel) -> ``"12"``."""
+    """Ids written as whole numbers with a ``.0`` (``"12.0"``, from R or Excel) -> ``"12"``."""
     out = ids.copy()
     for i, v in enumerate(ids):
         if isinstance(v, str) and v.endswith(".0") and v[:-2].isdigit():
@@ -248,44 +254,74 @@ def find_duplicates(ids: np.ndarray, lines: np.ndarray, column: str) -> pd.DataF
         rows = [int(lines[i]) for i in idx]
         for r in rows:
             others = [x for x in rows if x != r][:5]
-            out.append((r, column, str(value), f"duplicate sample id {value!r} (also on rows "
-                        f"{', '.join(map(str, others))})"))
+            out.append(
+                (
+                    r,
+                    column,
+                    str(value),
+                    f"duplicate sample id {value!r} (also on rows {', '.join(map(str, others))})",
+                )
+            )
     df = pd.DataFrame(out, columns=cols)
     return df.sort_values("row", kind="stable").reset_index(drop=True)
 
 
 def _check_ranges(
-    x: np.ndarray, y: np.ndarray, lon: np.ndarray, lat: np.ndarray, geographic: bool,
-    xname: str, yname: str, problems: Problems,
+    x: np.ndarray,
+    y: np.ndarray,
+    lon: np.ndarray,
+    lat: np.ndarray,
+    geographic: bool,
+    xname: str,
+    yname: str,
+    problems: Problems,
 ) -> None:
     finite_in = ~(np.isnan(x) | np.isnan(y))
     if geographic:
         bad_lat = finite_in & (np.abs(y) > 90)
         swapped = bad_lat & (np.abs(x) <= 90) & (np.abs(y) <= 180)
-        problems.add(swapped, yname, [f"{v:g}" for v in y[swapped]],
-                     "latitude outside -90..90 but a valid longitude: are longitude and "
-                     "latitude swapped?")
+        problems.add(
+            swapped,
+            yname,
+            [f"{v:g}" for v in y[swapped]],
+            "latitude outside -90..90 but a valid longitude: are longitude and latitude swapped?",
+        )
         other = bad_lat & ~swapped
         metres = other & ((np.abs(y) > 1000) | (np.abs(x) > 1000))
-        problems.add(metres, yname, [f"{v:g}" for v in y[metres]],
-                     "latitude outside -90..90: the values look like projected metres; "
-                     "check [coordinates].crs")
+        problems.add(
+            metres,
+            yname,
+            [f"{v:g}" for v in y[metres]],
+            "latitude outside -90..90: the values look like projected metres; "
+            "check [coordinates].crs",
+        )
         other &= ~metres
         problems.add(other, yname, [f"{v:g}" for v in y[other]], "latitude outside -90..90")
         bad_lon = finite_in & ~bad_lat & (np.abs(x) > 180)
         problems.add(bad_lon, xname, [f"{v:g}" for v in x[bad_lon]], "longitude outside -180..180")
     else:
         bad = finite_in & ~(np.isfinite(lon) & np.isfinite(lat) & (np.abs(lat) <= 90))
-        problems.add(bad, f"{xname}/{yname}", [f"{a:g} {b:g}" for a, b in zip(x[bad], y[bad],
-                     strict=True)], "coordinates cannot be transformed: impossible in this CRS")
+        problems.add(
+            bad,
+            f"{xname}/{yname}",
+            [f"{a:g} {b:g}" for a, b in zip(x[bad], y[bad], strict=True)],
+            "coordinates cannot be transformed: impossible in this CRS",
+        )
     bad = finite_in & ~(np.isfinite(lon) & np.isfinite(lat))
     lon[bad] = np.nan
     lat[bad] = np.nan
 
 
 def _countries(
-    raw: RawTable, desc: Descriptor, lon: np.ndarray, lat: np.ndarray, x: np.ndarray,
-    y: np.ndarray, crs: str, problems: Problems, boundaries: Path | None,
+    raw: RawTable,
+    desc: Descriptor,
+    lon: np.ndarray,
+    lat: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    crs: str,
+    problems: Problems,
+    boundaries: Path | None,
 ) -> tuple[np.ndarray, list[str]]:
     from chemearth.countries import CountryLocator, to_alpha2
 
@@ -309,9 +345,11 @@ def _countries(
         declared[:] = to_alpha2(desc.dataset.countries[0])
     located = ~np.isnan(lon)
     if boundaries is None or not located.any():
-        warn = [] if not located.any() else [
-            "no country boundaries available: countries taken from the descriptor only"
-        ]
+        warn = (
+            []
+            if not located.any()
+            else ["no country boundaries available: countries taken from the descriptor only"]
+        )
         return declared, warn
     loc = CountryLocator.from_file(boundaries)
     country = declared.copy()
@@ -339,16 +377,26 @@ def _countries(
             _far_problems(rows[far], best[far], names, lon, lat, x, y, co, problems)
         else:
             far = np.array([f is None for f in found])
-            problems.add(rows[far], f"{co.x}/{co.y}", [f"{a:.4f} {b:.4f}" for a, b in
-                         zip(lon[rows[far]], lat[rows[far]], strict=True)],
-                         f"point lies more than {tol:g} km from any country: wrong CRS?")
+            problems.add(
+                rows[far],
+                f"{co.x}/{co.y}",
+                [f"{a:.4f} {b:.4f}" for a, b in zip(lon[rows[far]], lat[rows[far]], strict=True)],
+                f"point lies more than {tol:g} km from any country: wrong CRS?",
+            )
         country[rows] = found
     return country, []
 
 
 def _far_problems(
-    rows: np.ndarray, dist: np.ndarray, code: str, lon: np.ndarray, lat: np.ndarray,
-    x: np.ndarray, y: np.ndarray, co: object, problems: Problems,
+    rows: np.ndarray,
+    dist: np.ndarray,
+    code: str,
+    lon: np.ndarray,
+    lat: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    co: object,
+    problems: Problems,
 ) -> None:
     if len(rows) == 0:
         return
@@ -369,8 +417,7 @@ def _media(raw: RawTable, desc: Descriptor, problems: Problems) -> np.ndarray:
     vals = _text(raw, s.medium_column)
     out = np.array([s.medium_map.get(v) if v is not None else None for v in vals], object)
     unknown = np.array([v is not None and m is None for v, m in zip(vals, out, strict=True)])
-    problems.add(unknown, s.medium_column, list(vals[unknown]),
-                 "medium not in [sample].medium_map")
+    problems.add(unknown, s.medium_column, list(vals[unknown]), "medium not in [sample].medium_map")
     out[np.array([v is None for v in vals])] = desc.dataset.medium
     return out
 
@@ -395,5 +442,11 @@ def _attributes(raw: RawTable, desc: Descriptor) -> list[str] | None:
         return None
     df = raw.table.select(names).to_pandas()
     df = df.rename(columns={"__replicate": "replicate"})
-    return [json.dumps({k: v for k, v in rec.items() if v is not None and v == v},
-                       ensure_ascii=False, default=str) for rec in df.to_dict("records")]
+    return [
+        json.dumps(
+            {k: v for k, v in rec.items() if v is not None and not pd.isna(v)},
+            ensure_ascii=False,
+            default=str,
+        )
+        for rec in df.to_dict("records")
+    ]

@@ -48,9 +48,25 @@ SAMPLE_SCHEMA = pa.schema(
 
 #: Columns of the (logical, long) measurement table returned by ``Store.measurements``.
 MEASUREMENT_COLUMNS = (
-    "dataset_id", "version", "sample_id", "longitude", "latitude", "country", "medium",
-    "sample_index", "element", "value", "unit", "censored", "detection_limit", "method",
-    "digestion", "original_value", "original_unit", "source_column", "qualifier",
+    "dataset_id",
+    "version",
+    "sample_id",
+    "longitude",
+    "latitude",
+    "country",
+    "medium",
+    "sample_index",
+    "element",
+    "value",
+    "unit",
+    "censored",
+    "detection_limit",
+    "method",
+    "digestion",
+    "original_value",
+    "original_unit",
+    "source_column",
+    "qualifier",
 )
 
 
@@ -148,7 +164,9 @@ class Store(abc.ABC):
     """
 
     @abc.abstractmethod
-    def find_version(self, dataset_id: str, source_sha256: str, descriptor_sha256: str) -> int | None:
+    def find_version(
+        self, dataset_id: str, source_sha256: str, descriptor_sha256: str
+    ) -> int | None:
         """The version already holding this exact file and descriptor, if any."""
 
     @abc.abstractmethod

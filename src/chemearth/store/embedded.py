@@ -25,7 +25,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import duckdb
 import numpy as np
@@ -160,7 +160,9 @@ class EmbeddedStore(Store):
 
     # ------------------------------------------------------------------ writing
 
-    def find_version(self, dataset_id: str, source_sha256: str, descriptor_sha256: str) -> int | None:
+    def find_version(
+        self, dataset_id: str, source_sha256: str, descriptor_sha256: str
+    ) -> int | None:
         with self._connect(read_only=True) as con:
             row = con.execute(
                 "SELECT max(version) FROM versions WHERE dataset_id = ? AND source_sha256 = ? "
@@ -174,8 +176,9 @@ class EmbeddedStore(Store):
             raise StoreError(f"store {self.home} is open read-only")
         return _EmbeddedVersionWriter(self, dataset_id)
 
-    def _register(self, record: VersionRecord, final: Path,
-                  per_country: dict[str, tuple[int, int]]) -> None:
+    def _register(
+        self, record: VersionRecord, final: Path, per_country: dict[str, tuple[int, int]]
+    ) -> None:
         elements = sorted({str(c["element"]) for c in record.columns})
         with self._connect() as con:
             con.execute("BEGIN TRANSACTION")
@@ -183,23 +186,54 @@ class EmbeddedStore(Store):
             con.execute(
                 "INSERT INTO versions VALUES (" + ", ".join(["?"] * 30) + ")",
                 [
-                    record.dataset_id, record.version, record.title, record.organisation,
-                    record.countries, record.media, record.depth_top_cm, record.depth_bottom_cm,
-                    record.sampling_years, record.methods, record.licence, record.citation,
-                    record.url, record.sharing, record.sharing_organisations,
-                    record.embargoed_elements, record.kind, record.same_samples_as,
-                    record.source_file, record.source_sha256, record.descriptor_sha256,
-                    record.descriptor, record.n_rows, record.n_samples, record.n_measurements,
-                    record.n_rejected, elements, record.ingested_at,
-                    str(final.relative_to(self.home)), json.dumps(record.extra),
+                    record.dataset_id,
+                    record.version,
+                    record.title,
+                    record.organisation,
+                    record.countries,
+                    record.media,
+                    record.depth_top_cm,
+                    record.depth_bottom_cm,
+                    record.sampling_years,
+                    record.methods,
+                    record.licence,
+                    record.citation,
+                    record.url,
+                    record.sharing,
+                    record.sharing_organisations,
+                    record.embargoed_elements,
+                    record.kind,
+                    record.same_samples_as,
+                    record.source_file,
+                    record.source_sha256,
+                    record.descriptor_sha256,
+                    record.descriptor,
+                    record.n_rows,
+                    record.n_samples,
+                    record.n_measurements,
+                    record.n_rejected,
+                    elements,
+                    record.ingested_at,
+                    str(final.relative_to(self.home)),
+                    json.dumps(record.extra),
                 ],
             )
             for col in record.columns:
                 con.execute(
                     "INSERT INTO version_columns VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [record.dataset_id, record.version, col["column_id"], col["source_column"],
-                     col["element"], col["unit"], col["method"], col["digestion"],
-                     col["original_unit"], col["factor"], col["detection_limit"]],
+                    [
+                        record.dataset_id,
+                        record.version,
+                        col["column_id"],
+                        col["source_column"],
+                        col["element"],
+                        col["unit"],
+                        col["method"],
+                        col["digestion"],
+                        col["original_unit"],
+                        col["factor"],
+                        col["detection_limit"],
+                    ],
                 )
             for c in sorted(per_country):
                 n_s, n_m = per_country[c]
@@ -222,25 +256,30 @@ class EmbeddedStore(Store):
     def datasets(self, all_versions: bool = False) -> pd.DataFrame:
         sql = "SELECT * FROM versions" if all_versions else _LATEST
         with self._connect(read_only=True) as con:
-            return con.execute(sql + " ORDER BY dataset_id, version").to_arrow_table().to_pandas()
+            return _frame(con.execute(sql + " ORDER BY dataset_id, version"))
 
-    def _version(self, con: duckdb.DuckDBPyConnection, dataset_id: str,
-                 version: int | None) -> tuple[int, str]:
+    def _version(
+        self, con: duckdb.DuckDBPyConnection, dataset_id: str, version: int | None
+    ) -> tuple[int, str]:
         if version is None:
             row = con.execute(
                 "SELECT version, path FROM versions WHERE dataset_id = ? "
-                "ORDER BY version DESC LIMIT 1", [dataset_id]).fetchone()
+                "ORDER BY version DESC LIMIT 1",
+                [dataset_id],
+            ).fetchone()
         else:
             row = con.execute(
                 "SELECT version, path FROM versions WHERE dataset_id = ? AND version = ?",
-                [dataset_id, version]).fetchone()
+                [dataset_id, version],
+            ).fetchone()
         if row is None:
             what = f"dataset {dataset_id!r}" + (f" version {version}" if version else "")
             raise NotFoundError(f"{what} is not in the store")
         return int(row[0]), str(row[1])
 
-    def _paths(self, con: duckdb.DuckDBPyConnection, dataset_id: str | None,
-               version: int | None) -> list[Path]:
+    def _paths(
+        self, con: duckdb.DuckDBPyConnection, dataset_id: str | None, version: int | None
+    ) -> list[Path]:
         if dataset_id is not None:
             return [self.home / self._version(con, dataset_id, version)[1]]
         rows = con.execute(_LATEST.replace("v.*", "v.path") + " ORDER BY 1").fetchall()
@@ -249,18 +288,22 @@ class EmbeddedStore(Store):
     @staticmethod
     def _parquet(paths: list[Path], name: str) -> str:
         files = ", ".join("'" + str(p / name).replace("'", "''") + "'" for p in paths)
-        return (f"read_parquet([{files}], hive_partitioning = true, "
-                "hive_types = {'dataset_id': VARCHAR, 'version': INTEGER})")
+        return (
+            f"read_parquet([{files}], hive_partitioning = true, "
+            "hive_types = {'dataset_id': VARCHAR, 'version': INTEGER})"
+        )
 
     def samples(self, dataset_id: str | None = None, version: int | None = None) -> pd.DataFrame:
         with self._connect(read_only=True) as con:
             paths = self._paths(con, dataset_id, version)
             if not paths:
                 return pd.DataFrame(columns=["dataset_id", "version", *SAMPLE_SCHEMA.names])
-            return con.execute(
-                f"SELECT * FROM {self._parquet(paths, 'samples.parquet')} "
-                "ORDER BY dataset_id, version, sample_index"
-            ).to_arrow_table().to_pandas()
+            return _frame(
+                con.execute(
+                    f"SELECT * FROM {self._parquet(paths, 'samples.parquet')} "
+                    "ORDER BY dataset_id, version, sample_index"
+                )
+            )
 
     def measurements(
         self,
@@ -276,19 +319,23 @@ class EmbeddedStore(Store):
                 return pd.DataFrame(columns=list(MEASUREMENT_COLUMNS))
             lim = f" LIMIT {int(limit)}" if limit is not None else ""
             order = " ORDER BY dataset_id, version, sample_index, element, method"
-            return con.execute(sql + order + lim, params).to_arrow_table().to_pandas()
+            return _frame(con.execute(sql + order + lim, params))
 
-    def _version_keys(self, con: duckdb.DuckDBPyConnection, dataset_id: str | None,
-                      version: int | None) -> list[tuple[str, int, str]]:
+    def _version_keys(
+        self, con: duckdb.DuckDBPyConnection, dataset_id: str | None, version: int | None
+    ) -> list[tuple[str, int, str]]:
         if dataset_id is not None:
             v, path = self._version(con, dataset_id, version)
             return [(dataset_id, v, path)]
-        rows = con.execute(_LATEST.replace("v.*", "v.dataset_id, v.version, v.path")
-                           + " ORDER BY 1").fetchall()
+        rows = con.execute(
+            _LATEST.replace("v.*", "v.dataset_id, v.version, v.path") + " ORDER BY 1"
+        ).fetchall()
         return [(str(a), int(b), str(c)) for a, b, c in rows]
 
     def _measurement_sql(
-        self, con: duckdb.DuckDBPyConnection, versions: list[tuple[str, int, str]],
+        self,
+        con: duckdb.DuckDBPyConnection,
+        versions: list[tuple[str, int, str]],
         elements: list[str] | None,
     ) -> tuple[str | None, list[Any]]:
         """SQL turning the wide per-version files into the long measurement table."""
@@ -301,7 +348,9 @@ class EmbeddedStore(Store):
             cols = con.execute(
                 "SELECT column_id, element, unit, method, digestion, original_unit, factor, "
                 "detection_limit, source_column FROM version_columns "
-                "WHERE dataset_id = ? AND version = ? ORDER BY column_id", [ds, ver]).fetchall()
+                "WHERE dataset_id = ? AND version = ? ORDER BY column_id",
+                [ds, ver],
+            ).fetchall()
             m_sql = _quote(m_file)
             s_sql = _quote(self.home / path / "samples.parquet")
             for k, element, unit, method, digestion, ounit, factor, dl, source in cols:
@@ -334,7 +383,7 @@ class EmbeddedStore(Store):
             FROM ({_LATEST}) ORDER BY dataset_id
         """
         with self._connect(read_only=True) as con:
-            return con.execute(sql).to_arrow_table().to_pandas()
+            return _frame(con.execute(sql))
 
     def country_summary(self) -> pd.DataFrame:
         sql = f"""
@@ -346,7 +395,7 @@ class EmbeddedStore(Store):
             GROUP BY 1 ORDER BY 1
         """
         with self._connect(read_only=True) as con:
-            return con.execute(sql).to_arrow_table().to_pandas()
+            return _frame(con.execute(sql))
 
     def rejects(self, dataset_id: str, version: int | None = None) -> pd.DataFrame:
         with self._connect(read_only=True) as con:
@@ -378,10 +427,10 @@ class _EmbeddedVersionWriter(VersionWriter):
         except BaseException:
             self._lock.__exit__(None, None, None)
             raise
-        self.final = (store.home / "data" / f"dataset_id={dataset_id}"
-                      / f"version={self.version}")
-        self._samples = pq.ParquetWriter(self.tmp / "samples.parquet", SAMPLE_SCHEMA,
-                                         compression="zstd")
+        self.final = store.home / "data" / f"dataset_id={dataset_id}" / f"version={self.version}"
+        self._samples = pq.ParquetWriter(
+            self.tmp / "samples.parquet", SAMPLE_SCHEMA, compression="zstd"
+        )
         self._measurements: pq.ParquetWriter | None = None
         self._closed = False
         self.n_measurements = 0
@@ -393,7 +442,9 @@ class _EmbeddedVersionWriter(VersionWriter):
     def write_measurements(self, table: pa.Table) -> None:
         if self._measurements is None:
             self._measurements = pq.ParquetWriter(
-                self.tmp / "measurements.parquet", table.schema, compression="lz4",
+                self.tmp / "measurements.parquet",
+                table.schema,
+                compression="lz4",
                 write_statistics=["sample_index"],
             )
         self._measurements.write_table(table, row_group_size=1 << 18)
@@ -429,8 +480,12 @@ class _EmbeddedVersionWriter(VersionWriter):
                 self._count(kept)
             pq.write_table(kept.cast(table.schema), src, compression="zstd")
 
-    def commit(self, record: VersionRecord, rejects: pd.DataFrame | None,
-               per_country: dict[str, tuple[int, int]] | None) -> int:
+    def commit(
+        self,
+        record: VersionRecord,
+        rejects: pd.DataFrame | None,
+        per_country: dict[str, tuple[int, int]] | None,
+    ) -> int:
         self._close_files()
         if per_country is None:
             per_country = self._count_by_country()
@@ -460,12 +515,17 @@ class _EmbeddedVersionWriter(VersionWriter):
         m_path = str(self.tmp / "measurements.parquet").replace("'", "''")
         con = duckdb.connect(":memory:")
         try:
-            vcols = [f.name for f in pq.read_schema(self.tmp / "measurements.parquet")
-                     if f.name.startswith("v")] if (self.tmp / "measurements.parquet").exists() \
+            vcols = (
+                [
+                    f.name
+                    for f in pq.read_schema(self.tmp / "measurements.parquet")
+                    if f.name.startswith("v")
+                ]
+                if (self.tmp / "measurements.parquet").exists()
                 else []
+            )
             count = " + ".join(f"count(m.{c})" for c in vcols) or "0"
-            join = (f"LEFT JOIN read_parquet('{m_path}') m USING (sample_index)" if vcols
-                    else "")
+            join = f"LEFT JOIN read_parquet('{m_path}') m USING (sample_index)" if vcols else ""
             rows = con.execute(f"""
                 SELECT coalesce(s.country, ''), count(DISTINCT s.sample_index), {count}
                 FROM read_parquet('{s_path}') s {join}
@@ -477,10 +537,8 @@ class _EmbeddedVersionWriter(VersionWriter):
     def abort(self) -> None:
         if self.committed:
             return
-        try:
+        with contextlib.suppress(Exception):
             self._close_files()
-        except Exception:  # noqa: S110 - the files are being discarded anyway
-            pass
         shutil.rmtree(self.tmp, ignore_errors=True)
         self._lock.__exit__(None, None, None)
 
@@ -494,6 +552,11 @@ def _fault(point: str) -> None:
     if os.environ.get("CHEMEARTH_FAULT") == point:
         (Path(os.environ.get("CHEMEARTH_FAULT_FLAG", "/dev/null"))).touch()
         time.sleep(3600)
+
+
+def _frame(result: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """A query result as a pandas frame (through Arrow, keeping list and string types)."""
+    return cast(pd.DataFrame, result.to_arrow_table().to_pandas())
 
 
 def _quote(path: Path) -> str:
