@@ -322,6 +322,7 @@ def demo(data_dir: Path | None, home: Path | None) -> None:
     click.echo(f"chemearth demo: {len(paths)} datasets from {data} into {target}")
     from rich.progress import Progress
 
+    out = _console()
     with Progress(console=_console(stderr=True), transient=True) as bar:
         task = bar.add_task("ingesting", total=len(paths))
         for p in paths:
@@ -329,11 +330,11 @@ def demo(data_dir: Path | None, home: Path | None) -> None:
             with warnings.catch_warnings(record=True) as ws:
                 warnings.simplefilter("always", ChemearthWarning)
                 report = run(store, load_descriptor(p), data_dir=data, boundaries=boundaries)
-            bar.console.print(_report_line(report))
+            out.print(_report_line(report))
             for w in ws[:3]:
-                bar.console.print(f"  [dim]warning: {w.message}[/dim]")
+                out.print(f"  [dim]warning: {w.message}[/dim]")
             if len(ws) > 3:
-                bar.console.print(f"  [dim]… and {len(ws) - 3} more warnings[/dim]")
+                out.print(f"  [dim]… and {len(ws) - 3} more warnings[/dim]")
             bar.advance(task)
     show_catalog(store)
     click.echo(f"store: {target}")

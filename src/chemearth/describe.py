@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -88,16 +89,10 @@ def propose_descriptor(path: Path, header_row: int | None = None) -> str:
     header_row : int, optional
         1-based row of the column names; found automatically when omitted.
     """
-    from chemearth.names import recognise_column, recognise_units_row
+    from chemearth.elements import is_element
+    from chemearth.names import recognise_column
 
-    rows = _preview_rows(path)
-    hrow = header_row or (find_header_row(rows) if rows else 1)
-    units_row = 0
-    if len(rows) > hrow:
-        below = rows[hrow]
-        units = recognise_units_row([str(c) for c in below])
-        if any(units) and not any(_is_number(str(c)) for c in below if str(c).strip()):
-            units_row = hrow + 1
+    hrow, units_row = _layout(path, header_row)
     raw = read_table(path, Source(header_row=hrow, units_row=units_row))
     names = [c for c in raw.table.column_names if not c.startswith("__")]
     guesses = {}
@@ -110,9 +105,12 @@ def propose_descriptor(path: Path, header_row: int | None = None) -> str:
     id_col = _id_column(raw, names, set(guesses))
     date_col = next((c for c in names if _DATE.search(c) and c not in guesses), "")
     country_col = next((c for c in names if _COUNTRY.match(c)), "")
+    country_scheme = _country_scheme(raw, country_col) if country_col else None
+    if country_scheme is None:
+        country_col = ""
     used = {id_col, date_col, country_col, *coords[:2]}
     attrs = [c for c in names if c not in guesses and c not in used and not c.endswith("Cen")]
-    encoding, note = _censoring(raw, list(guesses))
+    encoding, note = _censoring(raw, [c for c, g in guesses.items() if is_element(g.analyte)])
     stem = re.sub(r"[^a-z0-9]+", "-", path.stem.lower()).strip("-")[:60] or "dataset"
     out = [
         f"# Descriptor proposed by `chemearth describe` for {path.name}.",
@@ -144,6 +142,8 @@ def propose_descriptor(path: Path, header_row: int | None = None) -> str:
         ]
         if country_col:
             out.append(f"country_column = {json.dumps(country_col)}")
+            if country_scheme:
+                out.append(f"country_codes = {json.dumps(country_scheme)}")
     out += ["", "[sample]"]
     if id_col:
         out.append(f"id = {json.dumps(id_col)}")
@@ -163,14 +163,7 @@ def propose_descriptor(path: Path, header_row: int | None = None) -> str:
         "",
         "[columns]",
     ]
-    for c, g in guesses.items():
-        unit = raw.units.get(c) or g.unit or _oxide_unit(raw, c, g.analyte)
-        fields = [f"element = {json.dumps(g.analyte)}"]
-        if unit:
-            fields.append(f"unit = {json.dumps(unit, ensure_ascii=False)}")
-        if g.method:
-            fields.append(f"method = {json.dumps(g.method)}")
-        out.append(f"{json.dumps(c, ensure_ascii=False)} = {{ {', '.join(fields)} }}")
+    out += _column_lines(raw, guesses)
     text = "\n".join(out) + "\n"
     parse_descriptor(text)  # the proposal must at least be a valid descriptor
     return text
@@ -182,6 +175,50 @@ def _oxide_unit(raw: RawTable, column: str, analyte: str) -> str | None:
         return None
     _lo, hi = _range(raw, column)
     return "%" if not np.isnan(hi) and hi <= 100 else None
+
+
+def _layout(path: Path, header_row: int | None) -> tuple[int, int]:
+    """(header row, units row or 0), found from the first rows of the file."""
+    from chemearth.names import recognise_units_row
+
+    rows = _preview_rows(path)
+    hrow = header_row or (find_header_row(rows) if rows else 1)
+    if len(rows) > hrow:
+        below = rows[hrow]
+        units = recognise_units_row([str(c) for c in below])
+        if any(units) and not any(_is_number(str(c)) for c in below if str(c).strip()):
+            return hrow, hrow + 1
+    return hrow, 0
+
+
+def _column_lines(raw: RawTable, guesses: dict[str, Any]) -> list[str]:
+    """One ``[columns]`` line per recognised analyte column."""
+    out = []
+    for c, g in guesses.items():
+        unit = raw.units.get(c) or g.unit or _oxide_unit(raw, c, g.analyte)
+        fields = [f"element = {json.dumps(g.analyte)}"]
+        if unit:
+            fields.append(f"unit = {json.dumps(unit, ensure_ascii=False)}")
+        if g.method:
+            fields.append(f"method = {json.dumps(g.method)}")
+        out.append(f"{json.dumps(c, ensure_ascii=False)} = {{ {', '.join(fields)} }}")
+    return out
+
+
+def _country_scheme(raw: RawTable, column: str) -> str | None:
+    """ "" for ISO codes or names, "gemas" for the GEMAS project's codes, None if neither."""
+    from chemearth.countries import to_alpha2
+    from chemearth.errors import DescriptorError
+
+    values = {v for v in raw.table.column(column).to_pylist() if v}
+    for scheme in (None, "gemas"):
+        try:
+            for v in values:
+                to_alpha2(str(v), scheme)
+        except DescriptorError:
+            continue
+        return scheme or ""
+    return None
 
 
 def _first(names: list[str], pattern: re.Pattern[str]) -> str:

@@ -1,0 +1,128 @@
+"""The command-line tool, in process (click's CliRunner) and through ``main()``."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from chemearth.cli import cli, main
+
+CHEMEARTH = str(Path(sys.executable).parent / "chemearth")
+
+
+@pytest.fixture
+def env(tmp_path: Path, data_dir: Path, boundaries: Path) -> dict[str, str]:
+    return {
+        "CHEMEARTH_HOME": str(tmp_path / "store"),
+        "CHEMEARTH_DATA": str(data_dir),
+        "CHEMEARTH_BOUNDARIES": str(boundaries),
+    }
+
+
+def test_ingest_catalog_rejects(env: dict[str, str]) -> None:
+    runner = CliRunner()
+    r = runner.invoke(cli, ["ingest", "-d", "meuse"], env=env)
+    assert r.exit_code == 0, r.output
+    assert "meuse v1: 155 samples, 620 measurements" in r.output
+    r = runner.invoke(cli, ["ingest", "-d", "meuse"], env=env)
+    assert "unchanged (already ingested as version 1)" in r.output
+    r = runner.invoke(cli, ["catalog", "--format", "json"], env=env)
+    cat = json.loads(r.output)
+    assert cat["datasets"][0]["dataset_id"] == "meuse"
+    assert cat["datasets"][0]["data_items"] == 620
+    assert cat["countries"] == [{"country": "NL", "datasets": 1, "samples": 155, "data_items": 620}]
+    r = runner.invoke(cli, ["catalog", "--by-country", "--format", "csv"], env=env)
+    assert r.output.splitlines() == ["country,datasets,samples,data_items", "NL,1,155,620"]
+    r = runner.invoke(cli, ["rejects", "meuse"], env=env)
+    assert "no rows were rejected" in r.output
+
+
+def test_catalog_table_shows_datasets_and_countries(env: dict[str, str]) -> None:
+    runner = CliRunner()
+    runner.invoke(cli, ["ingest", "-d", "jura"], env=env)
+    r = runner.invoke(cli, ["catalog"], env=env)
+    assert r.exit_code == 0
+    for text in ("Datasets", "jura", "359", "Per country", "CH"):
+        assert text in r.output
+
+
+def test_describe_proposes_an_ingestible_descriptor(
+    env: dict[str, str], data_dir: Path, tmp_path: Path
+) -> None:
+    runner = CliRunner()
+    out = tmp_path / "gemas.toml"
+    r = runner.invoke(cli, ["describe", str(data_dir / "gemas" / "gemas.csv"), "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    text = out.read_text()
+    assert 'x = "longitude"' in text
+    assert 'crs = "EPSG:4326"' in text
+    r = runner.invoke(cli, ["ingest", "-d", str(out)], env=env)
+    assert r.exit_code == 0, r.output
+    assert "2,108 samples" in r.output or "2,107 samples" in r.output
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["ingest", "-d", "no-such-dataset"], 2, "descriptor file not found"),
+        (["rejects", "no-such-dataset"], 6, "dataset 'no-such-dataset' is not in the store"),
+        (["ingest", "/no/such/file.csv", "-d", "meuse"], 3, "file.csv: file not found"),
+    ],
+)
+def test_errors_are_one_line_with_exit_code(
+    env: dict[str, str], args: list[str], code: int, message: str
+) -> None:
+    proc = subprocess.run(
+        [CHEMEARTH, *args],
+        env={**env, "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == code
+    assert proc.stderr.startswith("error: ")
+    assert message in proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+
+
+def test_main_turns_an_internal_error_into_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import chemearth.cli as mod
+
+    def boom(*_: object, **__: object) -> None:
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(mod, "show_catalog", boom)
+    monkeypatch.delenv("CHEMEARTH_DEBUG", raising=False)
+    with pytest.raises(SystemExit) as exc:
+        main(["catalog"])
+    assert exc.value.code == 70
+    err = capsys.readouterr().err
+    assert "internal error: ZeroDivisionError" in err
+    assert "Traceback" not in err
+
+
+def test_demo_ingests_every_dataset_and_prints_the_catalogue(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    from chemearth.descriptors import shipped_descriptors
+
+    proc = subprocess.run(
+        [CHEMEARTH, "demo", "--home", str(tmp_path / "demo")],
+        env={**env, "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=900,
+    )
+    assert proc.returncode == 0, proc.stderr
+    for p in shipped_descriptors():
+        assert f"{p.stem} v1:" in proc.stdout
+    assert "Per country" in proc.stdout
+    assert "Traceback" not in proc.stderr
