@@ -10,6 +10,7 @@ ship boundary files.
 from __future__ import annotations
 
 import functools
+import os
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -305,12 +306,65 @@ class CountryLocator:
     """
 
     def __init__(self, polygons: np.ndarray, owner: np.ndarray, codes: list[str], source: str):
+        pieces, piece_owner = _subdivide(polygons, owner)
+        lines, line_owner = _chunk_rings(polygons, owner)
+        self._set(pieces, piece_owner, lines, line_owner, codes, source)
+
+    def _set(
+        self,
+        pieces: np.ndarray,
+        owner: np.ndarray,
+        lines: np.ndarray,
+        line_owner: np.ndarray,
+        codes: list[str],
+        source: str,
+    ) -> None:
         self._codes = codes
         self._source = source
-        pieces, self._owner = _subdivide(polygons, owner)
+        self._pieces = pieces
+        self._owner = owner
         self._tree = shapely.STRtree(pieces)
-        self._lines, self._line_owner = _chunk_rings(polygons, owner)
+        self._lines, self._line_owner = lines, line_owner
         self._ymin, self._ymax = shapely.bounds(self._lines)[:, [1, 3]].T
+
+    def _save(self, path: Path) -> None:
+        """Write the prepared pieces and lines (WKB) so the next process skips preparing."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        n_p, n_l = len(self._pieces), len(self._lines)
+        table = pa.table(
+            {
+                "kind": np.r_[np.zeros(n_p, np.int8), np.ones(n_l, np.int8)],
+                "owner": np.r_[self._owner, self._line_owner].astype(np.int32),
+                "wkb": pa.array(
+                    list(shapely.to_wkb(np.r_[self._pieces, self._lines])), pa.binary()
+                ),
+            }
+        ).replace_schema_metadata({"codes": ",".join(self._codes), "source": self._source})
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        pq.write_table(table, tmp)
+        os.replace(tmp, path)
+
+    @classmethod
+    def _restore(cls, path: Path) -> CountryLocator:
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(path)
+        meta = table.schema.metadata or {}
+        kind = table.column("kind").to_numpy()
+        owner = table.column("owner").to_numpy().astype(np.intp)
+        geoms = shapely.from_wkb(np.asarray(table.column("wkb").to_pylist(), dtype=object))
+        obj = cls.__new__(cls)
+        obj._set(
+            geoms[kind == 0],
+            owner[kind == 0],
+            geoms[kind == 1],
+            owner[kind == 1],
+            meta[b"codes"].decode().split(","),
+            meta[b"source"].decode(),
+        )
+        return obj
 
     @classmethod
     def from_file(cls, path: str | Path) -> CountryLocator:
@@ -498,9 +552,51 @@ def _coords(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray, n
     return x, y, ok
 
 
+_CACHE_VERSION = "1"
+
+
+def _cache_file(path: str, mtime_ns: int) -> Path | None:
+    """Where the prepared boundaries of ``path`` are cached (``CHEMEARTH_CACHE`` or the
+    user cache directory), or None when caching is switched off (``CHEMEARTH_CACHE=off``)."""
+    import hashlib
+
+    setting = os.environ.get("CHEMEARTH_CACHE", "")
+    if setting == "off":
+        return None
+    if setting:
+        base = Path(setting)
+    else:
+        from platformdirs import user_cache_dir
+
+        base = Path(user_cache_dir("chemearth"))
+    key = hashlib.sha256(
+        f"{_CACHE_VERSION}|{Path(path).resolve()}|{mtime_ns}|{Path(path).stat().st_size}".encode()
+    ).hexdigest()[:24]
+    return base / f"boundaries-{key}.parquet"
+
+
 @functools.lru_cache(maxsize=4)
 def _load(path: str, mtime_ns: int) -> CountryLocator:
-    """Read, repair and index a countries file (cached per path and mtime)."""
+    """Read, repair and index a countries file (cached per path and mtime, in memory and
+    on disk: preparing the 1:10m file takes seconds, reading the prepared copy a fraction)."""
+    cache = _cache_file(path, mtime_ns)
+    if cache is not None and cache.is_file():
+        try:
+            return CountryLocator._restore(cache)
+        except Exception:
+            cache.unlink(missing_ok=True)
+    loc = _prepare(path)
+    if cache is not None:
+        try:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            loc._save(cache)
+        except OSError:
+            pass  # a read-only cache directory only costs time
+    return loc
+
+
+def _prepare(path: str) -> CountryLocator:
+    """Read, repair and index a countries file."""
     try:
         frame = pyogrio.read_dataframe(path)
     except Exception as exc:

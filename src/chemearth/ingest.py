@@ -25,6 +25,7 @@ import hashlib
 import time
 import warnings
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
@@ -165,17 +166,26 @@ def ingest(
     ref_dir = data_dir if data_dir is not None else src.parent
     run = _Run(desc, src, strict, boundaries, _limits(desc, ref_dir), tick)
     with store.begin_version(desc.dataset.id) as writer:
-        for raw in iter_tables(src, desc.source, digest, _text_columns(desc)):
-            run.batch(_expand_replicates(raw, desc), writer, ref_dir)
-        report = run.finish(writer)
+        try:
+            for raw in iter_tables(src, desc.source, digest, _text_columns(desc)):
+                run.batch(_expand_replicates(raw, desc), writer, ref_dir)
+            report = run.finish(writer)
+        finally:
+            run.close()  # before the writer commits or aborts: no write is left in flight
         record = _record(desc, src, digest.sha256, desc_sha, run, report)
+        record.columns = run.columns
         for w in report.warnings:
             warnings.warn(f"{src.name}: {w}", ChemearthWarning, stacklevel=2)
         tick("committing", 0, 1)
-        record.columns = run.columns
         report.version = writer.commit(record, report.rejects, run.per_country())
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def _write(writer: VersionWriter, samples: pa.Table, wide: pa.Table | None) -> None:
+    writer.write_samples(samples)
+    if wide is not None:
+        writer.write_measurements(wide)
 
 
 def _text_columns(desc: Descriptor) -> frozenset[str]:
@@ -215,6 +225,8 @@ class _Run:
         self.media: set[str] = set()
         self.checked = False
         self.recount = False
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chemearth-ingest")
+        self.writing: Future[None] | None = None
         self.columns: list[dict[str, object]] = []
         self.flags: pd.DataFrame | None = None
 
@@ -228,8 +240,15 @@ class _Run:
         n = raw.table.num_rows
         self.tick("reading", self.n_rows, self.n_rows + n)
         problems = Problems()
-        frame = prepare_samples(raw, desc, problems, self.boundaries)
-        parsed = _parse_columns(raw, desc, frame, problems, self.limits, self.flags)
+        if self.flags is None:  # samples (CRS, countries) and columns in parallel
+            column_problems = Problems()
+            future = self.pool.submit(prepare_samples, raw, desc, problems, self.boundaries)
+            parsed = _parse_columns(raw, desc, None, column_problems, self.limits, None)
+            frame = future.result()
+            problems.extend(column_problems)
+        else:  # the flag file is matched by sample id: samples first
+            frame = prepare_samples(raw, desc, problems, self.boundaries)
+            parsed = _parse_columns(raw, desc, frame, problems, self.limits, self.flags)
         for _line, text, found, expected in raw.invalid:
             problems.index.append(-1)
             problems.column.append("")
@@ -247,14 +266,15 @@ class _Run:
         start = self.n_samples
         new_index = start + np.cumsum(keep) - 1
         samples = frame.to_arrow(keep, sampled, raw.lines, start)
-        writer.write_samples(samples)
         self.ids.append(frame.sample_id)
         self.id_lines.append(raw.lines)
         self.id_index.append(np.where(keep, new_index, -1))
         per_row = np.zeros(n, dtype=np.int64)
+        wide = _wide_table(parsed, keep, new_index, per_row) if parsed else None
         if parsed:
-            writer.write_measurements(_wide_table(parsed, keep, new_index, per_row))
             self.columns = _column_table(parsed)
+        self.wait()  # one write in flight at a time keeps memory bounded
+        self.writing = self.pool.submit(_write, writer, samples, wide)
         country = frame.country[keep]
         counts = pd.DataFrame({"c": [c or "" for c in country], "m": per_row[keep]})
         for c, grp in counts.groupby("c"):
@@ -266,6 +286,16 @@ class _Run:
         self.n_samples += int(keep.sum())
         self.n_not_sampled += int((keep & ~sampled).sum())
 
+    def wait(self) -> None:
+        """Wait for the write in flight (re-raising its error)."""
+        if self.writing is not None:
+            self.writing.result()
+            self.writing = None
+
+    def close(self) -> None:
+        """Stop the worker thread."""
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
     def _strict_fail(self, rejects: pd.DataFrame) -> None:
         msgs = reject_messages(self.src.name, rejects, 20)
         raise IngestRejected(
@@ -275,6 +305,7 @@ class _Run:
 
     def finish(self, writer: VersionWriter) -> IngestReport:
         """Reject duplicate ids across the whole file; build the report."""
+        self.wait()
         if self.n_rows == 0:
             raise EmptyFileError(f"{self.src.name}: the file has a header but no data rows")
         ids = np.concatenate(self.ids)
@@ -455,14 +486,16 @@ def _flag_column(raw: RawTable, name: str) -> np.ndarray:
 def _parse_columns(
     raw: RawTable,
     desc: Descriptor,
-    frame: SampleFrame,
+    frame: SampleFrame | None,
     problems: Problems,
     limits: dict[str, float],
     flag_table: pd.DataFrame | None,
 ) -> list[ParsedColumn]:
     from chemearth.units import conversion_factor
 
-    flags = None if flag_table is None else _align_flags(flag_table, raw, frame.sample_id)
+    flags = None
+    if flag_table is not None and frame is not None:
+        flags = _align_flags(flag_table, raw, frame.sample_id)
     out = []
     for spec in desc.columns:
         from_row = not spec.unit and spec.column in raw.units

@@ -58,6 +58,13 @@ class Problems:
         self.value.extend(str(v) for v in values)
         self.reason.extend(reasons)
 
+    def extend(self, other: Problems) -> None:
+        """Add the problems recorded in ``other``."""
+        self.index.extend(other.index)
+        self.column.extend(other.column)
+        self.value.extend(other.value)
+        self.reason.extend(other.reason)
+
     def mask(self, n: int) -> np.ndarray:
         """Boolean mask of the rows with at least one problem."""
         m = np.zeros(n, dtype=bool)
@@ -225,10 +232,12 @@ def prepare_samples(
 
 def _normalise_ids(ids: np.ndarray) -> np.ndarray:
     """Ids written as whole numbers with a ``.0`` (``"12.0"``, from R or Excel) -> ``"12"``."""
+    ser = pd.Series(ids, dtype=object)
+    whole = ser.str.fullmatch(r"\d+\.0").fillna(False).astype(bool)
+    if not whole.any():
+        return ids
     out = ids.copy()
-    for i, v in enumerate(ids):
-        if isinstance(v, str) and v.endswith(".0") and v[:-2].isdigit():
-            out[i] = v[:-2]
+    out[whole.to_numpy()] = ser[whole].str[:-2].to_numpy()
     return out
 
 
