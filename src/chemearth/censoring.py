@@ -80,27 +80,42 @@ def parse_cells(array: pa.Array | pa.ChunkedArray, not_sampled: tuple[str, ...] 
             false.copy(),
             array.cast(pa.string()),
         )
-    text = pc.utf8_trim_whitespace(array.cast(pa.string()))
-    ns = (
-        pc.is_in(text, value_set=pa.array(list(not_sampled), pa.string()))
-        if not_sampled
-        else pa.array(false)
-    )
-    ns_np = ns.to_numpy(zero_copy_only=False) & ~pc.is_null(text).to_numpy(zero_copy_only=False)
+    text = array.cast(pa.string())
+    fast = _fast_path(text)  # succeeds only when no cell is a marker, '>' value or text
+    if fast is not None:
+        return fast
+    return _slow_path(pc.utf8_trim_whitespace(text), not_sampled)
+
+
+def _fast_path(text: pa.Array) -> Cells | None:
+    """Every cell is empty, a number or '<' + a number (the common case): two passes."""
+    lt = pc.starts_with(text, "<")
+    number = _fast_numbers(pc.utf8_ltrim(text, "< "))
+    if number is None:
+        return None
+    n = len(text)
+    lt_np = np.asarray(pc.fill_null(lt, False).to_numpy(zero_copy_only=False), dtype=bool)
+    false = np.zeros(n, dtype=bool)
+    return Cells(number, lt_np, false, false.copy(), false.copy(), None)
+
+
+def _slow_path(text: pa.Array, not_sampled: tuple[str, ...]) -> Cells:
+    """Cells with '>' qualifiers, not-sampled markers, spaces or text: checked one by one."""
+    n = len(text)
+    null = pc.is_null(text).to_numpy(zero_copy_only=False)
+    if not_sampled:
+        ns = pc.is_in(text, value_set=pa.array(list(not_sampled), pa.string()))
+        ns_np = ns.to_numpy(zero_copy_only=False) & ~null
+    else:
+        ns_np = np.zeros(n, dtype=bool)
     lt = pc.fill_null(pc.starts_with(text, "<"), False)
     gt = pc.fill_null(pc.starts_with(text, ">"), False)
-    body = pc.utf8_ltrim(text, "<> ")
-    number_np = _fast_numbers(body)
-    if number_np is None:  # some cell is not a plain number: check each against the pattern
-        ok = pc.fill_null(pc.match_substring_regex(body, _NUMBER), False)
-        number = pc.cast(pc.if_else(ok, body, pa.scalar(None, pa.string())), pa.float64())
-        number_np = number.to_numpy(zero_copy_only=False)
-    else:
-        ok = pc.invert(pc.is_null(body))
-    present = ~pc.is_null(text).to_numpy(zero_copy_only=False)
-    bad = present & ~ok.to_numpy(zero_copy_only=False) & ~ns_np
+    body = pc.utf8_trim_whitespace(pc.utf8_ltrim(text, "<> "))
+    ok = pc.fill_null(pc.match_substring_regex(body, _NUMBER), False)
+    number = pc.cast(pc.if_else(ok, body, pa.scalar(None, pa.string())), pa.float64())
+    bad = ~null & ~ok.to_numpy(zero_copy_only=False) & ~ns_np
     return Cells(
-        number_np,
+        number.to_numpy(zero_copy_only=False),
         lt.to_numpy(zero_copy_only=False),
         gt.to_numpy(zero_copy_only=False),
         bad,
@@ -115,10 +130,13 @@ def _fast_numbers(body: pa.Array) -> np.ndarray | None:
         number = pc.cast(body, pa.float64()).to_numpy(zero_copy_only=False)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
-    present = ~pc.is_null(body).to_numpy(zero_copy_only=False)
-    if not np.isfinite(number[present]).all():  # "nan", "inf" are not measurements
+    number = np.asarray(number, dtype=np.float64)
+    if np.isinf(number).any():  # "inf" is not a measurement
         return None
-    return np.asarray(number, dtype=np.float64)
+    nan = np.isnan(number)
+    if nan.any() and (nan & ~pc.is_null(body).to_numpy(zero_copy_only=False)).any():
+        return None  # "nan" written in a cell
+    return number
 
 
 @dataclass

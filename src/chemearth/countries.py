@@ -402,6 +402,7 @@ class CountryLocator:
 
         Examples
         --------
+        >>> loc = CountryLocator.from_file("boundaries/ne_110m_admin_0_countries.geojson")
         >>> loc.name("NO")
         'Norway'
         """
@@ -430,6 +431,7 @@ class CountryLocator:
 
         Examples
         --------
+        >>> loc = CountryLocator.from_file("boundaries/ne_110m_admin_0_countries.geojson")
         >>> loc.locate(np.array([10.7, 0.0]), np.array([59.9, 0.0])).country
         array(['NO', None], dtype=object)
         """
@@ -472,6 +474,7 @@ class CountryLocator:
 
         Examples
         --------
+        >>> loc = CountryLocator.from_file("boundaries/ne_110m_admin_0_countries.geojson")
         >>> loc.distance_to_country(np.array([24.9]), np.array([60.2]), "FI")
         array([0.])
         """

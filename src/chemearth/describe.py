@@ -7,8 +7,8 @@ writes a commented TOML descriptor for the user to review and edit.
 
 Examples
 --------
->>> text = propose_descriptor(Path("/work/shared/data/meuse/meuse.csv"))  # doctest: +SKIP
->>> "zinc" in text                                                        # doctest: +SKIP
+>>> text = propose_descriptor(Path("meuse/meuse.csv"))
+>>> '"zinc" = { element = "Zn" }' in text
 True
 """
 

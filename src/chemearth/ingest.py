@@ -216,7 +216,7 @@ class _Run:
         self.desc, self.src, self.strict, self.boundaries = desc, src, strict, boundaries
         self.limits, self.tick = limits, tick
         self.rejects: list[pd.DataFrame] = []
-        self.ids: list[np.ndarray] = []
+        self.ids: list[pa.Array] = []
         self.id_lines: list[np.ndarray] = []
         self.id_index: list[np.ndarray] = []
         self.countries: dict[str, list[int]] = {}
@@ -266,7 +266,7 @@ class _Run:
         start = self.n_samples
         new_index = start + np.cumsum(keep) - 1
         samples = frame.to_arrow(keep, sampled, raw.lines, start)
-        self.ids.append(frame.sample_id)
+        self.ids.append(pa.array(frame.sample_id, pa.string()))
         self.id_lines.append(raw.lines)
         self.id_index.append(np.where(keep, new_index, -1))
         per_row = np.zeros(n, dtype=np.int64)
@@ -308,7 +308,7 @@ class _Run:
         self.wait()
         if self.n_rows == 0:
             raise EmptyFileError(f"{self.src.name}: the file has a header but no data rows")
-        ids = np.concatenate(self.ids)
+        ids = pa.chunked_array(self.ids, pa.string())
         lines = np.concatenate(self.id_lines)
         index = np.concatenate(self.id_index)
         label = (

@@ -91,8 +91,9 @@ class EmbeddedStore(Store):
 
     Examples
     --------
-    >>> store = EmbeddedStore(Path("/tmp/chemearth-doctest"))   # doctest: +SKIP
-    >>> store.datasets().empty                                   # doctest: +SKIP
+    >>> import tempfile
+    >>> store = EmbeddedStore(Path(tempfile.mkdtemp()) / "store")
+    >>> store.datasets().empty
     True
     """
 
