@@ -143,6 +143,23 @@ def test_every_shipped_descriptor_is_tested(demo_store):
     assert set(demo_store.reports) == set(DATASETS)
 
 
+def test_per_country_table_counts_each_survey_once(demo_store):
+    """Alternate files of a survey (same_samples_as) and QC/textbook data are not counted."""
+    table = demo_store.store.country_summary().set_index("country")
+    us = ("usgs-ds801-top5", "usgs-ds520-colorado", "usgs-ngs-il-in")
+    us_samples = sum(demo_store.reports[d].n_samples for d in us)
+    us_items = sum(demo_store.reports[d].n_measurements for d in us)
+    assert table.loc["US"].to_dict() == {
+        "datasets": 3,
+        "samples": us_samples,
+        "data_items": us_items,
+    }
+    surveys = demo_store.store.datasets()
+    primary = surveys[(surveys["kind"] == "survey") & (surveys["same_samples_as"] == "")]
+    assert table["samples"].sum() == primary["n_samples"].sum()
+    assert table["data_items"].sum() == primary["n_measurements"].sum()
+
+
 @pytest.mark.parametrize("dataset_id", sorted(DATASETS))
 def test_descriptor_metadata(demo_store, dataset_id):
     desc = load_descriptor(demo_store.descriptors[dataset_id])

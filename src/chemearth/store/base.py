@@ -197,7 +197,11 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def country_summary(self) -> pd.DataFrame:
-        """Per country: datasets, samples and data items (latest versions)."""
+        """Per country: datasets, samples and data items (latest versions of surveys).
+
+        Quality-control and textbook datasets, and other files of a survey already counted
+        (``same_samples_as``), are left out so that nothing is counted twice.
+        """
 
     @abc.abstractmethod
     def rejects(self, dataset_id: str, version: int | None = None) -> pd.DataFrame:

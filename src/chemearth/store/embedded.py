@@ -392,7 +392,7 @@ class EmbeddedStore(Store):
                    sum(c.n_samples)::BIGINT AS samples,
                    sum(c.n_measurements)::BIGINT AS data_items
             FROM version_countries c JOIN ({_LATEST}) l USING (dataset_id, version)
-            WHERE l.kind = 'survey'
+            WHERE l.kind = 'survey' AND coalesce(l.same_samples_as, '') = ''
             GROUP BY 1 ORDER BY 1
         """
         with self._connect(read_only=True) as con:
