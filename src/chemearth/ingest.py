@@ -174,12 +174,42 @@ def ingest(
             run.close()  # before the writer commits or aborts: no write is left in flight
         record = _record(desc, src, digest.sha256, desc_sha, run, report)
         record.columns = run.columns
+        report.warnings = _summarise_warnings(report.warnings)
         for w in report.warnings:
             warnings.warn(f"{src.name}: {w}", ChemearthWarning, stacklevel=2)
         tick("committing", 0, 1)
         report.version = writer.commit(record, report.rejects, run.per_country())
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def _summarise_warnings(messages: list[str]) -> list[str]:
+    """One warning per kind: "columns 'A', 'B' and 3 more: <what>" instead of one per column.
+
+    Examples
+    --------
+    >>> _summarise_warnings(["column 'A': no limit", "column 'B': no limit", "other"])
+    ["columns 'A', 'B': no limit", 'other']
+    """
+    import re
+
+    grouped: dict[str, list[str]] = {}
+    out: list[str] = []
+    for m in messages:
+        match = re.match(r"column '(.+?)': (.*)$", m, re.S)
+        if match is None:
+            out.append(m)
+            continue
+        if match.group(2) not in grouped:
+            grouped[match.group(2)] = []
+        grouped[match.group(2)].append(match.group(1))
+    summaries = []
+    for what, cols in grouped.items():
+        named = ", ".join(repr(c) for c in cols[:8])
+        more = f" and {len(cols) - 8} more" if len(cols) > 8 else ""
+        word = "column" if len(cols) == 1 else "columns"
+        summaries.append(f"{word} {named}{more}: {what}")
+    return summaries + out
 
 
 def _write(writer: VersionWriter, samples: pa.Table, wide: pa.Table | None) -> None:
