@@ -485,14 +485,27 @@ class CountryLocator:
         wanted_ids = [self._codes.index(c) for c in wanted if c in self._codes]
         x, y, ok = _coords(lon, lat)
         dist = np.full(x.size, np.nan)
-        point, piece = self._inside(x, y, ok)
         inside = np.zeros(x.size, dtype=bool)
-        inside[point[np.isin(self._owner[piece], wanted_ids)]] = True
+        inside[ok] = shapely.contains_xy(self._area(tuple(wanted_ids)), x[ok], y[ok])
         dist[inside] = 0.0
         out = np.flatnonzero(ok & ~inside)
         lines = np.flatnonzero(np.isin(self._line_owner, wanted_ids))
         dist[out] = self._nearest(x[out], y[out], lines, np.inf)[0]
         return dist
+
+    def _area(self, owners: tuple[int, ...]) -> shapely.Geometry:
+        """The pieces of the given countries as one prepared geometry (kept per owner set).
+
+        A prepared point-in-polygon test is several times faster than querying the tree of
+        all pieces; points on the seam between two pieces fall to the distance search,
+        which measures them at about 0 km.
+        """
+        cache: dict[tuple[int, ...], shapely.Geometry] = self.__dict__.setdefault("_areas", {})
+        if owners not in cache:
+            area = shapely.multipolygons(self._pieces[np.isin(self._owner, owners)])
+            shapely.prepare(area)
+            cache[owners] = area
+        return cache[owners]
 
     def _inside(self, x: np.ndarray, y: np.ndarray, ok: np.ndarray) -> np.ndarray:
         """(point, piece) index pairs of valid points that intersect a polygon piece."""
