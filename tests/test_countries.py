@@ -334,3 +334,21 @@ def test_one_million_random_points(loc10: CountryLocator) -> None:
     assert 0.25 < found.mean() < 0.35  # land is 29 % of the Earth
     assert (found == (result.distance_km <= 10.0)).all()
     assert np.nanmax(result.distance_km) <= 100.0
+
+
+@pytest.mark.parametrize("code", ["NL", "US", "NO", "RU"])
+def test_inside_test_agrees_with_locate(loc10: CountryLocator, code: str) -> None:
+    """The fast prepared test of distance_to_country and the tree of locate agree exactly,
+    also for points on the seams between the pieces a country is split into."""
+    rng = np.random.default_rng(3)
+    west, south, east, north = {
+        "NL": (3.3, 50.7, 7.3, 53.6),
+        "US": (-125, 24, -66, 50),
+        "NO": (4, 57.9, 31.2, 71.2),
+        "RU": (27, 41, 60, 70),
+    }[code]
+    lon = rng.uniform(west, east, 200_000)
+    lat = rng.uniform(south, north, 200_000)
+    inside_tree = loc10.locate(lon, lat, tolerance_km=0.0).country == code
+    inside_fast = loc10.distance_to_country(lon, lat, code, include_parts=False) == 0
+    assert np.array_equal(inside_tree, inside_fast)

@@ -487,6 +487,10 @@ class CountryLocator:
         dist = np.full(x.size, np.nan)
         inside = np.zeros(x.size, dtype=bool)
         inside[ok] = shapely.contains_xy(self._area(tuple(wanted_ids)), x[ok], y[ok])
+        rest = ok & ~inside  # outside, or on a seam between two pieces: ask the tree
+        if rest.any():
+            point, piece = self._inside(x, y, rest)
+            inside[point[np.isin(self._owner[piece], wanted_ids)]] = True
         dist[inside] = 0.0
         out = np.flatnonzero(ok & ~inside)
         lines = np.flatnonzero(np.isin(self._line_owner, wanted_ids))
@@ -497,8 +501,8 @@ class CountryLocator:
         """The pieces of the given countries as one prepared geometry (kept per owner set).
 
         A prepared point-in-polygon test is several times faster than querying the tree of
-        all pieces; points on the seam between two pieces fall to the distance search,
-        which measures them at about 0 km.
+        all pieces. It misses points on a seam between two pieces; the caller asks the
+        tree about the points it leaves out.
         """
         cache: dict[tuple[int, ...], shapely.Geometry] = self.__dict__.setdefault("_areas", {})
         if owners not in cache:

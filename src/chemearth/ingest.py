@@ -255,7 +255,8 @@ class _Run:
         self.media: set[str] = set()
         self.checked = False
         self.recount = False
-        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chemearth-ingest")
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chemearth-samples")
+        self.writer_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chemearth-write")
         self.writing: Future[None] | None = None
         self.columns: list[dict[str, object]] = []
         self.flags: pd.DataFrame | None = None
@@ -296,7 +297,7 @@ class _Run:
         start = self.n_samples
         new_index = start + np.cumsum(keep) - 1
         samples = frame.to_arrow(keep, sampled, raw.lines, start)
-        self.ids.append(pa.array(frame.sample_id, pa.string()))
+        self.ids.append(frame.sample_id)
         self.id_lines.append(raw.lines)
         self.id_index.append(np.where(keep, new_index, -1))
         per_row = np.zeros(n, dtype=np.int64)
@@ -304,7 +305,7 @@ class _Run:
         if parsed:
             self.columns = _column_table(parsed)
         self.wait()  # one write in flight at a time keeps memory bounded
-        self.writing = self.pool.submit(_write, writer, samples, wide)
+        self.writing = self.writer_pool.submit(_write, writer, samples, wide)
         country = frame.country[keep]
         counts = pd.DataFrame({"c": [c or "" for c in country], "m": per_row[keep]})
         for c, grp in counts.groupby("c"):
@@ -323,8 +324,9 @@ class _Run:
             self.writing = None
 
     def close(self) -> None:
-        """Stop the worker thread."""
+        """Stop the worker threads."""
         self.pool.shutdown(wait=True, cancel_futures=True)
+        self.writer_pool.shutdown(wait=True, cancel_futures=True)
 
     def _strict_fail(self, rejects: pd.DataFrame) -> None:
         msgs = reject_messages(self.src.name, rejects, 20)
@@ -525,7 +527,8 @@ def _parse_columns(
 
     flags = None
     if flag_table is not None and frame is not None:
-        flags = _align_flags(flag_table, raw, frame.sample_id)
+        ids = np.asarray(frame.sample_id.to_pylist(), dtype=object)
+        flags = _align_flags(flag_table, raw, ids)
     out = []
     for spec in desc.columns:
         from_row = not spec.unit and spec.column in raw.units

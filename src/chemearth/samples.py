@@ -81,7 +81,7 @@ class Problems:
 class SampleFrame:
     """Sample columns in row order of the raw table (before rejected rows are dropped)."""
 
-    sample_id: np.ndarray
+    sample_id: pa.Array
     longitude: np.ndarray
     latitude: np.ndarray
     x_orig: np.ndarray
@@ -106,7 +106,7 @@ class SampleFrame:
         return pa.table(
             {
                 "sample_index": pa.array(np.arange(start, start + n, dtype=np.int32)),
-                "sample_id": pa.array(self.sample_id[keep], pa.string()),
+                "sample_id": self.sample_id.filter(pa.array(keep)),
                 "longitude": pa.array(self.longitude[keep], pa.float64()),
                 "latitude": pa.array(self.latitude[keep], pa.float64()),
                 "x_orig": pa.array(self.x_orig[keep], pa.float64()),
@@ -191,16 +191,16 @@ def prepare_samples(
     id_col = s.id or ("__sample_id" if "__sample_id" in names else "")
     id_label = s.id or "/".join(s.replicate_id_columns) or "(row number)"
     if id_col:
-        ids = _normalise_ids(_text(raw, id_col))
-        missing = np.array([v is None for v in ids])
+        ids = _normalise_ids(_id_text(raw, id_col))
+        missing = np.asarray(pc.is_null(ids).to_numpy(zero_copy_only=False), dtype=bool)
         problems.add(missing, id_label, "", "sample id is empty")
     elif "__replicate" in names:  # one source line holds several replicates
         reps = _text(raw, "__replicate")
-        ids = np.array(
-            [f"{line}-{r}" for line, r in zip(raw.lines, reps, strict=True)], dtype=object
+        ids = pa.array(
+            [f"{line}-{r}" for line, r in zip(raw.lines, reps, strict=True)], pa.string()
         )
     else:
-        ids = np.array([str(v) for v in raw.lines], dtype=object)
+        ids = pa.array([str(v) for v in raw.lines], pa.string())
 
     lon = lat = x = y = np.full(n, np.nan)
     crs = co.crs
@@ -230,15 +230,27 @@ def prepare_samples(
     return SampleFrame(ids, lon, lat, x, y, crs, country, medium, top, bottom, dates, attrs, warn)
 
 
-def _normalise_ids(ids: np.ndarray) -> np.ndarray:
-    """Ids written as whole numbers with a ``.0`` (``"12.0"``, from R or Excel) -> ``"12"``."""
-    ser = pd.Series(ids, dtype=object)
-    whole = ser.str.fullmatch(r"\d+\.0").fillna(False).astype(bool)
-    if not whole.any():
+def _id_text(raw: RawTable, name: str) -> pa.Array:
+    """An id column as text (numbers read as floats are written without ``.0``)."""
+    col = raw.table.column(name)
+    if pa.types.is_floating(col.type):
+        return pa.array(list(_text(raw, name)), pa.string())
+    arr = pc.cast(col, pa.string())
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+
+
+def _normalise_ids(ids: pa.Array) -> pa.Array:
+    """Ids written as whole numbers with a ``.0`` (``"12.0"``, from R or Excel) -> ``"12"``.
+
+    Examples
+    --------
+    >>> _normalise_ids(pa.array(["1.0", "A", "12.00", None])).to_pylist()
+    ['1', 'A', '12.00', None]
+    """
+    whole = pc.fill_null(pc.match_substring_regex(ids, r"^\d+\.0$"), False)
+    if not pc.any(whole).as_py():
         return ids
-    out = ids.copy()
-    out[whole.to_numpy()] = ser[whole].str[:-2].to_numpy()
-    return out
+    return pc.if_else(whole, pc.utf8_slice_codeunits(ids, 0, -2), ids)
 
 
 def find_duplicates(
