@@ -267,17 +267,15 @@ def find_duplicates(
     ([2, 4], "duplicate sample id 'a' (also on rows 4)")
     """
     arr = ids if isinstance(ids, pa.ChunkedArray | pa.Array) else pa.array(ids, pa.string())
+    cols = ["row", "column", "value", "reason"]
+    if pc.count_distinct(arr).as_py() == len(arr) - arr.null_count:
+        return pd.DataFrame(columns=cols)  # the common case: every id once
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
     enc = pc.dictionary_encode(arr)
-    if isinstance(enc, pa.ChunkedArray):
-        enc = (
-            enc.unify_dictionaries().combine_chunks()
-            if enc.num_chunks
-            else pa.array([], pa.dictionary(pa.int32(), pa.string()))
-        )
     valid = ~np.asarray(pc.is_null(enc.indices).to_numpy(zero_copy_only=False), dtype=bool)
     codes = np.asarray(pc.fill_null(enc.indices, 0).to_numpy(zero_copy_only=False))
     counts = np.bincount(codes[valid], minlength=len(enc.dictionary))
-    cols = ["row", "column", "value", "reason"]
     dup_mask = valid & (counts[codes] > 1)
     if not dup_mask.any():  # the common case: no Python objects made at all
         return pd.DataFrame(columns=cols)

@@ -430,7 +430,10 @@ class _EmbeddedVersionWriter(VersionWriter):
             raise
         self.final = store.home / "data" / f"dataset_id={dataset_id}" / f"version={self.version}"
         self._samples = pq.ParquetWriter(
-            self.tmp / "samples.parquet", SAMPLE_SCHEMA, compression="zstd"
+            self.tmp / "samples.parquet",
+            SAMPLE_SCHEMA,
+            compression="lz4",
+            use_dictionary=["crs_orig", "country", "medium"],  # ids and numbers do not repeat
         )
         self._measurements: pq.ParquetWriter | None = None
         self._closed = False
