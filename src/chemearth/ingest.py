@@ -523,40 +523,47 @@ def _parse_columns(
     limits: dict[str, float],
     flag_table: pd.DataFrame | None,
 ) -> list[ParsedColumn]:
-    from chemearth.units import conversion_factor
-
     flags = None
     if flag_table is not None and frame is not None:
         ids = np.asarray(frame.sample_id.to_pylist(), dtype=object)
         flags = _align_flags(flag_table, raw, ids)
-    out = []
-    for spec in desc.columns:
-        from_row = not spec.unit and spec.column in raw.units
-        unit = spec.unit or raw.units.get(spec.column) or desc.default_unit or "mg/kg"
-        try:
-            element, factor = conversion_factor(unit, spec.element)
-        except UnitError as exc:
-            if from_row:
-                raise RowError(raw.name, desc.source.units_row, spec.column, str(exc)) from None
-            raise DescriptorError(f"{desc.where} [columns] column {spec.column!r}: {exc}") from None
-        except UnknownElementError as exc:
-            raise DescriptorError(f"{desc.where} [columns] column {spec.column!r}: {exc}") from None
-        cells = parse_cells(raw.table.column(spec.column), desc.source.not_sampled)
-        limit = (
-            spec.detection_limit if spec.detection_limit is not None else limits.get(spec.column)
-        )
-        fl = None
-        if flags is not None and spec.column in flags:
-            fl = flags[spec.column].to_numpy(dtype=bool)
-        fc = None
-        if desc.censoring.encoding == "flag_column":
-            cen_name = spec.column + desc.censoring.flag_suffix
-            if cen_name in raw.table.column_names:
-                fc = _flag_column(raw, cen_name)
-        col = apply_censoring(cells, desc.censoring, limit, fl, fc)
-        _column_problems(cells, col, spec, problems)
-        out.append(_finish(spec, element, unit, factor, cells, col, limit))
-    return out
+    return [_parse_one(raw, desc, spec, problems, limits, flags) for spec in desc.columns]
+
+
+def _parse_one(
+    raw: RawTable,
+    desc: Descriptor,
+    spec: ColumnSpec,
+    problems: Problems,
+    limits: dict[str, float],
+    flags: pd.DataFrame | None,
+) -> ParsedColumn:
+    """Parse, censor and convert one analyte column."""
+    from chemearth.units import conversion_factor
+
+    from_row = not spec.unit and spec.column in raw.units
+    unit = spec.unit or raw.units.get(spec.column) or desc.default_unit or "mg/kg"
+    try:
+        element, factor = conversion_factor(unit, spec.element)
+    except UnitError as exc:
+        if from_row:
+            raise RowError(raw.name, desc.source.units_row, spec.column, str(exc)) from None
+        raise DescriptorError(f"{desc.where} [columns] column {spec.column!r}: {exc}") from None
+    except UnknownElementError as exc:
+        raise DescriptorError(f"{desc.where} [columns] column {spec.column!r}: {exc}") from None
+    cells = parse_cells(raw.table.column(spec.column), desc.source.not_sampled)
+    limit = spec.detection_limit if spec.detection_limit is not None else limits.get(spec.column)
+    fl = None
+    if flags is not None and spec.column in flags:
+        fl = flags[spec.column].to_numpy(dtype=bool)
+    fc = None
+    if desc.censoring.encoding == "flag_column":
+        cen_name = spec.column + desc.censoring.flag_suffix
+        if cen_name in raw.table.column_names:
+            fc = _flag_column(raw, cen_name)
+    col = apply_censoring(cells, desc.censoring, limit, fl, fc)
+    _column_problems(cells, col, spec, problems)
+    return _finish(spec, element, unit, factor, cells, col, limit)
 
 
 def _column_problems(
@@ -644,7 +651,7 @@ def _wide_table(
         value = p.value[rows]
         missing = np.isnan(value)
         per_row[rows] += ~missing
-        original = np.full(len(rows), np.nan)
+        original = np.full(len(rows), np.nan) if p.originals else np.empty(0)
         if p.originals:
             pos = np.fromiter(p.originals, dtype=np.int64)
             vals = np.fromiter(p.originals.values(), dtype=np.float64)
@@ -652,10 +659,16 @@ def _wide_table(
             ok = (j < len(rows)) & (rows[np.minimum(j, len(rows) - 1)] == pos)
             original[j[ok]] = vals[ok]
         qual = p.qualifier[rows]
-        arrays[f"v{k}"] = pa.array(value, mask=missing)
+        arrays[f"v{k}"] = pa.array(value, mask=missing if missing.any() else None)
         arrays[f"c{k}"] = pa.array(p.censored[rows] & ~missing)
-        arrays[f"o{k}"] = pa.array(original, mask=np.isnan(original))
-        arrays[f"q{k}"] = pa.array(qual, mask=qual == 0)
+        arrays[f"o{k}"] = (
+            pa.array(original, mask=np.isnan(original))
+            if p.originals
+            else pa.nulls(len(rows), pa.float64())
+        )
+        arrays[f"q{k}"] = (
+            pa.array(qual, mask=qual == 0) if qual.any() else pa.nulls(len(rows), pa.int8())
+        )
     return pa.table(arrays)
 
 
