@@ -70,7 +70,9 @@ class IngestReport:
     n_not_sampled: int = 0
     n_measurements: int = 0
     n_censored: int = 0
-    rejects: pd.DataFrame = field(default_factory=pd.DataFrame)
+    rejects: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=["file", "row", "column", "value", "reason"])
+    )
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
 

@@ -138,8 +138,17 @@ def _guess_encoding(path: Path, digest: FileDigest, declared: str) -> str:
 
     with open(path, "rb") as f:
         sample = f.read(1 << 20)
-    best = from_bytes(sample, cp_isolation=["gb18030", "big5", "cp1252", "latin_1"]).best()
-    if best is None:
+    # The encodings of survey files met in practice: Chinese national standard, Western
+    # European. Big5 and the like are possible too, but must then be declared.
+    best = from_bytes(sample, cp_isolation=["gb18030", "cp1252", "latin_1"]).best()
+    if best is None:  # no clear winner: the first candidate that decodes the sample cleanly
+        whole = sample if len(sample) < 1 << 20 else sample[: sample.rfind(b"\n") + 1]
+        for candidate in ("gb18030", "cp1252"):
+            try:
+                whole.decode(candidate)
+            except UnicodeDecodeError:
+                continue
+            return candidate
         line, offset, reason = digest.utf8_error
         raise RowError(
             path.name,

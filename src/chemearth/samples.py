@@ -235,7 +235,7 @@ def _id_text(raw: RawTable, name: str) -> pa.Array:
     col = raw.table.column(name)
     if pa.types.is_floating(col.type):
         return pa.array(list(_text(raw, name)), pa.string())
-    arr = pc.cast(col, pa.string())
+    arr = pc.utf8_trim_whitespace(pc.cast(col, pa.string()))
     return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
 
 
@@ -475,6 +475,9 @@ def _attributes(raw: RawTable, desc: Descriptor) -> list[str] | None:
     if not names:
         return None
     df = raw.table.select(names).to_pandas()
+    for c in df.columns:  # text attributes trimmed, as the spreadsheet readers do
+        if df[c].dtype == object or pd.api.types.is_string_dtype(df[c]):
+            df[c] = df[c].str.strip()
     df = df.rename(columns={"__replicate": "replicate"})
     return [
         json.dumps(
