@@ -44,7 +44,13 @@ def _store(home: Path | None) -> Store:
 @contextmanager
 def _progress(enabled: bool) -> Iterator[Any]:
     """A rich progress bar whose callback takes (step, done, total)."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
     if not enabled:
         yield lambda step, done, total: None
@@ -52,7 +58,7 @@ def _progress(enabled: bool) -> Iterator[Any]:
     with Progress(
         TextColumn("{task.description:<28}"),
         BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
+        TaskProgressColumn(),
         TimeElapsedColumn(),
         transient=True,
         console=_console(stderr=True),

@@ -21,6 +21,7 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import time
 import warnings
@@ -271,7 +272,7 @@ class _Run:
             self.flags = _load_flags(desc, ref_dir)
             self.checked = True
         n = raw.table.num_rows
-        self.tick("reading", self.n_rows, self.n_rows + n)
+        self.tick("ingesting", raw.bytes_read or self.src.stat().st_size, self.src.stat().st_size)
         problems = Problems()
         if self.flags is None:  # samples (CRS, countries) and columns in parallel
             column_problems = Problems()
@@ -439,7 +440,7 @@ def _expand_replicates(raw: RawTable, desc: Descriptor) -> RawTable:
         parts.append(pa.table(cols))
     table = pa.concat_tables(parts, promote_options="permissive")
     lines = np.concatenate([raw.lines] * len(prefixes))
-    return RawTable(raw.path, table, lines, raw.units, raw.crs, raw.encoding, raw.row_label)
+    return dataclasses.replace(raw, table=table, lines=lines)
 
 
 def _check_columns(raw: RawTable, desc: Descriptor) -> None:

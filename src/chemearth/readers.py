@@ -58,6 +58,8 @@ class RawTable:
     row_label: str = "row"
     #: rows with a wrong number of fields: (line, text, fields found, fields expected)
     invalid: list[tuple[int, str, int, int]] = field(default_factory=list)
+    #: how far into the file this table reaches, in bytes (for progress bars)
+    bytes_read: int = 0
 
     @property
     def name(self) -> str:
@@ -307,7 +309,9 @@ def iter_csv_chunks(
     types: dict[str, pa.DataType] = {n: pa.string() for n in layout.names if n in text_columns}
     line = layout.first_data_line
     first = True
+    done = layout.data_offset
     for data in _line_blocks(path, layout.data_offset, chunk_bytes):
+        done += len(data)
         n_lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
         buf = pa.py_buffer(data)
         try:
@@ -338,7 +342,7 @@ def iter_csv_chunks(
         if blank is not None:
             table = table.filter(pa.array(~blank))
             lines = lines[~blank]
-        raw = RawTable(path, table, lines, layout.units, encoding=layout.encoding)
+        raw = RawTable(path, table, lines, layout.units, encoding=layout.encoding, bytes_read=done)
         raw.invalid = [
             (ln, text, n, len(layout.names))
             for ln, (_, text, n) in zip(bad_lines, invalid.rows, strict=True)
