@@ -145,9 +145,14 @@ class CensoredColumn:
 
     value: np.ndarray
     censored: np.ndarray
-    detection_limit: np.ndarray
+    limit: float | None
     negative_bad: np.ndarray
     warnings: list[str] = field(default_factory=list)
+
+    @property
+    def detection_limit(self) -> np.ndarray:
+        """The value where censored, else the column's limit (NaN when none is known)."""
+        return np.where(self.censored, self.value, np.nan if self.limit is None else self.limit)
 
 
 def apply_censoring(
@@ -189,15 +194,12 @@ def apply_censoring(
     v = cells.number.copy()
     finite = ~np.isnan(v)
     censored = cells.lt & finite
-    dl = np.full(v.shape, np.nan if limit is None else limit)
-    dl[censored] = v[censored]
     warnings: list[str] = []
     enc = censoring.encoding
     negative = finite & (v < 0)
     if enc == "negative":
         censored |= negative
         v[negative] = -v[negative]
-        dl[negative] = v[negative]
         negative = np.zeros_like(negative)
     elif enc == "zero":
         zero = finite & (v == 0) & ~censored
@@ -226,9 +228,7 @@ def apply_censoring(
         flagged = flags & finite & ~censored
         censored |= flagged
         v[flagged] = v[flagged] / censoring.factor
-        dl[flagged] = v[flagged]
     elif enc == "flag_column" and flag_column is not None:
         flagged = flag_column & finite
         censored |= flagged
-        dl[flagged] = v[flagged]
-    return CensoredColumn(v, censored, dl, negative & ~censored, warnings)
+    return CensoredColumn(v, censored, limit, negative & ~censored, warnings)

@@ -230,21 +230,18 @@ def sampled_mask(parsed: list[ParsedColumn], n: int) -> np.ndarray:
     return any_value | ~any_ns
 
 
-def wide_table(
-    parsed: list[ParsedColumn], keep: np.ndarray, new_index: np.ndarray, per_row: np.ndarray
-) -> pa.Table:
+def wide_table(parsed: list[ParsedColumn], keep: np.ndarray, new_index: np.ndarray) -> pa.Table:
     """The kept rows' measurements in the store's wide layout (see ``docs/conventions.md``).
 
     Column ``k`` of the descriptor becomes ``v<k>`` (value, canonical unit), ``c<k>``
     (censored), ``o<k>`` (original number where it is not ``value / factor``) and ``q<k>``
-    (1 for ``<``, 2 for ``>``). ``per_row`` receives the number of values of each row.
+    (1 for ``<``, 2 for ``>``).
     """
     rows = np.flatnonzero(keep)
     arrays: dict[str, pa.Array] = {"sample_index": pa.array(new_index[rows].astype(np.int32))}
     for k, p in enumerate(parsed):
         value = p.value[rows]
         missing = np.isnan(value)
-        per_row[rows] += ~missing
         original = np.full(len(rows), np.nan) if p.originals else np.empty(0)
         if p.originals:
             pos = np.fromiter(p.originals, dtype=np.int64)

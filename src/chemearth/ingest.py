@@ -36,6 +36,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from chemearth.columns import (
+    ParsedColumn,
     column_table,
     load_flags,
     load_limits,
@@ -219,10 +220,17 @@ def _summarise_warnings(messages: list[str]) -> list[str]:
     return summaries + out
 
 
-def _write(writer: VersionWriter, samples: pa.Table, wide: pa.Table | None) -> None:
+def _write(
+    writer: VersionWriter,
+    samples: pa.Table,
+    parsed: list[ParsedColumn],
+    keep: np.ndarray,
+    new_index: np.ndarray,
+) -> None:
+    """Lay out and write one chunk (on the writer thread)."""
     writer.write_samples(samples)
-    if wide is not None:
-        writer.write_measurements(wide)
+    if parsed:
+        writer.write_measurements(wide_table(parsed, keep, new_index))
 
 
 def _text_columns(desc: Descriptor) -> frozenset[str]:
@@ -308,11 +316,13 @@ class _Run:
         self.id_lines.append(raw.lines)
         self.id_index.append(np.where(keep, new_index, -1))
         per_row = np.zeros(n, dtype=np.int64)
-        wide = wide_table(parsed, keep, new_index, per_row) if parsed else None
+        for p in parsed:
+            per_row += ~np.isnan(p.value)
+        per_row[~keep] = 0
         if parsed:
             self.columns = column_table(parsed)
         self.wait()  # one write in flight at a time keeps memory bounded
-        self.writing = self.writer_pool.submit(_write, writer, samples, wide)
+        self.writing = self.writer_pool.submit(_write, writer, samples, parsed, keep, new_index)
         country = frame.country[keep]
         counts = pd.DataFrame({"c": [c or "" for c in country], "m": per_row[keep]})
         for c, grp in counts.groupby("c"):
