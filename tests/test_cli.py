@@ -126,3 +126,13 @@ def test_demo_ingests_every_dataset_and_prints_the_catalogue(
         assert f"{p.stem} v1:" in proc.stdout
     assert "Per country" in proc.stdout
     assert "Traceback" not in proc.stderr
+
+
+def test_demo_never_wipes_a_folder_it_did_not_make(env: dict[str, str], tmp_path: Path) -> None:
+    precious = tmp_path / "precious"
+    precious.mkdir()
+    (precious / "keep.txt").write_text("data")
+    r = CliRunner().invoke(cli, ["demo", "--home", str(precious)], env=env)
+    assert r.exit_code == 2
+    assert "was not made by `chemearth demo`" in r.output
+    assert (precious / "keep.txt").read_text() == "data"

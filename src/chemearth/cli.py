@@ -299,7 +299,7 @@ def describe(file: Path, header_row: int | None, output: Path | None) -> None:
     type=click.Path(path_type=Path),
     default=None,
     help="Store directory for the demo (default: <user data dir>/chemearth-demo); "
-    "it is emptied first.",
+    "emptied first if an earlier demo made it; any other non-empty folder is refused.",
 )
 def demo(data_dir: Path | None, home: Path | None) -> None:
     """Ingest every shipped dataset into a fresh store and print the catalogue."""
@@ -321,8 +321,16 @@ def demo(data_dir: Path | None, home: Path | None) -> None:
 
         boundaries = data / BOUNDARIES_FILE
     target = home or Path(os.environ.get("CHEMEARTH_HOME") or user_data_dir("chemearth-demo"))
-    if target.exists():
+    marker = target / ".chemearth-demo"
+    if target.exists() and any(target.iterdir()):
+        if not marker.exists():  # never wipe a store (or folder) the demo did not make
+            raise click.UsageError(
+                f"{target} is not empty and was not made by `chemearth demo`; "
+                "pass --home with a new folder"
+            )
         shutil.rmtree(target)
+    target.mkdir(parents=True, exist_ok=True)
+    marker.touch()
     store = _store(target)
     paths = shipped_descriptors()
     click.echo(f"chemearth demo: {len(paths)} datasets from {data} into {target}")
