@@ -320,10 +320,11 @@ def demo(data_dir: Path | None, home: Path | None) -> None:
         from chemearth.config import BOUNDARIES_FILE
 
         boundaries = data / BOUNDARIES_FILE
-    target = home or Path(os.environ.get("CHEMEARTH_HOME") or user_data_dir("chemearth-demo"))
+    own = Path(user_data_dir("chemearth-demo"))  # the demo's own folder, by its name
+    target = home or Path(os.environ.get("CHEMEARTH_HOME") or own)
     marker = target / ".chemearth-demo"
     if target.exists() and any(target.iterdir()):
-        if not marker.exists():  # never wipe a store (or folder) the demo did not make
+        if not marker.exists() and target != own:  # never wipe a folder the demo did not make
             raise click.UsageError(
                 f"{target} is not empty and was not made by `chemearth demo`; "
                 "pass --home with a new folder"
