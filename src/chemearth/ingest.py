@@ -174,6 +174,10 @@ def ingest(
     ref_dir = data_dir if data_dir is not None else src.parent
     run = _Run(desc, src, strict, boundaries, load_limits(desc, ref_dir), tick)
     with store.begin_version(desc.dataset.id) as writer:
+        # under the store's write lock now: another process may have ingested it meanwhile
+        existing = store.find_version(desc.dataset.id, digest.sha256, desc_sha)
+        if existing is not None:
+            return IngestReport(desc.dataset.id, existing, "unchanged", src.name)
         try:
             for raw in iter_tables(src, desc.source, digest, _text_columns(desc)):
                 run.batch(_expand_replicates(raw, desc), writer, ref_dir)
@@ -183,10 +187,10 @@ def ingest(
         record = _record(desc, src, digest.sha256, desc_sha, run, report)
         record.columns = run.columns
         report.warnings = _summarise_warnings(report.warnings)
-        for w in report.warnings:
-            warnings.warn(f"{src.name}: {w}", ChemearthWarning, stacklevel=2)
         tick("committing", 0, 1)
         report.version = writer.commit(record, report.rejects, run.per_country())
+    for w in report.warnings:  # after the commit: a warning never undoes an ingest
+        warnings.warn(f"{src.name}: {w}", ChemearthWarning, stacklevel=2)
     report.seconds = time.perf_counter() - t0
     return report
 
