@@ -192,6 +192,33 @@ class Store(abc.ABC):
         """Measurements joined with their sample id and location."""
 
     @abc.abstractmethod
+    def measurement_columns(self, dataset_id: str, version: int | None = None) -> pd.DataFrame:
+        """What each analyte column of a version holds: column_id, element, unit, method,
+        digestion, original_unit, factor, detection_limit, source_column."""
+
+    @abc.abstractmethod
+    def column_values(
+        self, dataset_id: str, version: int | None, column_id: int
+    ) -> dict[str, np.ndarray]:
+        """One analyte column's non-missing values: ``sample_index``, ``value``, ``censored``."""
+
+    @abc.abstractmethod
+    def write_cells(self, dataset_id: str, version: int | None, grid: str, table: pa.Table) -> None:
+        """Store (replace, atomically) the cell statistics of a version on ``grid``."""
+
+    @abc.abstractmethod
+    def cells(
+        self,
+        grid: str = "global",
+        dataset_id: str | None = None,
+        element: str | None = None,
+        level_m: int | None = None,
+        medium: str | None = None,
+        limit: int | None = None,
+    ) -> pd.DataFrame:
+        """Stored cell statistics (latest versions), with ``dataset_id`` and ``version``."""
+
+    @abc.abstractmethod
     def dataset_summary(self) -> pd.DataFrame:
         """Per dataset (latest version): samples, elements, data items, countries, media."""
 

@@ -66,6 +66,10 @@ CREATE TABLE IF NOT EXISTS version_columns (
     element VARCHAR, unit VARCHAR, method VARCHAR, digestion VARCHAR, original_unit VARCHAR,
     factor DOUBLE, detection_limit DOUBLE
 );
+CREATE TABLE IF NOT EXISTS version_cells (
+    dataset_id VARCHAR, version INTEGER, grid VARCHAR, n_rows BIGINT, built_at TIMESTAMPTZ,
+    PRIMARY KEY (dataset_id, version, grid)
+);
 CREATE TABLE IF NOT EXISTS version_countries (
     dataset_id VARCHAR, version INTEGER, country VARCHAR,
     n_samples BIGINT, n_measurements BIGINT
@@ -374,6 +378,89 @@ class EmbeddedStore(Store):
         if not parts:
             return None, []
         return "SELECT * FROM (" + " UNION ALL ".join(parts) + ")", params
+
+    def measurement_columns(self, dataset_id: str, version: int | None = None) -> pd.DataFrame:
+        with self._connect(read_only=True) as con:
+            v, _ = self._version(con, dataset_id, version)
+            return _frame(
+                con.execute(
+                    "SELECT column_id, element, unit, method, digestion, original_unit, factor, "
+                    "detection_limit, source_column FROM version_columns "
+                    "WHERE dataset_id = ? AND version = ? ORDER BY column_id",
+                    [dataset_id, v],
+                )
+            )
+
+    def column_values(
+        self, dataset_id: str, version: int | None, column_id: int
+    ) -> dict[str, np.ndarray]:
+        with self._connect(read_only=True) as con:
+            _, path = self._version(con, dataset_id, version)
+        f = self.home / path / "measurements.parquet"
+        k = int(column_id)
+        t = pq.read_table(f, columns=["sample_index", f"v{k}", f"c{k}"])
+        t = t.filter(pc.is_valid(t.column(f"v{k}")))
+        return {
+            "sample_index": t.column("sample_index").to_numpy(),
+            "value": t.column(f"v{k}").to_numpy(),
+            "censored": t.column(f"c{k}").to_numpy(zero_copy_only=False).astype(bool),
+        }
+
+    def write_cells(self, dataset_id: str, version: int | None, grid: str, table: pa.Table) -> None:
+        if self.read_only:
+            raise StoreError(f"store {self.home} is open read-only")
+        with self._write_lock():
+            with self._connect(read_only=True) as con:
+                v, path = self._version(con, dataset_id, version)
+            final = self.home / path / f"cells-{grid}.parquet"
+            tmp = final.with_suffix(f".{uuid.uuid4().hex}.tmp")
+            try:
+                pq.write_table(table, tmp, compression="zstd", row_group_size=1 << 18)
+                os.replace(tmp, final)
+            finally:
+                tmp.unlink(missing_ok=True)
+            with self._connect() as con:
+                con.execute(
+                    "INSERT OR REPLACE INTO version_cells VALUES (?, ?, ?, ?, now())",
+                    [dataset_id, v, grid, table.num_rows],
+                )
+
+    def cells(
+        self,
+        grid: str = "global",
+        dataset_id: str | None = None,
+        element: str | None = None,
+        level_m: int | None = None,
+        medium: str | None = None,
+        limit: int | None = None,
+    ) -> pd.DataFrame:
+        with self._connect(read_only=True) as con:
+            rows = con.execute(
+                f"SELECT l.path FROM ({_LATEST}) l JOIN version_cells c "
+                "USING (dataset_id, version) WHERE c.grid = ?"
+                + (" AND l.dataset_id = ?" if dataset_id else "")
+                + " ORDER BY 1",
+                [grid, dataset_id] if dataset_id else [grid],
+            ).fetchall()
+            if not rows:
+                return pd.DataFrame()
+            files = [self.home / r[0] / f"cells-{grid}.parquet" for r in rows]
+            where, params = ["TRUE"], []
+            for col, val in (("element", element), ("level_m", level_m), ("medium", medium)):
+                if val is not None:
+                    where.append(f"{col} = ?")
+                    params.append(val)
+            lim = f" LIMIT {int(limit)}" if limit is not None else ""
+            src = ", ".join(_quote(f) for f in files)
+            return _frame(
+                con.execute(
+                    f"SELECT * FROM read_parquet([{src}], hive_partitioning = true, "
+                    "hive_types = {'dataset_id': VARCHAR, 'version': INTEGER}) "
+                    f"WHERE {' AND '.join(where)} "
+                    f"ORDER BY dataset_id, level_m DESC, element, medium, cell{lim}",
+                    params,
+                )
+            )
 
     def dataset_summary(self) -> pd.DataFrame:
         sql = f"""
