@@ -13,6 +13,7 @@ expect ``ValueError`` or ``KeyError`` keep working::
     ├── UnitError(ValueError)            an unknown or inconvertible unit
     ├── UnknownElementError(KeyError)    an element or oxide code chemearth does not know
     ├── CRSError(ValueError)             an unknown coordinate reference system
+    ├── StatisticsError(ValueError)      the data cannot give the statistic asked for
     ├── StoreError(RuntimeError)         the store is unusable or locked
     └── NotFoundError(KeyError)          a dataset id (or version) is not in the store
 
@@ -31,6 +32,7 @@ __all__ = [
     "InputFileError",
     "NotFoundError",
     "RowError",
+    "StatisticsError",
     "StoreError",
     "UnitError",
     "UnknownElementError",
@@ -103,6 +105,12 @@ class UnknownElementError(ChemearthError, KeyError):
 
 class CRSError(ChemearthError, ValueError):
     """A coordinate reference system that pyproj cannot build."""
+
+    exit_code = 2
+
+
+class StatisticsError(ChemearthError, ValueError):
+    """The data cannot give the statistic asked for (empty, wrong shape, too few detects…)."""
 
     exit_code = 2
 
