@@ -9,6 +9,8 @@ expect ``ValueError`` or ``KeyError`` keep working::
     ├── InputFileError(ValueError)       a survey file cannot be read at all
     │   └── EmptyFileError               the file holds no data rows
     ├── RowError(ValueError)             one bad cell or row (file, row, column, reason)
+    ├── GridError(ValueError)            an unknown grid or level, a bad cell key, id or region
+    │   └── TooManyCellsError            a request would return more cells than its limit
     ├── IngestRejected(ValueError)       --strict ingest found bad rows; nothing written
     ├── UnitError(ValueError)            an unknown or inconvertible unit
     ├── UnknownElementError(KeyError)    an element or oxide code chemearth does not know
@@ -28,12 +30,14 @@ __all__ = [
     "ChemearthWarning",
     "DescriptorError",
     "EmptyFileError",
+    "GridError",
     "IngestRejected",
     "InputFileError",
     "NotFoundError",
     "RowError",
     "StatisticsError",
     "StoreError",
+    "TooManyCellsError",
     "UnitError",
     "UnknownElementError",
 ]
@@ -83,6 +87,16 @@ class RowError(ChemearthError, ValueError):
         if column is not None:
             where.append(f"column {column!r}")
         super().__init__(f"{', '.join(where)}: {reason}")
+
+
+class GridError(ChemearthError, ValueError):
+    """An unknown grid or level, an invalid cell key, cell id or region."""
+
+    exit_code = 2
+
+
+class TooManyCellsError(GridError):
+    """A request would return more cells than its ``max_cells`` limit."""
 
 
 class IngestRejected(ChemearthError, ValueError):
