@@ -9,8 +9,8 @@ import pytest
 
 from chemearth.descriptor import load_descriptor
 from chemearth.descriptors import shipped_descriptor
-from chemearth.grids import get_grid
 from chemearth.gridding import build_cells
+from chemearth.grids import get_grid
 from chemearth.ingest import ingest
 from chemearth.store import open_store
 
