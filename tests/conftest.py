@@ -94,3 +94,30 @@ def demo_store(
         demo.reports[desc.dataset.id] = report
         demo.warnings[desc.dataset.id] = mine
     return demo
+
+
+#: Datasets of the grid store: two CRSs' worth of real surveys, censored and not, one
+#: with several methods per element (Kola C-horizon), two grids (Europe and global).
+GRID_DATASETS = ("kola-humus", "kola-chorizon", "usgs-ds801-top5", "meuse", "gemas")
+
+
+@pytest.fixture(scope="session")
+def grid_store(tmp_path_factory: pytest.TempPathFactory, data_dir: Path, boundaries: Path):
+    """A store with :data:`GRID_DATASETS` ingested and every grid layer built.
+
+    Tests must not write to it; ``grid_store.home`` is its folder.
+    """
+    from chemearth.descriptor import load_descriptor
+    from chemearth.descriptors import shipped_descriptor
+    from chemearth.ingest import ingest
+    from chemearth.layers import build_layers
+    from chemearth.store import open_store
+
+    store = open_store(tmp_path_factory.mktemp("grid-layers"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ChemearthWarning)
+        for ds in GRID_DATASETS:
+            desc = load_descriptor(shipped_descriptor(ds))
+            ingest(store, desc, data_dir=data_dir, boundaries=boundaries)
+    build_layers(store)
+    return store

@@ -125,6 +125,9 @@ def test_demo_ingests_every_dataset_and_prints_the_catalogue(
     for p in shipped_descriptors():
         assert f"{p.stem} v1:" in proc.stdout
     assert "Per country" in proc.stdout
+    assert "Grid layers" in proc.stdout
+    for ds in ("usgs-ds801-top5", "kola-humus", "gemas"):
+        assert any(ds in line and "built" in line for line in proc.stdout.splitlines())
     assert "Traceback" not in proc.stderr
 
 
@@ -136,3 +139,54 @@ def test_demo_never_wipes_a_folder_it_did_not_make(env: dict[str, str], tmp_path
     assert r.exit_code == 2
     assert "was not made by `chemearth demo`" in r.output
     assert (precious / "keep.txt").read_text() == "data"
+
+
+def test_grid_baseline_export(env: dict[str, str], tmp_path: Path) -> None:
+    runner = CliRunner()
+    assert runner.invoke(cli, ["ingest", "-d", "meuse"], env=env).exit_code == 0
+    r = runner.invoke(cli, ["grid", "--levels", "10km,1km,500m"], env=env)
+    assert r.exit_code == 0, r.output
+    assert "meuse" in r.output
+    assert "built" in r.output
+    r = runner.invoke(cli, ["grid"], env=env)
+    assert "up to date" in r.output
+    r = runner.invoke(cli, ["baseline", "Zn", "--by", "landuse", "--format", "csv"], env=env)
+    assert r.exit_code == 0, r.output
+    header = r.output.splitlines()[0].split(",")
+    assert {"landuse", "tukey_upper", "ubv", "km_median", "class_p98"} <= set(header)
+    r = runner.invoke(cli, ["baseline", "Zn", "--region", "bbox:5.7,50.9,5.8,51.0"], env=env)
+    assert r.exit_code == 0
+    assert "Zn baseline" in r.output
+    out = tmp_path / "zn.tif"
+    r = runner.invoke(
+        cli, ["export", "Zn", "-o", str(out), "--level", "500m", "--grid", "europe"], env=env
+    )
+    assert r.exit_code == 0, r.output
+    assert out.stat().st_size > 0
+    assert f"wrote {out}" in r.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["export", "Ni", "-o", "x.tif"], "no global grid layer for 'Ni' at 10km"),
+        (["baseline", "Zn", "--region", "country:XYZ"], "alpha-2"),
+        (["export", "Zn", "-o", "x.tif", "--level", "3km"], "not a level of the global grid"),
+        (["grid", "atlantis"], "not in the store: atlantis"),
+    ],
+)
+def test_grid_commands_fail_in_one_line(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys, args, message
+) -> None:
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    main(["ingest", "-d", "meuse"])
+    capsys.readouterr()
+    main(["grid", "--levels", "80km,10km"])
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exc:
+        main(args)
+    assert exc.value.code != 0
+    err = capsys.readouterr().err
+    assert message in err
+    assert len(err.strip().splitlines()) == 1, err

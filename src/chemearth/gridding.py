@@ -5,30 +5,80 @@ cell holding samples gets the statistics of :data:`chemearth.aggregate.STATISTIC
 result is stored with the dataset version (``cells-<grid>.parquet``), so adding a dataset
 computes only that dataset, and a new version of a dataset only that version.
 
+The computation itself is :func:`cell_tables`, which works on plain arrays and knows
+nothing of the store: the single-machine path (:func:`build_cells`) feeds it a whole
+dataset, the distributed path (:mod:`chemearth.distributed`) one partition of 160 km
+root cells at a time. Every level of both grids nests in the 160 km root cells, so a
+cell never straddles two partitions and both paths give the same rows; :func:`canonical`
+puts them in the same order.
+
 Examples
 --------
->>> from chemearth.store import open_store            # doctest: +SKIP
->>> table = build_cells(open_store(), "meuse")         # doctest: +SKIP
->>> table.column_names[:6]                             # doctest: +SKIP
-['grid', 'level_m', 'cell', 'cell_id', 'medium', 'element']
+>>> import numpy as np
+>>> lon, lat = np.array([10.01, 10.02, 10.5]), np.array([50.01, 50.02, 50.5])
+>>> col = ColumnData("Cu", "", "mg/kg", np.arange(3), np.array([1.0, 3.0, 8.0]),
+...                  np.zeros(3, bool))
+>>> t = canonical(pa.concat_tables(cell_tables("global", [160_000, 10_000], lon, lat,
+...                                            np.array(["soil"] * 3), [col])))
+>>> t.select(["level_m", "cell_id", "n", "median"]).to_pylist()[0]
+{'level_m': 160000, 'cell_id': 'G160km-E006-N35', 'n': 3, 'median': 3.0}
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from chemearth.aggregate import STATISTICS, RankedValues, factorize
 from chemearth.store.base import Store
 
-__all__ = ["CELL_COLUMNS", "build_cells", "cell_table_schema"]
+__all__ = [
+    "CELL_COLUMNS",
+    "ColumnData",
+    "build_cells",
+    "canonical",
+    "cell_table_schema",
+    "cell_tables",
+    "iter_cells",
+]
 
 #: Key columns of a cell table, before the statistics.
 CELL_COLUMNS = ("grid", "level_m", "cell", "cell_id", "medium", "element", "method", "unit")
 
+#: The order of a cell table: coarse levels first, then medium, element, method, cell.
+SORT_KEYS = [
+    ("level_m", "descending"),
+    ("medium", "ascending"),
+    ("element", "ascending"),
+    ("method", "ascending"),
+    ("unit", "ascending"),
+    ("cell", "ascending"),
+]
+
 Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class ColumnData:
+    """One analyte column: what it is, and its values by sample position.
+
+    ``rows`` are positions into the sample arrays passed to :func:`cell_tables`;
+    ``values`` are in the canonical unit, censored ones at their detection limit.
+    """
+
+    element: str
+    method: str
+    unit: str
+    rows: np.ndarray
+    values: np.ndarray
+    censored: np.ndarray
 
 
 def cell_table_schema() -> pa.Schema:
@@ -49,6 +99,167 @@ def cell_table_schema() -> pa.Schema:
     return pa.schema(fields)
 
 
+def canonical(table: pa.Table) -> pa.Table:
+    """``table`` in the canonical row order (:data:`SORT_KEYS`), with the stored schema."""
+    schema = cell_table_schema()
+    if table.num_rows == 0:
+        return schema.empty_table()
+    plain = table.select(list(schema.names))
+    for name in ("grid", "medium", "element", "method", "unit"):
+        i = plain.schema.get_field_index(name)
+        plain = plain.set_column(i, name, plain.column(name).cast(pa.string()))
+    order = pc.sort_indices(plain, sort_keys=SORT_KEYS)
+    return plain.take(order).cast(schema).combine_chunks()
+
+
+def cell_tables(
+    grid: str,
+    levels: Sequence[int],
+    longitude: np.ndarray,
+    latitude: np.ndarray,
+    media: np.ndarray,
+    columns: Iterable[ColumnData],
+    threads: int | None = None,
+    progress: Progress | None = None,
+    n_columns: int | None = None,
+) -> Iterator[pa.Table]:
+    """Per-cell statistics of some samples, one table per column, medium and level.
+
+    Parameters
+    ----------
+    grid : str
+        ``"global"`` or ``"europe"``.
+    levels : sequence of int
+        Cell sizes in metres.
+    longitude, latitude : ndarray
+        WGS 84 coordinates of every sample; samples off the grid (or without a location)
+        are left out.
+    media : ndarray of str
+        The sampled medium of every sample.
+    columns : iterable of ColumnData
+        The analyte columns; consumed lazily, a few at a time.
+    threads : int, optional
+        Columns computed at once (default: the number of CPUs). numpy releases the GIL
+        in the sorts and gathers that dominate, so threads scale.
+    progress : callable, optional
+        Called as ``progress(element, done, total)``.
+    n_columns : int, optional
+        The number of columns, for progress only.
+
+    Yields
+    ------
+    pyarrow.Table
+        One table per column (with analyses on the grid), with the columns of
+        :func:`cell_table_schema` but not dictionary-encoded; rows by medium, then
+        ``levels`` order, then cell.
+    """
+    from chemearth.grids import get_grid
+
+    g = get_grid(grid)
+    lon = np.asarray(longitude, dtype=np.float64)
+    lat = np.asarray(latitude, dtype=np.float64)
+    keys = [g.cell_keys(lon, lat, level) for level in levels]
+    on_grid = np.ones(len(lon), dtype=bool)
+    for k in keys:
+        on_grid &= k >= 0
+    per_level = []
+    for k in keys:
+        unique, gidx = factorize(k[on_grid])
+        full = np.full(len(lon), -1, dtype=np.int64)
+        full[on_grid] = gidx
+        per_level.append((unique, full, g.key_to_id(unique)))
+    medium_names, medium_code = np.unique(np.asarray(media, dtype=str), return_inverse=True)
+    medium_code = np.where(on_grid, medium_code, -1)
+
+    def work(col: ColumnData) -> pa.Table | None:
+        rows = np.asarray(col.rows, dtype=np.int64)
+        values = np.asarray(col.values, dtype=np.float64)
+        censored = np.asarray(col.censored, dtype=bool)
+        keep = (medium_code[rows] >= 0) & np.isfinite(values)
+        rows, values, censored = rows[keep], values[keep], censored[keep]
+        codes = medium_code[rows]
+        out = []
+        for m in np.unique(codes):
+            sel = codes == m if len(medium_names) > 1 else slice(None)
+            ranked = RankedValues(values[sel], censored[sel])
+            r = rows[sel]
+            for level, (unique, full, ids) in zip(levels, per_level, strict=True):
+                stats = ranked.grouped_stats(unique, full[r])
+                out.append(_table(g.name, level, stats, unique, ids, str(medium_names[m]), col))
+        return pa.concat_tables(out) if out else None
+
+    tick = progress or (lambda step, done, total: None)
+    total = n_columns or 0
+    workers = max(1, threads or os.cpu_count() or 1)
+    with ThreadPoolExecutor(workers) as pool:
+        pending: deque[tuple[str, Future[pa.Table | None]]] = deque()
+        done = 0
+        for col in columns:
+            pending.append((col.element, pool.submit(work, col)))
+            if len(pending) > workers:
+                name, fut = pending.popleft()
+                if (table := fut.result()) is not None:
+                    yield table
+                done += 1
+                tick(name, done, total)
+        while pending:
+            name, fut = pending.popleft()
+            if (table := fut.result()) is not None:
+                yield table
+            done += 1
+            tick(name, done, total)
+
+
+def iter_cells(
+    store: Store,
+    dataset_id: str,
+    version: int | None = None,
+    grid: str = "global",
+    levels: Sequence[int] | None = None,
+    progress: Progress | None = None,
+    threads: int | None = None,
+) -> Iterator[pa.Table]:
+    """:func:`cell_tables` over one dataset version of ``store``, reading columns lazily.
+
+    Yields tables with the stored schema (:func:`cell_table_schema`), ready for
+    :meth:`Store.write_cells <chemearth.store.base.Store.write_cells>`.
+    """
+    from chemearth.grids import get_grid
+
+    g = get_grid(grid)
+    levels = list(levels or g.levels)
+    if version is None:  # fix the version once: every read below is of the same one
+        catalogue = store.datasets()
+        latest = catalogue.loc[catalogue["dataset_id"] == dataset_id, "version"]
+        version = int(latest.iloc[0]) if len(latest) else None
+    samples = store.samples(dataset_id, version)
+    lon = samples["longitude"].to_numpy(dtype=np.float64, na_value=np.nan)
+    lat = samples["latitude"].to_numpy(dtype=np.float64, na_value=np.nan)
+    sample_index = samples["sample_index"].to_numpy(dtype=np.int64)
+    media = samples["medium"].astype(str).to_numpy()
+    meta = store.measurement_columns(dataset_id, version)
+
+    def columns() -> Iterator[ColumnData]:
+        for col in meta.itertuples(index=False):
+            wide = store.column_values(dataset_id, version, int(col.column_id))  # type: ignore[arg-type]
+            rows = _positions(sample_index, wide["sample_index"])
+            ok = rows >= 0
+            yield ColumnData(
+                str(col.element),
+                str(col.method or ""),
+                str(col.unit),
+                rows[ok],
+                wide["value"][ok],
+                wide["censored"][ok],
+            )
+
+    schema = cell_table_schema()
+    for table in cell_tables(
+        g.name, levels, lon, lat, media, columns(), threads, progress, len(meta)
+    ):
+        yield table.cast(schema)
+
+
 def build_cells(
     store: Store,
     dataset_id: str,
@@ -56,6 +267,7 @@ def build_cells(
     grid: str = "global",
     levels: Sequence[int] | None = None,
     progress: Progress | None = None,
+    threads: int | None = None,
 ) -> pa.Table:
     """Per-cell statistics of one dataset version at every level of ``grid``.
 
@@ -73,74 +285,29 @@ def build_cells(
         Cell sizes in metres (default: all levels of the grid).
     progress : callable, optional
         Called as ``progress(step, done, total)``.
+    threads : int, optional
+        Columns computed at once (default: the number of CPUs).
 
     Returns
     -------
     pyarrow.Table
-        Schema :func:`cell_table_schema`; one row per (level, cell, medium, element,
-        method). Samples without a location, or outside the grid, are left out.
+        Schema :func:`cell_table_schema`, in :func:`canonical` order; one row per
+        (level, cell, medium, element, method). Samples without a location, or outside
+        the grid, are left out.
     """
-    from chemearth.grids import get_grid
-
-    g = get_grid(grid)
-    levels = list(levels or g.levels)
-    samples = store.samples(dataset_id, version)
-    located = samples["longitude"].notna().to_numpy() & samples["latitude"].notna().to_numpy()
-    samples = samples[located]
-    lon = samples["longitude"].to_numpy(dtype=np.float64)
-    lat = samples["latitude"].to_numpy(dtype=np.float64)
-    sample_index = samples["sample_index"].to_numpy(dtype=np.int64)
-    per_level: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-    for level in levels:
-        keys = g.cell_keys(lon, lat, level)
-        inside = keys >= 0
-        unique, gidx = factorize(keys[inside])
-        full = np.full(len(keys), -1, dtype=np.int64)
-        full[inside] = gidx
-        per_level[level] = (unique, full, g.key_to_id(unique))
-    media = samples["medium"].astype(str).to_numpy()
-    columns = store.measurement_columns(dataset_id, version)
-    tables: list[pa.Table] = []
-    tick = progress or (lambda step, done, total: None)
-    for n_done, col in enumerate(columns.itertuples(index=False)):
-        tick(f"gridding {col.element}", n_done, len(columns))
-        column_id: int = col.column_id  # type: ignore[assignment]
-        wide = store.column_values(dataset_id, version, column_id)
-        rows = _positions(sample_index, wide["sample_index"])
-        ok = rows >= 0
-        rows = rows[ok]
-        values = wide["value"][ok]
-        censored = wide["censored"][ok]
-        for medium in np.unique(media[rows]):
-            sel = media[rows] == medium
-            ranked = RankedValues(values[sel], censored[sel])
-            for level in levels:
-                unique, full, ids = per_level[level]
-                gidx = full[rows[sel]]
-                inside = gidx >= 0
-                if not inside.all():
-                    ranked_in = RankedValues(values[sel][inside], censored[sel][inside])
-                    stats = ranked_in.grouped_stats(unique, gidx[inside])
-                else:
-                    stats = ranked.grouped_stats(unique, gidx)
-                tables.append(_table(g.name, level, stats, unique, ids, str(medium), col))
-    tick("gridding", len(columns), len(columns))
-    schema = cell_table_schema()
+    tables = list(iter_cells(store, dataset_id, version, grid, levels, progress, threads))
     if not tables:
-        return schema.empty_table()
-    return pa.concat_tables([t.cast(schema) for t in tables])
+        return cell_table_schema().empty_table()
+    return canonical(pa.concat_tables(tables))
 
 
 def _positions(index: np.ndarray, wanted: np.ndarray) -> np.ndarray:
     """Position of each ``wanted`` sample index in ``index`` (-1 where absent)."""
+    if not len(index):
+        return np.full(len(wanted), -1, dtype=np.int64)
     order = np.argsort(index)
-    pos = np.searchsorted(index, wanted, sorter=order)
-    pos = np.minimum(pos, len(index) - 1) if len(index) else pos
-    found = (
-        (len(index) > 0) & (index[order[pos]] == wanted)
-        if len(index)
-        else np.zeros(len(wanted), bool)
-    )
+    pos = np.minimum(np.searchsorted(index, wanted, sorter=order), len(index) - 1)
+    found = index[order[pos]] == wanted
     return np.where(found, order[pos], -1).astype(np.int64)
 
 
@@ -151,7 +318,7 @@ def _table(
     unique: np.ndarray,
     ids: np.ndarray,
     medium: str,
-    col: object,
+    col: ColumnData,
 ) -> pa.Table:
     n = len(stats["cell"])
     pos = np.searchsorted(unique, stats["cell"])
@@ -161,9 +328,9 @@ def _table(
         "cell": pa.array(stats["cell"].astype(np.int64)),
         "cell_id": pa.array(np.asarray(ids)[pos], pa.string()),
         "medium": pa.array([medium] * n, pa.string()),
-        "element": pa.array([col.element] * n, pa.string()),  # type: ignore[attr-defined]
-        "method": pa.array([col.method] * n, pa.string()),  # type: ignore[attr-defined]
-        "unit": pa.array([col.unit] * n, pa.string()),  # type: ignore[attr-defined]
+        "element": pa.array([col.element] * n, pa.string()),
+        "method": pa.array([col.method] * n, pa.string()),
+        "unit": pa.array([col.unit] * n, pa.string()),
     }
     for name in STATISTICS:
         cols[name] = pa.array(stats[name])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -203,8 +204,23 @@ class Store(abc.ABC):
         """One analyte column's non-missing values: ``sample_index``, ``value``, ``censored``."""
 
     @abc.abstractmethod
-    def write_cells(self, dataset_id: str, version: int | None, grid: str, table: pa.Table) -> None:
-        """Store (replace, atomically) the cell statistics of a version on ``grid``."""
+    def write_cells(
+        self,
+        dataset_id: str,
+        version: int | None,
+        grid: str,
+        table: pa.Table | Iterable[pa.Table],
+    ) -> int:
+        """Store (replace, atomically) the cell statistics of a version on ``grid``.
+
+        ``table`` may be one table or an iterable of tables with the same schema, written
+        as they come (so a large dataset never holds all its cells in memory). Returns the
+        number of rows written.
+        """
+
+    @abc.abstractmethod
+    def cell_versions(self) -> pd.DataFrame:
+        """Which dataset versions have cell tables: dataset_id, version, grid, n_rows."""
 
     @abc.abstractmethod
     def cells(

@@ -23,7 +23,7 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, cast
 
@@ -266,6 +266,9 @@ class EmbeddedStore(Store):
     def _version(
         self, con: duckdb.DuckDBPyConnection, dataset_id: str, version: int | None
     ) -> tuple[int, str]:
+        cache: dict[tuple[str, int], tuple[int, str]] = self.__dict__.setdefault("_paths_of", {})
+        if version is not None and (dataset_id, version) in cache:  # committed: immutable
+            return cache[(dataset_id, version)]
         if version is None:
             row = con.execute(
                 "SELECT version, path FROM versions WHERE dataset_id = ? "
@@ -280,7 +283,9 @@ class EmbeddedStore(Store):
         if row is None:
             what = f"dataset {dataset_id!r}" + (f" version {version}" if version else "")
             raise NotFoundError(f"{what} is not in the store")
-        return int(row[0]), str(row[1])
+        found = int(row[0]), str(row[1])
+        cache[(dataset_id, found[0])] = found
+        return found
 
     def _paths(
         self, con: duckdb.DuckDBPyConnection, dataset_id: str | None, version: int | None
@@ -394,8 +399,7 @@ class EmbeddedStore(Store):
     def column_values(
         self, dataset_id: str, version: int | None, column_id: int
     ) -> dict[str, np.ndarray]:
-        with self._connect(read_only=True) as con:
-            _, path = self._version(con, dataset_id, version)
+        path = self._path_of(dataset_id, version)
         f = self.home / path / "measurements.parquet"
         k = int(column_id)
         t = pq.read_table(f, columns=["sample_index", f"v{k}", f"c{k}"])
@@ -406,24 +410,59 @@ class EmbeddedStore(Store):
             "censored": t.column(f"c{k}").to_numpy(zero_copy_only=False).astype(bool),
         }
 
-    def write_cells(self, dataset_id: str, version: int | None, grid: str, table: pa.Table) -> None:
+    def _path_of(self, dataset_id: str, version: int | None) -> str:
+        """The folder of a version; without a connection when it is known already."""
+        cache: dict[tuple[str, int], tuple[int, str]] = self.__dict__.get("_paths_of", {})
+        if version is not None and (dataset_id, version) in cache:
+            return cache[(dataset_id, version)][1]
+        with self._connect(read_only=True) as con:
+            return self._version(con, dataset_id, version)[1]
+
+    def write_cells(
+        self,
+        dataset_id: str,
+        version: int | None,
+        grid: str,
+        table: pa.Table | Iterable[pa.Table],
+    ) -> int:
         if self.read_only:
             raise StoreError(f"store {self.home} is open read-only")
+        tables = iter([table]) if isinstance(table, pa.Table) else iter(table)
         with self._write_lock():
             with self._connect(read_only=True) as con:
                 v, path = self._version(con, dataset_id, version)
             final = self.home / path / f"cells-{grid}.parquet"
             tmp = final.with_suffix(f".{uuid.uuid4().hex}.tmp")
+            rows = 0
             try:
-                pq.write_table(table, tmp, compression="zstd", row_group_size=1 << 18)
+                writer: pq.ParquetWriter | None = None
+                for t in tables:
+                    if writer is None:
+                        writer = pq.ParquetWriter(tmp, t.schema, compression="zstd")
+                    writer.write_table(t.cast(writer.schema), row_group_size=1 << 18)
+                    rows += t.num_rows
+                if writer is None:
+                    raise StoreError(f"no cell table given for {dataset_id} on {grid}")
+                writer.close()
+                _fault("cells-before-rename")
                 os.replace(tmp, final)
             finally:
                 tmp.unlink(missing_ok=True)
             with self._connect() as con:
                 con.execute(
                     "INSERT OR REPLACE INTO version_cells VALUES (?, ?, ?, ?, now())",
-                    [dataset_id, v, grid, table.num_rows],
+                    [dataset_id, v, grid, rows],
                 )
+            return rows
+
+    def cell_versions(self) -> pd.DataFrame:
+        with self._connect(read_only=True) as con:
+            return _frame(
+                con.execute(
+                    "SELECT dataset_id, version, grid, n_rows FROM version_cells "
+                    "ORDER BY dataset_id, version, grid"
+                )
+            )
 
     def cells(
         self,

@@ -1,0 +1,281 @@
+"""Export a grid layer: Cloud-Optimised GeoTIFF, NetCDF, GeoParquet or atlas CSV.
+
+All four take what :mod:`chemearth.layers` returns and write one file:
+
+===========  =====================================================================
+format       what is written
+===========  =====================================================================
+``cog``      one band (the statistic), float32, NaN as nodata, in the grid CRS, one
+             pixel per cell, DEFLATE-compressed with internal tiles and overviews
+             (GDAL's COG driver); tags name the element, unit, statistic, dataset
+``netcdf``   every statistic as a variable on ``y``/``x`` (CF-1.8: projection
+             coordinates, ``grid_mapping``, units), through xarray and h5netcdf
+``geoparquet`` one row per cell with its square polygon in the grid CRS, its id,
+             centre and every statistic (GeoPandas)
+``csv``      the European atlas layout: a three-line header (column names with the
+             element; units; detection limit), then one row per cell
+===========  =====================================================================
+
+Examples
+--------
+>>> from chemearth.layers import layer                             # doctest: +SKIP
+>>> export_layer(store, "Cu", "cu.tif", format="cog", dataset="gemas",
+...              level="40km")                                      # doctest: +SKIP
+PosixPath('cu.tif')
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from chemearth.aggregate import STATISTICS
+from chemearth.errors import ChemearthError
+from chemearth.grids import get_grid
+
+if TYPE_CHECKING:
+    import xarray as xr
+
+    from chemearth.store.base import Store
+
+__all__ = [
+    "FORMATS",
+    "export_layer",
+    "read_atlas_csv",
+    "write_atlas_csv",
+    "write_cog",
+    "write_geoparquet",
+    "write_netcdf",
+]
+
+#: Export formats and their usual file suffix.
+FORMATS = {"cog": ".tif", "netcdf": ".nc", "geoparquet": ".parquet", "csv": ".csv"}
+
+
+def write_cog(da: xr.DataArray, path: str | Path) -> Path:
+    """Write a layer (from :func:`chemearth.layers.layer`) as a Cloud-Optimised GeoTIFF."""
+    import rasterio
+    from rasterio.transform import from_origin
+
+    path = Path(path)
+    size = float(da.attrs["cell_size_m"])
+    west = float(da["x"].values[0]) - size / 2
+    north = float(da["y"].values[0]) + size / 2
+    height, width = da.shape
+    block = 256 if min(height, width) >= 256 else 16 * max(1, min(height, width) // 16 or 1)
+    profile: dict[str, Any] = {
+        "driver": "COG",
+        "width": width,
+        "height": height,
+        "count": 1,
+        "dtype": "float32",
+        "crs": da.attrs["crs"],
+        "transform": from_origin(west, north, size, size),
+        "nodata": float("nan"),
+        "compress": "DEFLATE",
+        "predictor": 3,
+        "blocksize": max(block, 16),
+        "overview_resampling": "nearest",
+    }
+    values = np.asarray(da.values, dtype=np.float32)
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(values, 1)
+        dst.update_tags(**_tags(da.attrs))
+        dst.set_band_description(1, f"{da.attrs['element']} {da.attrs['statistic']}")
+        dst.update_tags(1, units=str(da.attrs["unit"]))
+    return path
+
+
+def write_netcdf(ds: xr.Dataset, path: str | Path) -> Path:
+    """Write a layer's statistics (``layer(..., stat=None)``) as CF-1.8 NetCDF-4."""
+    path = Path(path)
+    out = ds.copy()
+    out.attrs = {
+        "Conventions": "CF-1.8",
+        "title": f"{ds.attrs['element']} in {ds.attrs['medium']}, {ds.attrs['dataset_id']}, "
+        f"{ds.attrs['level_m']} m cells ({ds.attrs['grid']} grid)",
+        "source": "chemearth grid database",
+        **{k: (str(v) if not isinstance(v, int | float) else v) for k, v in ds.attrs.items()},
+    }
+    encoding: dict[str, dict[str, Any]] = {}
+    for name in out.data_vars:
+        floating = out[name].dtype.kind == "f"
+        encoding[str(name)] = {"zlib": True, "complevel": 4}
+        encoding[str(name)]["_FillValue"] = np.nan if floating else None
+    out.to_netcdf(path, engine="h5netcdf", encoding=encoding)
+    return path
+
+
+def write_geoparquet(frame: pd.DataFrame, path: str | Path) -> Path:
+    """Write a layer's cells (:func:`chemearth.layers.cells`) as GeoParquet polygons."""
+    import geopandas as gpd
+
+    path = Path(path)
+    g = get_grid(frame.attrs["grid"])
+    polygons = g.cell_polygons(frame["cell"].to_numpy(dtype=np.int64))
+    out = frame.drop(columns=["cell"]).copy()
+    for i, key in enumerate(("dataset_id", "element", "medium", "method", "unit"), start=1):
+        out.insert(i, key, str(frame.attrs[key]))
+    out.insert(6, "level_m", int(frame.attrs["level_m"]))
+    gdf = gpd.GeoDataFrame(out, geometry=list(polygons), crs=g.crs)
+    gdf.to_parquet(path, index=False)
+    return path
+
+
+def write_atlas_csv(
+    frame: pd.DataFrame,
+    path: str | Path,
+    stat: str = "median",
+    detection_limit: float | None = None,
+) -> Path:
+    """Write one statistic of a layer as CSV with the atlas three-line header.
+
+    Line 1 names the columns, the value column by its element (``Cu``); line 2 gives
+    each column's unit (``mg/kg``); line 3 the element's detection limit. Then one row
+    per cell: id, centre longitude and latitude, n, n below DL and the value.
+
+    Examples
+    --------
+    >>> import io, tempfile, os
+    >>> f = pd.DataFrame({"cell_id": ["G10km-E0001-N001"], "longitude": [0.1],
+    ...                   "latitude": [0.1], "n": [4], "n_censored": [1], "median": [2.5]})
+    >>> f.attrs.update(element="Cu", unit="mg/kg")
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     p = write_atlas_csv(f, os.path.join(d, "cu.csv"), detection_limit=0.5)
+    ...     print(open(p).read())
+    cell_id,longitude,latitude,n,n_below_dl,Cu
+    ,deg,deg,count,count,mg/kg
+    detection limit,,,,,0.5
+    G10km-E0001-N001,0.1,0.1,4,1,2.5
+    <BLANKLINE>
+    """
+    path = Path(path)
+    element, unit = str(frame.attrs["element"]), str(frame.attrs["unit"])
+    dl = (
+        ""
+        if detection_limit is None or not math.isfinite(detection_limit)
+        else _num(detection_limit)
+    )
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(["cell_id", "longitude", "latitude", "n", "n_below_dl", element])
+        w.writerow(["", "deg", "deg", "count", "count", unit])
+        w.writerow(["detection limit", "", "", "", "", dl])
+        for row in zip(
+            frame["cell_id"],
+            frame["longitude"],
+            frame["latitude"],
+            frame["n"],
+            frame["n_censored"],
+            frame[stat],
+            strict=True,
+        ):
+            w.writerow([row[0], _num(row[1]), _num(row[2]), int(row[3]), int(row[4]), _num(row[5])])
+    return path
+
+
+def read_atlas_csv(path: str | Path) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Read a three-line-header CSV back: the table, and ``{column: unit}`` plus ``"dl"``.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     p = os.path.join(d, "x.csv")
+    ...     _ = open(p, "w").write("id,Cu\\n,mg/kg\\ndetection limit,0.5\\na,3.5\\n")
+    ...     table, meta = read_atlas_csv(p)
+    >>> table["Cu"].tolist(), meta["Cu"], meta["dl"]
+    ([3.5], 'mg/kg', '0.5')
+    """
+    with Path(path).open(encoding="utf-8") as fh:
+        names = next(csv.reader([fh.readline()]))
+        units = next(csv.reader([fh.readline()]))
+        limits = next(csv.reader([fh.readline()]))
+        table = pd.read_csv(fh, header=None, names=names)
+    meta = dict(zip(names, units, strict=True))
+    meta["dl"] = limits[-1]
+    return table, meta
+
+
+def export_layer(
+    store: Store,
+    element: str,
+    path: str | Path,
+    *,
+    format: str | None = None,
+    stat: str = "median",
+    level: int | str = 10_000,
+    dataset: str | None = None,
+    medium: str | None = None,
+    method: str | None = None,
+    grid: str = "global",
+) -> Path:
+    """Export one layer to ``path``; the format follows ``format`` or the file suffix."""
+    from chemearth.layers import cells, layer, resolve
+
+    path = Path(path)
+    fmt = format or next((k for k, v in FORMATS.items() if path.suffix.lower() == v), None)
+    if path.suffix.lower() in (".tiff", ".gtiff") and format is None:
+        fmt = "cog"
+    if fmt not in FORMATS:
+        raise ChemearthError(
+            f"export format {format or path.suffix!r}: choose one of {', '.join(FORMATS)}"
+        )
+    if stat not in STATISTICS:
+        raise ChemearthError(f"unknown statistic {stat!r}; statistics: {', '.join(STATISTICS)}")
+    which = {"dataset": dataset, "medium": medium, "method": method, "grid": grid}
+    if fmt == "cog":
+        return write_cog(layer(store, element, stat=stat, level=level, **which), path)  # type: ignore[arg-type]
+    if fmt == "netcdf":
+        return write_netcdf(layer(store, element, stat=None, level=level, **which), path)  # type: ignore[arg-type]
+    frame = cells(store, element, level=level, **which)  # type: ignore[arg-type]
+    if fmt == "geoparquet":
+        return write_geoparquet(frame, path)
+    chosen = resolve(store, element, level_m=frame.attrs["level_m"], **which)  # type: ignore[arg-type]
+    return write_atlas_csv(frame, path, stat, _detection_limit(store, chosen))
+
+
+def _detection_limit(store: Store, which: dict[str, Any]) -> float | None:
+    """The element's detection limit in the dataset: the lowest declared for its column,
+    else the lowest limit among its censored values, else None."""
+    columns = store.measurement_columns(which["dataset_id"], which["version"])
+    rows = columns[
+        (columns["element"] == which["element"])
+        & (columns["method"].fillna("").astype(str) == which["method"])
+    ]
+    limits = pd.to_numeric(rows["detection_limit"], errors="coerce").dropna()
+    if len(limits):
+        return float(limits.min())
+    lowest: float | None = None  # none declared: the lowest limit a censored value carries
+    for column_id in rows["column_id"]:
+        v = store.column_values(which["dataset_id"], which["version"], int(column_id))
+        if v["censored"].any():
+            low = float(v["value"][v["censored"]].min())
+            lowest = low if lowest is None else min(lowest, low)
+    return lowest
+
+
+def _num(x: Any) -> str:
+    """A number for CSV: 12 significant digits, empty for NaN."""
+    v = float(x)
+    return f"{v:.12g}" if math.isfinite(v) else ""
+
+
+def _tags(attrs: dict[str, Any]) -> dict[str, str]:
+    keys = (
+        "dataset_id",
+        "version",
+        "element",
+        "medium",
+        "method",
+        "unit",
+        "statistic",
+        "grid",
+        "level_m",
+    )
+    return {k: str(attrs[k]) for k in keys if k in attrs}
