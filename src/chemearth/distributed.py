@@ -30,7 +30,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -54,6 +54,7 @@ __all__ = [
     "connect",
     "partition_cells",
     "partition_dataset",
+    "write_partitions",
 ]
 
 
@@ -101,33 +102,77 @@ def partition_dataset(
     """Write one dataset version as Parquet partitions of whole 160 km root cells.
 
     Returns the partition directories (empty ones left out) and the analyte columns
-    (``column_id``, ``element``, ``method``, ``unit``); partition files hold
-    ``longitude``, ``latitude``, ``medium`` and ``v<k>``/``c<k>`` per analyte column.
+    (``column_id``, ``element``, ``method``, ``unit``); see :func:`write_partitions`.
     """
     if partitions < 1:
         raise ChemearthError(f"partitions must be at least 1, got {partitions}")
-    g = get_grid(grid)
     samples = store.samples(dataset_id, version)
-    lon = samples["longitude"].to_numpy(dtype=np.float64, na_value=np.nan)
-    lat = samples["latitude"].to_numpy(dtype=np.float64, na_value=np.nan)
     index = samples["sample_index"].to_numpy(dtype=np.int64)
-    root = g.cell_keys(lon, lat, g.levels[0])
-    part = _assign(root, partitions)
-    columns: dict[str, Any] = {
-        "longitude": lon,
-        "latitude": lat,
-        "medium": samples["medium"].astype(str).to_numpy(),
-    }
     meta = store.measurement_columns(dataset_id, version)
     order = np.argsort(index)
+    columns: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     for k in meta["column_id"].astype(int):
         v = store.column_values(dataset_id, version, int(k))
         pos = order[np.searchsorted(index, v["sample_index"], sorter=order)]
         values = np.full(len(index), np.nan)
         censored = np.zeros(len(index), dtype=bool)
         values[pos], censored[pos] = v["value"], v["censored"]
-        columns[f"v{k}"], columns[f"c{k}"] = values, censored
-    table = pa.table(columns)
+        columns[int(k)] = (values, censored)
+    return write_partitions(
+        samples["longitude"].to_numpy(dtype=np.float64, na_value=np.nan),
+        samples["latitude"].to_numpy(dtype=np.float64, na_value=np.nan),
+        samples["medium"].astype(str).to_numpy(),
+        columns,
+        meta,
+        out_dir,
+        partitions,
+        grid,
+    )
+
+
+def write_partitions(
+    longitude: np.ndarray,
+    latitude: np.ndarray,
+    media: np.ndarray,
+    columns: Mapping[int, tuple[np.ndarray, np.ndarray]],
+    meta: pd.DataFrame,
+    out_dir: str | Path,
+    partitions: int,
+    grid: str = "global",
+) -> tuple[list[Path], pd.DataFrame]:
+    """Write samples and their analyte columns as partitions of whole 160 km root cells.
+
+    Parameters
+    ----------
+    longitude, latitude, media : ndarray
+        One entry per sample.
+    columns : mapping
+        ``column_id -> (values, censored)``, aligned with the samples; NaN where a sample
+        has no analysis.
+    meta : pandas.DataFrame
+        ``column_id``, ``element``, ``method``, ``unit`` of each column.
+    out_dir : path
+        Where ``part=<k>/data.parquet`` are written.
+    partitions : int
+        How many partitions (at most; empty ones are not written).
+    grid : str
+        The grid whose 160 km cells are kept whole.
+
+    Returns
+    -------
+    (list of Path, pandas.DataFrame)
+        The partition folders and ``meta`` (methods as strings).
+    """
+    if partitions < 1:
+        raise ChemearthError(f"partitions must be at least 1, got {partitions}")
+    g = get_grid(grid)
+    lon = np.asarray(longitude, dtype=np.float64)
+    lat = np.asarray(latitude, dtype=np.float64)
+    part = _assign(g.cell_keys(lon, lat, g.levels[0]), partitions)
+    data: dict[str, Any] = {"longitude": lon, "latitude": lat, "medium": np.asarray(media, str)}
+    for k, (values, censored) in columns.items():
+        data[f"v{k}"], data[f"c{k}"] = values, censored
+    table = pa.table(data)
     out = Path(out_dir)
     paths = []
     for p in range(partitions):
@@ -165,8 +210,14 @@ def partition_cells(
     grid: str,
     levels: Sequence[int],
     threads: int = 1,
-) -> pa.Table:
-    """The cell tables of one partition (runs on a worker)."""
+    out: str | Path | None = None,
+) -> pa.Table | int:
+    """The cell tables of one partition (runs on a worker).
+
+    Returns the table, or with ``out`` writes it to ``out/<partition>.parquet`` as it is
+    computed (so a worker never holds a whole partition's cells) and returns the number
+    of rows.
+    """
     from chemearth.gridding import ColumnData, cell_table_schema, cell_tables
 
     table = pq.read_table(Path(path) / "data.parquet")
@@ -190,8 +241,17 @@ def partition_cells(
             )
 
     schema = cell_table_schema()
-    parts = [t.cast(schema) for t in cell_tables(grid, levels, lon, lat, media, data(), threads)]
-    return pa.concat_tables(parts) if parts else schema.empty_table()
+    tables = (t.cast(schema) for t in cell_tables(grid, levels, lon, lat, media, data(), threads))
+    if out is None:
+        parts = list(tables)
+        return pa.concat_tables(parts) if parts else schema.empty_table()
+    Path(out).mkdir(parents=True, exist_ok=True)
+    rows = 0
+    with pq.ParquetWriter(Path(out) / f"{Path(path).name}.parquet", schema) as writer:
+        for t in tables:
+            writer.write_table(t)
+            rows += t.num_rows
+    return rows
 
 
 def build_cells_dask(
@@ -236,7 +296,7 @@ def build_cells_dask(
             [str(p) for p in paths],
             pure=False,
         )
-        tables = client.gather(futures)
+        tables: list[pa.Table] = client.gather(futures)
         return canonical(pa.concat_tables(tables))
     finally:
         if own:
