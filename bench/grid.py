@@ -155,7 +155,7 @@ def run_geopandas(path: Path, out: Path, n_elements: int) -> dict[str, float]:
     import geopandas as gpd
     import shapely
 
-    d, n = load(path)
+    d, _n = load(path)
     points = gpd.GeoDataFrame(
         {f"v{i}": d[f"v{i}"] for i in range(n_elements)}
         | {f"c{i}": d[f"c{i}"] for i in range(n_elements)},
@@ -182,12 +182,17 @@ def run_geopandas(path: Path, out: Path, n_elements: int) -> dict[str, float]:
         for i in range(n_elements):
             v = joined[["cell", f"v{i}", f"c{i}"]].rename(columns={f"v{i}": "v", f"c{i}": "c"})
             g = v.groupby("cell")["v"]
-            stats = pd.DataFrame({
-                "n": g.size(), "n_censored": v.groupby("cell")["c"].sum(),
-                "dl_max": v[v["c"]].groupby("cell")["v"].max(), "min": g.min(), "max": g.max(),
-            })
+            stats = pd.DataFrame(
+                {
+                    "n": g.size(),
+                    "n_censored": v.groupby("cell")["c"].sum(),
+                    "dl_max": v[v["c"]].groupby("cell")["v"].max(),
+                    "min": g.min(),
+                    "max": g.max(),
+                }
+            )
             qs = g.quantile(list(QUANTILES)).unstack()
-            qs.columns = [f"q{int(round(p * 100))}" for p in QUANTILES]
+            qs.columns = [f"q{round(p * 100)}" for p in QUANTILES]
             med = v["cell"].map(stats.join(qs)["q50"])
             stats["mad"] = (v["v"] - med).abs().groupby(v["cell"]).median()
             logs = np.log10(v["v"]).groupby(v["cell"])
@@ -199,12 +204,17 @@ def run_geopandas(path: Path, out: Path, n_elements: int) -> dict[str, float]:
         total += len(result)
         group_s += time.perf_counter() - t1
     scaled = join_s + group_s * len(ELEMENTS) / n_elements
-    return {"seconds": scaled, "join_s": join_s, "group_s": group_s, "rows": total,
-            "elements": n_elements}
+    return {
+        "seconds": scaled,
+        "join_s": join_s,
+        "group_s": group_s,
+        "rows": total,
+        "elements": n_elements,
+    }
 
 
 def run_floor(path: Path, out: Path) -> dict[str, float]:
-    d, n = load(path)
+    d, _n = load(path)
     allv = np.concatenate([d[f"v{i}"] for i in range(len(ELEMENTS))])
     start = time.perf_counter()
     allv.sort()
@@ -219,15 +229,26 @@ def run_dask(path: Path, out: Path, workers: int) -> dict[str, float]:
         client.run(lambda: None)  # workers up before the clock starts
         start = time.perf_counter()
         columns = {i: (d[f"v{i}"], d[f"c{i}"]) for i in range(len(ELEMENTS))}
-        meta = pd.DataFrame({"column_id": range(len(ELEMENTS)), "element": ELEMENTS,
-                             "method": "", "unit": "mg/kg"})
+        meta = pd.DataFrame(
+            {"column_id": range(len(ELEMENTS)), "element": ELEMENTS, "method": "", "unit": "mg/kg"}
+        )
         paths, meta = write_partitions(
-            d["longitude"], d["latitude"], np.full(n, "topsoil"), columns, meta,
-            out / "parts", partitions=2 * workers,
+            d["longitude"],
+            d["latitude"],
+            np.full(n, "topsoil"),
+            columns,
+            meta,
+            out / "parts",
+            partitions=2 * workers,
         )
         futures = client.map(
-            partition_cells, [str(p) for p in paths], columns=meta, grid="global",
-            levels=list(LEVELS), out=str(out / "dask-cells"), pure=False,
+            partition_cells,
+            [str(p) for p in paths],
+            columns=meta,
+            grid="global",
+            levels=list(LEVELS),
+            out=str(out / "dask-cells"),
+            pure=False,
         )
         rows = sum(client.gather(futures))
         return {"seconds": time.perf_counter() - start, "rows": rows}
@@ -249,8 +270,18 @@ def child(method: str, path: Path, out: Path, extra: int) -> None:
 
 
 def run(method: str, path: Path, out: Path, extra: int) -> dict[str, float]:
-    cmd = [sys.executable, __file__, "--child", method, "--data", str(path), "--out", str(out),
-           "--extra", str(extra)]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--child",
+        method,
+        "--data",
+        str(path),
+        "--out",
+        str(out),
+        "--extra",
+        str(extra),
+    ]
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     assert p.stdout is not None
     text = p.stdout.read()
@@ -303,8 +334,10 @@ def main() -> None:
     out = a.out / f"grid-{a.samples}"
     out.mkdir(parents=True, exist_ok=True)
     path = generate(a.samples, out)
-    print(f"bench/grid: {a.samples:,} samples x {len(ELEMENTS)} elements, levels "
-          f"{', '.join(f'{x / 1000:g} km' for x in LEVELS)}; {os.cpu_count()} CPUs")
+    print(
+        f"bench/grid: {a.samples:,} samples x {len(ELEMENTS)} elements, levels "
+        f"{', '.join(f'{x / 1000:g} km' for x in LEVELS)}; {os.cpu_count()} CPUs"
+    )
     extra = {"geopandas": a.gpd_elements, "dask": a.workers}
     results = {}
     for method in METHODS:
@@ -312,25 +345,36 @@ def main() -> None:
             continue
         results[method] = run(method, path, out, extra.get(method, 0))
         r = results[method]
-        print(f"  {method:10} {r['seconds']:9.2f} s  peak {r['peak_rss'] / 1e9:5.2f} GB  "
-              f"rows {int(r['rows']):,}", flush=True)
+        print(
+            f"  {method:10} {r['seconds']:9.2f} s  peak {r['peak_rss'] / 1e9:5.2f} GB  "
+            f"rows {int(r['rows']):,}",
+            flush=True,
+        )
     ours = results["chemearth"]["seconds"]
     print("ratios (peer time / chemearth time):")
     if "duckdb" in results:
-        print(f"  DuckDB SQL ({results['duckdb']['threads']} threads): "
-              f"{results['duckdb']['seconds'] / ours:6.2f}x  (target >= 3x)")
+        print(
+            f"  DuckDB SQL ({results['duckdb']['threads']} threads): "
+            f"{results['duckdb']['seconds'] / ours:6.2f}x  (target >= 3x)"
+        )
         print(f"  chemearth vs DuckDB medians, max relative difference: {check_same(out):.2e}")
     if "geopandas" in results:
         g = results["geopandas"]
-        print(f"  GeoPandas sjoin+groupby:  {g['seconds'] / ours:6.2f}x  (target >= 20x; "
-              f"sjoin {g['join_s']:.1f} s + groupby {g['group_s']:.1f} s for "
-              f"{int(g['elements'])} elements, scaled to {len(ELEMENTS)})")
+        print(
+            f"  GeoPandas sjoin+groupby:  {g['seconds'] / ours:6.2f}x  (target >= 20x; "
+            f"sjoin {g['join_s']:.1f} s + groupby {g['group_s']:.1f} s for "
+            f"{int(g['elements'])} elements, scaled to {len(ELEMENTS)})"
+        )
     if "floor" in results:
-        print(f"  floor, one numpy.sort:    {results['floor']['seconds'] / ours:6.2f}x "
-              f"(chemearth is {ours / results['floor']['seconds']:.1f}x the floor)")
+        print(
+            f"  floor, one numpy.sort:    {results['floor']['seconds'] / ours:6.2f}x "
+            f"(chemearth is {ours / results['floor']['seconds']:.1f}x the floor)"
+        )
     if "dask" in results:
-        print(f"  dask, {a.workers} local workers:   {results['dask']['seconds'] / ours:6.2f}x "
-              "(target <= 2x)")
+        print(
+            f"  dask, {a.workers} local workers:   {results['dask']['seconds'] / ours:6.2f}x "
+            "(target <= 2x)"
+        )
     peak = results["chemearth"]["peak_rss"]
     print(f"chemearth peak memory {peak / 1e9:.2f} GB (target < 4 GB)")
 

@@ -37,6 +37,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from chemearth.aggregate import STATISTICS, RankedValues, factorize
+from chemearth.grids import Grid
 from chemearth.store.base import Store
 
 __all__ = [
@@ -158,7 +159,8 @@ def cell_tables(
     g = get_grid(grid)
     lon = np.asarray(longitude, dtype=np.float64)
     lat = np.asarray(latitude, dtype=np.float64)
-    keys = [g.cell_keys(lon, lat, level) for level in levels]
+    x, y = g.to_xy(lon, lat)  # project once, key every level
+    keys = [g.cell_keys_xy(x, y, level) for level in levels]
     on_grid = np.ones(len(lon), dtype=bool)
     for k in keys:
         on_grid &= k >= 0
@@ -170,6 +172,7 @@ def cell_tables(
         per_level.append((unique, full, g.key_to_id(unique)))
     medium_names, medium_code = np.unique(np.asarray(media, dtype=str), return_inverse=True)
     medium_code = np.where(on_grid, medium_code, -1)
+    plan = _plan(g, levels)
 
     def work(col: ColumnData) -> pa.Table | None:
         rows = np.asarray(col.rows, dtype=np.int64)
@@ -178,14 +181,19 @@ def cell_tables(
         keep = (medium_code[rows] >= 0) & np.isfinite(values)
         rows, values, censored = rows[keep], values[keep], censored[keep]
         codes = medium_code[rows]
-        out = []
+        out: list[pa.Table] = []
         for m in np.unique(codes):
             sel = codes == m if len(medium_names) > 1 else slice(None)
             ranked = RankedValues(values[sel], censored[sel])
             r = rows[sel]
-            for level, (unique, full, ids) in zip(levels, per_level, strict=True):
-                stats = ranked.grouped_stats(unique, full[r])
-                out.append(_table(g.name, level, stats, unique, ids, str(medium_names[m]), col))
+            orders: dict[int, np.ndarray] = {}
+            tables: dict[int, pa.Table] = {}
+            for i, finer in plan:
+                unique, full, ids = per_level[i]
+                stats = ranked.grouped_stats(unique, full[r], orders.get(finer))
+                orders[i] = stats.pop("_order")
+                tables[i] = _table(g.name, levels[i], stats, unique, ids, str(medium_names[m]), col)
+            out.extend(tables[i] for i in range(len(levels)))
         return pa.concat_tables(out) if out else None
 
     tick = progress or (lambda step, done, total: None)
@@ -208,6 +216,28 @@ def cell_tables(
                 yield table
             done += 1
             tick(name, done, total)
+
+
+def _plan(g: Grid, levels: Sequence[int]) -> list[tuple[int, int]]:
+    """The order to compute levels in, finest first, each with the coarsest finer level
+    nested in it (fewest, longest runs).
+
+    Returns ``(index, finer_index)`` pairs (``finer_index`` -1 for none): the sorted order
+    of a level nested in the next is a set of ascending runs per cell, which
+    :meth:`~chemearth.aggregate.RankedValues.group_order` merges instead of sorting.
+
+    Examples
+    --------
+    >>> from chemearth.grids import GLOBAL
+    >>> _plan(GLOBAL, [20_000, 10_000, 4_000, 2_000])
+    [(3, -1), (2, 3), (1, 3), (0, 1)]
+    """
+    by_size = sorted(range(len(levels)), key=lambda i: levels[i])
+    plan: list[tuple[int, int]] = []
+    for pos, i in enumerate(by_size):
+        finer = [j for j in by_size[:pos] if g.nests(levels[j], levels[i])]
+        plan.append((i, finer[-1] if finer else -1))
+    return plan
 
 
 def iter_cells(

@@ -293,10 +293,24 @@ class Grid:
         ...                                   160_000)).tolist()
         ['G160km-E000-N00', 'G160km-W001-S01', None]
         """
+        return self.cell_keys_xy(*self.to_xy(longitude, latitude), level_m)
+
+    def to_xy(self, longitude: ArrayLike, latitude: ArrayLike) -> tuple[Floats, Floats]:
+        """WGS84 points in the grid's CRS (metres), as :meth:`cell_keys` projects them.
+
+        Project once and call :meth:`cell_keys_xy` per level when keying many levels.
+
+        Examples
+        --------
+        >>> from chemearth.grids import GLOBAL
+        >>> x, y = GLOBAL.to_xy([0.0], [0.0])
+        >>> float(x[0]), float(y[0])
+        (0.0, 0.0)
+        """
         lon = np.asarray(longitude, dtype=np.float64)
         lat = np.asarray(latitude, dtype=np.float64)
         x, y = _transformer(_WGS84, self.crs).transform(lon, lat, errcheck=False)
-        return self.cell_keys_xy(x, y, level_m)
+        return np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
 
     @functools.cached_property
     def _widths(self) -> tuple[tuple[int, int], ...]:
