@@ -150,9 +150,8 @@ def cell_tables(
     Yields
     ------
     pyarrow.Table
-        One table per column (with analyses on the grid), with the columns of
-        :func:`cell_table_schema` but not dictionary-encoded; rows by medium, then
-        ``levels`` order, then cell.
+        One table per column (with analyses on the grid), with the schema of
+        :func:`cell_table_schema`; rows by medium, then ``levels`` order, then cell.
     """
     from chemearth.grids import get_grid
 
@@ -169,7 +168,7 @@ def cell_tables(
         unique, gidx = factorize(k[on_grid])
         full = np.full(len(lon), -1, dtype=np.int64)
         full[on_grid] = gidx
-        per_level.append((unique, full, g.key_to_id(unique)))
+        per_level.append((unique, full, pa.array(g.key_to_id(unique), pa.string())))
     medium_names, medium_code = np.unique(np.asarray(media, dtype=str), return_inverse=True)
     medium_code = np.where(on_grid, medium_code, -1)
     plan = _plan(g, levels)
@@ -346,22 +345,34 @@ def _table(
     level: int,
     stats: dict[str, np.ndarray],
     unique: np.ndarray,
-    ids: np.ndarray,
+    ids: pa.Array,
     medium: str,
     col: ColumnData,
 ) -> pa.Table:
+    """One level's statistics as a table of the stored schema (constant columns are
+    dictionary arrays of one value, and ids are taken from the level's id array, so no
+    string is built per row)."""
     n = len(stats["cell"])
     pos = np.searchsorted(unique, stats["cell"])
+    schema = cell_table_schema()
+
+    def constant(name: str, value: str) -> pa.Array:
+        kind = schema.field(name).type
+        return pa.DictionaryArray.from_arrays(
+            pa.array(np.zeros(n, dtype=kind.index_type.to_pandas_dtype())),
+            pa.array([value], pa.string()),
+        )
+
     cols: dict[str, pa.Array] = {
-        "grid": pa.array([grid] * n, pa.string()),
+        "grid": constant("grid", grid),
         "level_m": pa.array(np.full(n, level, dtype=np.int32)),
         "cell": pa.array(stats["cell"].astype(np.int64)),
-        "cell_id": pa.array(np.asarray(ids)[pos], pa.string()),
-        "medium": pa.array([medium] * n, pa.string()),
-        "element": pa.array([col.element] * n, pa.string()),
-        "method": pa.array([col.method] * n, pa.string()),
-        "unit": pa.array([col.unit] * n, pa.string()),
+        "cell_id": ids.take(pa.array(pos)),
+        "medium": constant("medium", medium),
+        "element": constant("element", col.element),
+        "method": constant("method", col.method),
+        "unit": constant("unit", col.unit),
     }
     for name in STATISTICS:
         cols[name] = pa.array(stats[name])
-    return pa.table(cols)
+    return pa.table(cols, schema=schema)
