@@ -17,7 +17,8 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_import_is_light() -> None:
     code = (
         "import sys, chemearth; heavy = [m for m in ('fastapi', 'dask', 'duckdb', 'pandas',"
-        " 'pyproj', 'geopandas', 'shapely') if m in sys.modules]; print(heavy)"
+        " 'pyproj', 'geopandas', 'shapely', 'xarray', 'rasterio', 'distributed')"
+        " if m in sys.modules]; print(heavy)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
