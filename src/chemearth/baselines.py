@@ -231,8 +231,7 @@ def _in_region(values: pd.DataFrame, reg: Region) -> np.ndarray:
         key = int(g.id_to_key([cell_id])[0])
     except GridError as exc:
         raise RegionError(f"region {reg.label}: {exc}") from None
-    level = g.levels[(key >> 56) & 0xF]
-    return np.asarray(g.cell_keys(lon, lat, level) == key)
+    return np.asarray(g.cell_keys(lon, lat, int(g.level_of([key])[0])) == key)
 
 
 def baseline_of(values: np.ndarray, censored: np.ndarray) -> dict[str, Any]:

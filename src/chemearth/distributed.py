@@ -104,19 +104,19 @@ def partition_dataset(
     Returns the partition directories (empty ones left out) and the analyte columns
     (``column_id``, ``element``, ``method``, ``unit``); see :func:`write_partitions`.
     """
-    if partitions < 1:
-        raise ChemearthError(f"partitions must be at least 1, got {partitions}")
+    from chemearth.gridding import _positions
+
     samples = store.samples(dataset_id, version)
     index = samples["sample_index"].to_numpy(dtype=np.int64)
     meta = store.measurement_columns(dataset_id, version)
-    order = np.argsort(index)
     columns: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     for k in meta["column_id"].astype(int):
         v = store.column_values(dataset_id, version, int(k))
-        pos = order[np.searchsorted(index, v["sample_index"], sorter=order)]
+        pos = _positions(index, v["sample_index"])
+        found = pos >= 0
         values = np.full(len(index), np.nan)
         censored = np.zeros(len(index), dtype=bool)
-        values[pos], censored[pos] = v["value"], v["censored"]
+        values[pos[found]], censored[pos[found]] = v["value"][found], v["censored"][found]
         columns[int(k)] = (values, censored)
     return write_partitions(
         samples["longitude"].to_numpy(dtype=np.float64, na_value=np.nan),
@@ -241,7 +241,7 @@ def partition_cells(
             )
 
     schema = cell_table_schema()
-    tables = (t.cast(schema) for t in cell_tables(grid, levels, lon, lat, media, data(), threads))
+    tables = cell_tables(grid, levels, lon, lat, media, data(), threads)
     if out is None:
         parts = list(tables)
         return pa.concat_tables(parts) if parts else schema.empty_table()

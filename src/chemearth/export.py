@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import csv
 import math
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -216,7 +217,7 @@ def export_layer(
     grid: str = "global",
 ) -> Path:
     """Export one layer to ``path``; the format follows ``format`` or the file suffix."""
-    from chemearth.layers import cells, layer, resolve
+    from chemearth.layers import cells, layer
 
     path = Path(path)
     fmt = format or next((k for k, v in FORMATS.items() if path.suffix.lower() == v), None)
@@ -236,11 +237,10 @@ def export_layer(
     frame = cells(store, element, level=level, **which)  # type: ignore[arg-type]
     if fmt == "geoparquet":
         return write_geoparquet(frame, path)
-    chosen = resolve(store, element, level_m=frame.attrs["level_m"], **which)  # type: ignore[arg-type]
-    return write_atlas_csv(frame, path, stat, _detection_limit(store, chosen))
+    return write_atlas_csv(frame, path, stat, _detection_limit(store, frame.attrs))
 
 
-def _detection_limit(store: Store, which: dict[str, Any]) -> float | None:
+def _detection_limit(store: Store, which: Mapping[Any, Any]) -> float | None:
     """The element's detection limit in the dataset: the lowest declared for its column,
     else the lowest limit among its censored values, else None."""
     columns = store.measurement_columns(which["dataset_id"], which["version"])

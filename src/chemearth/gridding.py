@@ -282,11 +282,7 @@ def iter_cells(
                 wide["censored"][ok],
             )
 
-    schema = cell_table_schema()
-    for table in cell_tables(
-        g.name, levels, lon, lat, media, columns(), threads, progress, len(meta)
-    ):
-        yield table.cast(schema)
+    yield from cell_tables(g.name, levels, lon, lat, media, columns(), threads, progress, len(meta))
 
 
 def build_cells(

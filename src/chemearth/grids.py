@@ -509,6 +509,18 @@ class Grid:
         lon, lat = _transformer(self.crs, _WGS84).transform(x, y)
         return np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)
 
+    def level_of(self, keys: Cells) -> Keys:
+        """The level (cell size in metres) of each cell key or id; -1 for :data:`INVALID_KEY`.
+
+        Examples
+        --------
+        >>> from chemearth.grids import EUROPE
+        >>> EUROPE.level_of(["10kmE432N321", "500mE8642N6420"]).tolist()
+        [10000, 500]
+        """
+        valid, index, _, _ = self._decode(self._as_keys(keys))
+        return np.where(valid, np.asarray(self.levels, dtype=np.int64)[index], -1)
+
     def parent(self, keys: Cells, level_m: int | None = None) -> Keys:
         """Keys of the cells of ``level_m`` containing the given cells.
 

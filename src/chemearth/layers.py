@@ -218,6 +218,19 @@ def resolve(
     :class:`LayerChoiceError` naming the choices when the request matches several layers
     (say ``dataset``, ``medium`` or ``method``) or none.
     """
+    return _select(store, element, dataset, medium, method, grid, level_m)[0]
+
+
+def _select(
+    store: Store,
+    element: str,
+    dataset: str | None,
+    medium: str | None,
+    method: str | None,
+    grid: str,
+    level_m: int | None,
+) -> tuple[dict[str, Any], pd.DataFrame]:
+    """:func:`resolve`, and the stored cells of the chosen layer at ``level_m``."""
     g = get_grid(grid)
     level_m = g.levels[0] if level_m is None else level_m
     top = store.cells(g.name, dataset_id=dataset, element=element, level_m=level_m, medium=medium)
@@ -243,7 +256,7 @@ def resolve(
     chosen["version"] = int(chosen["version"])
     chosen["grid"] = g.name
     chosen["element"] = element
-    return chosen
+    return chosen, top
 
 
 def cells(
@@ -266,17 +279,7 @@ def cells(
     g = get_grid(grid)
     if level_m not in g.levels:
         raise GridError(f"level {level_m} m is not a level of the {g.name} grid: {g.levels}")
-    which = resolve(
-        store, element, dataset=dataset, medium=medium, method=method, grid=grid, level_m=level_m
-    )
-    frame = store.cells(
-        g.name,
-        dataset_id=which["dataset_id"],
-        element=element,
-        level_m=level_m,
-        medium=which["medium"],
-    )
-    frame = frame[(frame["method"].astype(str) == which["method"])]
+    which, frame = _select(store, element, dataset, medium, method, grid, level_m)
     keys = frame["cell"].to_numpy(dtype=np.int64)
     lon, lat = g.cell_centres(keys)
     x, y = g.cell_centres(keys, to_wgs84=False)

@@ -104,6 +104,8 @@ class EmbeddedStore(Store):
     def __init__(self, home: Path, read_only: bool = False) -> None:
         self.home = Path(home)
         self.read_only = read_only
+        # folders of committed versions, which never change: (dataset_id, version) -> (v, path)
+        self._paths_of: dict[tuple[str, int], tuple[int, str]] = {}
         try:
             self.home.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -266,7 +268,7 @@ class EmbeddedStore(Store):
     def _version(
         self, con: duckdb.DuckDBPyConnection, dataset_id: str, version: int | None
     ) -> tuple[int, str]:
-        cache: dict[tuple[str, int], tuple[int, str]] = self.__dict__.setdefault("_paths_of", {})
+        cache = self._paths_of
         if version is not None and (dataset_id, version) in cache:  # committed: immutable
             return cache[(dataset_id, version)]
         if version is None:
@@ -412,7 +414,7 @@ class EmbeddedStore(Store):
 
     def _path_of(self, dataset_id: str, version: int | None) -> str:
         """The folder of a version; without a connection when it is known already."""
-        cache: dict[tuple[str, int], tuple[int, str]] = self.__dict__.get("_paths_of", {})
+        cache = self._paths_of
         if version is not None and (dataset_id, version) in cache:
             return cache[(dataset_id, version)][1]
         with self._connect(read_only=True) as con:
