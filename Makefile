@@ -5,6 +5,9 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
+NODE   := node_modules/.package-lock.json
+BROWSER := /usr/bin/chromium
+
 .PHONY: demo test lint typecheck bench clean
 
 $(STAMP): pyproject.toml
@@ -13,7 +16,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-demo: $(STAMP)
+# Leaflet and the other front-end packages, from the npm registry, as the lockfile pins them.
+$(NODE): package.json package-lock.json
+	npm ci --no-audit --no-fund
+
+# The browser tests drive Debian's chromium with Playwright (never `playwright install`).
+$(BROWSER):
+	apt-get install -y -q chromium || (apt-get update -q && apt-get install -y -q chromium)
+
+demo: $(STAMP) $(NODE)
 	$(BIN)/chemearth demo
 
 lint: $(STAMP)
@@ -22,7 +33,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy src/chemearth
 
-test: $(STAMP) lint typecheck
+test: $(STAMP) $(NODE) $(BROWSER) lint typecheck
 	$(BIN)/pytest
 
 bench: $(STAMP)

@@ -114,7 +114,7 @@ def test_demo_ingests_every_dataset_and_prints_the_catalogue(
     from chemearth.descriptors import shipped_descriptors
 
     proc = subprocess.run(
-        [CHEMEARTH, "demo", "--home", str(tmp_path / "demo")],
+        [CHEMEARTH, "demo", "--no-serve", "--home", str(tmp_path / "demo")],
         env={**env, "PATH": "/usr/bin:/bin"},
         capture_output=True,
         text=True,

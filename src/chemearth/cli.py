@@ -301,8 +301,14 @@ def describe(file: Path, header_row: int | None, output: Path | None) -> None:
     help="Store directory for the demo (default: <user data dir>/chemearth-demo); "
     "emptied first if an earlier demo made it; any other non-empty folder is refused.",
 )
-def demo(data_dir: Path | None, home: Path | None) -> None:
-    """Ingest every shipped dataset into a fresh store, print the catalogue, build the grids."""
+@click.option("--no-serve", is_flag=True, help="Stop after building the grids.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to serve on.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to serve on.")
+def demo(
+    data_dir: Path | None, home: Path | None, no_serve: bool, host: str, port: int
+) -> None:
+    """Ingest every shipped dataset into a fresh store, print the catalogue, build the
+    grids, then serve the website at http://127.0.0.1:8000."""
     from platformdirs import user_data_dir
 
     from chemearth.descriptor import load_descriptor
@@ -354,6 +360,101 @@ def demo(data_dir: Path | None, home: Path | None) -> None:
     show_catalog(store)
     build_grids(store, show_progress=True)
     click.echo(f"store: {target}")
+    if not no_serve:
+        _serve(target, host, port, workers=1)
+
+
+def _serve(home: Path, host: str, port: int, workers: int) -> None:
+    from chemearth.web.app import find_leaflet
+    from chemearth.web.serve import serve as run
+
+    if find_leaflet() is None:
+        click.echo("warning: Leaflet is not installed (run `npm ci`); the map page needs it",
+                   err=True)
+    click.echo(f"chemearth serving {home} at http://{host}:{port}  (Ctrl+C to stop)", err=False)
+    sys.stdout.flush()
+    run(home, host=host, port=port, workers=workers)
+
+
+@cli.command()
+@_home_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Worker processes.")
+def serve(home: Path | None, host: str, port: int, workers: int) -> None:
+    """Serve the website and API (map, catalogue, OGC API, tiles, downloads, uploads)."""
+    from chemearth.config import Settings
+
+    target = home or Settings.from_env().home
+    if not (Path(target) / "catalog.duckdb").exists():
+        raise click.UsageError(f"no store at {target}: run `chemearth demo` or `chemearth ingest`")
+    _serve(Path(target), host, port, workers)
+
+
+@cli.group()
+def token() -> None:
+    """API tokens and grants (kept hashed in the store's access.json)."""
+
+
+@token.command("create")
+@_home_option
+@click.argument("name")
+@click.option("--role", type=click.Choice(["public", "partner", "owner", "admin"]), required=True)
+@click.option("--organisation", default="", help="The organisation (as in descriptors).")
+@click.option("--grant", "grants", multiple=True, help="A dataset to grant (partners).")
+def token_create(
+    home: Path | None, name: str, role: str, organisation: str, grants: tuple[str, ...]
+) -> None:
+    """Create a token and print it once (only its hash is kept)."""
+    from chemearth.access import TokenStore
+    from chemearth.config import Settings
+
+    tokens = TokenStore(Path(home or Settings.from_env().home))
+    click.echo(tokens.create(name, role, organisation=organisation, grants=grants))
+
+
+@token.command("list")
+@_home_option
+def token_list(home: Path | None) -> None:
+    """List tokens (never the secrets)."""
+    from chemearth.access import TokenStore
+    from chemearth.config import Settings
+
+    tokens = TokenStore(Path(home or Settings.from_env().home))
+    for rec in tokens.records().values():
+        d = rec.to_dict(secret_hash=False)
+        click.echo(
+            f"{d['token_id']}  {d['name']:<16} {d['role']:<8} {d['organisation'] or '-':<20} "
+            f"grants={','.join(d['grants']) or '-'}{'  REVOKED' if d['revoked'] else ''}"
+        )
+
+
+@token.command("revoke")
+@_home_option
+@click.argument("token_id")
+def token_revoke(home: Path | None, token_id: str) -> None:
+    """Revoke a token by its id."""
+    from chemearth.access import TokenStore
+    from chemearth.config import Settings
+
+    TokenStore(Path(home or Settings.from_env().home)).revoke(token_id)
+    click.echo(f"revoked {token_id}")
+
+
+@token.command("grant")
+@_home_option
+@click.argument("token_id")
+@click.argument("dataset")
+@click.option("--revoke", is_flag=True, help="Withdraw the grant instead.")
+def token_grant(home: Path | None, token_id: str, dataset: str, revoke: bool) -> None:
+    """Grant a token full access to a dataset (or withdraw it)."""
+    from chemearth.access import TokenStore
+    from chemearth.config import Settings
+
+    TokenStore(Path(home or Settings.from_env().home)).grant(token_id, dataset, revoke=revoke)
+    click.echo(f"{'withdrew' if revoke else 'granted'} {dataset} {'from' if revoke else 'to'} "
+               f"{token_id}")
 
 
 def _levels(text: str | None) -> list[int] | None:

@@ -17,7 +17,9 @@ expect ``ValueError`` or ``KeyError`` keep working::
     ├── CRSError(ValueError)             an unknown coordinate reference system
     ├── StatisticsError(ValueError)      the data cannot give the statistic asked for
     ├── StoreError(RuntimeError)         the store is unusable or locked
-    └── NotFoundError(KeyError)          a dataset id (or version) is not in the store
+    ├── NotFoundError(KeyError)          a dataset id (or version) is not in the store
+    ├── AccessDenied(PermissionError)    the actor may not see or change this
+    └── AuthenticationError              an API token is malformed, unknown or revoked
 
 Warnings derive from :class:`ChemearthWarning` (a ``UserWarning``).
 """
@@ -25,6 +27,8 @@ Warnings derive from :class:`ChemearthWarning` (a ``UserWarning``).
 from __future__ import annotations
 
 __all__ = [
+    "AccessDenied",
+    "AuthenticationError",
     "CRSError",
     "ChemearthError",
     "ChemearthWarning",
@@ -143,3 +147,15 @@ class NotFoundError(ChemearthError, KeyError):
 
 class ChemearthWarning(UserWarning):
     """Something the user should know, which does not stop the work."""
+
+
+class AccessDenied(ChemearthError, PermissionError):
+    """The actor may not see or change this (a sharing policy, an embargo or a role)."""
+
+    exit_code = 5
+
+
+class AuthenticationError(ChemearthError, PermissionError):
+    """An API token is malformed, unknown or revoked."""
+
+    exit_code = 5

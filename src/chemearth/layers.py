@@ -280,6 +280,17 @@ def cells(
     if level_m not in g.levels:
         raise GridError(f"level {level_m} m is not a level of the {g.name} grid: {g.levels}")
     which, frame = _select(store, element, dataset, medium, method, grid, level_m)
+    return frame_of(frame, {**which, "level_m": level_m})
+
+
+def frame_of(stored: pd.DataFrame, which: dict[str, Any]) -> pd.DataFrame:
+    """Stored cell rows of one layer as the frame :func:`cells` returns.
+
+    ``which`` names the layer (dataset_id, version, element, medium, method, unit, grid,
+    level_m) and becomes the frame's ``attrs``.
+    """
+    g = get_grid(str(which["grid"]))
+    frame = stored
     keys = frame["cell"].to_numpy(dtype=np.int64)
     lon, lat = g.cell_centres(keys)
     x, y = g.cell_centres(keys, to_wgs84=False)
@@ -295,7 +306,7 @@ def cells(
     )
     for name in STATISTICS:
         out[name] = frame[name].to_numpy()
-    out.attrs.update(which, level_m=level_m)
+    out.attrs.update(which)
     return out
 
 
@@ -324,14 +335,25 @@ def layer(
     >>> float(da.max()), da.attrs["unit"]                             # doctest: +SKIP
     (1812.5, 'mg/kg')
     """
-    import xarray as xr
 
     if stat is not None and stat not in STATISTICS:
         raise GridError(f"unknown statistic {stat!r}; statistics: {', '.join(STATISTICS)}")
     frame = cells(
         store, element, level=level, dataset=dataset, medium=medium, method=method, grid=grid
     )
-    g = get_grid(grid)
+    return raster(frame, stat, max_pixels)
+
+
+def raster(
+    frame: pd.DataFrame, stat: str | None = "median", max_pixels: int = MAX_PIXELS
+) -> xr.DataArray | xr.Dataset:
+    """A frame of :func:`cells` as the raster :func:`layer` returns."""
+    import xarray as xr
+
+    if frame.empty:
+        raise LayerChoiceError("the layer has no cells to put in a raster")
+    element = str(frame.attrs["element"])
+    g = get_grid(str(frame.attrs["grid"]))
     size = frame.attrs["level_m"]
     col = np.floor(frame["x"].to_numpy() / size).astype(np.int64)
     row = np.floor(frame["y"].to_numpy() / size).astype(np.int64)

@@ -235,6 +235,22 @@ class Store(abc.ABC):
         """Stored cell statistics (latest versions), with ``dataset_id`` and ``version``."""
 
     @abc.abstractmethod
+    def cell_inventory(self) -> pd.DataFrame:
+        """Which layers the cell tables hold (latest versions).
+
+        One row per dataset_id, version, grid, element, medium, method, unit and level_m,
+        with ``cells`` (number of cells) and ``cells_n3`` (cells of 3 samples or more).
+        """
+
+    def generation(self) -> object:
+        """A value that changes whenever the catalogue changes (``None``: unknown).
+
+        Readers that cache what they derive from the catalogue compare it to decide when
+        to read again.
+        """
+        return None
+
+    @abc.abstractmethod
     def dataset_summary(self) -> pd.DataFrame:
         """Per dataset (latest version): samples, elements, data items, countries, media."""
 

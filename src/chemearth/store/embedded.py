@@ -503,6 +503,43 @@ class EmbeddedStore(Store):
                 )
             )
 
+    def cell_inventory(self) -> pd.DataFrame:
+        with self._connect(read_only=True) as con:
+            rows = con.execute(
+                f"SELECT l.path, c.grid FROM ({_LATEST}) l JOIN version_cells c "
+                "USING (dataset_id, version) ORDER BY 1, 2"
+            ).fetchall()
+            if not rows:
+                return pd.DataFrame(
+                    columns=[
+                        "dataset_id", "version", "grid", "element", "medium", "method",
+                        "unit", "level_m", "cells", "cells_n3",
+                    ]
+                )
+            src = ", ".join(_quote(self.home / p / f"cells-{g}.parquet") for p, g in rows)
+            return _frame(
+                con.execute(
+                    f"SELECT dataset_id, version, grid::VARCHAR AS grid, "
+                    "element::VARCHAR AS element, medium::VARCHAR AS medium, "
+                    "method::VARCHAR AS method, unit::VARCHAR AS unit, level_m, "
+                    "count(*) AS cells, count(*) FILTER (WHERE n >= 3) AS cells_n3 "
+                    f"FROM read_parquet([{src}], hive_partitioning = true, "
+                    "hive_types = {'dataset_id': VARCHAR, 'version': INTEGER}) "
+                    "GROUP BY ALL ORDER BY dataset_id, grid, element, medium, method, "
+                    "level_m DESC"
+                )
+            )
+
+    def generation(self) -> object:
+        stamps: list[tuple[int, int] | None] = []
+        for p in (self._db, self._db.with_name(self._db.name + ".wal")):
+            try:
+                st = p.stat()
+                stamps.append((st.st_mtime_ns, st.st_size))
+            except FileNotFoundError:
+                stamps.append(None)
+        return tuple(stamps)
+
     def dataset_summary(self) -> pd.DataFrame:
         sql = f"""
             SELECT dataset_id, version, title, organisation, n_samples AS samples,

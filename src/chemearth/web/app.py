@@ -1,0 +1,166 @@
+"""The FastAPI application: :func:`create_app` over a store.
+
+Domain errors become HTTP errors here, at the edge, and nowhere else:
+
+=======================  ======
+error                    status
+=======================  ======
+AuthenticationError      401
+AccessDenied             403
+NotFoundError            404
+TooManyCellsError        413
+other ChemearthError     422
+=======================  ======
+
+Every message comes from the core query layer, which never names what the actor may
+not see.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from chemearth.access import MIN_CELL_N
+from chemearth.errors import (
+    AccessDenied,
+    AuthenticationError,
+    ChemearthError,
+    NotFoundError,
+    TooManyCellsError,
+)
+from chemearth.query import MAX_ROWS, Gateway
+from chemearth.store.base import Store
+
+__all__ = ["WebSettings", "create_app", "find_leaflet"]
+
+log = logging.getLogger("chemearth.web")
+
+_HERE = Path(__file__).parent
+
+
+def find_leaflet() -> Path | None:
+    """Leaflet's ``dist`` folder from ``npm ci`` (``CHEMEARTH_NODE_MODULES`` or the checkout)."""
+    candidates = []
+    env = os.environ.get("CHEMEARTH_NODE_MODULES")
+    if env:
+        candidates.append(Path(env))
+    candidates += [p / "node_modules" for p in (Path.cwd(), *_HERE.parents)]
+    for nm in candidates:
+        dist = nm / "leaflet" / "dist"
+        if (dist / "leaflet.js").is_file():
+            return dist
+    return None
+
+
+@dataclass
+class WebSettings:
+    """Settings of the website.
+
+    Attributes
+    ----------
+    boundaries : Path, optional
+        Natural Earth admin-0 GeoJSON drawn on the map and used to locate uploads.
+    k : int
+        Fewest samples behind a published cell of an aggregated-only dataset.
+    max_rows : int
+        Most rows (features, cells) one request returns.
+    timeout_s : float
+        Longest a request may run before it is answered with 503.
+    tile_cache : int
+        Tiles kept in memory.
+    upload_max_bytes : int
+        Largest upload accepted.
+    secure_cookies : bool
+        Mark the session cookie ``Secure`` (behind HTTPS).
+    """
+
+    boundaries: Path | None = None
+    k: int = MIN_CELL_N
+    max_rows: int = MAX_ROWS
+    timeout_s: float = 30.0
+    tile_cache: int = 20_000
+    upload_max_bytes: int = 200 * 1024 * 1024
+    secure_cookies: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def create_app(store: Store, settings: WebSettings | None = None) -> FastAPI:
+    """The chemearth website and API over ``store``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from chemearth import open_store
+    >>> app = create_app(open_store(Path(tempfile.mkdtemp())))
+    >>> app.title
+    'chemearth'
+    """
+    from chemearth.web import routes_api, routes_pages, routes_tiles
+
+    settings = settings or WebSettings()
+    gateway = Gateway(store, k=settings.k, max_rows=settings.max_rows)
+    app = FastAPI(
+        title="chemearth",
+        version="0.1.0",
+        summary="Global-scale geochemical baselines: catalogue, grid layers, tiles and samples.",
+        description=(
+            "OGC API - Features for samples and cells, XYZ tiles with TileJSON, catalogue, "
+            "downloads and uploads. Send an API token as `Authorization: Bearer <token>`; "
+            "without one you see what the data owners share publicly."
+        ),
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    app.state.gateway = gateway
+    app.state.settings = settings
+    app.state.tile_cache = routes_tiles.TileCache(settings.tile_cache)
+
+    @app.middleware("http")
+    async def bounded_time(request: Request, call_next: Any) -> Response:
+        try:
+            response: Response = await asyncio.wait_for(call_next(request), settings.timeout_s)
+        except TimeoutError:
+            return JSONResponse(
+                {"detail": f"the request took longer than {settings.timeout_s:g} s"},
+                status_code=503,
+            )
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        return response
+
+    _errors(app)
+    app.include_router(routes_tiles.router)
+    app.include_router(routes_api.router)
+    app.include_router(routes_pages.router)
+    app.mount("/static", StaticFiles(directory=_HERE / "static"), name="static")
+    leaflet = find_leaflet()
+    if leaflet is not None:
+        app.mount("/vendor/leaflet", StaticFiles(directory=leaflet), name="leaflet")
+    else:
+        log.warning("Leaflet not found: run `npm ci` in the checkout (the map needs it)")
+    return app
+
+
+def _errors(app: FastAPI) -> None:
+    def handler(status: int, headers: dict[str, str] | None = None) -> Any:
+        async def handle(request: Request, exc: Exception) -> JSONResponse:
+            return JSONResponse({"detail": str(exc)}, status_code=status, headers=headers)
+
+        return handle
+
+    app.add_exception_handler(
+        AuthenticationError, handler(401, {"WWW-Authenticate": 'Bearer realm="chemearth"'})
+    )
+    app.add_exception_handler(AccessDenied, handler(403))
+    app.add_exception_handler(NotFoundError, handler(404))
+    app.add_exception_handler(TooManyCellsError, handler(413))
+    app.add_exception_handler(ChemearthError, handler(422))

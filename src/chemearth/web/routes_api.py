@@ -1,0 +1,542 @@
+"""The JSON API: OGC API - Features, catalogue, elements, downloads, uploads, sessions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import re
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+import numpy as np
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi.responses import JSONResponse, Response
+
+from chemearth.access import Actor
+from chemearth.errors import (
+    AccessDenied,
+    ChemearthError,
+    GridError,
+    IngestRejected,
+    NotFoundError,
+    RowError,
+)
+from chemearth.web.deps import COOKIE, ActorDep, GatewayDep
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api")
+
+GEOJSON = "application/geo+json"
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+Limit = Annotated[int, Query(ge=1, le=10_000, description="Most features to return.")]
+Offset = Annotated[int, Query(ge=0, le=10_000_000, description="Features to skip.")]
+BBox = Annotated[
+    str | None,
+    Query(description="west,south,east,north in degrees (WGS84).", max_length=200,
+          pattern=r"^-?[0-9.]+,-?[0-9.]+,-?[0-9.]+,-?[0-9.]+$"),
+]
+Text = Annotated[str | None, Query(max_length=200)]
+
+
+def _base(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+# ---------------------------------------------------------------------- OGC API
+
+
+@router.get("", tags=["OGC API - Features"], summary="Landing page")
+def landing(request: Request) -> dict[str, Any]:
+    """The OGC API landing page with links to the API definition, conformance and data."""
+    b = _base(request)
+    return {
+        "title": "chemearth",
+        "description": "Geochemical baselines: samples and grid cells as OGC API - Features.",
+        "links": [
+            {"rel": "self", "type": "application/json", "href": f"{b}/api"},
+            {"rel": "service-desc", "type": "application/vnd.oai.openapi+json;version=3.0",
+             "href": f"{b}/openapi.json"},
+            {"rel": "service-doc", "type": "text/html", "href": f"{b}/api/docs"},
+            {"rel": "conformance", "type": "application/json", "href": f"{b}/api/conformance"},
+            {"rel": "data", "type": "application/json", "href": f"{b}/api/collections"},
+            {"rel": "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes",
+             "type": "application/json", "href": f"{b}/api/tileMatrixSets"},
+        ],
+    }
+
+
+@router.get("/conformance", tags=["OGC API - Features"], summary="Conformance classes")
+def conformance() -> dict[str, Any]:
+    """The OGC conformance classes implemented."""
+    return {
+        "conformsTo": [
+            "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+            "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+            "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+            "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tilesets-list",
+        ]
+    }
+
+
+def _collection(request: Request, entry: dict[str, Any], kind: str) -> dict[str, Any]:
+    b = _base(request)
+    cid = f"{entry['dataset_id']}.{kind}"
+    what = "samples (points)" if kind == "samples" else "grid cell statistics (squares)"
+    return {
+        "id": cid,
+        "title": f"{entry['title']}: {what}",
+        "description": f"{entry['citation']} Licence: {entry['licence']}.",
+        "itemType": "feature",
+        "crs": ["http://www.opengis.net/def/crs/OGC/1.3/CRS84"],
+        "links": [
+            {"rel": "self", "type": "application/json", "href": f"{b}/api/collections/{cid}"},
+            {"rel": "items", "type": GEOJSON, "href": f"{b}/api/collections/{cid}/items"},
+            {"rel": "license", "type": "text/html", "title": entry["licence"],
+             "href": entry["url"] or f"{b}/catalogue/datasets/{entry['dataset_id']}"},
+        ],
+    }
+
+
+@router.get("/collections", tags=["OGC API - Features"], summary="Feature collections")
+def collections(request: Request, gw: GatewayDep, actor: ActorDep) -> dict[str, Any]:
+    """Per dataset you may see: ``<dataset>.cells`` and, where shared, ``<dataset>.samples``."""
+    out = []
+    for entry in gw.datasets(actor):
+        out.append(_collection(request, entry, "cells"))
+        if entry["samples_visible"]:
+            out.append(_collection(request, entry, "samples"))
+    return {
+        "links": [{"rel": "self", "type": "application/json",
+                   "href": f"{_base(request)}/api/collections"}],
+        "collections": out,
+    }
+
+
+def _split(cid: str) -> tuple[str, str]:
+    dataset, _, kind = cid.rpartition(".")
+    if kind not in ("samples", "cells") or not dataset:
+        raise NotFoundError(f"collection {cid!r} not found; ids are <dataset>.samples or .cells")
+    return dataset, kind
+
+
+@router.get("/collections/{cid}", tags=["OGC API - Features"], summary="One collection")
+def collection(request: Request, gw: GatewayDep, actor: ActorDep, cid: str) -> dict[str, Any]:
+    """One collection's description."""
+    dataset, kind = _split(cid)
+    entry = gw.dataset(actor, dataset)
+    if kind == "samples" and not entry["samples_visible"]:
+        raise AccessDenied(f"the sample data of dataset {dataset!r} are shared as grid layers only")
+    return _collection(request, entry, kind)
+
+
+def _bbox(text: str | None) -> list[float] | None:
+    if text is None:
+        return None
+    try:
+        return [float(v) for v in text.split(",")]
+    except ValueError:
+        raise GridError(f"bbox {text!r} is not four numbers west,south,east,north") from None
+
+
+@router.get(
+    "/collections/{cid}/items",
+    tags=["OGC API - Features"],
+    summary="Features of a collection",
+    response_class=JSONResponse,
+    responses={200: {"content": {GEOJSON: {}}}},
+)
+def items(
+    request: Request, gw: GatewayDep, actor: ActorDep, cid: str,
+    bbox: BBox = None, limit: Limit = 100, offset: Offset = 0,
+    element: Annotated[str | None, Query(max_length=400,
+                       description="Element(s), comma-separated.")] = None,
+    medium: Text = None, method: Text = None, country: Text = None,
+    grid: Annotated[str | None, Query(max_length=16)] = None,
+    level: Annotated[str | None, Query(max_length=16)] = None,
+) -> JSONResponse:
+    """GeoJSON features, paged with ``limit`` and ``offset``, filtered by ``bbox`` and
+    properties (samples: ``element``, ``medium``, ``country``; cells: ``element``,
+    ``medium``, ``method``, ``grid``, ``level``)."""
+    dataset, kind = _split(cid)
+    box = _bbox(bbox)
+    if kind == "samples":
+        els = [e.strip() for e in element.split(",") if e.strip()] if element else None
+        feats, matched = gw.sample_features(
+            actor, dataset, elements=els, medium=medium, country=country, bbox=box,
+            limit=limit, offset=offset,
+        )
+    else:
+        feats, matched = gw.cell_features(
+            actor, dataset, element=element, medium=medium, method=method, grid=grid,
+            level=level, bbox=box, limit=limit, offset=offset,
+        )
+    b = _base(request)
+    params = {k: v for k, v in request.query_params.items() if k not in ("offset",)}
+    links = [{"rel": "self", "type": GEOJSON,
+              "href": f"{b}/api/collections/{cid}/items?{urlencode({**params, 'offset': offset})}"}]
+    if offset + len(feats) < matched:
+        links.append({"rel": "next", "type": GEOJSON, "href": f"{b}/api/collections/{cid}/items?"
+                      + urlencode({**params, "offset": offset + len(feats)})})
+    if offset > 0:
+        links.append({"rel": "prev", "type": GEOJSON, "href": f"{b}/api/collections/{cid}/items?"
+                      + urlencode({**params, "offset": max(0, offset - limit)})})
+    body = {
+        "type": "FeatureCollection",
+        "features": feats,
+        "numberMatched": matched,
+        "numberReturned": len(feats),
+        "timeStamp": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "links": links,
+    }
+    return JSONResponse(body, media_type=GEOJSON)
+
+
+@router.get(
+    "/collections/{cid}/items/{fid}",
+    tags=["OGC API - Features"],
+    summary="One feature",
+    response_class=JSONResponse,
+    responses={200: {"content": {GEOJSON: {}}}},
+)
+def item(gw: GatewayDep, actor: ActorDep, cid: str, fid: str) -> JSONResponse:
+    """One feature: a sample by its id, or a cell by ``grid~element~medium~method~cell_id``."""
+    dataset, kind = _split(cid)
+    if kind == "cells":
+        return JSONResponse(gw.cell_feature(actor, dataset, fid), media_type=GEOJSON)
+    frame = gw.sample_frame(actor, dataset)
+    hit = np.flatnonzero(frame["sample_id"].astype(str).to_numpy() == fid)
+    if len(hit) == 0:
+        raise NotFoundError(f"feature {fid!r} not found")
+    feats, _ = gw.sample_features(actor, dataset, limit=1, offset=int(hit[0]))
+    return JSONResponse(feats[0], media_type=GEOJSON)
+
+
+# ---------------------------------------------------------------------- catalogue
+
+
+@router.get("/datasets", tags=["catalogue"], summary="Datasets you may see")
+def datasets(gw: GatewayDep, actor: ActorDep) -> dict[str, Any]:
+    """Catalogue entries: metadata, citation, licence and sharing policy."""
+    return {"datasets": gw.datasets(actor)}
+
+
+@router.get("/datasets/{dataset}", tags=["catalogue"], summary="One dataset")
+def dataset(gw: GatewayDep, actor: ActorDep, dataset: str) -> dict[str, Any]:
+    """One catalogue entry."""
+    return gw.dataset(actor, dataset)
+
+
+@router.get("/countries", tags=["catalogue"], summary="Per-country table")
+def countries(gw: GatewayDep, actor: ActorDep) -> dict[str, Any]:
+    """Per country: datasets, samples and data items you may see."""
+    return {"countries": gw.countries(actor)}
+
+
+@router.get("/elements", tags=["catalogue"], summary="Elements")
+def elements(gw: GatewayDep, actor: ActorDep) -> dict[str, Any]:
+    """Every element you may see, with the datasets holding it."""
+    return {"elements": gw.elements(actor)}
+
+
+@router.get("/elements/{element}", tags=["catalogue"], summary="Baselines of one element")
+def element(gw: GatewayDep, actor: ActorDep, element: str) -> dict[str, Any]:
+    """Baseline statistics per dataset, medium and method (see docs/baselines.md)."""
+    return {"element": element, "baselines": gw.element_baselines(actor, element)}
+
+
+@router.get(
+    "/elements/{element}/plot.png",
+    tags=["catalogue"],
+    summary="Histogram, boxplot and ECDF",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}}}},
+)
+def element_plot(
+    gw: GatewayDep, actor: ActorDep, element: str,
+    dataset: Annotated[str, Query(max_length=200)],
+    medium: Text = None, method: Text = None,
+    lang: Annotated[str, Query(pattern="^(en|zh)$")] = "en",
+) -> Response:
+    """The distribution of one element in one dataset (where sample values are shared)."""
+    from chemearth.plots import distribution_figure, figure_png
+
+    values, censored, unit = gw.element_values(actor, element, dataset, medium, method)
+    fig = distribution_figure(
+        values, censored, element=element, unit=unit, title=f"{element} · {dataset}", lang=lang
+    )
+    return Response(figure_png(fig), media_type="image/png")
+
+
+_BOUNDARIES: dict[str, bytes] = {}
+
+
+@router.get(
+    "/boundaries.geojson",
+    tags=["catalogue"],
+    summary="Country boundaries",
+    response_class=Response,
+    responses={200: {"content": {GEOJSON: {}}}},
+)
+def boundaries(request: Request) -> Response:
+    """Natural Earth admin-0 country outlines (simplified) for the map."""
+    path = request.app.state.settings.boundaries
+    key = str(path)
+    if key not in _BOUNDARIES:
+        _BOUNDARIES[key] = _simplified_boundaries(path)
+    return Response(_BOUNDARIES[key], media_type=GEOJSON,
+                    headers={"Cache-Control": "public, max-age=86400"})
+
+
+def _simplified_boundaries(path: Path | None) -> bytes:
+    if path is None:
+        return b'{"type": "FeatureCollection", "features": []}'
+    import geopandas as gpd
+    import shapely
+
+    small = Path(path).with_name("ne_110m_admin_0_countries.geojson")
+    src = small if small.is_file() else Path(path)
+    frame = gpd.read_file(src, columns=["ISO_A2", "NAME"])
+    geom = shapely.simplify(shapely.make_valid(frame.geometry.values), 0.02)
+    frame = frame.set_geometry(shapely.set_precision(geom, 0.001))
+    return str(frame.to_json(drop_id=True)).encode()
+
+
+# ---------------------------------------------------------------------- downloads
+
+
+def _attachment(data: bytes, name: str, media: str, dataset_id: str, request: Request) -> Response:
+    return Response(
+        data,
+        media_type=media,
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Link": f'<{_base(request)}/api/datasets/{dataset_id}>; rel="describedby"',
+        },
+    )
+
+
+_LAYER_FORMATS = {"tif": "image/tiff", "nc": "application/x-netcdf", "csv": "text/csv"}
+
+
+@router.get(
+    "/downloads/{dataset}/layers/{element}.{fmt}",
+    tags=["downloads"],
+    summary="Download a gridded layer",
+    response_class=Response,
+    responses={200: {"content": {m: {} for m in _LAYER_FORMATS.values()}}},
+)
+def download_layer(
+    request: Request, gw: GatewayDep, actor: ActorDep, dataset: str, element: str, fmt: str,
+    medium: Text = None, method: Text = None,
+    grid: Annotated[str | None, Query(max_length=16)] = None,
+    level: Annotated[str | None, Query(max_length=16)] = None,
+    stat: Annotated[str, Query(max_length=16)] = "median",
+) -> Response:
+    """A layer as Cloud-Optimised GeoTIFF (one statistic), NetCDF (every statistic) or
+    atlas CSV; cells not published to you are left out; citation and licence inside."""
+    from chemearth import export
+    from chemearth.layers import frame_of, raster
+
+    if fmt not in _LAYER_FORMATS:
+        raise NotFoundError(f"format {fmt!r} not offered; one of {', '.join(_LAYER_FORMATS)}")
+    view = gw.layer_view(actor, dataset, element, medium=medium, method=method, grid=grid,
+                         level=level, stat=stat)
+    which = {
+        "dataset_id": view.dataset_id, "version": view.version, "element": view.element,
+        "medium": view.medium, "method": view.method, "unit": view.unit,
+        "grid": view.grid.name, "level_m": view.level_m,
+        "citation": view.citation, "licence": view.licence,
+    }
+    frame = frame_of(view.cells, which)
+    name = f"{dataset}-{element}-{view.level}-{stat if fmt != 'nc' else 'all'}.{fmt}"
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / name
+        if fmt == "tif":
+            da = raster(frame, stat)
+            da.attrs.update(citation=view.citation, licence=view.licence)
+            export.write_cog(da, out)  # type: ignore[arg-type]
+        elif fmt == "nc":
+            ds = raster(frame, None)
+            ds.attrs.update(references=view.citation, license=view.licence)
+            export.write_netcdf(ds, out)  # type: ignore[arg-type]
+        else:
+            export.write_atlas_csv(frame, out, stat,
+                                   export._detection_limit(gw.store, frame.attrs))
+        data = out.read_bytes()
+    return _attachment(data, name, _LAYER_FORMATS[fmt], dataset, request)
+
+
+_SAMPLE_FORMATS = {"csv": "text/csv", "gpkg": "application/geopackage+sqlite3"}
+
+
+@router.get(
+    "/downloads/{dataset}/samples.{fmt}",
+    tags=["downloads"],
+    summary="Download sample data",
+    response_class=Response,
+    responses={200: {"content": {m: {} for m in _SAMPLE_FORMATS.values()}}},
+)
+def download_samples(
+    request: Request, gw: GatewayDep, actor: ActorDep, dataset: str, fmt: str,
+    element: Annotated[str | None, Query(max_length=400,
+                       description="Element(s), comma-separated (default: all).")] = None,
+) -> Response:
+    """Sample data where the dataset shares them: CSV with the atlas three-line header, or
+    GeoPackage; citation and licence inside."""
+    from chemearth import export
+
+    if fmt not in _SAMPLE_FORMATS:
+        raise NotFoundError(f"format {fmt!r} not offered; one of {', '.join(_SAMPLE_FORMATS)}")
+    els = [e.strip() for e in element.split(",") if e.strip()] if element else None
+    frame = gw.sample_frame(actor, dataset, els)
+    cite = {"citation": str(frame.attrs["citation"]), "licence": str(frame.attrs["licence"])}
+    name = f"{dataset}-samples.{fmt}"
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / name
+        if fmt == "csv":
+            export.write_samples_csv(frame, out, **cite)
+        else:
+            export.write_samples_gpkg(frame, out, **cite)
+        data = out.read_bytes()
+    return _attachment(data, name, _SAMPLE_FORMATS[fmt], dataset, request)
+
+
+# ---------------------------------------------------------------------- uploads
+
+
+@router.post(
+    "/datasets",
+    tags=["uploads"],
+    summary="Upload a survey",
+    status_code=201,
+    responses={
+        403: {"description": "Not a data owner of the descriptor's organisation."},
+        422: {"description": "The file or descriptor is invalid; errors row by row."},
+    },
+)
+async def upload(
+    request: Request,
+    gw: GatewayDep,
+    actor: ActorDep,
+    file: Annotated[UploadFile, File(description="The survey file (CSV, Excel, GeoPackage).")],
+    descriptor: Annotated[UploadFile, File(description="The dataset descriptor (TOML).")],
+    strict: Annotated[bool, Form(description="Reject the whole file on any bad row.")] = False,
+) -> JSONResponse:
+    """Validate and ingest a survey file with its descriptor, then build its grid layers.
+
+    The same validation as ``chemearth ingest``: nothing is written unless the ingest
+    succeeds. Needs a data owner's token (for the descriptor's organisation) or an admin's.
+    """
+    from starlette.concurrency import run_in_threadpool
+
+    from chemearth.layers import build_layers
+
+    settings = request.app.state.settings
+    if actor.role not in ("owner", "admin"):
+        raise AccessDenied("uploads need a data owner's or an administrator's token")
+    name = _SAFE_NAME.sub("_", Path(file.filename or "survey.csv").name).lstrip(".") or "survey"
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / name
+        size = 0
+        with path.open("wb") as fh:
+            while chunk := await file.read(1 << 20):
+                size += len(chunk)
+                if size > settings.upload_max_bytes:
+                    limit = settings.upload_max_bytes
+                    raise ChemearthError(f"{name}: larger than the upload limit of {limit:,} bytes")
+                fh.write(chunk)
+        text = (await descriptor.read(1 << 20)).decode("utf-8", errors="replace")
+
+        def run() -> Any:
+            return gw.upload(
+                actor, path, text, boundaries=settings.boundaries, strict=strict,
+                build=lambda store, ds: build_layers(store, [ds]),
+            )
+
+        try:
+            report = await run_in_threadpool(run)
+        except (RowError, IngestRejected) as exc:
+            return _rejected(exc, tmp)
+        except ChemearthError as exc:
+            raise type(exc)(_scrub(str(exc), tmp)) from None
+        rejects = report.rejects.head(500).to_dict("records")
+    body = {
+        "dataset_id": report.dataset_id,
+        "version": report.version,
+        "status": report.status,
+        "file": name,
+        "n_rows": report.n_rows,
+        "n_samples": report.n_samples,
+        "n_measurements": report.n_measurements,
+        "n_rejected": report.n_rejected,
+        "rejects": [_clean(r, tmp) for r in rejects],
+        "warnings": [_scrub(w, tmp) for w in report.warnings],
+    }
+    return JSONResponse(body, status_code=201)
+
+
+def _scrub(text: str, tmp: str) -> str:
+    """A message without the server's temporary folder in it."""
+    return text.replace(tmp + "/", "").replace(tmp, "")
+
+
+def _clean(rec: dict[str, Any], tmp: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in rec.items():
+        if isinstance(v, float) and math.isnan(v):
+            out[str(k)] = None
+        else:
+            out[str(k)] = _scrub(v, tmp) if isinstance(v, str) else v
+    return out
+
+
+def _rejected(exc: Exception, tmp: str) -> JSONResponse:
+    errors: list[dict[str, Any]] = []
+    if isinstance(exc, RowError):
+        errors.append({"file": Path(exc.file).name, "row": exc.row, "column": exc.column,
+                       "reason": _scrub(exc.reason, tmp)})
+    rejects = getattr(exc, "rejects", None)
+    if rejects is not None and hasattr(rejects, "to_dict"):
+        errors += [_clean(r, tmp) for r in rejects.head(500).to_dict("records")]
+    return JSONResponse({"detail": _scrub(str(exc), tmp), "errors": errors}, status_code=422)
+
+
+# ---------------------------------------------------------------------- sessions
+
+
+@router.get("/session", tags=["session"], summary="Who am I")
+def whoami(actor: ActorDep) -> dict[str, Any]:
+    """The actor of the request's token or session cookie."""
+    return actor.to_dict()
+
+
+@router.post("/session", tags=["session"], summary="Log in with an API token")
+def login(
+    request: Request, gw: GatewayDep,
+    token: Annotated[str, Form(max_length=200, description="An API token.")],
+) -> JSONResponse:
+    """Check a token and keep it in an HttpOnly, SameSite=Strict session cookie."""
+    actor: Actor = gw.actor(token)
+    resp = JSONResponse(actor.to_dict())
+    resp.set_cookie(
+        COOKIE, token, httponly=True, samesite="strict", path="/",
+        secure=request.app.state.settings.secure_cookies, max_age=12 * 3600,
+    )
+    return resp
+
+
+@router.delete("/session", tags=["session"], summary="Log out")
+def logout() -> JSONResponse:
+    """Forget the session cookie."""
+    resp = JSONResponse({"detail": "logged out"})
+    resp.delete_cookie(COOKIE, path="/")
+    return resp
+
+
+def _dumps(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False)

@@ -1,0 +1,127 @@
+"""HTML pages: map viewer, catalogue, dataset and element pages, upload and login."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from chemearth.access import Actor
+from chemearth.errors import AuthenticationError, NotFoundError
+from chemearth.web.deps import COOKIE, gateway
+from chemearth.web.i18n import LANGUAGES, strings, translate
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+
+
+def _lang(request: Request) -> str:
+    q = request.query_params.get("lang")
+    if q in LANGUAGES:
+        return str(q)
+    c = request.cookies.get("lang")
+    if c in LANGUAGES:
+        return str(c)
+    return "zh" if request.headers.get("accept-language", "").lower().startswith("zh") else "en"
+
+
+def _actor(request: Request) -> Actor:
+    """The page's actor; a stale session cookie counts as anonymous on pages."""
+    auth = request.headers.get("authorization", "")
+    token = auth[7:] if auth.lower().startswith("bearer ") else request.cookies.get(COOKIE)
+    try:
+        return gateway(request).actor(token)
+    except AuthenticationError:
+        return Actor.anonymous()
+
+
+def _page(request: Request, name: str, status: int = 200, **context: Any) -> Response:
+    lang = _lang(request)
+    actor = _actor(request) if "actor" not in context else context.pop("actor")
+    resp = templates.TemplateResponse(
+        request,
+        name,
+        {
+            "lang": lang,
+            "t": lambda key: translate(lang, key),
+            "actor": actor,
+            "strings_json": json.dumps(strings(lang), ensure_ascii=False).replace("</", "<\\/"),
+            **context,
+        },
+        status_code=status,
+    )
+    if request.query_params.get("lang") in LANGUAGES:
+        resp.set_cookie("lang", lang, samesite="lax", max_age=365 * 86400)
+    return resp
+
+
+@router.get("/", response_class=HTMLResponse)
+def map_page(request: Request) -> Response:
+    """The map viewer."""
+    return _page(request, "map.html")
+
+
+@router.get("/catalogue", response_class=HTMLResponse)
+def catalogue_page(request: Request) -> Response:
+    """Datasets and the per-country table."""
+    gw, actor = gateway(request), _actor(request)
+    return _page(
+        request, "catalogue.html", actor=actor,
+        datasets=gw.datasets(actor), countries=gw.countries(actor),
+    )
+
+
+@router.get("/catalogue/datasets/{dataset}", response_class=HTMLResponse)
+def dataset_page(request: Request, dataset: str) -> Response:
+    """One dataset: metadata, citation, licence, policy, elements, layers and downloads."""
+    gw, actor = gateway(request), _actor(request)
+    try:
+        entry = gw.dataset(actor, dataset)
+    except NotFoundError as exc:
+        return _page(request, "error.html", status=404, actor=actor, message=str(exc))
+    layers = [x for x in gw.layers(actor) if x["dataset"] == dataset]
+    return _page(request, "dataset.html", actor=actor, d=entry, layers=layers)
+
+
+@router.get("/catalogue/elements", response_class=HTMLResponse)
+def elements_page(request: Request) -> Response:
+    """Every element with the datasets that hold it."""
+    gw, actor = gateway(request), _actor(request)
+    return _page(request, "elements.html", actor=actor, elements=gw.elements(actor))
+
+
+@router.get("/catalogue/elements/{element}", response_class=HTMLResponse)
+def element_page(request: Request, element: str) -> Response:
+    """One element: histogram, boxplot and ECDF, and the baseline table per dataset."""
+    gw, actor = gateway(request), _actor(request)
+    try:
+        rows = gw.element_baselines(actor, element)
+    except NotFoundError as exc:
+        return _page(request, "error.html", status=404, actor=actor, message=str(exc))
+    return _page(request, "element.html", actor=actor, element=element, rows=rows)
+
+
+@router.get("/upload", response_class=HTMLResponse)
+def upload_page(request: Request) -> Response:
+    """Upload a survey file and its descriptor (data owners)."""
+    return _page(request, "upload.html")
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request) -> Response:
+    """Enter an API token."""
+    return _page(request, "login.html")
+
+
+@router.get("/logout")
+def logout_page() -> Response:
+    """Forget the session and go back to the map."""
+    resp = RedirectResponse("/", status_code=303)
+    resp.delete_cookie(COOKIE, path="/")
+    return resp

@@ -1,0 +1,203 @@
+"""Map layers: the layer list, TileJSON, XYZ PNG tiles, legends and cell look-ups."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from chemearth.query import LayerView
+from chemearth.web.deps import ActorDep, GatewayDep
+
+__all__ = ["TileCache", "router"]
+
+router = APIRouter(prefix="/api", tags=["layers and tiles"])
+
+Medium = Annotated[str | None, Query(description="Sampled medium, e.g. `humus`.", max_length=64)]
+Method = Annotated[
+    str | None, Query(description="Analytical method as stored (`''` for none).", max_length=200)
+]
+GridQ = Annotated[
+    str | None, Query(description="`global` (EPSG:6933) or `europe` (EPSG:3035).", max_length=16)
+]
+Level = Annotated[
+    str | None,
+    Query(description="Grid level, e.g. `10km` or `500m` (default: the layer's default).",
+          max_length=16),
+]
+Stat = Annotated[str, Query(description="Cell statistic.", max_length=16)]
+Element = Annotated[str, "element symbol"]
+
+MAX_ZOOM = 14
+
+
+class TileCache:
+    """Rendered tiles, least recently used out first (thread-safe)."""
+
+    def __init__(self, entries: int) -> None:
+        self.entries = entries
+        self._tiles: OrderedDict[Hashable, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> bytes | None:
+        """A cached tile, or None."""
+        with self._lock:
+            tile = self._tiles.get(key)
+            if tile is not None:
+                self._tiles.move_to_end(key)
+            return tile
+
+    def put(self, key: Hashable, tile: bytes) -> None:
+        """Keep a tile."""
+        if self.entries <= 0:
+            return
+        with self._lock:
+            self._tiles[key] = tile
+            while len(self._tiles) > self.entries:
+                self._tiles.popitem(last=False)
+
+
+def _view(
+    gw: GatewayDep, actor: ActorDep, dataset: str, element: str, medium: str | None,
+    method: str | None, grid: str | None, level: str | None, stat: str,
+) -> LayerView:
+    return gw.layer_view(
+        actor, dataset, element, medium=medium, method=method, grid=grid, level=level, stat=stat
+    )
+
+
+def _query(view: LayerView) -> str:
+    from urllib.parse import urlencode
+
+    return urlencode(view.query())
+
+
+@router.get("/layers", summary="The grid layers you may see")
+def list_layers(gw: GatewayDep, actor: ActorDep) -> dict[str, Any]:
+    """One entry per dataset, element, medium and method, with its grids and levels."""
+    from chemearth.query import _STATS
+
+    return {"layers": gw.layers(actor), "stats": _STATS}
+
+
+@router.get("/layers/{dataset}/{element}/tilejson.json", summary="TileJSON of a layer")
+def tilejson(
+    request: Request, gw: GatewayDep, actor: ActorDep, dataset: str, element: Element,
+    medium: Medium = None, method: Method = None, grid: GridQ = None, level: Level = None,
+    stat: Stat = "median",
+) -> dict[str, Any]:
+    """TileJSON 3.0.0 for the XYZ tiles of one layer (one statistic at one level)."""
+    from chemearth.tiles import layer_bounds
+
+    view = _view(gw, actor, dataset, element, medium, method, grid, level, stat)
+    base = str(request.base_url).rstrip("/")
+    path = f"/api/layers/{dataset}/{element}"
+    w, s, e, n = layer_bounds(view.index)
+    return {
+        "tilejson": "3.0.0",
+        "name": f"{view.element} {view.stat} · {view.title} · {view.level}",
+        "description": f"{view.element} ({view.unit}), {view.stat} per {view.level} cell, "
+        f"{view.medium}" + (f", {view.method}" if view.method else ""),
+        "attribution": view.citation,
+        "tiles": [f"{base}{path}/tiles/{{z}}/{{x}}/{{y}}.png?{_query(view)}"],
+        "minzoom": 0,
+        "maxzoom": MAX_ZOOM,
+        "bounds": [w, s, e, n],
+        "center": [(w + e) / 2, (s + n) / 2, 4],
+        "scheme": "xyz",
+        "legend": f"{base}{path}/legend?{_query(view)}",
+        "licence": view.licence,
+    }
+
+
+@router.get("/layers/{dataset}/{element}/legend", summary="Class limits of a layer")
+def legend(
+    gw: GatewayDep, actor: ActorDep, dataset: str, element: Element,
+    medium: Medium = None, method: Method = None, grid: GridQ = None, level: Level = None,
+    stat: Stat = "median",
+) -> dict[str, Any]:
+    """Cumulative-frequency classes (5, 10, 25, 50, 75, 90, 95, 98 %) with colours and unit."""
+    view = _view(gw, actor, dataset, element, medium, method, grid, level, stat)
+    return {**view.legend, "citation": view.citation, "licence": view.licence}
+
+
+@router.get(
+    "/layers/{dataset}/{element}/tiles/{z}/{x}/{y}.png",
+    summary="XYZ tile of a layer",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}}, "description": "A 256 x 256 PNG tile."}},
+)
+def tile(
+    request: Request, gw: GatewayDep, actor: ActorDep, dataset: str, element: Element,
+    z: int, x: int, y: int,
+    medium: Medium = None, method: Method = None, grid: GridQ = None, level: Level = None,
+    stat: Stat = "median",
+) -> Response:
+    """One Web Mercator (WebMercatorQuad) tile; cells not published are transparent."""
+    from chemearth.tiles import render_tile
+
+    view = _view(gw, actor, dataset, element, medium, method, grid, level, stat)
+    key = (view.key, z, x, y)
+    cache: TileCache = request.app.state.tile_cache
+    png = cache.get(key)
+    if png is None:
+        png = render_tile(view.index, z, x, y, view.colours)
+        cache.put(key, png)
+    etag = '"' + hashlib.blake2b(repr(key).encode(), digest_size=12).hexdigest() + '"'
+    headers = {
+        "ETag": etag,
+        # what anonymous users see may sit in shared caches; anything else may not
+        "Cache-Control": ("public" if actor.role == "anonymous" else "private") + ", max-age=600",
+        "Vary": "Authorization, Cookie",
+    }
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    return Response(png, media_type="image/png", headers=headers)
+
+
+@router.get("/layers/{dataset}/{element}/cell", summary="The cell under a point")
+def cell(
+    gw: GatewayDep, actor: ActorDep, dataset: str, element: Element,
+    lon: Annotated[float, Query(ge=-180, le=180)],
+    lat: Annotated[float, Query(ge=-90, le=90)],
+    medium: Medium = None, method: Method = None, grid: GridQ = None, level: Level = None,
+) -> dict[str, Any]:
+    """Statistics and sample count of the published cell at ``lon``, ``lat``."""
+    view = _view(gw, actor, dataset, element, medium, method, grid, level, "median")
+    return gw.cell_at(view, lon, lat)
+
+
+@router.get("/tileMatrixSets", summary="Tile matrix sets (OGC API - Tiles)")
+def tile_matrix_sets(request: Request) -> dict[str, Any]:
+    """The one tile matrix set of the tiles: WebMercatorQuad."""
+    base = str(request.base_url).rstrip("/")
+    return {
+        "tileMatrixSets": [
+            {
+                "id": "WebMercatorQuad",
+                "title": "Google Maps Compatible for the World",
+                "links": [
+                    {"rel": "self", "href": f"{base}/api/tileMatrixSets/WebMercatorQuad",
+                     "type": "application/json"}
+                ],
+            }
+        ]
+    }
+
+
+@router.get("/tileMatrixSets/{tms_id}", summary="One tile matrix set")
+def tile_matrix_set(tms_id: str) -> dict[str, Any]:
+    """The OGC 2D TileMatrixSet document (from morecantile)."""
+    import morecantile
+
+    from chemearth.errors import NotFoundError
+
+    if tms_id != "WebMercatorQuad":
+        raise NotFoundError(f"tile matrix set {tms_id!r} not found; use WebMercatorQuad")
+    doc: dict[str, Any] = morecantile.tms.get(tms_id).model_dump(mode="json", exclude_none=True)
+    return doc

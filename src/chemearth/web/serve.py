@@ -1,0 +1,46 @@
+"""Run the website with uvicorn: :func:`serve`, and the factory its workers call."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from chemearth.web.app import WebSettings, create_app
+
+__all__ = ["app_from_env", "serve"]
+
+
+def app_from_env() -> FastAPI:
+    """The application for ``$CHEMEARTH_HOME`` (uvicorn workers build theirs with this).
+
+    Environment: ``CHEMEARTH_HOME`` (store), ``CHEMEARTH_BOUNDARIES`` (country outlines),
+    ``CHEMEARTH_MIN_CELL_N`` (k, default 3), ``CHEMEARTH_TILE_CACHE`` (tiles kept).
+    """
+    from chemearth.config import Settings
+    from chemearth.store import open_store
+
+    s = Settings.from_env()
+    settings = WebSettings(
+        boundaries=s.boundaries,
+        k=int(os.environ.get("CHEMEARTH_MIN_CELL_N", "3")),
+        tile_cache=int(os.environ.get("CHEMEARTH_TILE_CACHE", "20000")),
+    )
+    return create_app(open_store(s.home), settings)
+
+
+def serve(home: Path, host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
+    """Serve the store in ``home`` until interrupted."""
+    import uvicorn
+
+    os.environ["CHEMEARTH_HOME"] = str(home)
+    uvicorn.run(
+        "chemearth.web.serve:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+    )
