@@ -7,6 +7,7 @@ STAMP  := $(VENV)/.installed
 
 NODE   := node_modules/.package-lock.json
 BROWSER := /usr/bin/chromium
+CJKFONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
 
 .PHONY: demo test lint typecheck bench clean
 
@@ -24,7 +25,11 @@ $(NODE): package.json package-lock.json
 $(BROWSER):
 	apt-get install -y -q chromium || (apt-get update -q && apt-get install -y -q chromium)
 
-demo: $(STAMP) $(NODE)
+# A Chinese font for the 中文 labels of plots (Debian's WenQuanYi Micro Hei).
+$(CJKFONT):
+	apt-get install -y -q fonts-wqy-microhei || (apt-get update -q && apt-get install -y -q fonts-wqy-microhei)
+
+demo: $(STAMP) $(NODE) $(CJKFONT)
 	$(BIN)/chemearth demo
 
 lint: $(STAMP)
@@ -33,7 +38,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy src/chemearth
 
-test: $(STAMP) $(NODE) $(BROWSER) lint typecheck
+test: $(STAMP) $(NODE) $(BROWSER) $(CJKFONT) lint typecheck
 	$(BIN)/pytest
 
 bench: $(STAMP)

@@ -232,10 +232,6 @@ class Gateway:
             raise NotFoundError(f"dataset {dataset_id!r} not found")
         return pol
 
-    def _check_element(self, actor: Actor, pol: Policy, element: str) -> None:
-        if not pol.element_visible(actor, element):
-            raise NotFoundError(f"element {element!r} not found in dataset {pol.dataset_id!r}")
-
     def visible_datasets(self, actor: Actor) -> list[str]:
         """Ids of the datasets ``actor`` may see, sorted."""
         return sorted(d for d, p in self.snapshot().policies.items() if p.visible(actor))
@@ -367,9 +363,10 @@ class Gateway:
     ) -> tuple[Policy, pd.Series, Grid, int]:
         """Resolve a layer request to one inventory row (or a clear error)."""
         pol = self.policy(actor, dataset_id)
-        self._check_element(actor, pol, element)
         inv = self.snapshot().inventory
-        rows = inv[(inv["dataset_id"] == dataset_id) & (inv["element"] == element)]
+        # an embargoed element answers exactly as an element the dataset does not hold
+        shown = pol.element_visible(actor, element)
+        rows = inv[(inv["dataset_id"] == dataset_id) & (inv["element"] == element) & shown]
         if medium:
             rows = rows[rows["medium"] == medium]
         if method is not None and method != "":
@@ -509,7 +506,6 @@ class Gateway:
         rows = inv[inv["dataset_id"] == dataset_id]
         elements = sorted(str(e) for e in rows["element"].unique())
         if element is not None:
-            self._check_element(actor, pol, element)
             elements = [element]
         elements = [e for e in elements if pol.element_visible(actor, e)]
         gname = grid or ("global" if (rows["grid"] == "global").any() or rows.empty else
@@ -570,7 +566,8 @@ class Gateway:
             raise NotFoundError(f"feature {feature_id!r} not found")
         grid, element, medium, method, cell_id = parts
         pol = self.policy(actor, dataset_id)
-        self._check_element(actor, pol, element)
+        if not pol.element_visible(actor, element):
+            raise NotFoundError(f"feature {feature_id!r} not found")
         try:
             g = get_grid(grid)
             key = int(g.id_to_key([cell_id])[0])
@@ -605,9 +602,7 @@ class Gateway:
             )
         row = self.snapshot().records[dataset_id]
         allowed = [e for e in _strings(row.get("elements")) if pol.element_visible(actor, e)]
-        if elements:
-            for e in elements:
-                self._check_element(actor, pol, e)
+        if elements:  # unknown and embargoed elements are left out alike
             allowed = [e for e in allowed if e in set(elements)]
         frame = samples_wide(self.store, dataset_id, elements=allowed)
         frame.attrs.update(citation=str(row["citation"]), licence=str(row["licence"]),
@@ -712,12 +707,13 @@ class Gateway:
             For an aggregated-only dataset without full access.
         """
         pol = self.policy(actor, dataset_id)
-        self._check_element(actor, pol, element)
-        if not pol.samples_visible(actor, element):
+        if not pol.samples_visible(actor):
             raise AccessDenied(
                 f"the sample values of dataset {dataset_id!r} are shared as grid layers only"
             )
         m = self.store.measurements(dataset_id, elements=[element])
+        if not pol.element_visible(actor, element):  # as if the dataset did not hold it
+            m = m.iloc[:0]
         if medium:
             m = m[m["medium"].astype(str) == medium]
         if method is not None:

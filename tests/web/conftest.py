@@ -1,0 +1,193 @@
+"""Fixtures of the website tests: a live server, and a store with sharing rules.
+
+The *secure store* holds three real surveys under three policies:
+
+============  ===========  ==============  ====================================
+dataset       policy       organisation    notes
+============  ===========  ==============  ====================================
+jura          public       EPFL            everything shared
+kola-humus    aggregated   NGU             Ni and Cu embargoed; k = 3
+secret-meuse  restricted   NGU             the Meuse survey under another id
+============  ===========  ==============  ====================================
+
+and six actors: anonymous, public (a token without grants), partner (granted
+kola-humus), other-organisation (a data owner of GTK), data owner (NGU) and admin.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import socket
+import subprocess
+import sys
+import time
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chemearth.errors import ChemearthWarning
+
+CHEMEARTH = str(Path(sys.executable).with_name("chemearth"))
+
+SECRET = "secret-meuse"
+SECRET_TITLE = "Confidential floodplain survey"
+AGGREGATED = "kola-humus"
+EMBARGO = ("Ni", "Cu")
+PUBLIC = "jura"
+OWNER_ORG = "NGU"
+
+#: actor -> (role, organisation, grants); None = no token
+ACTORS: dict[str, tuple[str, str, tuple[str, ...]] | None] = {
+    "anonymous": None,
+    "public": ("public", "", ()),
+    "partner": ("partner", "", (AGGREGATED,)),
+    "other-org": ("owner", "GTK", ()),
+    "owner": ("owner", OWNER_ORG, ()),
+    "admin": ("admin", "", ()),
+}
+
+#: which actors have full access to which dataset
+FULL_ACCESS = {
+    SECRET: {"owner", "admin"},
+    AGGREGATED: {"partner", "owner", "admin"},
+    PUBLIC: set(ACTORS),
+}
+
+
+@dataclass
+class SecureStore:
+    """The store with sharing rules, its home and one token per actor."""
+
+    store: Any
+    home: Path
+    tokens: dict[str, str | None] = field(default_factory=dict)
+
+    def headers(self, actor: str) -> dict[str, str]:
+        """Request headers of ``actor``."""
+        token = self.tokens[actor]
+        return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+def _with_policy(desc: Any, **changes: Any) -> Any:
+    return dataclasses.replace(desc, dataset=dataclasses.replace(desc.dataset, **changes))
+
+
+@pytest.fixture(scope="session")
+def secure_store(
+    tmp_path_factory: pytest.TempPathFactory, data_dir: Path, boundaries: Path
+) -> SecureStore:
+    """Real surveys under the three sharing policies, gridded, with a token per actor."""
+    from chemearth.access import TokenStore
+    from chemearth.descriptor import load_descriptor
+    from chemearth.descriptors import shipped_descriptor
+    from chemearth.ingest import ingest
+    from chemearth.layers import build_layers
+    from chemearth.store import open_store
+
+    home = tmp_path_factory.mktemp("secure-store")
+    store = open_store(home)
+    descs = [
+        _with_policy(load_descriptor(shipped_descriptor(PUBLIC)), organisation="EPFL"),
+        _with_policy(
+            load_descriptor(shipped_descriptor(AGGREGATED)),
+            organisation=OWNER_ORG,
+            sharing="aggregated",
+            embargoed_elements=EMBARGO,
+        ),
+        _with_policy(
+            load_descriptor(shipped_descriptor("meuse")),
+            id=SECRET,
+            title=SECRET_TITLE,
+            organisation=OWNER_ORG,
+            sharing="restricted",
+            citation="Confidential report CR-7741, not for publication.",
+        ),
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ChemearthWarning)
+        for desc in descs:
+            ingest(store, desc, data_dir=data_dir, boundaries=boundaries)
+    build_layers(store, levels=[80_000, 40_000, 20_000, 10_000, 4_000, 2_000, 1_000, 500])
+    tokens = TokenStore(home)
+    out = SecureStore(store, home)
+    for name, spec in ACTORS.items():
+        if spec is None:
+            out.tokens[name] = None
+        else:
+            role, org, grants = spec
+            out.tokens[name] = tokens.create(name, role, organisation=org, grants=grants)
+    return out
+
+
+@pytest.fixture(scope="session")
+def secure_app(secure_store: SecureStore, boundaries: Path) -> Any:
+    """The website over the secure store."""
+    from chemearth.web import WebSettings, create_app
+
+    return create_app(secure_store.store, WebSettings(boundaries=boundaries, timeout_s=120))
+
+
+@pytest.fixture(scope="session")
+def secure_client(secure_app: Any) -> Any:
+    """An in-process HTTP client of the secure website."""
+    from fastapi.testclient import TestClient
+
+    return TestClient(secure_app)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _start(home: Path, data_dir: Path, log: Path) -> Iterator[str]:
+    port = _free_port()
+    env = {**os.environ, "CHEMEARTH_HOME": str(home), "CHEMEARTH_DATA": str(data_dir)}
+    with log.open("w") as fh:
+        proc = subprocess.Popen(
+            [CHEMEARTH, "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=env, stdout=fh, stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        import httpx
+
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/api", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"server did not start: {log.read_text()[-2000:]}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="session")
+def live_server(grid_store: Any, data_dir: Path, tmp_path_factory: pytest.TempPathFactory):
+    """Base URL of ``chemearth serve`` running over the grid store (a real uvicorn)."""
+    log = tmp_path_factory.mktemp("server") / "serve.log"
+    yield from _start(Path(grid_store.home), data_dir, log)
+
+
+@pytest.fixture(scope="session")
+def secure_server(
+    secure_store: SecureStore, data_dir: Path, tmp_path_factory: pytest.TempPathFactory
+):
+    """Base URL of ``chemearth serve`` over the secure store."""
+    log = tmp_path_factory.mktemp("server") / "serve-secure.log"
+    yield from _start(secure_store.home, data_dir, log)

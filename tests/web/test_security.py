@@ -1,0 +1,414 @@
+"""Nothing restricted leaks through any door: a table-driven walk of every API route.
+
+Every route of the OpenAPI document (and every page) is called by each of six actors
+with parameters that aim at a restricted dataset, an embargoed element and cells of
+fewer than k samples. For each answer:
+
+* a restricted dataset answers exactly as a dataset that does not exist (status and
+  body, once the requested id is swapped), unless the actor has full access;
+* an embargoed element answers exactly as an element the dataset does not hold;
+* no body names the restricted dataset's title or citation, lists an embargoed element,
+  carries a sample of the aggregated-only dataset, or a cell of fewer than k samples;
+* binary answers are checked too: tiles are transparent over unpublished cells, and
+  GeoTIFF, NetCDF and CSV downloads hold only published cells;
+* full-access actors do get the data (so the test can fail both ways).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+import numpy as np
+import pytest
+from tests.web.conftest import (
+    ACTORS,
+    AGGREGATED,
+    EMBARGO,
+    FULL_ACCESS,
+    PUBLIC,
+    SECRET,
+    SECRET_TITLE,
+)
+
+MISSING_DS = "nonexistent-survey"
+MISSING_EL = "Og"  # oganesson: in no survey
+K = 3
+LEVEL = "10km"  # Kola humus has cells of 1 and 2 samples at 10 km
+SECRET_MARKS = (SECRET_TITLE, "CR-7741")
+
+#: elements aimed at, per dataset
+ELEMENTS = {PUBLIC: ("Zn",), AGGREGATED: ("Pb", *EMBARGO), SECRET: ("Zn",), MISSING_DS: ("Zn",)}
+
+
+@dataclass(frozen=True)
+class Case:
+    """One request: the route template, the URL, and what it aims at."""
+
+    route: str
+    url: str
+    dataset: str | None = None
+    element: str | None = None
+
+    def swapped(self, old: str, new: str) -> str:
+        """The URL with an identifier swapped (in the path and query alike)."""
+        return re.sub(rf"(?<![\w-]){re.escape(old)}(?![\w-])", new, self.url)
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def client(secure_client: Any) -> Any:
+    return secure_client
+
+
+@pytest.fixture(scope="module")
+def admin(secure_store: Any) -> dict[str, str]:
+    return secure_store.headers("admin")
+
+
+@pytest.fixture(scope="module")
+def kola_cells(secure_store: Any) -> Any:
+    """Kola humus Pb cells at 10 km, straight from the store (with n)."""
+    store = secure_store.store
+    frame = store.cells("global", dataset_id=AGGREGATED, element="Pb", level_m=10_000)
+    assert (frame["n"] < K).any()
+    assert (frame["n"] >= K).any()
+    return frame
+
+
+@pytest.fixture(scope="module")
+def cases(client: Any, admin: dict[str, str], kola_cells: Any) -> list[Case]:
+    """Every API route instantiated with the values of the table below."""
+    import morecantile
+
+    from chemearth.grids import get_grid
+
+    g = get_grid("global")
+    small = kola_cells[kola_cells["n"] < K].iloc[0]
+    lon, lat = (float(v[0]) for v in g.cell_centres(np.array([small["cell"]])))
+    tms = morecantile.tms.get("WebMercatorQuad")
+    centre = {PUBLIC: (6.85, 47.2), AGGREGATED: (lon, lat), SECRET: (5.74, 50.97),
+              MISSING_DS: (5.74, 50.97)}
+    fids: dict[str, list[str]] = {}
+    for ds in (PUBLIC, AGGREGATED, SECRET):
+        for kind, el in (("cells", ELEMENTS[ds][0]), ("samples", None)):
+            q = {"limit": 1, **({"element": el, "level": LEVEL} if el else {})}
+            r = client.get(f"/api/collections/{ds}.{kind}/items?{urlencode(q)}", headers=admin)
+            assert r.status_code == 200, r.text
+            fids.setdefault(ds, []).append(r.json()["features"][0]["id"])
+    out: list[Case] = []
+    for path, ops in client.get("/openapi.json").json()["paths"].items():
+        if "get" not in ops:
+            continue
+        out += list(_instantiate(path, centre, fids, tms))
+    return out
+
+
+def _instantiate(
+    path: str, centre: dict[str, tuple[float, float]], fids: dict[str, list[str]], tms: Any
+) -> Iterator[Case]:
+    names = re.findall(r"{(\w+)}", path)
+    if not names:
+        query = {"/api/elements/{element}/plot.png": None}.get(path, {})
+        if query is not None:
+            yield Case(path, path)
+        return
+    aims_dataset = {"dataset", "cid"} & set(names) or path.endswith("plot.png")
+    if not aims_dataset and "element" in names:  # across datasets: the JSON checks apply
+        for el in ("Zn", "Pb", *EMBARGO, MISSING_EL):
+            yield Case(path, path.replace("{element}", el), None, el)
+        return
+    for ds in (PUBLIC, AGGREGATED, SECRET, MISSING_DS):
+        if not aims_dataset:
+            break
+        for el in ELEMENTS[ds]:
+            for variant in _variants(names, path):
+                t = tms.tile(*centre[ds], 9)
+                values = {"dataset": ds, "element": el, "z": t.z, "x": t.x, "y": t.y,
+                          "tms_id": "WebMercatorQuad", **variant}
+                if "cid" in names:
+                    values["cid"] = f"{ds}.{variant['kind']}"
+                if "fid" in names:
+                    known = fids.get(ds, ["x~Zn~~~G10km-E001-N001", "1"])
+                    values["fid"] = known[0] if variant["kind"] == "cells" else known[1]
+                    if variant["kind"] == "cells" and ds == AGGREGATED:
+                        values["fid"] = values["fid"].replace("~Pb~", f"~{el}~")
+                url = re.sub(r"{(\w+)}", lambda m, v=values: str(v[m.group(1)]), path)
+                query = _query(path, ds, el, centre[ds], variant)
+                yield Case(path, url + ("?" + urlencode(query) if query else ""), ds, el)
+    if "tms_id" in names:
+        yield Case(path, path.replace("{tms_id}", "WebMercatorQuad"))
+
+
+def _variants(names: list[str], path: str) -> list[dict[str, str]]:
+    if "cid" in names:
+        return [{"kind": "cells"}, {"kind": "samples"}]
+    if "fmt" in names:
+        fmts = ("csv", "gpkg") if "samples" in path else ("tif", "nc", "csv")
+        return [{"fmt": f} for f in fmts]
+    return [{}]
+
+
+def _query(
+    path: str, ds: str, el: str, lonlat: tuple[float, float], variant: dict[str, str]
+) -> dict[str, Any]:
+    if path.startswith("/api/layers/") or "/layers/" in path:
+        q: dict[str, Any] = {"level": LEVEL}
+        if path.endswith("/cell"):
+            q.update(lon=lonlat[0], lat=lonlat[1])
+        return q
+    if path.endswith("/items"):
+        return {"element": el, "level": LEVEL, "limit": 10_000}
+    if path.endswith("plot.png"):
+        return {"dataset": ds}
+    if "samples." in path:
+        return {"element": el}
+    return {}
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def _get(client: Any, url: str, headers: dict[str, str]) -> Any:
+    r = client.get(url, headers=headers)
+    assert r.status_code < 500, f"{url}: {r.status_code} {r.text[:300]}"
+    return r
+
+
+def _walk(obj: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(obj, dict):
+        yield obj
+        for v in obj.values():
+            yield from _walk(v)
+    elif isinstance(obj, list):
+        for v in obj:
+            yield from _walk(v)
+
+
+def _check_json(body: Any, actor: str, url: str) -> None:
+    kola_full = actor in FULL_ACCESS[AGGREGATED]
+    for d in _walk(body):
+        props = d.get("properties", d)
+        ds = props.get("dataset", props.get("dataset_id"))
+        if ds == SECRET:
+            assert actor in FULL_ACCESS[SECRET], f"{url}: {actor} sees {SECRET}: {d}"
+        if ds != AGGREGATED or kola_full:
+            continue
+        assert props.get("element") not in EMBARGO, f"{url}: {actor} sees embargoed {d}"
+        assert not set(EMBARGO) & set(props), f"{url}: {actor} sees embargoed values {props}"
+        if "elements" in props:
+            assert not set(EMBARGO) & set(props["elements"]), f"{url}: lists embargoed"
+        assert "sample_id" not in props, f"{url}: {actor} sees a sample of {AGGREGATED}"
+        if "n" in props and props["n"] is not None and "cell_id" in props:
+            assert props["n"] >= K, f"{url}: {actor} sees a cell of n={props['n']}"
+
+
+def _check_text(text: str, actor: str, case: Case) -> None:
+    if actor in FULL_ACCESS[SECRET]:
+        return
+    for mark in SECRET_MARKS:
+        assert mark not in text, f"{case.url}: {actor} sees {mark!r}"
+    if SECRET not in case.url:
+        assert SECRET not in text, f"{case.url}: {actor} sees the id {SECRET!r}"
+
+
+def _check_binary(
+    r: Any, actor: str, case: Case, kola_cells: Any, published: set[int]
+) -> None:
+    """Downloads and tiles of the aggregated dataset hold published cells only."""
+    if case.dataset != AGGREGATED or actor in FULL_ACCESS[AGGREGATED]:
+        return
+    ctype = r.headers["content-type"]
+    if ctype.startswith("image/png") and "/tiles/" in case.url:
+        _check_tile(r.content, case, kola_cells)
+    elif ctype.startswith("text/csv") and "/layers/" in case.url:
+        rows = r.text.splitlines()[3:]
+        ns = [int(line.split(",")[3]) for line in rows if line]
+        assert ns, f"{case.url}: CSV holds no cells"
+        assert min(ns) >= K, f"{case.url}: CSV holds cells of n < {K}"
+    elif ctype.startswith("application/x-netcdf"):
+        import xarray as xr
+
+        with xr.open_dataset(io.BytesIO(r.content), engine="h5netcdf") as ds:
+            n = ds["n"].values
+        assert n[n > 0].min() >= K
+        assert (n > 0).sum() == len(published)
+    elif ctype.startswith("image/tiff"):
+        import rasterio
+
+        with rasterio.MemoryFile(r.content) as mem, mem.open() as src:
+            band = src.read(1, masked=True)
+        assert int(band.count()) == len(published), f"{case.url}: GeoTIFF cell count"
+
+
+def _check_tile(png: bytes, case: Case, kola_cells: Any) -> None:
+    """Pixels over cells of n < k are transparent; over published cells, opaque."""
+    import morecantile
+    import pyproj
+    from PIL import Image
+
+    from chemearth.grids import get_grid
+
+    z, x, y = (int(v) for v in re.search(r"/tiles/(\d+)/(\d+)/(\d+)", case.url).groups())
+    img = np.asarray(Image.open(io.BytesIO(png)).convert("RGBA"))
+    bounds = morecantile.tms.get("WebMercatorQuad").xy_bounds(x, y, z)
+    g = get_grid("global")
+    to_merc = pyproj.Transformer.from_crs(g.crs, "EPSG:3857", always_xy=True)
+    cx, cy = g.cell_centres(kola_cells["cell"].to_numpy(), to_wgs84=False)
+    mx, my = to_merc.transform(cx, cy)
+    px = ((mx - bounds.left) / (bounds.right - bounds.left) * 256).astype(int)
+    py = ((bounds.top - my) / (bounds.top - bounds.bottom) * 256).astype(int)
+    inside = (px >= 0) & (px < 256) & (py >= 0) & (py < 256)
+    assert inside.any(), "the tile should cover Kola cells"
+    alpha = img[py[inside], px[inside], 3]
+    n = kola_cells["n"].to_numpy()[inside]
+    assert (alpha[n < K] == 0).all(), f"{case.url}: a cell of n < {K} is drawn"
+    assert (alpha[n >= K] > 0).all(), f"{case.url}: a published cell is missing"
+
+
+def _same_as(client: Any, case: Case, headers: dict[str, str], r: Any, old: str, new: str) -> None:
+    """``r`` must equal the answer for ``new`` in place of ``old`` (ids swapped back)."""
+    other = _get(client, case.swapped(old, new), headers)
+    assert r.status_code == other.status_code, (
+        f"{case.url}: {r.status_code} differs from {other.status_code} for {new!r}"
+    )
+    if r.headers.get("content-type", "").startswith(("application/json", "text/html")):
+        assert r.text == re.sub(rf"(?<![\w-]){new}(?![\w-])", old, other.text), (
+            f"{case.url}: body differs from the answer for {new!r}: {r.text[:200]}"
+        )
+
+
+# --------------------------------------------------------------------------- tests
+
+
+@pytest.mark.parametrize("actor", list(ACTORS))
+def test_every_route_keeps_every_secret(
+    client: Any, secure_store: Any, cases: list[Case], kola_cells: Any, actor: str
+) -> None:
+    headers = secure_store.headers(actor)
+    published = set(kola_cells.loc[kola_cells["n"] >= K, "cell"].astype(int))
+    reached = {"secret": 0, "embargo": 0}
+    for case in cases:
+        r = _get(client, case.url, headers)
+        ctype = r.headers.get("content-type", "")
+        if ctype.startswith(("application/json", "application/geo+json")):
+            _check_json(r.json(), actor, case.url)
+        if ctype.startswith(("application/json", "application/geo+json", "text/")):
+            _check_text(r.text, actor, case)
+        if r.status_code == 200:
+            _check_binary(r, actor, case, kola_cells, published)
+        if case.dataset == SECRET:
+            if actor in FULL_ACCESS[SECRET]:
+                reached["secret"] += r.status_code == 200
+            else:
+                _same_as(client, case, headers, r, SECRET, MISSING_DS)
+        if case.dataset == AGGREGATED and case.element in EMBARGO:
+            if actor in FULL_ACCESS[AGGREGATED]:
+                reached["embargo"] += r.status_code == 200
+            else:
+                _same_as(client, case, headers, r, case.element, MISSING_EL)
+    if actor in FULL_ACCESS[SECRET]:
+        assert reached["secret"] >= 10, f"{actor} should reach {SECRET}: {reached}"
+    if actor in FULL_ACCESS[AGGREGATED]:
+        assert reached["embargo"] >= 10, f"{actor} should reach embargoed elements: {reached}"
+
+
+def test_the_walk_covers_every_route(client: Any, cases: list[Case]) -> None:
+    """A new route cannot escape the walk: every GET route of the document is called."""
+    doc = client.get("/openapi.json").json()
+    gets = {p for p, ops in doc["paths"].items() if "get" in ops}
+    walked = {c.route for c in cases}
+    assert gets - walked == set()
+    others = {(p, m) for p, ops in doc["paths"].items() for m in ops if m != "get"}
+    assert others == {("/api/datasets", "post"), ("/api/session", "post"),
+                      ("/api/session", "delete")}, "test new write routes in this file"
+
+
+def test_openapi_document_names_no_secret(client: Any) -> None:
+    text = client.get("/openapi.json").text
+    for mark in (SECRET, *SECRET_MARKS):
+        assert mark not in text
+
+
+@pytest.mark.parametrize("actor", list(ACTORS))
+@pytest.mark.parametrize(
+    "page",
+    ["/", "/catalogue", f"/catalogue/datasets/{SECRET}", f"/catalogue/datasets/{AGGREGATED}",
+     "/catalogue/elements", "/catalogue/elements/Ni", "/catalogue/elements/Zn",
+     "/catalogue/elements/Pb", "/upload", "/login"],
+)
+def test_pages_keep_every_secret(client: Any, secure_store: Any, actor: str, page: str) -> None:
+    r = _get(client, page, secure_store.headers(actor))
+    _check_text(r.text, actor, Case(page, page, SECRET if SECRET in page else None))
+    if actor not in FULL_ACCESS[AGGREGATED]:
+        assert f'href="/catalogue/datasets/{AGGREGATED}">{AGGREGATED}</a> · humus' not in r.text \
+            or "/catalogue/elements/Ni" not in page
+        if page == f"/catalogue/datasets/{AGGREGATED}":
+            assert 'href="/catalogue/elements/Ni"' not in r.text
+            assert "samples.csv" not in r.text
+    if actor not in FULL_ACCESS[SECRET] and SECRET in page:
+        assert r.status_code == 404
+    if actor in FULL_ACCESS[SECRET] and SECRET in page:
+        assert r.status_code == 200
+        assert SECRET_TITLE in r.text
+
+
+def test_country_table_counts_only_what_is_shared(client: Any, secure_store: Any) -> None:
+    """Meuse (NL) is restricted and Ni, Cu are embargoed: the public table shows neither."""
+    anon = {c["country"]: c for c in client.get("/api/countries").json()["countries"]}
+    owner = {c["country"]: c for c in client.get(
+        "/api/countries", headers=secure_store.headers("owner")).json()["countries"]}
+    assert "NL" not in anon
+    assert "NL" in owner
+    m = secure_store.store.measurements(AGGREGATED)
+    for country in ("NO", "FI", "RU"):
+        rows = m[m["country"].astype(str) == country]
+        hidden = rows["element"].astype(str).isin(EMBARGO).sum()
+        assert hidden > 0
+        assert owner[country]["data_items"] - anon[country]["data_items"] == hidden
+
+
+@pytest.mark.parametrize(
+    ("actor", "status"),
+    [("anonymous", 403), ("public", 403), ("partner", 403), ("other-org", 403)],
+)
+def test_uploads_need_the_owner_of_the_organisation(
+    client: Any, secure_store: Any, data_dir: Any, actor: str, status: int
+) -> None:
+    from chemearth.descriptors import shipped_descriptor
+
+    text = shipped_descriptor("meuse").read_text().replace('id = "meuse"', 'id = "meuse-up"')
+    files = {"file": ("meuse.csv", (data_dir / "meuse" / "meuse.csv").read_bytes()),
+             "descriptor": ("meuse.toml", text.encode())}
+    before = secure_store.store.datasets()["dataset_id"].tolist()
+    r = client.post("/api/datasets", files=files, headers=secure_store.headers(actor))
+    assert r.status_code == status, r.text
+    assert secure_store.store.datasets()["dataset_id"].tolist() == before
+
+
+def test_bad_tokens_are_refused_alike(client: Any, secure_store: Any) -> None:
+    good = secure_store.tokens["admin"]
+    bad = [good[:-1] + ("A" if good[-1] != "A" else "B"), "ce_000000000000_" + "x" * 43,
+           "not-a-token"]
+    answers = {client.get("/api/session", headers={"Authorization": f"Bearer {t}"}).text
+               for t in bad}
+    assert len(answers) == 1
+    assert "invalid" in answers.pop()
+    me = client.get("/api/session", headers=secure_store.headers("admin")).json()
+    assert me["role"] == "admin"
+
+
+def test_tokens_are_stored_hashed(secure_store: Any) -> None:
+    text = (secure_store.home / "access.json").read_text()
+    for token in secure_store.tokens.values():
+        if token:
+            assert token not in text
+            assert token.split("_")[2] not in text
+    assert json.loads(text)["tokens"][0]["sha256"]
