@@ -104,9 +104,17 @@ class TooManyCellsError(GridError):
 
 
 class IngestRejected(ChemearthError, ValueError):
-    """A strict ingest met bad rows; the store was left untouched."""
+    """A strict ingest met bad rows; the store was left untouched.
+
+    ``rejects`` holds the bad rows (a frame of file, row, column, value, reason) when
+    the ingest got that far, else None.
+    """
 
     exit_code = 4
+
+    def __init__(self, message: str, rejects: object = None) -> None:
+        super().__init__(message)
+        self.rejects = rejects
 
 
 class UnitError(ChemearthError, ValueError):

@@ -353,7 +353,8 @@ class _Run:
         msgs = reject_messages(self.src.name, rejects, 20)
         raise IngestRejected(
             f"{self.src.name}: {rejects['row'].nunique()} bad row(s) (first at row "
-            f"{int(rejects['row'].min())}); with --strict nothing was ingested.\n" + "\n".join(msgs)
+            f"{int(rejects['row'].min())}); with --strict nothing was ingested.\n" + "\n".join(msgs),
+            rejects=rejects.assign(file=self.src.name),
         )
 
     def finish(self, writer: VersionWriter) -> IngestReport:
@@ -388,7 +389,8 @@ class _Run:
             head = "\n".join(reject_messages(self.src.name, rejects, 10))
             raise IngestRejected(
                 f"{self.src.name}: every one of the {self.n_rows} rows was "
-                f"rejected; nothing was ingested.\n{head}"
+                f"rejected; nothing was ingested.\n{head}",
+                rejects=rejects.assign(file=self.src.name),
             )
         report = IngestReport(
             self.desc.dataset.id,

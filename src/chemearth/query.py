@@ -369,7 +369,7 @@ class Gateway:
         rows = inv[(inv["dataset_id"] == dataset_id) & (inv["element"] == element) & shown]
         if medium:
             rows = rows[rows["medium"] == medium]
-        if method is not None and method != "":
+        if method is not None:  # "" is the layer without a method, None any method
             rows = rows[rows["method"] == method]
         if rows.empty:
             raise LayerChoiceError(

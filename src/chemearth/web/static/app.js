@@ -1,0 +1,890 @@
+/* chemearth map viewer: Leaflet 1.9 (served at /vendor/leaflet/), plain modern JavaScript.
+ *
+ * Contract with the server (docs/web.md):
+ *   GET /api/layers                                   the layers the actor may see
+ *   GET /api/layers/{ds}/{el}/tilejson.json?query     TileJSON 3.0.0 (+ "legend": URL)
+ *   GET /api/layers/{ds}/{el}/legend?query            class limits, colours, unit, stat, level
+ *   GET /api/layers/{ds}/{el}/cell?lon=&lat=&query    statistics of the cell under a point
+ *   GET /api/boundaries.geojson                       country boundaries
+ *   GET /api/collections/{ds}.samples/items?bbox=     sample points (zoom >= SAMPLE_ZOOM)
+ * where query = medium, method, grid, level (metres) and stat.
+ *
+ * Hooks for tests: window.chemearthMap (the L.Map); #map[data-layer] = the current layer key,
+ * #map[data-loaded] = the key whose tiles last finished loading, #map[data-tiles] = "loading"
+ * or "loaded" (the current tile layer), #map[data-samples] = sample points drawn;
+ * body[data-ready="1"] once the first layer's tiles have loaded.
+ */
+(function () {
+  'use strict';
+
+  const SAMPLE_ZOOM = 8;
+  const SAMPLE_LIMIT = 2000;
+  const SAMPLE_DEBOUNCE_MS = 350;
+  /** Statistics of a cell, in the order the popup lists them. */
+  const CELL_STATS = ['min', 'p5', 'p10', 'p25', 'median', 'p75', 'p90', 'p95', 'p98', 'max',
+    'mean', 'gmean', 'mad', 'log10_sd'];
+  /** Statistics without the layer's unit. */
+  const UNITLESS = new Set(['n', 'n_censored', 'log10_sd']);
+  /** View-state keys kept in the URL, in order. */
+  const STATE_KEYS = ['lat', 'lon', 'zoom', 'dataset', 'element', 'medium', 'method', 'grid',
+    'level', 'stat', 'lang'];
+
+  const mapEl = document.getElementById('map');
+  if (!mapEl || typeof L === 'undefined') return;
+
+  // ---------------------------------------------------------------- strings
+
+  const STRINGS = (function () {
+    const el = document.getElementById('i18n');
+    try {
+      const s = el ? JSON.parse(el.textContent || '{}') : {};
+      return s && typeof s === 'object' ? s : {};
+    } catch (e) {
+      return {};
+    }
+  })();
+
+  /** The translated string of `key` with `{name}` placeholders filled from `vars`. */
+  function t(key, vars, fallback) {
+    let s = Object.prototype.hasOwnProperty.call(STRINGS, key) ? STRINGS[key]
+      : (fallback !== undefined ? fallback : key.replace(/^map\./, ''));
+    if (vars) {
+      s = String(s).replace(/\{(\w+)\}/g, (m, name) =>
+        Object.prototype.hasOwnProperty.call(vars, name) ? String(vars[name]) : m);
+    }
+    return String(s);
+  }
+
+  const PAGE_LANG = mapEl.dataset.lang === 'zh' || mapEl.dataset.lang === 'en' ? mapEl.dataset.lang
+    : ((document.documentElement.lang || '').toLowerCase().startsWith('zh') ? 'zh' : 'en');
+
+  // ---------------------------------------------------------------- formatting
+
+  /** A number to 3 significant digits without trailing zeros ("0.0123", "12300", "1.5"). */
+  function fmt(v) {
+    if (v === null || v === undefined || v === '') return '–';
+    const x = Number(v);
+    if (!Number.isFinite(x)) return String(v);
+    if (x === 0) return '0';
+    const r = Number(x.toPrecision(3));
+    const a = Math.abs(r);
+    if (a >= 1e7 || a < 1e-4) {
+      return r.toExponential(2).replace(/\.?0+e/, 'e').replace('e+', 'e');
+    }
+    const decimals = Math.max(0, 2 - Math.floor(Math.log10(a)));
+    let s = r.toFixed(decimals);
+    if (s.indexOf('.') >= 0) s = s.replace(/0+$/, '').replace(/\.$/, '');
+    return s;
+  }
+
+  /** A count ("12", "1 234" is not used: plain digits read the same in both languages). */
+  function fmtCount(v) {
+    if (v === null || v === undefined || v === '') return '–';
+    const x = Number(v);
+    return Number.isFinite(x) ? String(Math.round(x)) : String(v);
+  }
+
+  function withUnit(text, unit) {
+    return unit && text !== '–' ? text + '\u00a0' + unit : text;
+  }
+
+  function levelLabel(m) {
+    const x = Number(m);
+    if (!Number.isFinite(x)) return String(m);
+    return x >= 1000 ? t('map.level.km', { n: x / 1000 }) : t('map.level.m', { n: x });
+  }
+
+  function statLabel(s) {
+    return t('map.stat.' + s, null, s);
+  }
+
+  function mediumLabel(m) {
+    return t('map.medium.' + m, null, m);
+  }
+
+  function methodLabel(m) {
+    return m ? m : t('map.method.none');
+  }
+
+  function gridLabel(g) {
+    return t('map.grid.' + g, null, g);
+  }
+
+  /** A DOM element: h('td', {className: 'x', dataset: {a: 1}}, 'text', child, ...). */
+  function h(tag, props, ...children) {
+    const el = document.createElement(tag);
+    if (props) {
+      for (const [k, v] of Object.entries(props)) {
+        if (v === undefined || v === null) continue;
+        if (k === 'dataset') Object.assign(el.dataset, v);
+        else if (k === 'style') Object.assign(el.style, v);
+        else if (k in el) el[k] = v;
+        else el.setAttribute(k, v);
+      }
+    }
+    for (const c of children) {
+      if (c === null || c === undefined || c === false) continue;
+      el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+    }
+    return el;
+  }
+
+  function escapeHtml(s) {
+    return String(s).replace(/[&<>"']/g, (c) => ({
+      '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;',
+    }[c]));
+  }
+
+  // ---------------------------------------------------------------- status line
+
+  const statusEl = document.getElementById('status');
+  const statusMessages = new Map();
+
+  /** Set (or clear with null) the status message of one source ("layer", "samples", …). */
+  function setStatus(source, message, kind) {
+    if (message) statusMessages.set(source, { message, kind: kind || 'error' });
+    else statusMessages.delete(source);
+    if (!statusEl) return;
+    statusEl.replaceChildren();
+    let error = false;
+    for (const { message: m, kind: k } of statusMessages.values()) {
+      statusEl.append(h('span', { className: 'status-' + k }, m));
+      if (k === 'error') error = true;
+    }
+    statusEl.classList.toggle('has-error', error);
+  }
+
+  // ---------------------------------------------------------------- fetching
+
+  class HttpError extends Error {
+    constructor(status, message) {
+      super(message);
+      this.status = status;
+    }
+  }
+
+  /** GET a JSON document; HTTP errors throw HttpError with the server's `detail`. */
+  async function fetchJSON(url, options) {
+    let resp;
+    try {
+      resp = await fetch(url, Object.assign({ headers: { Accept: 'application/json' },
+        credentials: 'same-origin' }, options || {}));
+    } catch (e) {
+      if (e && e.name === 'AbortError') throw e;
+      throw new HttpError(0, t('map.status.network'));
+    }
+    if (!resp.ok) {
+      let detail = resp.status + ' ' + (resp.statusText || '');
+      try {
+        const body = await resp.json();
+        if (body && body.detail !== undefined) {
+          detail = typeof body.detail === 'string' ? body.detail : JSON.stringify(body.detail);
+        }
+      } catch (e) { /* not JSON */ }
+      throw new HttpError(resp.status, detail.trim());
+    }
+    return resp.json();
+  }
+
+  function errorText(e) {
+    return e && e.message ? e.message : String(e);
+  }
+
+  // ---------------------------------------------------------------- URL state
+
+  function readUrlState() {
+    const out = {};
+    const sources = [new URLSearchParams(window.location.search),
+      new URLSearchParams(window.location.hash.replace(/^#/, ''))];
+    for (const params of sources) {  // the hash wins over the query
+      for (const k of STATE_KEYS) {
+        if (params.has(k)) out[k] = params.get(k);
+      }
+    }
+    return out;
+  }
+
+  function stateParams(langOverride) {
+    const p = new URLSearchParams();
+    const c = map.getCenter();
+    p.set('lat', c.lat.toFixed(4));
+    p.set('lon', c.lng.toFixed(4));
+    p.set('zoom', String(map.getZoom()));
+    if (sel.dataset) {
+      p.set('dataset', sel.dataset);
+      p.set('element', sel.element);
+      p.set('medium', sel.medium);
+      p.set('method', sel.method);
+      p.set('grid', sel.grid);
+      p.set('level', String(sel.level));
+      p.set('stat', sel.stat);
+    }
+    p.set('lang', langOverride || PAGE_LANG);
+    return p;
+  }
+
+  let lastHash = null;
+
+  /** Write the view into the hash (history.replaceState) and the language links. */
+  function writeUrl() {
+    const hash = '#' + stateParams().toString();
+    if (hash !== window.location.hash) {
+      history.replaceState(history.state, '', window.location.pathname + window.location.search + hash);
+    }
+    lastHash = window.location.hash;
+    for (const lang of ['en', 'zh']) {
+      const a = document.getElementById('lang-' + lang);
+      if (a) a.setAttribute('href', '?lang=' + lang + '#' + stateParams(lang).toString());
+    }
+  }
+
+  // A shared link may name another language than the page was rendered in: reload once in it
+  // (unless the query already asks for a language, which the server has honoured).
+  const linkLang = new URLSearchParams(window.location.hash.replace(/^#/, '')).get('lang');
+  const pageQuery = new URLSearchParams(window.location.search);
+  if ((linkLang === 'en' || linkLang === 'zh') && linkLang !== PAGE_LANG && !pageQuery.has('lang')) {
+    pageQuery.set('lang', linkLang);
+    window.location.replace(window.location.pathname + '?' + pageQuery.toString() +
+      window.location.hash);
+    return;
+  }
+
+  // ---------------------------------------------------------------- the map
+
+  const map = L.map(mapEl, {
+    minZoom: 1,
+    maxZoom: 16,
+    worldCopyJump: true,
+    zoomControl: true,
+    attributionControl: true,
+  });
+  window.chemearthMap = map;
+  map.attributionControl.setPrefix('<a href="https://leafletjs.com" title="Leaflet">Leaflet</a>');
+
+  map.createPane('land');
+  map.getPane('land').style.zIndex = '150';          // below the tiles (200)
+  map.createPane('borders');
+  map.getPane('borders').style.zIndex = '380';       // above the tiles, below points (400)
+  map.getPane('borders').style.pointerEvents = 'none';
+  map.getPane('land').style.pointerEvents = 'none';
+
+  L.control.scale({ metric: true, imperial: false, maxWidth: 150 }).addTo(map);
+
+  const urlState = readUrlState();
+  const hashView = (function () {
+    const lat = Number(urlState.lat), lon = Number(urlState.lon), zoom = Number(urlState.zoom);
+    if (urlState.lat !== undefined && urlState.lon !== undefined && urlState.zoom !== undefined &&
+        Number.isFinite(lat) && Number.isFinite(lon) && Number.isFinite(zoom) &&
+        Math.abs(lat) <= 90) {
+      return { center: [lat, lon], zoom: Math.round(zoom) };
+    }
+    return null;
+  })();
+  if (hashView) map.setView(hashView.center, hashView.zoom);
+  else map.setView([30, 10], 2);
+
+  // ---------------------------------------------------------------- boundaries
+
+  (async function loadBoundaries() {
+    try {
+      const gj = await fetchJSON('/api/boundaries.geojson');
+      L.geoJSON(gj, {
+        pane: 'land',
+        renderer: L.canvas({ pane: 'land', padding: 0.3 }),
+        interactive: false,
+        style: { stroke: false, fill: true, fillColor: '#f3f1ea', fillOpacity: 1 },
+      }).addTo(map);
+      L.geoJSON(gj, {
+        pane: 'borders',
+        renderer: L.canvas({ pane: 'borders', padding: 0.3 }),
+        interactive: false,
+        attribution: escapeHtml(t('map.attribution.boundaries')),
+        style: { color: '#7d7d7d', weight: 0.8, opacity: 0.9, fill: false },
+      }).addTo(map);
+    } catch (e) {
+      setStatus('boundaries', t('map.status.boundaries_error', { error: errorText(e) }));
+    }
+  })();
+
+  // ---------------------------------------------------------------- layers and selectors
+
+  let LAYERS = [];
+  let STATS = ['median'];
+  /** The current selection. */
+  const sel = { dataset: null, element: null, medium: null, method: '', grid: null, level: null,
+    stat: 'median' };
+  let current = null;  // the current layer entry of /api/layers
+
+  const selects = {
+    element: document.getElementById('sel-element'),
+    medium: document.getElementById('sel-medium'),
+    dataset: document.getElementById('sel-dataset'),
+    method: document.getElementById('sel-method'),
+    grid: document.getElementById('sel-grid'),
+    level: document.getElementById('sel-level'),
+    stat: document.getElementById('sel-stat'),
+  };
+
+  function uniq(xs) {
+    return Array.from(new Set(xs));
+  }
+
+  function pick(options, wanted, fallback) {
+    if (wanted !== undefined && wanted !== null && options.includes(wanted)) return wanted;
+    if (fallback !== undefined && fallback !== null && options.includes(fallback)) return fallback;
+    return options[0];
+  }
+
+  function fill(select, options, value) {
+    if (!select) return;
+    select.replaceChildren(...options.map((o) => h('option', { value: String(o.value) }, o.label)));
+    select.value = String(value);
+  }
+
+  function showField(name, visible) {
+    const f = document.getElementById('field-' + name);
+    if (f) f.hidden = !visible;
+  }
+
+  /** Resolve a complete, valid selection from wanted values (any may be missing or invalid). */
+  function resolve(want) {
+    const first = LAYERS[0];
+    const elements = uniq(LAYERS.map((l) => l.element))
+      .sort((a, b) => a.localeCompare(b, 'en'));
+    const element = pick(elements, want.element, first.element);
+    const media = uniq(LAYERS.filter((l) => l.element === element).map((l) => l.medium)).sort();
+    const medium = pick(media, want.medium, first.element === element ? first.medium : undefined);
+    const byEm = LAYERS.filter((l) => l.element === element && l.medium === medium);
+    const datasets = uniq(byEm.map((l) => l.dataset));
+    const dataset = pick(datasets, want.dataset);
+    const byDs = byEm.filter((l) => l.dataset === dataset);
+    const methods = uniq(byDs.map((l) => l.method || ''));
+    const method = pick(methods, want.method === undefined ? undefined : String(want.method));
+    const layer = byDs.find((l) => (l.method || '') === method);
+    const grids = layer.grids && layer.grids.length ? layer.grids : [layer.default_grid];
+    const grid = pick(grids, want.grid, layer.default_grid);
+    const levels = ((layer.levels && layer.levels[grid]) || []).map(Number);
+    let level = Number(want.level);
+    if (!levels.includes(level)) {
+      const dflt = Number(layer.default_level);
+      level = levels.includes(dflt) ? dflt
+        : levels.slice().sort((a, b) => Math.abs(Math.log(a / dflt)) - Math.abs(Math.log(b / dflt)))[0];
+    }
+    const stat = pick(STATS, want.stat, 'median');
+    return { layer, elements, media, datasets, methods, grids, levels,
+      sel: { dataset, element, medium, method, grid, level, stat } };
+  }
+
+  /** Fill the selectors from a resolved selection. */
+  function renderSelectors(r) {
+    const titles = {};
+    for (const l of LAYERS) titles[l.dataset] = l.title || l.dataset;
+    fill(selects.element, r.elements.map((e) => ({ value: e, label: e })), r.sel.element);
+    fill(selects.medium, r.media.map((m) => ({ value: m, label: mediumLabel(m) })), r.sel.medium);
+    fill(selects.dataset, r.datasets.map((d) => ({ value: d, label: titles[d] })), r.sel.dataset);
+    fill(selects.method, r.methods.map((m) => ({ value: m, label: methodLabel(m) })), r.sel.method);
+    showField('method', r.methods.length > 1);
+    fill(selects.grid, r.grids.map((g) => ({ value: g, label: gridLabel(g) })), r.sel.grid);
+    showField('grid', r.grids.length > 1);
+    fill(selects.level, r.levels.map((m) => ({ value: m, label: levelLabel(m) })), r.sel.level);
+    fill(selects.stat, STATS.map((s) => ({ value: s, label: statLabel(s) })), r.sel.stat);
+    if (selects.dataset) selects.dataset.title = titles[r.sel.dataset] || '';
+  }
+
+  function layerKey(s) {
+    return [s.dataset, s.element, s.medium, s.method, s.grid, s.level, s.stat].join('|');
+  }
+
+  function layerBase(s) {
+    return '/api/layers/' + encodeURIComponent(s.dataset) + '/' + encodeURIComponent(s.element);
+  }
+
+  function layerQuery(s, withStat) {
+    const q = new URLSearchParams();
+    q.set('medium', s.medium);
+    q.set('method', s.method || '');
+    q.set('grid', s.grid);
+    q.set('level', String(s.level));
+    if (withStat) q.set('stat', s.stat);
+    return q;
+  }
+
+  function onSelectorChange(which) {
+    const want = Object.assign({}, sel);
+    want[which] = selects[which].value;
+    if (which === 'level') want.level = Number(want.level);
+    // A new dataset keeps the cell size only if it has it; a new element or medium keeps the
+    // dataset only if it has the pair (resolve() handles both).
+    apply(resolve(want), { fitIfOutside: true });
+  }
+
+  for (const [name, select] of Object.entries(selects)) {
+    if (select) select.addEventListener('change', () => onSelectorChange(name));
+  }
+
+  // ---------------------------------------------------------------- tiles, legend, downloads
+
+  let tileLayer = null;
+  const citationEl = document.getElementById('citation');
+  const citationBox = document.getElementById('citation-box');
+  let applyToken = 0;
+  let firstLayerDone = false;
+
+  function markLoaded(key) {
+    mapEl.dataset.loaded = key;
+    mapEl.dataset.tiles = 'loaded';
+    if (!firstLayerDone) {
+      firstLayerDone = true;
+      document.body.dataset.ready = '1';
+    }
+  }
+
+  function boundsOf(tj) {
+    const b = tj && tj.bounds;
+    if (!Array.isArray(b) || b.length !== 4 || !b.every(Number.isFinite)) return null;
+    return L.latLngBounds([b[1], b[0]], [b[3], b[2]]);
+  }
+
+  function setDownloads(s) {
+    const base = '/api/downloads/' + encodeURIComponent(s.dataset) + '/layers/' +
+      encodeURIComponent(s.element);
+    const q = layerQuery(s, true).toString();
+    for (const ext of ['tif', 'nc', 'csv']) {
+      const a = document.getElementById('download-' + ext);
+      if (!a) continue;
+      a.href = base + '.' + ext + '?' + q;
+      a.setAttribute('download', [s.dataset, s.element, s.medium, s.level + 'm', s.stat]
+        .join('_').replace(/[^\w.-]+/g, '-') + '.' + ext);
+    }
+    const ep = document.getElementById('element-page');
+    if (ep) {
+      ep.href = '/catalogue/elements/' + encodeURIComponent(s.element);
+      ep.textContent = t('map.element_page', { element: s.element });
+    }
+  }
+
+  /** Show a resolved selection: selectors, URL, downloads, tiles, legend and samples. */
+  async function apply(r, opts) {
+    opts = opts || {};
+    const token = ++applyToken;
+    Object.assign(sel, r.sel);
+    current = r.layer;
+    renderSelectors(r);
+    const key = layerKey(sel);
+    mapEl.dataset.layer = key;
+    mapEl.dataset.tiles = 'loading';
+    setDownloads(sel);
+    writeUrl();
+    map.closePopup();
+    updateSampleHint();
+    scheduleSamples(0);
+    renderLegendLoading();
+
+    const s = Object.assign({}, sel);
+    let tj;
+    try {
+      setStatus('layer', t('map.status.loading'), 'info');
+      tj = await fetchJSON(layerBase(s) + '/tilejson.json?' + layerQuery(s, true).toString());
+    } catch (e) {
+      if (token !== applyToken) return;
+      setStatus('layer', t('map.status.layer_error', { error: errorText(e) }));
+      renderLegendError(e);
+      if (tileLayer) { map.removeLayer(tileLayer); tileLayer = null; }
+      markLoaded(key);  // nothing to wait for
+      return;
+    }
+    if (token !== applyToken) return;
+    setStatus('layer', null);
+
+    const bounds = boundsOf(tj);
+    if (bounds) {
+      if (opts.fitInitial || (opts.fitIfOutside && !map.getBounds().intersects(bounds))) {
+        map.fitBounds(bounds, { padding: [20, 20], maxZoom: 10, animate: false });
+      }
+    }
+
+    const tiles = Array.isArray(tj.tiles) ? tj.tiles : [];
+    if (tileLayer) { map.removeLayer(tileLayer); tileLayer = null; }
+    if (!tiles.length) {
+      setStatus('layer', t('map.status.tiles_error'));
+      markLoaded(key);
+    } else {
+      const minZoom = Number.isFinite(tj.minzoom) ? tj.minzoom : 0;
+      const maxZoom = Number.isFinite(tj.maxzoom) ? tj.maxzoom : 14;
+      const tl = L.tileLayer(tiles[0], {
+        minZoom: 0,
+        maxZoom: 18,
+        minNativeZoom: minZoom,
+        maxNativeZoom: maxZoom,
+        bounds: bounds || undefined,
+        opacity: 0.85,
+        attribution: tj.attribution ? escapeHtml(tj.attribution) : undefined,
+        className: 'chemearth-tiles',
+      });
+      let ok = 0, failed = 0;
+      tl.on('loading', () => { mapEl.dataset.tiles = 'loading'; });
+      tl.on('tileload', () => { ok += 1; });
+      tl.on('tileerror', () => { failed += 1; });
+      tl.on('load', () => {
+        if (token !== applyToken) return;
+        if (failed > 0 && ok === 0) setStatus('tiles', t('map.status.tiles_error'));
+        else setStatus('tiles', null);
+        ok = 0; failed = 0;
+        mapEl.dataset.tiles = 'loaded';
+        markLoaded(key);
+      });
+      tileLayer = tl;
+      tl.addTo(map);
+      if (!tl.isLoading()) {  // no tile of the layer in view
+        mapEl.dataset.tiles = 'loaded';
+        markLoaded(key);
+      }
+    }
+
+    if (citationEl) {
+      citationEl.textContent = tj.attribution || '';
+      citationBox.hidden = !tj.attribution;
+    }
+
+    const legendUrl = typeof tj.legend === 'string' && tj.legend
+      ? tj.legend : layerBase(s) + '/legend?' + layerQuery(s, true).toString();
+    try {
+      const legend = await fetchJSON(legendUrl);
+      if (token !== applyToken) return;
+      currentLegend = legend;
+      renderLegend(legend, s);
+      setStatus('legend', null);
+      recolourSamples();
+    } catch (e) {
+      if (token !== applyToken) return;
+      setStatus('legend', t('map.status.legend_error', { error: errorText(e) }));
+      renderLegendError(e);
+    }
+  }
+
+  // ---------------------------------------------------------------- legend
+
+  let currentLegend = null;
+  const LegendControl = L.Control.extend({
+    options: { position: 'bottomright' },
+    onAdd: function () {
+      const div = L.DomUtil.create('div', 'legend leaflet-control');
+      div.id = 'legend';
+      L.DomEvent.disableClickPropagation(div);
+      L.DomEvent.disableScrollPropagation(div);
+      return div;
+    },
+  });
+  const legendControl = new LegendControl();
+  legendControl.addTo(map);
+  const legendEl = legendControl.getContainer();
+
+  function renderLegendLoading() {
+    currentLegend = null;
+    legendEl.replaceChildren(h('div', { className: 'legend-loading' }, t('map.legend.loading')));
+    legendEl.dataset.state = 'loading';
+  }
+
+  function renderLegendError(e) {
+    legendEl.replaceChildren(h('div', { className: 'legend-error' }, errorText(e)));
+    legendEl.dataset.state = 'error';
+  }
+
+  function renderLegend(lg, s) {
+    const unit = lg.unit || (current && current.unit) || '';
+    const stat = lg.stat || s.stat;
+    const levelM = Number.isFinite(Number(lg.level_m)) ? Number(lg.level_m) : Number(s.level);
+    const title = t('map.legend.title', {
+      element: s.element, stat: statLabel(stat), level: levelLabel(levelM),
+    });
+    const classes = Array.isArray(lg.classes) ? lg.classes : [];
+    const children = [
+      h('div', { className: 'legend-title' }, title),
+      h('div', { className: 'legend-sub' },
+        mediumLabel(s.medium), ' · ',
+        UNITLESS.has(stat) || !unit ? '' : t('map.legend.unit', { unit }) + ' · ',
+        t('map.legend.cells', { n: fmtCount(lg.n_cells) })),
+    ];
+    if (!classes.length) {
+      children.push(h('div', { className: 'legend-empty' }, t('map.legend.empty')));
+    } else {
+      const table = h('table', { className: 'legend-classes' },
+        h('thead', null, h('tr', null,
+          h('th', { scope: 'col' }, ''),
+          h('th', { scope: 'col' }, t('map.legend.limits')),
+          h('th', { scope: 'col' }, t('map.legend.percentiles')))));
+      const body = h('tbody');
+      // highest class on top, as the colours read on the map
+      for (const c of classes.slice().reverse()) {
+        const limits = fmt(c.lower) + ' – ' + fmt(c.upper);
+        const pct = 'P' + fmt(c.percent_lower) + '–P' + fmt(c.percent_upper);
+        body.append(h('tr', { className: 'legend-class' },
+          h('td', null, h('span', { className: 'swatch', style: { background: String(c.colour) },
+            title: String(c.colour) })),
+          h('td', { className: 'legend-limits' }, UNITLESS.has(stat) ? limits : withUnit(limits, unit)),
+          h('td', { className: 'legend-pct' }, pct)));
+      }
+      table.append(body);
+      children.push(table);
+    }
+    legendEl.replaceChildren(...children);
+    legendEl.dataset.state = 'ready';
+  }
+
+  function classColour(value) {
+    const classes = currentLegend && Array.isArray(currentLegend.classes) ? currentLegend.classes : [];
+    const x = Number(value);
+    if (!classes.length || !Number.isFinite(x)) return '#9e9e9e';
+    if (x <= classes[0].lower) return classes[0].colour;
+    for (const c of classes) if (x <= c.upper) return c.colour;
+    return classes[classes.length - 1].colour;
+  }
+
+  // ---------------------------------------------------------------- cell popup
+
+  let clickToken = 0;
+
+  map.on('click', async (e) => {
+    if (!current) return;
+    const token = ++clickToken;
+    const s = Object.assign({}, sel);
+    const ll = e.latlng.wrap();
+    const popup = L.popup({ maxWidth: 340, minWidth: 220, className: 'cell-popup-wrap' })
+      .setLatLng(e.latlng)
+      .setContent(h('div', { className: 'cell-popup cell-popup-loading' }, t('map.popup.loading')))
+      .openOn(map);
+    const q = layerQuery(s, false);
+    q.set('lon', ll.lng.toFixed(6));
+    q.set('lat', ll.lat.toFixed(6));
+    try {
+      const cell = await fetchJSON(layerBase(s) + '/cell?' + q.toString());
+      if (token !== clickToken || !map.hasLayer(popup)) return;
+      popup.setContent(cellContent(cell, s));
+    } catch (err) {
+      if (token !== clickToken || !map.hasLayer(popup)) return;
+      if (err.status === 404) {
+        popup.setContent(h('div', { className: 'cell-popup cell-popup-empty' },
+          h('p', { className: 'cell-none' }, t('map.popup.none')),
+          h('p', { className: 'cell-none-hint' }, t('map.popup.none_hint'))));
+      } else {
+        popup.setContent(h('div', { className: 'cell-popup cell-popup-error' },
+          t('map.popup.error', { error: errorText(err) })));
+      }
+    }
+  });
+
+  function cellContent(c, s) {
+    const unit = c.unit || (current && current.unit) || '';
+    const levelM = s.level;
+    const root = h('div', { className: 'cell-popup', dataset: {
+      cellId: c.cell_id || '', n: String(c.n ?? ''), median: String(c.median ?? ''),
+    } });
+    root.append(
+      h('div', { className: 'cell-head' },
+        h('strong', null, s.element + ' · ' + mediumLabel(s.medium)),
+        h('div', { className: 'cell-id' }, t('map.popup.cell') + ' ' + (c.cell_id || '') +
+          ' (' + levelLabel(levelM) + ')')),
+      h('div', { className: 'cell-n' },
+        h('span', { className: 'cell-n-label' }, t('map.popup.samples')),
+        ' ',
+        h('span', { className: 'cell-n-value', dataset: { value: String(c.n ?? '') } }, fmtCount(c.n))));
+    const table = h('table', { className: 'cell-stats' });
+    const tbody = h('tbody');
+    for (const k of CELL_STATS) {
+      if (!(k in c)) continue;
+      const v = c[k];
+      const text = UNITLESS.has(k) ? fmt(v) : withUnit(fmt(v), unit);
+      tbody.append(h('tr', { className: k === s.stat ? 'current' : '', dataset: { stat: k } },
+        h('th', { scope: 'row' }, statLabel(k)),
+        h('td', { dataset: { value: v === null || v === undefined ? '' : String(v) } }, text)));
+    }
+    if ('n_censored' in c) {
+      tbody.append(h('tr', { dataset: { stat: 'n_censored' } },
+        h('th', { scope: 'row' }, t('map.popup.censored')),
+        h('td', { dataset: { value: String(c.n_censored ?? '') } }, fmtCount(c.n_censored))));
+    }
+    if ('dl_max' in c && c.dl_max !== null && c.dl_max !== undefined) {
+      tbody.append(h('tr', { dataset: { stat: 'dl_max' } },
+        h('th', { scope: 'row' }, t('map.popup.dl_max')),
+        h('td', { dataset: { value: String(c.dl_max) } }, withUnit(fmt(c.dl_max), unit))));
+    }
+    table.append(tbody);
+    root.append(table);
+    return root;
+  }
+
+  // ---------------------------------------------------------------- sample points
+
+  const sampleLayer = L.layerGroup().addTo(map);
+  let sampleTimer = null;
+  let sampleAbort = null;
+  const hintEl = document.getElementById('samples-hint');
+
+  function updateSampleHint() {
+    if (!hintEl) return;
+    let msg = '';
+    if (current && !current.samples) msg = t('map.samples.hidden');
+    else if (current && map.getZoom() < SAMPLE_ZOOM) msg = t('map.samples.hint');
+    hintEl.textContent = msg;
+    hintEl.hidden = !msg;
+  }
+
+  function clearSamples() {
+    samplesCover = null;
+    if (sampleAbort) { sampleAbort.abort(); sampleAbort = null; }
+    sampleLayer.clearLayers();
+    mapEl.dataset.samples = '0';
+  }
+
+  function scheduleSamples(delay) {
+    clearTimeout(sampleTimer);
+    sampleTimer = setTimeout(loadSamples, delay === undefined ? SAMPLE_DEBOUNCE_MS : delay);
+  }
+
+  /** What the drawn points cover: layer key, the fetched extent, whether all were returned. */
+  let samplesCover = null;
+
+  async function loadSamples() {
+    const s = Object.assign({}, sel);
+    if (!current || !current.samples || map.getZoom() < SAMPLE_ZOOM) {
+      clearSamples();
+      setStatus('samples', null);
+      return;
+    }
+    const view = map.getBounds();
+    // the points already drawn cover this view: nothing to fetch (small pans, popup auto-pan)
+    if (samplesCover && samplesCover.key === layerKey(s) && samplesCover.complete &&
+        samplesCover.bounds.contains(view)) return;
+    const b = view.pad(0.25);  // fetch a margin, so that small pans need nothing new
+    const clamp = (x, lo, hi) => Math.min(hi, Math.max(lo, x));
+    const west = clamp(b.getWest(), -180, 180), east = clamp(b.getEast(), -180, 180);
+    const south = clamp(b.getSouth(), -90, 90), north = clamp(b.getNorth(), -90, 90);
+    const q = new URLSearchParams();
+    q.set('bbox', [west, south, east, north].map((x) => x.toFixed(5)).join(','));
+    q.set('limit', String(SAMPLE_LIMIT));
+    q.set('element', s.element);
+    q.set('medium', s.medium);
+    if (sampleAbort) sampleAbort.abort();
+    const ctrl = new AbortController();
+    sampleAbort = ctrl;
+    let fc;
+    try {
+      fc = await fetchJSON('/api/collections/' + encodeURIComponent(s.dataset + '.samples') +
+        '/items?' + q.toString(), { signal: ctrl.signal });
+    } catch (e) {
+      if (e && e.name === 'AbortError') return;
+      if (sampleAbort === ctrl) {
+        sampleAbort = null;
+        clearSamples();
+        setStatus('samples', t('map.status.samples_error', { error: errorText(e) }));
+      }
+      return;
+    }
+    if (sampleAbort !== ctrl || layerKey(s) !== layerKey(sel)) return;
+    sampleAbort = null;
+    // keep the point whose popup is open (removing it would close the popup)
+    let keep = null;
+    sampleLayer.eachLayer((m) => { if (m.isPopupOpen && m.isPopupOpen()) keep = m; });
+    sampleLayer.eachLayer((m) => { if (m !== keep) sampleLayer.removeLayer(m); });
+    const keepId = keep && keep.feature ? String(keep.feature.id ?? '') : null;
+    const feats = fc && Array.isArray(fc.features) ? fc.features : [];
+    let drawn = keep ? 1 : 0;
+    for (const f of feats) {
+      const g = f && f.geometry;
+      if (!g || g.type !== 'Point' || !Array.isArray(g.coordinates)) continue;
+      if (keepId !== null && String(f.id ?? '') === keepId) continue;
+      const [lon, lat] = g.coordinates;
+      const props = f.properties || {};
+      const m = L.circleMarker([lat, lon], {
+        radius: 4.5,
+        weight: 1.2,
+        color: '#ffffff',
+        fillColor: classColour(props[s.element]),
+        fillOpacity: 0.95,
+        bubblingMouseEvents: false,
+        className: 'sample-point',
+      });
+      m.feature = f;
+      m.bindPopup(() => sampleContent(f, s), { className: 'sample-popup-wrap' });
+      m.addTo(sampleLayer);
+      drawn += 1;
+    }
+    mapEl.dataset.samples = String(drawn);
+    const more = feats.length >= SAMPLE_LIMIT ||
+      (Number.isFinite(fc.numberMatched) && fc.numberMatched > feats.length);
+    samplesCover = { key: layerKey(s), bounds: L.latLngBounds([south, west], [north, east]),
+      complete: !more };
+    setStatus('samples', more ? t('map.samples.truncated', { n: feats.length }) : null, 'info');
+  }
+
+  function recolourSamples() {
+    sampleLayer.eachLayer((m) => {
+      const f = m.feature;
+      if (f) m.setStyle({ fillColor: classColour((f.properties || {})[sel.element]) });
+    });
+  }
+
+  function sampleContent(f, s) {
+    const p = f.properties || {};
+    const id = p.sample_id ?? f.id ?? '';
+    const unit = p.unit || (current && current.unit) || '';
+    const value = p[s.element];
+    let valueText = typeof value === 'number' ? withUnit(fmt(value), unit)
+      : (value === null || value === undefined ? '–' : withUnit(String(value), unit));
+    if (p[s.element + '_censored'] === true) valueText += ' (' + t('map.popup.censored') + ')';
+    const rows = [[s.element, valueText]];
+    if (p.medium) rows.push([t('map.sample.medium'), mediumLabel(p.medium)]);
+    if (p.country) rows.push([t('map.sample.country'), String(p.country)]);
+    if (p.date) rows.push([t('map.sample.date'), String(p.date)]);
+    return h('div', { className: 'sample-popup', dataset: { sampleId: String(id) } },
+      h('strong', null, t('map.sample.title', { id })),
+      h('table', null, h('tbody', null, ...rows.map(([k, v]) =>
+        h('tr', null, h('th', { scope: 'row' }, k), h('td', null, v))))));
+  }
+
+  // ---------------------------------------------------------------- view changes
+
+  map.on('moveend', () => {
+    if (current) writeUrl();
+    updateSampleHint();
+    scheduleSamples();
+  });
+
+  window.addEventListener('hashchange', () => {
+    if (window.location.hash === lastHash || !LAYERS.length) return;
+    const st = readUrlState();
+    const lat = Number(st.lat), lon = Number(st.lon), zoom = Number(st.zoom);
+    if ([lat, lon, zoom].every(Number.isFinite)) map.setView([lat, lon], Math.round(zoom));
+    const want = Object.assign({}, sel, st);
+    apply(resolve(want), {});
+  });
+
+  // ---------------------------------------------------------------- start
+
+  (async function start() {
+    let data;
+    try {
+      setStatus('layer', t('map.status.loading'), 'info');
+      data = await fetchJSON('/api/layers');
+    } catch (e) {
+      setStatus('layer', t('map.status.layers_error', { error: errorText(e) }));
+      document.body.dataset.ready = '1';
+      return;
+    }
+    LAYERS = (data && Array.isArray(data.layers) ? data.layers : []).filter(
+      (l) => l && l.dataset && l.element);
+    if (data && Array.isArray(data.stats) && data.stats.length) {
+      // the median first (the default), then the server's order
+      STATS = data.stats.filter((x) => x === 'median').concat(data.stats.filter((x) => x !== 'median'));
+    }
+    if (!LAYERS.length) {
+      setStatus('layer', t('map.status.no_layers'));
+      legendEl.replaceChildren();
+      document.body.dataset.ready = '1';
+      writeUrl();
+      return;
+    }
+    setStatus('layer', null);
+    apply(resolve(urlState), { fitInitial: !hashView });
+  })();
+})();
