@@ -353,7 +353,8 @@ class _Run:
         msgs = reject_messages(self.src.name, rejects, 20)
         raise IngestRejected(
             f"{self.src.name}: {rejects['row'].nunique()} bad row(s) (first at row "
-            f"{int(rejects['row'].min())}); with --strict nothing was ingested.\n" + "\n".join(msgs),
+            f"{int(rejects['row'].min())}); with --strict nothing was ingested.\n"
+            + "\n".join(msgs),
             rejects=rejects.assign(file=self.src.name),
         )
 

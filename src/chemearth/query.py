@@ -67,6 +67,7 @@ class LayerView:
     legend: dict[str, Any] = field(default_factory=dict)
     index: Any = None
     _row_of: dict[int, int] = field(default_factory=dict)
+    _records: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def key(self) -> tuple[Hashable, ...]:
@@ -96,7 +97,12 @@ class LayerView:
         i = self._row_of.get(int(key))
         if i is None:
             return None
-        row = self.cells.iloc[i]
+        if not self._records:  # JSON-ready rows, made once
+            self._records = [self._record({str(k): v for k, v in r.items()})
+                             for r in self.cells.to_dict("records")]
+        return dict(self._records[i])
+
+    def _record(self, row: dict[str, Any]) -> dict[str, Any]:
         out: dict[str, Any] = {
             "cell_id": str(row["cell_id"]),
             "level": self.level,
@@ -420,6 +426,15 @@ class Gateway:
         """The published cells of one layer for ``actor``, with classes and tile index."""
         if stat not in STATISTICS or stat in ("dl_max",):
             raise GridError(f"unknown statistic {stat!r}; one of {', '.join(_STATS)}")
+        pol = self.policy(actor, dataset_id)
+        # the resolved key of a request depends only on the catalogue and what is visible
+        ask = ("view", dataset_id, element, medium, method, grid, level, stat,
+               pol.min_cell_n(actor), pol.element_visible(actor, element))
+        snap = self.snapshot()
+        key = snap.memo.get(ask)
+        view = self._views.get(key) if key is not None else None
+        if view is not None:
+            return view
         pol, row, g, level_m = self._choose(
             actor, dataset_id, element, medium, method, grid, level
         )
@@ -428,6 +443,7 @@ class Gateway:
             dataset_id, int(row["version"]), element, str(row["medium"]), str(row["method"]),
             g.name, level_m, stat, min_n,
         )
+        snap.memo[ask] = key
         view = self._views.get(key)
         if view is not None:
             return view

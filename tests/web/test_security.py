@@ -412,3 +412,26 @@ def test_tokens_are_stored_hashed(secure_store: Any) -> None:
             assert token not in text
             assert token.split("_")[2] not in text
     assert json.loads(text)["tokens"][0]["sha256"]
+
+
+def test_cached_tiles_are_served_only_to_the_view_they_were_rendered_for(
+    client: Any, secure_store: Any, cases: list[Case], kola_cells: Any
+) -> None:
+    """A tile rendered for a full-access actor, then asked for anonymously, from the cache."""
+    owner = secure_store.headers("owner")
+    tiles = [c for c in cases if "/tiles/" in c.url and c.dataset in (AGGREGATED, SECRET)]
+    kola = next(c for c in tiles if c.dataset == AGGREGATED and c.element == "Pb")
+    secret = next(c for c in tiles if c.dataset == SECRET)
+    embargoed = next(c for c in tiles if c.dataset == AGGREGATED and c.element in EMBARGO)
+    for case in (kola, secret, embargoed):
+        for _ in range(2):  # the second answer comes from the cache
+            assert client.get(case.url, headers=owner).status_code == 200
+    r = client.get(kola.url)
+    assert r.status_code == 200
+    _check_tile(r.content, kola, kola_cells)  # the anonymous view, not the owner's
+    for case in (secret, embargoed):
+        r = client.get(case.url)
+        assert r.status_code == 404
+        assert r.headers["content-type"].startswith("application/json")
+    bad = {"Authorization": "Bearer ce_000000000000_" + "x" * 43}
+    assert client.get(kola.url, headers=bad).status_code == 401

@@ -19,6 +19,7 @@ not see.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 from dataclasses import dataclass, field
@@ -26,8 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from chemearth.access import MIN_CELL_N
 from chemearth.errors import (
@@ -125,17 +127,8 @@ def create_app(store: Store, settings: WebSettings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.tile_cache = routes_tiles.TileCache(settings.tile_cache)
 
-    @app.middleware("http")
-    async def bounded_time(request: Request, call_next: Any) -> Response:
-        try:
-            response: Response = await asyncio.wait_for(call_next(request), settings.timeout_s)
-        except TimeoutError:
-            return JSONResponse(
-                {"detail": f"the request took longer than {settings.timeout_s:g} s"},
-                status_code=503,
-            )
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        return response
+    app.add_middleware(BoundedTime, timeout_s=settings.timeout_s)
+    app.add_middleware(routes_tiles.CachedTiles, gateway=gateway, cache=app.state.tile_cache)
 
     _errors(app)
     app.include_router(routes_tiles.router)
@@ -148,6 +141,56 @@ def create_app(store: Store, settings: WebSettings | None = None) -> FastAPI:
     else:
         log.warning("Leaflet not found: run `npm ci` in the checkout (the map needs it)")
     return app
+
+
+class BoundedTime:
+    """ASGI middleware: answer 503 when a request runs longer than ``timeout_s``.
+
+    Also marks every response ``X-Content-Type-Options: nosniff``. A pure ASGI
+    middleware (not Starlette's BaseHTTPMiddleware) so it costs microseconds.
+    """
+
+    def __init__(self, app: ASGIApp, timeout_s: float) -> None:
+        self.app = app
+        self.timeout_s = timeout_s
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_marked(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                message["headers"] = [*message.get("headers", []), _NOSNIFF]
+            await send(message)
+
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                await self.app(scope, receive, send_marked)
+        except TimeoutError:
+            if started:
+                raise
+            body = json.dumps(
+                {"detail": f"the request took longer than {self.timeout_s:g} s"}
+            ).encode()
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 503,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(body)).encode()),
+                        _NOSNIFF,
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
+
+
+_NOSNIFF = (b"x-content-type-options", b"nosniff")
 
 
 def _errors(app: FastAPI) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable
@@ -10,11 +11,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from chemearth.query import LayerView
-from chemearth.web.deps import ActorDep, GatewayDep
+from chemearth.access import Actor
+from chemearth.errors import AuthenticationError
+from chemearth.query import Gateway, LayerView
+from chemearth.web.deps import COOKIE, ActorDep, GatewayDep
 
-__all__ = ["TileCache", "router"]
+__all__ = ["CachedTiles", "TileCache", "router", "tile_key"]
 
 router = APIRouter(prefix="/api", tags=["layers and tiles"])
 
@@ -41,10 +45,10 @@ class TileCache:
 
     def __init__(self, entries: int) -> None:
         self.entries = entries
-        self._tiles: OrderedDict[Hashable, bytes] = OrderedDict()
+        self._tiles: OrderedDict[Hashable, tuple[bytes, str]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: Hashable) -> bytes | None:
+    def get(self, key: Hashable) -> tuple[bytes, str] | None:
         """A cached tile, or None."""
         with self._lock:
             tile = self._tiles.get(key)
@@ -52,7 +56,7 @@ class TileCache:
                 self._tiles.move_to_end(key)
             return tile
 
-    def put(self, key: Hashable, tile: bytes) -> None:
+    def put(self, key: Hashable, tile: tuple[bytes, str]) -> None:
         """Keep a tile."""
         if self.entries <= 0:
             return
@@ -141,23 +145,104 @@ def tile(
     """One Web Mercator (WebMercatorQuad) tile; cells not published are transparent."""
     from chemearth.tiles import render_tile
 
-    view = _view(gw, actor, dataset, element, medium, method, grid, level, stat)
-    key = (view.key, z, x, y)
+    key = tile_key(gw, actor, dataset, element, request.scope["path"],
+                   request.scope["query_string"].decode("latin-1"))
     cache: TileCache = request.app.state.tile_cache
-    png = cache.get(key)
-    if png is None:
+    hit = cache.get(key) if key is not None else None
+    if hit is None:
+        view = _view(gw, actor, dataset, element, medium, method, grid, level, stat)
         png = render_tile(view.index, z, x, y, view.colours)
-        cache.put(key, png)
-    etag = '"' + hashlib.blake2b(repr(key).encode(), digest_size=12).hexdigest() + '"'
-    headers = {
-        "ETag": etag,
-        # what anonymous users see may sit in shared caches; anything else may not
-        "Cache-Control": ("public" if actor.role == "anonymous" else "private") + ", max-age=600",
-        "Vary": "Authorization, Cookie",
-    }
+        etag = '"' + hashlib.blake2b(repr((view.key, z, x, y)).encode(),
+                                     digest_size=12).hexdigest() + '"'
+        hit = (png, etag)
+        if key is not None:
+            cache.put(key, hit)
+    png, etag = hit
+    headers = tile_headers(etag, actor.role == "anonymous")
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)
     return Response(png, media_type="image/png", headers=headers)
+
+
+def tile_key(
+    gw: Gateway, actor: Actor, dataset: str, element: str, path: str, query: str
+) -> tuple[Hashable, ...] | None:
+    """What a rendered tile depends on: the catalogue, the request and what the actor
+    may see of the dataset (None when the dataset is not visible: nothing is cached)."""
+    snap = gw.snapshot()
+    pol = snap.policies.get(dataset)
+    if pol is None or not pol.visible(actor):
+        return None
+    return (snap.generation, path, query, pol.min_cell_n(actor),
+            pol.element_visible(actor, element))
+
+
+def tile_headers(etag: str, anonymous: bool) -> dict[str, str]:
+    """Headers of a tile answer."""
+    return {
+        "ETag": etag,
+        # what anonymous users see may sit in shared caches; anything else may not
+        "Cache-Control": ("public" if anonymous else "private") + ", max-age=600",
+        "Vary": "Authorization, Cookie",
+    }
+
+
+_TILE_PATH = re.compile(r"^/api/layers/([^/]+)/([^/]+)/tiles/\d+/\d+/\d+\.png$")
+
+
+class CachedTiles:
+    """ASGI middleware: answer tiles already rendered without entering the framework.
+
+    Only a cache hit is answered here, for the same actor view the route cached it
+    under (:func:`tile_key`); everything else, including every refusal and error, goes
+    to the application.
+    """
+
+    def __init__(self, app: ASGIApp, gateway: Gateway, cache: TileCache) -> None:
+        self.app = app
+        self.gateway = gateway
+        self.cache = cache
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET":
+            m = _TILE_PATH.match(scope["path"])
+            if m is not None and await self._answer(scope, send, m):
+                return
+        await self.app(scope, receive, send)
+
+    async def _answer(self, scope: Scope, send: Send, m: re.Match[str]) -> bool:
+        headers = dict(scope["headers"])
+        auth = headers.get(b"authorization", b"").decode("latin-1")
+        token = auth[7:].strip() if auth[:7].lower() == "bearer " else _cookie(
+            headers.get(b"cookie", b"").decode("latin-1"), COOKIE)
+        try:
+            actor = self.gateway.actor(token)
+        except AuthenticationError:
+            return False
+        query = scope["query_string"].decode("latin-1")
+        key = tile_key(self.gateway, actor, m.group(1), m.group(2), scope["path"], query)
+        hit = self.cache.get(key) if key is not None else None
+        if hit is None:
+            return False
+        png, etag = hit
+        out = [(k.lower().encode(), v.encode())
+               for k, v in tile_headers(etag, actor.role == "anonymous").items()]
+        if headers.get(b"if-none-match", b"").decode("latin-1") == etag:
+            await send({"type": "http.response.start", "status": 304, "headers": out})
+            await send({"type": "http.response.body", "body": b""})
+            return True
+        out += [(b"content-type", b"image/png"), (b"content-length", str(len(png)).encode())]
+        await send({"type": "http.response.start", "status": 200, "headers": out})
+        await send({"type": "http.response.body", "body": png})
+        return True
+
+
+def _cookie(header: str, name: str) -> str | None:
+    for part in header.split(";"):
+        k, _, v = part.strip().partition("=")
+        if k == name:
+            return v
+    return None
 
 
 @router.get("/layers/{dataset}/{element}/cell", summary="The cell under a point")
