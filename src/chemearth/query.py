@@ -462,7 +462,7 @@ class Gateway:
         return view
 
     def _build_view(self, key: tuple[Hashable, ...], row: pd.Series, g: Grid) -> LayerView:
-        from chemearth.classes import class_breaks, classify, legend, palette
+        from chemearth.classes import classify, legend
         from chemearth.tiles import LayerIndex
 
         ds, version, element, medium, method, _, level_m, stat, min_n = key
@@ -473,8 +473,8 @@ class Gateway:
         frame = frame[frame["method"].astype(str) == method]
         frame = frame[frame["n"] >= min_n].reset_index(drop=True)
         values = frame[stat].to_numpy(dtype=float)
-        breaks = class_breaks(values)
-        colours = palette(len(breaks) + 1)
+        classes = legend(values, str(row["unit"]), str(stat))
+        breaks, colours = np.asarray(classes.breaks, dtype=float), list(classes.colours)
         rec = self.snapshot().records[str(ds)]
         view = LayerView(
             dataset_id=str(ds), version=int(version), element=str(element), medium=str(medium),  # type: ignore[call-overload]
@@ -483,7 +483,7 @@ class Gateway:
             licence=str(rec["licence"]), title=str(rec["title"]), breaks=breaks,
             colours=colours,
         )
-        lg = legend(values, view.unit, view.stat).to_dict()
+        lg = classes.to_dict()
         lg.update(level=view.level, level_m=view.level_m, n_cells=len(frame),
                   element=view.element, dataset=view.dataset_id)
         view.legend = lg
