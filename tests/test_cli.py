@@ -108,27 +108,57 @@ def test_main_turns_an_internal_error_into_one_line(
     assert "Traceback" not in err
 
 
-def test_demo_ingests_every_dataset_and_prints_the_catalogue(
+def test_demo_ingests_every_dataset_prints_the_catalogue_and_serves(
     env: dict[str, str], tmp_path: Path
 ) -> None:
+    """`chemearth demo` ingests, grids, then serves the platform until stopped."""
+    import socket
+    import time
+
+    import httpx
+
     from chemearth.descriptors import shipped_descriptors
 
-    proc = subprocess.run(
-        [CHEMEARTH, "demo", "--no-serve", "--home", str(tmp_path / "demo")],
-        env={**env, "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=900,
-    )
-    assert proc.returncode == 0, proc.stderr
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    log = tmp_path / "demo.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [CHEMEARTH, "demo", "--home", str(tmp_path / "demo"), "--port", str(port)],
+            env={**env, "PATH": "/usr/bin:/bin"},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 900
+        while f"at {url}" not in log.read_text():
+            assert proc.poll() is None, log.read_text()[-3000:]
+            assert time.monotonic() < deadline, "the demo did not start serving"
+            time.sleep(0.5)
+        for _ in range(120):
+            try:
+                r = httpx.get(f"{url}/api/datasets", timeout=5)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        assert r.status_code == 200
+        served = {d["dataset_id"] for d in r.json()["datasets"]}
+        assert served == {p.stem for p in shipped_descriptors()}
+        assert httpx.get(url, timeout=5).status_code == 200  # the map page
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    stdout = log.read_text()
     for p in shipped_descriptors():
-        assert f"{p.stem} v1:" in proc.stdout
-    assert "Per country" in proc.stdout
-    assert "Grid layers" in proc.stdout
+        assert f"{p.stem} v1:" in stdout
+    assert "Per country" in stdout
+    assert "Grid layers" in stdout
     for ds in ("usgs-ds801-top5", "kola-humus", "gemas"):
-        assert any(ds in line and "built" in line for line in proc.stdout.splitlines())
-    assert "Traceback" not in proc.stderr
+        assert any(ds in line and "built" in line for line in stdout.splitlines())
+    assert "Traceback" not in stdout
 
 
 def test_demo_never_wipes_a_folder_it_did_not_make(env: dict[str, str], tmp_path: Path) -> None:
