@@ -6,6 +6,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pyproj
 import pytest
 import rasterio
@@ -95,3 +96,20 @@ def test_unknown_formats_are_refused(grid_store, tmp_path: Path, name, fmt, mess
 def test_unknown_statistic_is_refused(grid_store, tmp_path: Path) -> None:
     with pytest.raises(ChemearthError, match="unknown statistic 'p99'"):
         export_layer(grid_store, "As", tmp_path / "x.tif", stat="p99", **LAYER)
+
+
+def test_atlas_csv_carries_citation_and_licence_after_the_data(tmp_path: Path) -> None:
+    from chemearth.export import read_atlas_csv, write_atlas_csv
+
+    f = pd.DataFrame({"cell_id": ["a", "b"], "longitude": [1.0, 2.0], "latitude": [3.0, 4.0],
+                      "n": [5, 6], "n_censored": [0, 1], "median": [2.5, 3.5]})
+    f.attrs.update(element="Cu", unit="mg/kg", citation="Doe, J. (2024), A survey,\nvol. 1",
+                   licence="CC-BY 4.0")
+    path = write_atlas_csv(f, tmp_path / "cu.csv", detection_limit=0.5)
+    lines = path.read_text().splitlines()
+    assert lines[0].endswith(",Cu")
+    assert lines[2] == "detection limit,,,,,0.5"
+    table, meta = read_atlas_csv(path)
+    assert table["Cu"].tolist() == [2.5, 3.5]
+    assert meta["citation"] == "Doe, J. (2024), A survey, vol. 1"
+    assert meta["licence"] == "CC-BY 4.0"

@@ -34,6 +34,7 @@ PosixPath('cu.tif')
 from __future__ import annotations
 
 import csv
+import io
 import math
 from collections.abc import Mapping
 from pathlib import Path
@@ -189,6 +190,9 @@ def write_atlas_csv(
             strict=True,
         ):
             w.writerow([row[0], _num(row[1]), _num(row[2]), int(row[3]), int(row[4]), _num(row[5])])
+        for key in ("citation", "licence"):  # after the data, as in write_samples_csv
+            if frame.attrs.get(key):
+                w.writerow([f"# {key}: {_one_line(frame.attrs[key])}"])
     return path
 
 
@@ -209,9 +213,15 @@ def read_atlas_csv(path: str | Path) -> tuple[pd.DataFrame, dict[str, str]]:
         names = next(csv.reader([fh.readline()]))
         units = next(csv.reader([fh.readline()]))
         limits = next(csv.reader([fh.readline()]))
-        table = pd.read_csv(fh, header=None, names=names)
+        lines = fh.read().splitlines()
+    notes = [line.strip('"') for line in lines if line.startswith(("#", '"#'))]
+    data = "\n".join(line for line in lines if not line.startswith(("#", '"#')))
+    table = pd.read_csv(io.StringIO(data), header=None, names=names)
     meta = dict(zip(names, units, strict=True))
     meta["dl"] = limits[-1]
+    for note in notes:  # "# citation: ..." and "# licence: ..."
+        key, _, value = note.lstrip("# ").partition(": ")
+        meta[key] = value
     return table, meta
 
 
