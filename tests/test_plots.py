@@ -232,10 +232,11 @@ def test_values_at_or_below_zero_are_noted_on_a_log_plot() -> None:
     ("values", "kwargs", "message"),
     [
         ([0.0, -2.0, np.nan], {}, "no finite positive values"),
-        ([np.nan, np.inf], {"log": False}, "no finite values"),
+        ([np.nan, np.nan], {"log": False}, "no finite values"),
+        ([1.0, np.inf], {}, "infinite values are not allowed"),
         ([], {}, "no finite positive values"),
-        ([1.0, 2.0], {"censored": [True]}, "censored has shape"),
-        ([[1.0, 2.0]], {}, "one-dimensional"),
+        ([1.0, 2.0], {"censored": [True]}, "censored: shape"),
+        ([[1.0, 2.0]], {}, "expected a 1-D array"),
     ],
 )
 def test_bad_values_are_refused(values, kwargs, message) -> None:

@@ -225,20 +225,9 @@ class _Data:
 
 
 def _prepare(values: ArrayLike, censored: ArrayLike | None, log: bool) -> _Data:
-    try:
-        x = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise StatisticsError(f"values must be numbers: {exc}") from None
-    if x.ndim != 1:
-        raise StatisticsError(f"values must be one-dimensional, not of shape {x.shape}")
-    if censored is None:
-        c = np.zeros(x.shape, dtype=bool)
-    else:
-        c = np.asarray(censored, dtype=bool)
-        if c.shape != x.shape:
-            raise StatisticsError(f"censored has shape {c.shape} but values have shape {x.shape}")
-    keep = np.isfinite(x)
-    x, c = x[keep], c[keep]
+    from chemearth.censored import _clean
+
+    x, c = _clean(values, censored)  # the checks of the censored-data statistics
     dropped = 0
     if log:
         positive = x > 0

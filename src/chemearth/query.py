@@ -599,6 +599,15 @@ class Gateway:
                 return f
         raise NotFoundError(f"feature {feature_id!r} not found")
 
+    def _sample_policy(self, actor: Actor, dataset_id: str) -> Policy:
+        """The policy of a dataset whose samples ``actor`` may see, else AccessDenied."""
+        pol = self.policy(actor, dataset_id)
+        if not pol.samples_visible(actor):
+            raise AccessDenied(
+                f"the sample data of dataset {dataset_id!r} are shared as grid layers only"
+            )
+        return pol
+
     def sample_frame(
         self, actor: Actor, dataset_id: str, elements: Sequence[str] | None = None
     ) -> pd.DataFrame:
@@ -611,11 +620,7 @@ class Gateway:
         """
         from chemearth.export import samples_wide
 
-        pol = self.policy(actor, dataset_id)
-        if not pol.samples_visible(actor):
-            raise AccessDenied(
-                f"the sample data of dataset {dataset_id!r} are shared as grid layers only"
-            )
+        pol = self._sample_policy(actor, dataset_id)
         row = self.snapshot().records[dataset_id]
         allowed = [e for e in _strings(row.get("elements")) if pol.element_visible(actor, e)]
         if elements:  # unknown and embargoed elements are left out alike
@@ -722,11 +727,7 @@ class Gateway:
         AccessDenied
             For an aggregated-only dataset without full access.
         """
-        pol = self.policy(actor, dataset_id)
-        if not pol.samples_visible(actor):
-            raise AccessDenied(
-                f"the sample values of dataset {dataset_id!r} are shared as grid layers only"
-            )
+        pol = self._sample_policy(actor, dataset_id)
         m = self.store.measurements(dataset_id, elements=[element])
         if not pol.element_visible(actor, element):  # as if the dataset did not hold it
             m = m.iloc[:0]
