@@ -44,6 +44,8 @@ test: $(STAMP) $(NODE) $(BROWSER) $(CJKFONT) lint typecheck
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/grid.py
+	$(BIN)/python bench/tiles.py
+	$(BIN)/python bench/serve/run.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

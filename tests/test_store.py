@@ -151,3 +151,38 @@ def test_country_summary_counts_surveys_only(
         {"country": "FI", "datasets": 1, "samples": 3, "data_items": 8}
     ]
     assert isinstance(df, pd.DataFrame)
+
+
+@pytest.mark.parametrize(("wait_s", "ok"), [(10.0, True), (0.1, False)])
+def test_a_process_holding_the_catalogue_lock_is_waited_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, wait_s: float, ok: bool
+) -> None:
+    """Several server workers share one store: a brief lock held by another process is
+    waited for (up to LOCK_WAIT_S), not an error."""
+    import subprocess
+    import sys
+    import time
+
+    import chemearth.store.embedded as emb
+    from chemearth.errors import StoreError
+    from chemearth.store import open_store
+
+    store = open_store(tmp_path / "s")
+    marker = tmp_path / "locked"
+    holder = subprocess.Popen([
+        sys.executable, "-c",
+        "import duckdb, pathlib, time, sys; c = duckdb.connect(sys.argv[1]); "
+        "pathlib.Path(sys.argv[2]).touch(); time.sleep(1.5); c.close()",
+        str(store.home / "catalog.duckdb"), str(marker),
+    ])
+    try:
+        while not marker.exists():
+            time.sleep(0.02)
+        monkeypatch.setattr(emb, "LOCK_WAIT_S", wait_s)
+        if ok:
+            assert store.datasets().empty
+        else:
+            with pytest.raises(StoreError, match="in use by another process"):
+                store.datasets()
+    finally:
+        holder.wait(timeout=30)

@@ -81,6 +81,8 @@ JOIN (SELECT dataset_id, max(version) AS version FROM versions GROUP BY dataset_
 USING (dataset_id, version)
 """
 _FSYNC = True
+#: Longest wait for another process's DuckDB file lock before giving up.
+LOCK_WAIT_S = 10.0
 
 
 class EmbeddedStore(Store):
@@ -130,17 +132,28 @@ class EmbeddedStore(Store):
             con = duckdb.connect(":memory:")
             con.execute(_DDL)
         else:
-            try:
-                con = duckdb.connect(str(self._db), read_only=ro)
-            except duckdb.IOException as exc:
-                raise StoreError(
-                    f"store {self.home} is in use by another process or unreadable: "
-                    f"{str(exc).splitlines()[0]}"
-                ) from None
+            con = self._open(ro)
         try:
             yield con
         finally:
             con.close()
+
+    def _open(self, read_only: bool) -> duckdb.DuckDBPyConnection:
+        """Connect; while another process holds DuckDB's file lock (a connection is
+        open for a moment per operation), wait up to :data:`LOCK_WAIT_S` seconds."""
+        deadline = time.monotonic() + LOCK_WAIT_S
+        pause = 0.005
+        while True:
+            try:
+                return duckdb.connect(str(self._db), read_only=read_only)
+            except duckdb.IOException as exc:
+                first = str(exc).splitlines()[0]
+                if "lock" not in first.lower() or time.monotonic() > deadline:
+                    raise StoreError(
+                        f"store {self.home} is in use by another process or unreadable: {first}"
+                    ) from None
+                time.sleep(pause)
+                pause = min(pause * 2, 0.2)
 
     @contextlib.contextmanager
     def _write_lock(self) -> Iterator[None]:
