@@ -6,11 +6,12 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.requests import HTTPConnection
 
 from chemearth.access import Actor
 from chemearth.query import Gateway
 
-__all__ = ["COOKIE", "ActorDep", "GatewayDep", "current_actor", "gateway"]
+__all__ = ["COOKIE", "ActorDep", "GatewayDep", "current_actor", "gateway", "request_token"]
 
 #: Name of the session cookie that carries the API token in the browser.
 COOKIE = "chemearth_token"
@@ -24,17 +25,25 @@ def gateway(request: Request) -> Gateway:
     return gw
 
 
+def request_token(conn: HTTPConnection) -> str | None:
+    """The API token a request carries: the bearer token, else the session cookie's."""
+    scheme, _, param = conn.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and param:
+        return param
+    return conn.cookies.get(COOKIE)
+
+
 def current_actor(
     request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    _bearer_scheme: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Actor:
     """The actor: the bearer token's, else the session cookie's, else anonymous.
 
     A token that is malformed, unknown or revoked is an error (401), never anonymous,
-    so a client always knows when its token is not being used.
+    so a client always knows when its token is not being used. (``_bearer_scheme`` is
+    declared so that the OpenAPI document describes the bearer scheme.)
     """
-    token = credentials.credentials if credentials is not None else request.cookies.get(COOKIE)
-    return gateway(request).actor(token)
+    return gateway(request).actor(request_token(request))
 
 
 GatewayDep = Annotated[Gateway, Depends(gateway)]

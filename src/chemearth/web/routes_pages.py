@@ -12,7 +12,7 @@ from fastapi.templating import Jinja2Templates
 
 from chemearth.access import Actor
 from chemearth.errors import AuthenticationError, NotFoundError
-from chemearth.web.deps import COOKIE, gateway
+from chemearth.web.deps import COOKIE, gateway, request_token
 from chemearth.web.i18n import LANGUAGES, strings, translate
 
 __all__ = ["router"]
@@ -33,10 +33,8 @@ def _lang(request: Request) -> str:
 
 def _actor(request: Request) -> Actor:
     """The page's actor; a stale session cookie counts as anonymous on pages."""
-    auth = request.headers.get("authorization", "")
-    token = auth[7:] if auth.lower().startswith("bearer ") else request.cookies.get(COOKIE)
     try:
-        return gateway(request).actor(token)
+        return gateway(request).actor(request_token(request))
     except AuthenticationError:
         return Actor.anonymous()
 

@@ -11,12 +11,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
+from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from chemearth.access import Actor
 from chemearth.errors import AuthenticationError
 from chemearth.query import Gateway, LayerView
-from chemearth.web.deps import COOKIE, ActorDep, GatewayDep
+from chemearth.web.deps import ActorDep, GatewayDep, request_token
 
 __all__ = ["CachedTiles", "TileCache", "router", "tile_key"]
 
@@ -211,12 +212,9 @@ class CachedTiles:
         await self.app(scope, receive, send)
 
     async def _answer(self, scope: Scope, send: Send, m: re.Match[str]) -> bool:
-        headers = dict(scope["headers"])
-        auth = headers.get(b"authorization", b"").decode("latin-1")
-        token = auth[7:].strip() if auth[:7].lower() == "bearer " else _cookie(
-            headers.get(b"cookie", b"").decode("latin-1"), COOKIE)
+        conn = HTTPConnection(scope)
         try:
-            actor = self.gateway.actor(token)
+            actor = self.gateway.actor(request_token(conn))
         except AuthenticationError:
             return False
         query = scope["query_string"].decode("latin-1")
@@ -227,7 +225,7 @@ class CachedTiles:
         png, etag = hit
         out = [(k.lower().encode(), v.encode())
                for k, v in tile_headers(etag, actor.role == "anonymous").items()]
-        if headers.get(b"if-none-match", b"").decode("latin-1") == etag:
+        if conn.headers.get("if-none-match") == etag:
             await send({"type": "http.response.start", "status": 304, "headers": out})
             await send({"type": "http.response.body", "body": b""})
             return True
@@ -235,14 +233,6 @@ class CachedTiles:
         await send({"type": "http.response.start", "status": 200, "headers": out})
         await send({"type": "http.response.body", "body": png})
         return True
-
-
-def _cookie(header: str, name: str) -> str | None:
-    for part in header.split(";"):
-        k, _, v = part.strip().partition("=")
-        if k == name:
-            return v
-    return None
 
 
 @router.get("/layers/{dataset}/{element}/cell", summary="The cell under a point")
