@@ -53,6 +53,7 @@ __all__ = [
     "TokenRecord",
     "TokenStore",
     "policies_from_catalogue",
+    "string_list",
 ]
 
 #: Fewest samples behind a published cell statistic of an ``aggregated`` dataset.
@@ -183,19 +184,24 @@ def policies_from_catalogue(
             dataset_id=ds,
             organisation=str(row.get("organisation") or ""),
             sharing=str(row.get("sharing") or "public"),
-            organisations=frozenset(_strings(row.get("sharing_organisations"))),
-            embargo=frozenset(_strings(row.get("embargoed_elements"))),
+            organisations=frozenset(string_list(row.get("sharing_organisations"))),
+            embargo=frozenset(string_list(row.get("embargoed_elements"))),
             k=k,
         )
     return out
 
 
-def _strings(value: Any) -> list[str]:
-    if value is None:
-        return []
+def string_list(value: Any) -> list[str]:
+    """A catalogue list column (list, array, None or NaN) as a list of strings.
+
+    Examples
+    --------
+    >>> string_list(["U", None, "Th"]), string_list(None), string_list(float("nan"))
+    (['U', 'Th'], [], [])
+    """
     try:
-        return [str(v) for v in value if v is not None and str(v)]
-    except TypeError:
+        return [str(v) for v in value if v is not None]
+    except TypeError:  # None, NaN: not a list
         return []
 
 

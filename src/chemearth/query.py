@@ -27,7 +27,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from chemearth.access import MIN_CELL_N, Actor, Policy, Role, TokenStore, policies_from_catalogue
+from chemearth.access import (
+    MIN_CELL_N,
+    Actor,
+    Policy,
+    Role,
+    TokenStore,
+    policies_from_catalogue,
+    string_list,
+)
 from chemearth.aggregate import STATISTICS
 from chemearth.errors import AccessDenied, ChemearthError, GridError, NotFoundError
 from chemearth.grids import Grid, get_grid
@@ -62,7 +70,6 @@ class LayerView:
     citation: str
     licence: str
     title: str
-    breaks: np.ndarray = field(default_factory=lambda: np.empty(0))
     colours: list[str] = field(default_factory=list)
     legend: dict[str, Any] = field(default_factory=dict)
     index: Any = None
@@ -247,19 +254,19 @@ class Gateway:
         pol = self.policy(actor, dataset_id)
         row = self.snapshot().records[dataset_id]
         full = pol.full_access(actor)
-        elements = sorted(str(e) for e in _strings(row.get("elements")))
+        elements = sorted(str(e) for e in string_list(row.get("elements")))
         shown = [e for e in elements if pol.element_visible(actor, e)]
         out = {
             "dataset_id": dataset_id,
             "version": int(row["version"]),
             "title": str(row["title"]),
             "organisation": str(row["organisation"]),
-            "countries": _strings(row.get("countries")),
-            "media": _strings(row.get("media")),
+            "countries": string_list(row.get("countries")),
+            "media": string_list(row.get("media")),
             "depth_top_cm": _num(row.get("depth_top_cm")),
             "depth_bottom_cm": _num(row.get("depth_bottom_cm")),
-            "sampling_years": [int(y) for y in _strings(row.get("sampling_years"))],
-            "methods": _strings(row.get("methods")),
+            "sampling_years": [int(y) for y in string_list(row.get("sampling_years"))],
+            "methods": string_list(row.get("methods")),
             "licence": str(row["licence"]),
             "citation": str(row["citation"]),
             "url": str(row["url"] or ""),
@@ -333,12 +340,12 @@ class Gateway:
             pol = snap.policies.get(str(ds))
             if pol is None or not pol.element_visible(actor, str(el)):
                 continue
-            grids = sorted(g["grid"].unique(), key=lambda n: (n != "global", n))
+            grids = _grids(g)
             levels = {
                 str(gr): sorted((int(v) for v in g.loc[g["grid"] == gr, "level_m"]), reverse=True)
                 for gr in grids
             }
-            default_grid = str(grids[0])
+            default_grid = grids[0]
             out.append(
                 {
                     "dataset": str(ds),
@@ -347,7 +354,7 @@ class Gateway:
                     "medium": str(med),
                     "method": str(meth),
                     "unit": str(unit),
-                    "grids": [str(x) for x in grids],
+                    "grids": grids,
                     "levels": levels,
                     "default_grid": default_grid,
                     "default_level": _default_level(g[g["grid"] == default_grid]),
@@ -393,7 +400,7 @@ class Gateway:
                 f"{element!r} in dataset {dataset_id!r} has {len(combos)} layers, "
                 f"choose one: {listed}"
             )
-        grids = sorted(rows["grid"].unique(), key=lambda n: (n != "global", n))
+        grids = _grids(rows)
         gname = grid or str(grids[0])
         if gname not in grids:
             raise LayerChoiceError(
@@ -480,8 +487,7 @@ class Gateway:
             dataset_id=str(ds), version=int(version), element=str(element), medium=str(medium),  # type: ignore[call-overload]
             method=str(method), unit=str(row["unit"]), grid=g, level_m=int(level_m),  # type: ignore[call-overload]
             stat=str(stat), min_n=int(min_n), cells=frame, citation=str(rec["citation"]),  # type: ignore[call-overload]
-            licence=str(rec["licence"]), title=str(rec["title"]), breaks=breaks,
-            colours=colours,
+            licence=str(rec["licence"]), title=str(rec["title"]), colours=colours,
         )
         lg = classes.to_dict()
         lg.update(level=view.level, level_m=view.level_m, n_cells=len(frame),
@@ -513,6 +519,7 @@ class Gateway:
         grid: str | None = None,
         level: int | str | None = None,
         bbox: Sequence[float] | None = None,
+        cell_id: str | None = None,
         limit: int = 100,
         offset: int = 0,
     ) -> tuple[list[dict[str, Any]], int]:
@@ -524,8 +531,7 @@ class Gateway:
         if element is not None:
             elements = [element]
         elements = [e for e in elements if pol.element_visible(actor, e)]
-        gname = grid or ("global" if (rows["grid"] == "global").any() or rows.empty else
-                         str(rows["grid"].iloc[0]))
+        gname = grid or (_grids(rows) or ["global"])[0]
         g = get_grid(gname)
         if level is None or level in ("", "auto"):
             on = rows[rows["grid"] == gname]
@@ -539,6 +545,8 @@ class Gateway:
         if method is not None:
             frame = frame[frame["method"].astype(str) == method]
         frame = frame[frame["n"] >= pol.min_cell_n(actor)]
+        if cell_id is not None:
+            frame = frame[frame["cell_id"].astype(str) == cell_id]
         keys = frame["cell"].to_numpy(dtype=np.int64)
         lon, lat = g.cell_centres(keys)
         if bbox is not None:
@@ -592,12 +600,11 @@ class Gateway:
             raise NotFoundError(f"feature {feature_id!r} not found") from None
         feats, _ = self.cell_features(
             actor, dataset_id, element=element, medium=medium, method=method, grid=grid,
-            level=level_m, limit=self.max_rows,
+            level=level_m, cell_id=cell_id, limit=1,
         )
-        for f in feats:
-            if f["properties"]["cell_id"] == cell_id:
-                return f
-        raise NotFoundError(f"feature {feature_id!r} not found")
+        if not feats:
+            raise NotFoundError(f"feature {feature_id!r} not found")
+        return feats[0]
 
     def _sample_policy(self, actor: Actor, dataset_id: str) -> Policy:
         """The policy of a dataset whose samples ``actor`` may see, else AccessDenied."""
@@ -622,7 +629,7 @@ class Gateway:
 
         pol = self._sample_policy(actor, dataset_id)
         row = self.snapshot().records[dataset_id]
-        allowed = [e for e in _strings(row.get("elements")) if pol.element_visible(actor, e)]
+        allowed = [e for e in string_list(row.get("elements")) if pol.element_visible(actor, e)]
         if elements:  # unknown and embargoed elements are left out alike
             allowed = [e for e in allowed if e in set(elements)]
         frame = samples_wide(self.store, dataset_id, elements=allowed)
@@ -639,11 +646,14 @@ class Gateway:
         medium: str | None = None,
         country: str | None = None,
         bbox: Sequence[float] | None = None,
+        sample_id: str | None = None,
         limit: int = 100,
         offset: int = 0,
     ) -> tuple[list[dict[str, Any]], int]:
         """GeoJSON point features of samples, and how many matched in all."""
         frame = self.sample_frame(actor, dataset_id, elements)
+        if sample_id is not None:
+            frame = frame[frame["sample_id"].astype(str) == sample_id]
         if medium:
             frame = frame[frame["medium"].astype(str) == medium]
         if country:
@@ -674,6 +684,13 @@ class Gateway:
             )
         return feats, matched
 
+    def sample_feature(self, actor: Actor, dataset_id: str, sample_id: str) -> dict[str, Any]:
+        """One sample feature by its sample id."""
+        feats, _ = self.sample_features(actor, dataset_id, sample_id=sample_id, limit=1)
+        if not feats:
+            raise NotFoundError(f"feature {sample_id!r} not found")
+        return feats[0]
+
     # ------------------------------------------------------------------ elements
 
     def elements(self, actor: Actor) -> list[dict[str, Any]]:
@@ -682,7 +699,7 @@ class Gateway:
         by: dict[str, list[str]] = {}
         for ds in self.visible_datasets(actor):
             pol = snap.policies[ds]
-            for e in _strings(snap.records[ds].get("elements")):
+            for e in string_list(snap.records[ds].get("elements")):
                 if pol.element_visible(actor, e):
                     by.setdefault(e, []).append(ds)
         return [{"element": e, "datasets": by[e]} for e in sorted(by)]
@@ -795,6 +812,11 @@ def cell_feature_id(props: dict[str, Any]) -> str:
     )
 
 
+def _grids(rows: pd.DataFrame) -> list[str]:
+    """The grids of inventory ``rows``, the global grid first (the default)."""
+    return sorted((str(x) for x in rows["grid"].unique()), key=lambda n: (n != "global", n))
+
+
 def _default_level(rows: pd.DataFrame) -> int:
     """The finest level at which at least half of the cells hold 3 samples or more."""
     if rows.empty:
@@ -811,15 +833,6 @@ def _bbox(bbox: Sequence[float]) -> tuple[float, float, float, float]:
     if not (-180 <= w <= 180 and -180 <= e <= 180 and -90 <= s <= n <= 90):
         raise GridError(f"bbox {w},{s},{e},{n} is not west,south,east,north in degrees")
     return w, s, e, n
-
-
-def _strings(value: Any) -> list[str]:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return []
-    try:
-        return [str(v) for v in value if v is not None]
-    except TypeError:
-        return []
 
 
 def _num(value: Any) -> float | None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 import re
 import tempfile
@@ -11,7 +10,6 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-import numpy as np
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 
@@ -208,12 +206,7 @@ def item(gw: GatewayDep, actor: ActorDep, cid: str, fid: str) -> JSONResponse:
     dataset, kind = _split(cid)
     if kind == "cells":
         return JSONResponse(gw.cell_feature(actor, dataset, fid), media_type=GEOJSON)
-    frame = gw.sample_frame(actor, dataset)
-    hit = np.flatnonzero(frame["sample_id"].astype(str).to_numpy() == fid)
-    if len(hit) == 0:
-        raise NotFoundError(f"feature {fid!r} not found")
-    feats, _ = gw.sample_features(actor, dataset, limit=1, offset=int(hit[0]))
-    return JSONResponse(feats[0], media_type=GEOJSON)
+    return JSONResponse(gw.sample_feature(actor, dataset, fid), media_type=GEOJSON)
 
 
 # ---------------------------------------------------------------------- catalogue
@@ -536,7 +529,3 @@ def logout() -> JSONResponse:
     resp = JSONResponse({"detail": "logged out"})
     resp.delete_cookie(COOKIE, path="/")
     return resp
-
-
-def _dumps(obj: Any) -> str:
-    return json.dumps(obj, ensure_ascii=False)
