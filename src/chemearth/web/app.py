@@ -22,7 +22,7 @@ import asyncio
 import json
 import logging
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -92,7 +92,6 @@ class WebSettings:
     tile_cache: int = 20_000
     upload_max_bytes: int = 200 * 1024 * 1024
     secure_cookies: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def create_app(store: Store, settings: WebSettings | None = None) -> FastAPI:
