@@ -50,6 +50,7 @@ __all__ = [
     "RegionError",
     "baseline",
     "baseline_of",
+    "in_region",
     "parse_region",
     "region_values",
 ]
@@ -186,7 +187,7 @@ def region_values(
         values = values[values["medium"].astype(str) == medium]
     if method is not None:
         values = values[values["method"].fillna("").astype(str) == method]
-    keep = _in_region(values, reg)
+    keep = in_region(values, reg)
     values = values[keep & values["value"].notna()].reset_index(drop=True)
     values["method"] = values["method"].fillna("").astype(str)
     return values
@@ -208,7 +209,8 @@ def _with_attributes(store: Store, ds: str, m: pd.DataFrame, by: Sequence[str]) 
     return out
 
 
-def _in_region(values: pd.DataFrame, reg: Region) -> np.ndarray:
+def in_region(values: pd.DataFrame, reg: Region) -> np.ndarray:
+    """Which rows of ``values`` (with longitude, latitude, country) lie in ``reg``."""
     lon = values["longitude"].to_numpy(dtype=np.float64, na_value=np.nan)
     lat = values["latitude"].to_numpy(dtype=np.float64, na_value=np.nan)
     if reg.kind in ("all", "dataset"):
