@@ -93,7 +93,9 @@ def _boot_median_diff(a: np.ndarray, b: np.ndarray, n_boot: int, rng: np.random.
 def _signed_rank_p(d: np.ndarray) -> float:
     """Two-sided Wilcoxon signed-rank p of ``d`` (zero differences dropped): exact for
     small samples without ties, else the normal approximation with tie correction (scipy's
-    permutation fallback for ties is far too slow to run per cell)."""
+    permutation fallback for ties is far too slow to run per cell). Differences are rounded
+    to 1e-10 so that unit conversions' floating-point noise makes no ties or zeros."""
+    d = np.round(d, 10)
     d = d[d != 0]
     if len(d) == 0:
         return 1.0
