@@ -78,9 +78,11 @@ def test_targets_on_a_known_surface() -> None:
     assert t8["n_cells"].tolist() == [2, 2]
     a = t8.iloc[0]
     background = np.median([100, 300, 5, 50, 60, 1, 2])
-    assert a["area_km2"] == 200.0 and a["mean"] == 200.0
+    assert a["area_km2"] == 200.0
+    assert a["mean"] == 200.0
     assert a["productivity"] == pytest.approx(200.0 * (200.0 - background))
-    assert a["peak"] == 300.0 and a["contrast"] == pytest.approx(5.0)
+    assert a["peak"] == 300.0
+    assert a["contrast"] == pytest.approx(5.0)
     assert a["cells"] == "10kmE500N400,10kmE501N400"
     # the outline is the two cells: its area in the grid's equal-area CRS is 200 km²
     to_laea = pyproj.Transformer.from_crs("EPSG:4326", EUROPE.crs, always_xy=True)
@@ -115,7 +117,8 @@ def test_signatures_find_the_smelter_sites(demo_store) -> None:
                    index_elements=["Ni", "Cu", "Co"])
     top = s.samples.sort_values("index", ascending=False).head(10)
     near = [_km_to_nearest_smelter(r.longitude, r.latitude) < 30 for r in top.itertuples()]
-    assert near[:5] == [True] * 5 and sum(near) >= 8  # one of the ten lies 126 km away
+    assert near[:5] == [True] * 5
+    assert sum(near) >= 8
     assert s.samples.loc[top.index, "outlier"].all()
     # robust distances: the cut-off flags a small share of an ordinary population
     assert 0.02 < s.samples["outlier"].mean() < 0.3

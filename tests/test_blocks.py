@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pandas as pd
 import pytest
 import shapely
@@ -43,15 +45,18 @@ def test_nested_blocks_and_amounts() -> None:
     t = b.table.set_index("block_id")
     assert list(t.index) == ["Cu-T1-1", "Cu-T1-2", "Cu-T2-1"]
     big = t.loc["Cu-T1-1"]
-    assert big["area_km2"] == 300.0 and big["mean"] == pytest.approx(300.0)
+    assert big["area_km2"] == 300.0
+    assert big["mean"] == pytest.approx(300.0)
     # 300 km² × 1000 m × 2.5 t/m³ × 300 mg/kg = 3e8 m² · 1e3 m → 3e11 m³ → 7.5e11 t → 2.25e8 t
     assert big["metal_t"] == pytest.approx(2.25e8)
     inner = t.loc["Cu-T2-1"]
-    assert inner["parent_id"] == "Cu-T1-1" and inner["area_km2"] == 200.0
+    assert inner["parent_id"] == "Cu-T1-1"
+    assert inner["area_km2"] == 200.0
     assert set(inner["cells"].split(",")) <= set(big["cells"].split(","))
     assert big["geometry"].contains(inner["geometry"].buffer(-1e-6))
     assert t.loc["Cu-T1-2", "parent_id"] is None
-    assert b.assumptions["depth_m"] == 1000 and "estimate" in b.assumptions
+    assert b.assumptions["depth_m"] == 1000
+    assert "estimate" in b.assumptions
 
 
 def test_calibration_and_prediction() -> None:
@@ -80,9 +85,10 @@ def test_kola_nickel_blocks(demo_store) -> None:
     m, method = element_values(demo_store.store, "kola-humus", "Ni")
     surf = surface(m, variable="Ni", method=method)
     ts = doubling_thresholds(surf)
-    assert all(b == pytest.approx(2 * a) for a, b in zip(ts, ts[1:], strict=False))
+    assert all(b == pytest.approx(2 * a) for a, b in itertools.pairwise(ts))
     b = delineate(surf)
-    assert b.depth_m == DEFAULT_DEPTH_M and b.density_t_m3 == DEFAULT_DENSITY_T_M3
+    assert b.depth_m == DEFAULT_DEPTH_M
+    assert b.density_t_m3 == DEFAULT_DENSITY_T_M3
     t = b.table
     monchegorsk = shapely.Point(32.92, 67.94)
     inner = t[t["threshold_index"] == t["threshold_index"].max()].iloc[0]

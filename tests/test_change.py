@@ -82,7 +82,8 @@ def test_bss_top_over_bottom(data_dir: Path, demo_store) -> None:
         assert got.loc[el, "wilcoxon_p"] == pytest.approx(p, rel=1e-6), el
         checked += 1
     assert checked >= 40
-    assert got.loc["P", "enriched"] == "upper" and got.loc["Pb", "enriched"] == "upper"
+    assert got.loc["P", "enriched"] == "upper"
+    assert got.loc["Pb", "enriched"] == "upper"
 
 
 def _campaign(rng: np.random.Generator, n: int, factor: float, lon: float) -> pd.DataFrame:
@@ -112,7 +113,8 @@ def test_change_detects_a_known_change_and_no_false_one() -> None:
     assert stats.mannwhitneyu(xa, xb).statistic == u
     perm = stats.permutation_test((xa, xb), lambda x, y: np.median(x) - np.median(y),
                                   n_resamples=2000, random_state=0)
-    assert perm.pvalue < 0.05 and c.loc[up, "p_value"] < 0.05
+    assert perm.pvalue < 0.05
+    assert c.loc[up, "p_value"] < 0.05
 
 
 def test_paired_sites_use_the_signed_rank_test() -> None:
@@ -120,7 +122,8 @@ def test_paired_sites_use_the_signed_rank_test() -> None:
     before = _campaign(rng, 20, 1.0, 5.0)
     after = before.assign(value=before["value"] * rng.lognormal(0.3, 0.1, 20))
     c = change_frames(before, after, level="80km").iloc[0]
-    assert c["pairing"] == "sites" and c["test"].startswith("wilcoxon")
+    assert c["pairing"] == "sites"
+    assert c["test"].startswith("wilcoxon")
     d = np.log(after["value"].to_numpy() / before["value"].to_numpy())
     assert c["p_value"] == pytest.approx(stats.wilcoxon(d, method="exact").pvalue)
     assert c["direction"] == "increase"

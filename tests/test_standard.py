@@ -51,7 +51,9 @@ def test_shipped_standards_load() -> None:
     assert sorted(found) == ["ccme-2007", "dutch-2000", "gb15618-1995", "gb15618-2018",
                              "gb36600-2018"]
     for s in found.values():
-        assert s.citation and s.title and len(s.classes) == len(s.levels) + 1
+        assert s.citation
+        assert s.title
+        assert len(s.classes) == len(s.levels) + 1
 
 
 @pytest.mark.parametrize(("ph", "column"), GB2018_PH)
@@ -141,7 +143,8 @@ def test_gb36600_ccme_dutch_tables(data_dir: Path) -> None:
     for _, row in _published(data_dir, "gb36600_2018_construction.csv").iterrows():
         for k in (1, 2):
             for level in ("screening", "control"):
-                assert s.limit(row["element"], level, land_use=f"class{k}") == row[f"{level}_class{k}"]
+                want = row[f"{level}_class{k}"]
+                assert s.limit(row["element"], level, land_use=f"class{k}") == want
     s = get_standard("ccme-2007")
     for _, row in _published(data_dir, "ccme_2007_soil.csv").iterrows():
         for lu in ("agricultural", "residential_parkland", "commercial", "industrial"):

@@ -53,10 +53,10 @@ __all__ = [
     "THRESHOLD_METHODS",
     "AnomalyError",
     "Surface",
-    "default_level",
     "as_geojson",
-    "element_values",
     "clr",
+    "default_level",
+    "element_values",
     "ilr",
     "label_polygons",
     "raster_index",
@@ -293,7 +293,7 @@ def targets(
         tk = keys[mine]
         vals = hot.loc[mine, "value"].to_numpy(float)
         ins = samples[samples["cell"].isin(tk)]
-        top = ins.loc[ins["value"].idxmax()]
+        top = ins.iloc[int(np.argmax(ins["value"].to_numpy(float)))]
         area = float(mine.sum()) * surf.cell_area_km2
         rows.append({
             "variable": surf.variable, "n_cells": int(mine.sum()), "area_km2": area,
@@ -322,7 +322,7 @@ def clr(x: np.ndarray) -> np.ndarray:
     [[-0.4621, -0.4621, 0.9242]]
     """
     lx = np.log(np.asarray(x, dtype=float))
-    return lx - lx.mean(axis=1, keepdims=True)
+    return np.asarray(lx - lx.mean(axis=1, keepdims=True))
 
 
 def ilr(x: np.ndarray) -> np.ndarray:
@@ -397,7 +397,8 @@ def signatures(
     used: dict[str, str] = {}
     for el in els:
         m, used[el] = element_values(store, dataset_id, el, (methods or {}).get(el))
-        v = np.where(m["censored"].to_numpy(bool), CENSORED_FACTOR, 1.0) * m["value"].to_numpy(float)
+        factor = np.where(m["censored"].to_numpy(bool), CENSORED_FACTOR, 1.0)
+        v = factor * m["value"].to_numpy(float)
         part = pd.DataFrame({"sample_id": m["sample_id"].to_numpy(), el: v})
         if wide is None:
             wide = m[["sample_id", "longitude", "latitude"]].assign(**{el: v})

@@ -31,6 +31,7 @@ Examples
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -141,7 +142,7 @@ def delineate(
     if not (depth_m > 0 and density_t_m3 > 0):
         raise BlockError("depth and density must be positive")
     ts = list(thresholds) if thresholds is not None else doubling_thresholds(surf)
-    if not ts or any(b <= a for a, b in zip(ts, ts[1:], strict=False)):
+    if not ts or any(b <= a for a, b in itertools.pairwise(ts)):
         raise BlockError("thresholds must be given in increasing order")
     cells = surf.cells
     keys = cells["cell"].to_numpy(np.int64)

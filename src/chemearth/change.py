@@ -9,8 +9,9 @@ when most sample ids recur). p-values are adjusted for the number of cells teste
 ``decrease`` where the adjusted value is below ``alpha``.
 
 :func:`enrichment` gives per element the ratio between two media sampled at the same sites
-(topsoil/subsoil, humus/C-horizon) — elements only, not pH or LOI: per-site ratios, their median, geometric mean and
-quartiles, the ratio of medians and a Wilcoxon signed-rank test of "no enrichment".
+(topsoil/subsoil, humus/C-horizon), for elements only (not pH or LOI): per-site ratios,
+their median, geometric mean and quartiles, the ratio of medians and a Wilcoxon
+signed-rank test of "no enrichment".
 
 Values below the detection limit: rank tests re-censor both campaigns at the highest
 detection limit (every value below it ties), so that a change of laboratory limit is not

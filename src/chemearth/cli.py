@@ -671,6 +671,9 @@ def export(
     click.echo(f"wrote {path} ({path.stat().st_size:,} bytes)")
 
 
+from chemearth import cli_assess  # noqa: E402, F401  (registers the assessment commands)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI and turn every error into one line and an exit code."""
     try:

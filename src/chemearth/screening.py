@@ -28,6 +28,7 @@ Examples
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -164,8 +165,8 @@ class Screening:
             labels = np.array(["all"], dtype=object)
             site_code = np.zeros(len(sites), dtype=np.int64)
         elif by in sites.columns:
-            site_code, labels = pd.factorize(sites[by].astype("string").fillna(""))
-            site_code = site_code.astype(np.int64)
+            codes, uniques = pd.factorize(sites[by].astype("string").fillna(""))
+            site_code, labels = codes.astype(np.int64), np.asarray(uniques, dtype=object)
         else:
             raise StandardError(f"cannot group by {by!r}: use country, medium or all")
         out = self._tally(site_code[site_of_row], len(labels))
@@ -260,17 +261,17 @@ def screen_frame(
     censored = out["censored"].to_numpy(dtype=bool)
     ph = out["ph"].to_numpy(dtype=float)
     bounds = np.flatnonzero(np.r_[True, elements[1:] != elements[:-1], True])
-    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+    for a, b in itertools.pairwise(bounds):
         c = standard.classify(elements[a], values[a:b], censored=censored[a:b], ph=ph[a:b],
                               land_use=lu)
         cls[a:b], band[a:b] = c.class_index, c.band
         for lv in standard.levels:
             limits[lv][a:b], above[lv][a:b] = c.limits[lv], c.above[lv]
     out["land_use"] = lu
+    band_names = [b.label for b in standard.ph_bands] or ["any pH"]
     out["ph_band"] = pd.Categorical.from_codes(
-        np.where(band < 0, len(standard.ph_bands) if standard.ph_bands else 1, band),
-        categories=[*(b.label for b in standard.ph_bands), standard.band_label(-1)]
-        if standard.ph_bands else ["any pH", standard.band_label(-1)],
+        np.where(band < 0, len(band_names), band).astype(np.int64),
+        categories=pd.Index([*band_names, standard.band_label(-1)]),
     )
     out["ph_assumed"] = band < 0
     for lv in standard.levels:
@@ -278,8 +279,8 @@ def screen_frame(
         out[f"above_{lv}"] = above[lv]
     out["class_index"] = cls
     out["class"] = pd.Categorical.from_codes(
-        np.where(cls < 0, len(standard.classes), cls),
-        categories=[*standard.classes, "indeterminate"],
+        np.where(cls < 0, len(standard.classes), cls).astype(np.int64),
+        categories=pd.Index([*standard.classes, "indeterminate"]),
     )
     digestion = out["digestion"].astype("string").fillna("unknown")
     flag = digestion.map(lambda d: None if d == standard.basis else BASIS_FLAGS.get(

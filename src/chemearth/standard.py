@@ -47,6 +47,7 @@ Examples
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import re
@@ -335,7 +336,9 @@ def _fail(path: Path | str, where: str, message: str) -> StandardError:
     return StandardError(f"{path}: {where}: {message}")
 
 
-def _strings(path: Path, doc: Mapping[str, Any], key: str, default: Sequence[str] = ()) -> tuple[str, ...]:
+def _strings(
+    path: Path, doc: Mapping[str, Any], key: str, default: Sequence[str] = ()
+) -> tuple[str, ...]:
     val = doc.get(key, list(default))
     if not isinstance(val, list) or not all(isinstance(x, str) and x for x in val):
         raise _fail(path, key, "must be a list of non-empty strings")
@@ -350,7 +353,7 @@ def _check_bands(path: Path, bands: tuple[PhBand, ...]) -> None:
         return
     if bands[0].lo != -math.inf or bands[-1].hi != math.inf:
         raise _fail(path, "ph_bands", "must start with 'pH <…' and end with 'pH >…'")
-    for a, b in zip(bands, bands[1:], strict=False):
+    for a, b in itertools.pairwise(bands):
         if a.hi != b.lo or a.hi_closed == b.lo_closed:
             raise _fail(path, "ph_bands", f"{a.label!r} and {b.label!r} must meet at one edge, "
                         "which exactly one of them includes")
@@ -431,10 +434,27 @@ def load_standard(path: str | Path) -> Standard:
     default_lu = doc.get("default_land_use", land_uses[0])
     if default_lu not in land_uses:
         raise _fail(p, "default_land_use", f"{default_lu!r} is not in land_uses")
+    table = _limits_table(p, doc["limits"], levels, land_uses, n_bands)
+    _check_order(p, levels, table)  # in the file's unit, as its messages say
+    table = {k: tuple(x * u.scale for x in v) for k, v in table.items()}
+    return Standard(
+        id=sid, title=str(doc["title"]), citation=str(doc["citation"]), basis=basis,
+        unit="mg/kg", levels=levels, classes=classes, ph_bands=bands, land_uses=land_uses,
+        default_land_use=default_lu, table=table, title_zh=str(doc.get("title_zh", "")),
+        classes_zh=classes_zh, jurisdiction=str(doc.get("jurisdiction", "")),
+        applies_to=str(doc.get("applies_to", "")), url=str(doc.get("url", "")),
+        notes=_strings(p, doc, "notes"), source=str(p),
+    )
+
+
+def _limits_table(
+    p: Path, limits: Any, levels: tuple[str, ...], land_uses: tuple[str, ...], n_bands: int
+) -> dict[tuple[str, str, str], tuple[float, ...]]:
+    """The ``[[limits]]`` entries as (element, level, land use) -> limit per pH band."""
     table: dict[tuple[str, str, str], tuple[float, ...]] = {}
-    if not isinstance(doc["limits"], list):
+    if not isinstance(limits, list):
         raise _fail(p, "limits", "must be an array of tables ([[limits]])")
-    for i, lim in enumerate(doc["limits"], start=1):
+    for i, lim in enumerate(limits, start=1):
         where = f"limits entry {i}"
         if not isinstance(lim, dict):
             raise _fail(p, where, "must be a table")
@@ -458,7 +478,7 @@ def load_standard(path: str | Path) -> Standard:
             lus = lim.get("land_use", list(land_uses))
             lus = [lus] if isinstance(lus, str) else lus
             vals = _band_values(p, where, lim[given[0]], n_bands)
-            per = {lu: vals for lu in lus}
+            per = dict.fromkeys(lus, vals)
         for lu, vals in per.items():
             if lu not in land_uses:
                 raise _fail(p, where, f"land use {lu!r} is not in land_uses")
@@ -467,16 +487,7 @@ def load_standard(path: str | Path) -> Standard:
             if (el, level, lu) in table:
                 raise _fail(p, where, f"{el} {level} for {lu} is given twice")
             table[(el, level, lu)] = vals
-    _check_order(p, levels, table)  # in the file's unit, as its messages say
-    table = {k: tuple(x * u.scale for x in v) for k, v in table.items()}
-    return Standard(
-        id=sid, title=str(doc["title"]), citation=str(doc["citation"]), basis=basis,
-        unit="mg/kg", levels=levels, classes=classes, ph_bands=bands, land_uses=land_uses,
-        default_land_use=default_lu, table=table, title_zh=str(doc.get("title_zh", "")),
-        classes_zh=classes_zh, jurisdiction=str(doc.get("jurisdiction", "")),
-        applies_to=str(doc.get("applies_to", "")), url=str(doc.get("url", "")),
-        notes=_strings(p, doc, "notes"), source=str(p),
-    )
+    return table
 
 
 def _check_order(
