@@ -45,6 +45,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/grid.py
 	$(BIN)/python bench/tiles.py
+	$(BIN)/python bench/screen.py
 	$(BIN)/python bench/serve/run.py
 
 clean:

@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import shapely
+from scipy import sparse
 
 from chemearth.baselines import in_region, parse_region
 from chemearth.errors import NotFoundError
@@ -99,6 +100,8 @@ class Screening:
     dataset_id: str = ""
     _sites: pd.DataFrame | None = field(default=None, repr=False)
     _site_of_row: np.ndarray | None = field(default=None, repr=False)
+    _codes: np.ndarray | None = field(default=None, repr=False)
+    _meaning: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def levels(self) -> tuple[str, ...]:
@@ -106,8 +109,8 @@ class Screening:
 
     def _site_table(self) -> tuple[pd.DataFrame, np.ndarray]:
         if self._sites is None or self._site_of_row is None:
-            idx = self.samples["sample_index"].to_numpy()
-            uniq, pos = np.unique(idx, return_inverse=True)
+            idx = self.samples["sample_index"].to_numpy(np.int64)
+            uniq, pos = _dense_unique(idx)
             first = np.zeros(len(uniq), dtype=np.int64)
             first[pos[::-1]] = np.arange(len(idx))[::-1]
             cols = [c for c in _SITE_COLS if c in self.samples.columns]
@@ -140,13 +143,19 @@ class Screening:
         cells, code = np.unique(site_keys[ok], return_inverse=True)
         site_code = np.full(len(site_keys), -1, dtype=np.int64)
         site_code[ok] = code
-        out = self._tally(site_code[site_of_row], len(cells))
-        out["cell"] = cells[out.pop("group").to_numpy()]
-        out.insert(0, "cell_id", g.key_to_id(out["cell"].to_numpy()))
-        out.insert(0, "level_m", level_m)
-        out.insert(0, "grid", grid)
-        cols = ["grid", "level_m", "cell", "cell_id"]
-        return out[cols + [c for c in out.columns if c not in cols]]
+        data = self._tally(site_code[site_of_row], len(cells))
+        group = data.pop("group")
+        n = len(group)
+        lead = {
+            "grid": pd.Categorical.from_codes(np.zeros(n, np.int64),
+                                           categories=pd.Index([grid])),
+            "level_m": np.full(n, level_m, dtype=np.int64),
+            "cell": cells[group],
+            # each cell's id made once; a categorical, not millions of strings
+            "cell_id": pd.Categorical.from_codes(group, categories=pd.Index(
+                g.key_to_id(cells), dtype=object)),
+        }
+        return pd.DataFrame({**lead, **data}, copy=False)
 
     def by_region(self, by: str = "country") -> pd.DataFrame:
         """Exceedance per region (``by``: ``country``, ``medium`` or ``all``) and element.
@@ -169,54 +178,116 @@ class Screening:
             site_code, labels = codes.astype(np.int64), np.asarray(uniques, dtype=object)
         else:
             raise StandardError(f"cannot group by {by!r}: use country, medium or all")
-        out = self._tally(site_code[site_of_row], len(labels))
-        out.insert(0, by, np.asarray(labels, dtype=object)[out.pop("group").to_numpy()])
-        return out
+        data = self._tally(site_code[site_of_row], len(labels))
+        group = data.pop("group")
+        return pd.DataFrame({by: np.asarray(labels, dtype=object)[group], **data})
 
-    def _tally(self, group: np.ndarray, n_groups: int) -> pd.DataFrame:
-        """Counts per (group, element) with numpy: ``group`` is each row's group code."""
+    def _states(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each row's combined state (class, every level's comparison, pH assumed) as a
+        dense code, and the table ``(m, k + 1 + 2·levels + 1)`` saying what each code
+        counts towards: a class, above / decided per level, and pH assumed."""
+        if self._codes is None or self._meaning is None:
+            s, std = self.samples, self.standard
+            k = len(std.classes)
+            cls = s["class_index"].to_numpy(np.int64)
+            code = np.where(cls < 0, k, cls)
+            for level in std.levels:
+                code = code * 4 + (s[f"above_{level}"].to_numpy(np.int8).astype(np.int64) + 2)
+            code = code * 2 + s["ph_assumed"].to_numpy(bool)
+            used = np.flatnonzero(np.bincount(code)) if len(code) else np.zeros(0, np.int64)
+            lut = np.zeros(int(used.max()) + 1 if len(used) else 1, dtype=np.int64)
+            lut[used] = np.arange(len(used))
+            meaning = np.zeros((len(used), k + 1 + 2 * len(std.levels) + 1), dtype=np.int64)
+            for r, value in enumerate(used.tolist()):
+                meaning[r, -1] = value % 2
+                rest = value // 2
+                for j in reversed(range(len(std.levels))):
+                    st = rest % 4
+                    meaning[r, k + 1 + 2 * j] = st == 3  # above
+                    meaning[r, k + 2 + 2 * j] = st >= 2  # decided
+                    rest //= 4
+                meaning[r, rest] = 1
+            self._codes, self._meaning = lut[code], meaning
+        return self._codes, self._meaning
+
+    def _tally(self, group: np.ndarray, n_groups: int) -> dict[str, Any]:
+        """Counts per (group, element): ``group`` is each row's group code (-1: none).
+
+        The rows of :attr:`samples` are grouped by element (as :func:`screen_frame` leaves
+        them), so each element is a slice. Per element, one integer ``bincount`` of
+        ``group × states + state`` (:meth:`_states`) counts every combination, and a small
+        matrix product turns them into the counts of each class and level.
+        """
         s = self.samples
         std = self.standard
         k = len(std.classes)
-        frames = []
-        element_codes, elements = pd.factorize(s["element"])
-        cls_all = s["class_index"].to_numpy(np.int64)
-        assumed_all = s["ph_assumed"].to_numpy(bool)
-        for e_code, element in enumerate(elements):
-            rows = np.flatnonzero((element_codes == e_code) & (group >= 0))
-            g = group[rows]
-            n = np.bincount(g, minlength=n_groups)
-            present = np.flatnonzero(n)
-            cls = cls_all[rows]
-            counts = np.bincount(g * (k + 1) + np.where(cls < 0, k, cls),
-                                 minlength=n_groups * (k + 1)).reshape(n_groups, k + 1)
-            part: dict[str, Any] = {"group": present, "element": element, "n": n[present]}
-            for i, name in enumerate(std.classes):
-                part[f"n_{_slug(name)}"] = counts[present, i]
-            part["n_indeterminate"] = counts[present, k]
-            for level in std.levels:
-                a = s[f"above_{level}"].to_numpy()[rows]
-                above = np.bincount(g, weights=(a == 1), minlength=n_groups)[present]
-                decided = np.bincount(g, weights=(a >= 0), minlength=n_groups)[present]
-                part[f"n_above_{level}"] = above.astype(np.int64)
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    part[f"pct_above_{level}"] = np.where(decided > 0, 100 * above / decided,
-                                                          np.nan)
-            worst = np.full(n_groups, -1, dtype=np.int64)
-            np.maximum.at(worst, g, cls)
-            part["worst_class"] = worst[present]
-            part["ph_assumed"] = np.bincount(g, weights=assumed_all[rows],
-                                             minlength=n_groups)[present].astype(np.int64)
-            flags = s["basis_flag"].iloc[rows[:1]].tolist() if len(rows) else [None]
-            part["basis_flag"] = flags[0]
-            frames.append(pd.DataFrame(part))
-        if not frames:
-            return pd.DataFrame(columns=["group", "element", "n"])
-        return pd.concat(frames, ignore_index=True)
+        e_codes, elements = pd.factorize(s["element"], sort=False)
+        codes, meaning = self._states()
+        m = max(1, meaning.shape[0])
+        flag_all = s["basis_flag"].to_numpy(object)
+        bounds = np.flatnonzero(np.r_[True, e_codes[1:] != e_codes[:-1], True]).tolist()
+        parts, elems, flag_of = [], [], []
+        for a, b in itertools.pairwise(bounds):
+            ok = group[a:b] >= 0
+            key = group[a:b][ok] * m + codes[a:b][ok]
+            if len(key) == 0:
+                parts.append((np.zeros(0, np.int64), np.zeros((0, meaning.shape[1]), np.int64)))
+            elif n_groups * m <= 4 * len(key):  # dense: count into an array of every pair
+                combos = np.bincount(key, minlength=n_groups * m).reshape(n_groups, m)
+                present = np.flatnonzero(combos.any(axis=1))
+                parts.append((present, combos[present] @ meaning))
+            else:  # sparse (many small groups): sort the keys, add up runs
+                uniq, count = np.unique(key, return_counts=True)
+                grp = uniq // m
+                new = np.r_[True, grp[1:] != grp[:-1]]
+                rank = np.cumsum(new) - 1
+                pairs = sparse.csr_matrix((count, (rank, uniq % m)), shape=(rank[-1] + 1, m))
+                parts.append((grp[new], np.asarray(pairs @ meaning)))
+            elems.append(np.full(len(parts[-1][0]), e_codes[a], dtype=np.int32))
+            flag_of.append(flag_all[a])
+        group_ids = np.concatenate([p for p, _ in parts]) if parts else np.zeros(0, np.int64)
+        tallies = (np.concatenate([t for _, t in parts]) if parts
+                   else np.zeros((0, meaning.shape[1]), np.int64))
+        data: dict[str, Any] = {"group": group_ids}
+        data["element"] = pd.Categorical.from_codes(
+            np.concatenate(elems) if elems else np.zeros(0, np.int32),
+            categories=pd.Index([str(e) for e in elements]))
+        data["n"] = tallies[:, : k + 1].sum(axis=1).astype(np.int32)
+        for i, name in enumerate(std.classes):
+            data[f"n_{_slug(name)}"] = tallies[:, i].astype(np.int32)
+        data["n_indeterminate"] = tallies[:, k].astype(np.int32)
+        for j, level in enumerate(std.levels):
+            above, decided = tallies[:, k + 1 + 2 * j], tallies[:, k + 2 + 2 * j]
+            data[f"n_above_{level}"] = above.astype(np.int32)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                data[f"pct_above_{level}"] = np.where(decided > 0, 100 * above / decided, np.nan)
+        # the highest class present (-1 where every comparison is indeterminate)
+        data["worst_class"] = np.where(tallies[:, :k] > 0, np.arange(k), -1).max(
+            axis=1, initial=-1).astype(np.int8)
+        data["ph_assumed"] = tallies[:, -1].astype(np.int32)
+        texts = sorted({str(f) for f in flag_of if f is not None})
+        per_el = np.array([texts.index(str(f)) if f is not None else -1 for f in flag_of],
+                          dtype=np.int32)
+        sizes = [len(p) for p, _ in parts]
+        data["basis_flag"] = pd.Categorical.from_codes(
+            np.repeat(per_el, sizes) if sizes else np.zeros(0, np.int32),
+            categories=pd.Index(texts, dtype=object))
+        return data
 
     def summary(self) -> pd.DataFrame:
         """Exceedance per element over the whole dataset (``by_region("all")``)."""
         return self.by_region("all").drop(columns="all")
+
+
+def _dense_unique(idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(idx, return_inverse=True)`` for small non-negative integers, by counting
+    (sample indexes are row numbers: no sort of millions of rows needed)."""
+    if len(idx) == 0 or idx.min() < 0 or idx.max() > 4 * len(idx) + 1024:
+        uniq, pos = np.unique(idx, return_inverse=True)
+        return uniq, pos
+    present = np.bincount(idx) > 0
+    rank = np.cumsum(present) - 1
+    return np.flatnonzero(present), rank[idx]
 
 
 def _slug(name: str) -> str:
@@ -247,27 +318,35 @@ def screen_frame(
         Recorded in the result.
     """
     lu = standard._land_use(land_use)
-    covered = [e for e in pd.unique(frame["element"]) if standard.covers(e, lu)]
-    frame = frame[frame["element"].isin(covered)]
-    order = np.argsort(pd.Categorical(frame["element"], categories=covered).codes, kind="stable")
-    out = frame.iloc[order].reset_index(drop=True)
+    codes, names = pd.factorize(frame["element"])
+    keep = np.array([standard.covers(str(e), lu) for e in names], dtype=bool)
+    codes = np.where(keep[codes], codes, -1) if len(names) else codes
+    if len(codes) and (np.any(codes < 0) or np.any(np.diff(codes) < 0)):
+        rows = np.flatnonzero(codes >= 0)
+        order = rows[np.argsort(codes[rows], kind="stable")]
+        out, codes = frame.iloc[order].reset_index(drop=True), codes[order]
+    else:  # already grouped by element (the usual case): no copy of the rows
+        out = frame.reset_index(drop=True)
+    out["element"] = pd.Categorical.from_codes(codes, categories=pd.Index(
+        [str(e) for e in names]))
     n = len(out)
     cls = np.empty(n, dtype=np.int8)
     band = np.empty(n, dtype=np.int8)
     limits = {lv: np.empty(n) for lv in standard.levels}
     above = {lv: np.empty(n, dtype=np.int8) for lv in standard.levels}
-    elements = out["element"].to_numpy()
     values = out["value"].to_numpy(dtype=float)
     censored = out["censored"].to_numpy(dtype=bool)
     ph = out["ph"].to_numpy(dtype=float)
-    bounds = np.flatnonzero(np.r_[True, elements[1:] != elements[:-1], True])
+    bounds: list[int] = (np.flatnonzero(np.r_[True, codes[1:] != codes[:-1], True]).tolist()
+                         if n else [])
     for a, b in itertools.pairwise(bounds):
-        c = standard.classify(elements[a], values[a:b], censored=censored[a:b], ph=ph[a:b],
-                              land_use=lu)
+        c = standard.classify(str(names[codes[a]]), values[a:b], censored=censored[a:b],
+                              ph=ph[a:b], land_use=lu)
         cls[a:b], band[a:b] = c.class_index, c.band
         for lv in standard.levels:
             limits[lv][a:b], above[lv][a:b] = c.limits[lv], c.above[lv]
-    out["land_use"] = lu
+    out["land_use"] = pd.Categorical.from_codes(np.zeros(n, np.int64),
+                                                categories=pd.Index([lu]))
     band_names = [b.label for b in standard.ph_bands] or ["any pH"]
     out["ph_band"] = pd.Categorical.from_codes(
         np.where(band < 0, len(band_names), band).astype(np.int64),
@@ -282,32 +361,40 @@ def screen_frame(
         np.where(cls < 0, len(standard.classes), cls).astype(np.int64),
         categories=pd.Index([*standard.classes, "indeterminate"]),
     )
-    digestion = out["digestion"].astype("string").fillna("unknown")
-    flag = digestion.map(lambda d: None if d == standard.basis else BASIS_FLAGS.get(
-        d, f"{d} digestion: the standard applies to {standard.basis} concentrations"))
-    out["basis_flag"] = flag.astype(object)
-    return Screening(standard=standard, land_use=lu, samples=out, notes=_notes(out, standard),
+    d_codes, digestions = pd.factorize(out["digestion"].astype("string").fillna("unknown"))
+    flags = [None if d == standard.basis else BASIS_FLAGS.get(
+        str(d), f"{d} digestion: the standard applies to {standard.basis} concentrations")
+        for d in digestions]
+    out["basis_flag"] = np.asarray([*flags, None], dtype=object)[d_codes]
+    notes = _notes(out, standard, codes, names, d_codes, digestions)
+    return Screening(standard=standard, land_use=lu, samples=out, notes=notes,
                      dataset_id=dataset_id)
 
 
-def _notes(out: pd.DataFrame, standard: Standard) -> list[str]:
-    notes = []
-    if len(out):
-        missing = out.loc[out["ph_assumed"], "sample_index"].nunique()
-        total = out["sample_index"].nunique()
-        if missing and standard.ph_bands:
-            notes.append(
-                f"pH missing for {missing} of {total} samples: they were compared with the "
-                "most protective (lowest) limits of the pH bands"
-            )
-        for (element, digestion), _ in out[out["basis_flag"].notna()].groupby(
-            ["element", out["digestion"].astype("string").fillna("unknown")], sort=True
-        ):
-            notes.append(f"{element}: {BASIS_FLAGS.get(str(digestion), str(digestion))}")
-        undecided = int((out["class_index"] == INDETERMINATE).sum())
-        if undecided:
-            notes.append(f"{undecided} comparisons are indeterminate: the value is below a "
-                         "detection limit that lies above the limit")
+def _notes(out: pd.DataFrame, standard: Standard, codes: np.ndarray, names: pd.Index,
+           d_codes: np.ndarray, digestions: pd.Index) -> list[str]:
+    """What the reader must know, counted in O(n) (no sort or groupby of the rows)."""
+    notes: list[str] = []
+    if not len(out):
+        return notes
+    idx = out["sample_index"].to_numpy(np.int64)
+    assumed = out["ph_assumed"].to_numpy(bool)
+    missing, total = len(_dense_unique(idx[assumed])[0]), len(_dense_unique(idx)[0])
+    if missing and standard.ph_bands:
+        notes.append(
+            f"pH missing for {missing} of {total} samples: they were compared with the "
+            "most protective (lowest) limits of the pH bands"
+        )
+    k = len(digestions)
+    seen = np.flatnonzero(np.bincount(codes * k + d_codes, minlength=len(names) * k))
+    for e_code, d in sorted(((int(c) // k, str(digestions[int(c) % k])) for c in seen),
+                            key=lambda t: (str(names[t[0]]), t[1])):
+        if d != standard.basis:
+            notes.append(f"{names[e_code]}: {BASIS_FLAGS.get(d, d)}")
+    undecided = int((out["class_index"].to_numpy() == INDETERMINATE).sum())
+    if undecided:
+        notes.append(f"{undecided} comparisons are indeterminate: the value is below a "
+                     "detection limit that lies above the limit")
     return notes
 
 
