@@ -428,3 +428,76 @@ def test_map_viewer(browser: Any, live_server: str) -> None:
         raise
     finally:
         context.close()
+
+
+@pytest.mark.timeout(600)
+def test_assessment_overlays(browser: Any, live_server: str) -> None:
+    """Screening tiles, change tiles, anomaly targets and blocks drawn over the Kola layer;
+    the anomaly popup shows the API's first target."""
+    targets = _api(live_server, f"/api/assess/anomalies/{DATASET}/{ELEMENT}?threshold=p95")
+    assert targets["features"], "the API finds no anomaly target"
+    context = browser.new_context(viewport={"width": 1366, "height": 850}, locale="en-GB")
+    page = context.new_page()
+    v = Viewer(page, live_server)
+    try:
+        page.goto(live_server + f"/?lang=en#dataset={DATASET}&element={ELEMENT}&medium={MEDIUM}"
+                  "&lat=68.5&lon=31&zoom=6")
+        page.wait_for_selector("body[data-ready='1']")
+        v.wait_layer()
+        assert page.locator("#sel-standard option").count() >= 5
+
+        def overlay(kind: str) -> None:
+            with page.expect_response(lambda r: "/assess/" in r.url and r.status == 200):
+                v.select("#sel-assess", kind)
+            page.wait_for_function(
+                f"() => document.getElementById('map').dataset.assess === '{kind}'")
+
+        overlay("screening")
+        page.wait_for_function(  # tiles of the overlay were requested and drawn
+            "() => [...document.querySelectorAll('.leaflet-tile')]"
+            ".some(t => t.src.includes('/tiles/assess/screening/') && t.complete)")
+        names = page.locator("#assess-legend li").all_inner_texts()
+        assert [n.strip() for n in names] == ["priority protection", "safe utilisation",
+                                              "strict control"]
+        assert "partial digestion" in page.inner_text("#assess-note")  # HNO3 on humus
+        v.shot("assess-screening")
+
+        v.select("#sel-assess", "change")
+        assert "Choose the later campaign" in page.inner_text("#assess-note")
+        with page.expect_response(lambda r: "/api/assess/change/" in r.url and r.status == 200):
+            v.select("#sel-against", "kola-chorizon")
+        page.wait_for_function("() => document.getElementById('map').dataset.assess === 'change'")
+        cells = _api(live_server, f"/api/assess/change/{DATASET}/{ELEMENT}",
+                     against="kola-chorizon", level="20km", grid="global")
+        assert f"{len(cells)} cells compared" in page.inner_text("#assess-note")
+        v.shot("assess-change")
+
+        overlay("anomalies")
+        with page.expect_response(lambda r: "threshold=p95" in r.url and r.status == 200):
+            v.select("#sel-threshold", "p95")
+        page.wait_for_function(
+            "n => document.querySelectorAll('.leaflet-overlay-pane path').length === n",
+            arg=len(targets["features"]))
+        first = targets["features"][0]["properties"]
+        lon, lat = first["peak_longitude"], first["peak_latitude"]
+        pt = page.evaluate("([lat, lon]) => { const p = window.chemearthMap"
+                           ".latLngToContainerPoint([lat, lon]); return [p.x, p.y]; }",
+                           [lat, lon])
+        box = page.locator("#map").bounding_box()
+        page.mouse.click(box["x"] + pt[0], box["y"] + pt[1])
+        pop = page.locator(".leaflet-popup-content")
+        pop.wait_for()
+        assert first["target_id"] in pop.inner_text()
+        v.shot("assess-anomalies")
+
+        overlay("blocks")
+        assert page.locator(".leaflet-overlay-pane path").count() >= 1
+        assert "estimates" in page.inner_text("#assess-note")
+        v.shot("assess-blocks")
+        assert not v.errors, v.errors
+    except Exception:
+        with contextlib.suppress(Exception):
+            v.shot("assess-failure")
+        raise
+    finally:
+        context.close()

@@ -314,6 +314,9 @@
   const sel = { dataset: null, element: null, medium: null, method: '', grid: null, level: null,
     stat: 'median' };
   let current = null;  // the current layer entry of /api/layers
+  // what assess.js needs: the map, the strings and the error text of a failed fetch
+  window.chemearthViewer = { map: map, t: t, fetchJSON: fetchJSON, errorText: errorText,
+    selection: () => Object.assign({}, sel) };
 
   const selects = {
     element: document.getElementById('sel-element'),
@@ -470,6 +473,8 @@
     Object.assign(sel, r.sel);
     current = r.layer;
     renderSelectors(r);
+    // tell the assessment overlays (assess.js) which layer is shown
+    mapEl.dispatchEvent(new CustomEvent('chemearth:layer', { detail: Object.assign({}, sel) }));
     const key = layerKey(sel);
     mapEl.dataset.layer = key;
     mapEl.dataset.tiles = 'loading';
