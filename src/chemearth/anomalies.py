@@ -43,10 +43,10 @@ from scipy.spatial import cKDTree
 from chemearth import stats as st
 from chemearth.aggregate import cell_stats
 from chemearth.baselines import baseline_of
-from chemearth.errors import ChemearthError, NotFoundError
+from chemearth.errors import ChemearthError
 from chemearth.grids import INVALID_KEY, Grid, get_grid
 from chemearth.layers import grids_for, parse_level
-from chemearth.screening import DIGESTION_PREFERENCE
+from chemearth.screening import element_values
 from chemearth.store.base import Store
 
 __all__ = [
@@ -100,24 +100,6 @@ def threshold_of(values: np.ndarray, censored: np.ndarray | None = None, *,
         raise AnomalyError(f"the {method} threshold is not defined for these values "
                            "(too few, or not all positive)")
     return float(value)
-
-
-def element_values(store: Store, dataset_id: str, element: str,
-                   method: str | None = None) -> tuple[pd.DataFrame, str]:
-    """Analyses of one element by one method (default: the most total), and the method."""
-    m = store.measurements(dataset_id, elements=[element])
-    m = m[m["value"].notna()]
-    if m.empty:
-        raise NotFoundError(f"dataset {dataset_id!r} holds no analyses of {element!r}")
-    methods = m["method"].fillna("").astype(str)
-    if method is None:
-        rank = {d: i for i, d in enumerate(DIGESTION_PREFERENCE)}
-        order = m["digestion"].fillna("unknown").map(lambda d: rank.get(d, 9)).to_numpy()
-        method = str(methods.iloc[int(np.argmin(order))])
-    m = m[methods == method]
-    if m.empty:
-        raise NotFoundError(f"dataset {dataset_id!r}: no {element} analyses by {method!r}")
-    return m.reset_index(drop=True), method
 
 
 def default_level(grid: Grid, longitude: np.ndarray, latitude: np.ndarray) -> int:

@@ -43,7 +43,7 @@ from chemearth.elements import is_element
 from chemearth.errors import ChemearthError, NotFoundError
 from chemearth.grids import INVALID_KEY, get_grid
 from chemearth.layers import parse_level
-from chemearth.screening import DIGESTION_PREFERENCE
+from chemearth.screening import DIGESTION_PREFERENCE, element_values
 from chemearth.store.base import Store
 
 __all__ = [
@@ -223,23 +223,6 @@ def change_frames(
     return out
 
 
-def _element_rows(store: Store, dataset_id: str, element: str, method: str | None) -> tuple[
-        pd.DataFrame, str]:
-    m = store.measurements(dataset_id, elements=[element])
-    m = m[m["value"].notna()]
-    if m.empty:
-        raise NotFoundError(f"dataset {dataset_id!r} holds no analyses of {element!r}")
-    methods = m["method"].fillna("").astype(str)
-    if method is None:
-        rank = {d: i for i, d in enumerate(DIGESTION_PREFERENCE)}
-        order = m["digestion"].fillna("unknown").map(lambda d: rank.get(d, 9))
-        method = str(methods.iloc[int(np.argmin(order.to_numpy()))])
-    m = m[methods == method]
-    if m.empty:
-        raise NotFoundError(f"dataset {dataset_id!r}: no {element} analyses by {method!r}")
-    return m, method
-
-
 def change_by_cell(
     store: Store,
     before: str,
@@ -260,8 +243,8 @@ def change_by_cell(
     >>> c = change_by_cell(store, "bss-bottom", "bss-top", "Pb", level="80km")  # doctest: +SKIP
     >>> c["direction"].value_counts()                                          # doctest: +SKIP
     """
-    mb, meth_b = _element_rows(store, before, element, method_before)
-    ma, meth_a = _element_rows(store, after, element, method_after)
+    mb, meth_b = element_values(store, before, element, method_before)
+    ma, meth_a = element_values(store, after, element, method_after)
     units = set(mb["unit"]) | set(ma["unit"])
     if len(units) != 1:
         raise ChangeError(f"{element}: units differ between campaigns ({', '.join(units)})")

@@ -50,6 +50,7 @@ __all__ = [
     "DIGESTION_PREFERENCE",
     "Screening",
     "choose_methods",
+    "element_values",
     "screen",
     "screen_frame",
 ]
@@ -420,6 +421,24 @@ def choose_methods(columns: pd.DataFrame, elements: Sequence[str],
         r = rows["digestion"].fillna("unknown").map(lambda d: rank.get(d, len(rank)))
         out[el] = str(rows.iloc[int(np.argmin(r.to_numpy()))]["method"])
     return out
+
+
+def element_values(store: Store, dataset_id: str, element: str,
+                   method: str | None = None) -> tuple[pd.DataFrame, str]:
+    """Analyses of one element by one method (default: the most total), and the method."""
+    m = store.measurements(dataset_id, elements=[element])
+    m = m[m["value"].notna()]
+    if m.empty:
+        raise NotFoundError(f"dataset {dataset_id!r} holds no analyses of {element!r}")
+    methods = m["method"].fillna("").astype(str)
+    if method is None:
+        rank = {d: i for i, d in enumerate(DIGESTION_PREFERENCE)}
+        order = m["digestion"].fillna("unknown").map(lambda d: rank.get(d, 9)).to_numpy()
+        method = str(methods.iloc[int(np.argmin(order))])
+    m = m[methods == method]
+    if m.empty:
+        raise NotFoundError(f"dataset {dataset_id!r}: no {element} analyses by {method!r}")
+    return m.reset_index(drop=True), method
 
 
 def screen(
