@@ -176,6 +176,9 @@ def surface(
     cs = cell_stats(s["cell"].to_numpy(), s["value"].to_numpy(float),
                     s["censored"].to_numpy(bool))
     cs = cs[cs["n"] >= min_n].reset_index(drop=True)
+    if cs.empty:
+        raise AnomalyError(f"no {level_m / 1000:g} km cell holds {min_n} or more samples of "
+                           f"{variable}: choose a larger cell size")
     cells = pd.DataFrame({"cell": cs["cell"].to_numpy(np.int64),
                           "cell_id": g.key_to_id(cs["cell"].to_numpy()),
                           "n": cs["n"].to_numpy(), "value": cs["median"].to_numpy(float),

@@ -145,6 +145,8 @@ def delineate(
     if not ts or any(b <= a for a, b in itertools.pairwise(ts)):
         raise BlockError("thresholds must be given in increasing order")
     cells = surf.cells
+    if cells.empty:
+        raise BlockError("the surface has no cells")
     keys = cells["cell"].to_numpy(np.int64)
     vals = cells["value"].to_numpy(float)
     col, row, west, north = raster_index(surf, keys)

@@ -5,6 +5,7 @@ sharing rules."""
 from __future__ import annotations
 
 import hashlib
+import math
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -33,6 +34,19 @@ Standard = Annotated[str, Query(description="A standard id (see /api/standards).
 Level = Annotated[str | None, Query(description="Cell size, e.g. 10km.", max_length=16)]
 GridQ = Annotated[str, Query(pattern="^(global|europe)$", description="The grid.")]
 GEOJSON = "application/geo+json"
+
+
+def _numbers(text: str) -> list[float]:
+    """``"30,60,120"`` as numbers; anything else is the client's error (422)."""
+    from chemearth.blocks import BlockError
+
+    try:
+        out = [float(t) for t in text.split(",")]
+    except ValueError:
+        raise BlockError("thresholds: give numbers in mg/kg separated by commas") from None
+    if not all(math.isfinite(v) and v > 0 for v in out):
+        raise BlockError("thresholds must be positive numbers")
+    return out
 
 
 def _geojson(doc: dict[str, Any]) -> JSONResponse:
@@ -137,7 +151,7 @@ def blocks(
     """Blocks at doubling thresholds (or the ones given), with Q = area x depth x density x
     mean concentration in tonnes, and R = Q x k when a known block and resource are given.
     Estimates, with their assumptions."""
-    ts = [float(t) for t in thresholds.split(",")] if thresholds else None
+    ts = _numbers(thresholds) if thresholds else None
     at = (known_lon, known_lat) if known_lon is not None and known_lat is not None else None
     return _geojson(a.blocks(actor, dataset, element, thresholds=ts, depth_m=depth,
                              density_t_m3=density, grid=grid, level=level,
