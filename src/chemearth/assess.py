@@ -41,7 +41,7 @@ from chemearth.query import Gateway
 from chemearth.screening import Screening, screen
 from chemearth.standard import Standard, available_standards, get_standard
 
-__all__ = ["CHANGE_CLASSES", "SCREEN_COLOURS", "Assessor"]
+__all__ = ["CHANGE_CLASSES", "SCREEN_COLOURS", "Assessor", "records"]
 
 #: Colours of the classes of a standard (2–4 classes: low to high risk).
 SCREEN_COLOURS = {2: ["#1a9850", "#d73027"], 3: ["#1a9850", "#fee08b", "#d73027"],
@@ -51,7 +51,8 @@ CHANGE_CLASSES = (("decrease", "#2166ac"), ("no significant change", "#d9d9d9"),
                   ("increase", "#b2182b"))
 
 
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as JSON-ready dicts (numpy scalars as Python, NaN and NA as None)."""
     out = []
     for rec in frame.to_dict("records"):
         row = {}
@@ -131,7 +132,7 @@ class Assessor:
         rows = rows.drop(columns=[c for c in ("sample_index",) if c in rows.columns])
         rows = rows.assign(dataset=dataset_id)
         return {"dataset": dataset_id, "standard": std.id, "citation": std.citation,
-                "land_use": s.land_use, "by": by, "notes": s.notes, "rows": _records(rows)}
+                "land_use": s.land_use, "by": by, "notes": s.notes, "rows": records(rows)}
 
     def screening_cells(self, actor: Actor, dataset_id: str, element: str, standard_id: str,
                         *, land_use: str | None, grid: str, level: str) -> tuple[
@@ -170,9 +171,8 @@ class Assessor:
     def enrichment(self, actor: Actor, upper: str, lower: str,
                    elements: Sequence[str] | None = None) -> pd.DataFrame:
         """Enrichment ratios of the elements both datasets show ``actor``."""
+        # per-element statistics over every shared site: no sample value or place leaves
         pu, pl = self.gw.policy(actor, upper), self.gw.policy(actor, lower)
-        if pu.min_cell_n(actor) > 1 or pl.min_cell_n(actor) > 1:
-            pass  # per-element statistics over every shared site: no sample leaves
         cu = set(self.store.measurement_columns(upper)["element"])
         cl = set(self.store.measurement_columns(lower)["element"])
         shown = sorted(e for e in cu & cl

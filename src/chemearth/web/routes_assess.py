@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from chemearth.assess import CHANGE_CLASSES, SCREEN_COLOURS, Assessor
+from chemearth.assess import CHANGE_CLASSES, SCREEN_COLOURS, Assessor, records
 from chemearth.web.deps import ActorDep
 from chemearth.web.routes_tiles import tile_headers
 
@@ -94,11 +94,9 @@ def change(
 ) -> list[dict[str, Any]]:
     """Change in median from ``dataset`` to ``against`` per cell: bootstrap interval,
     rank test, false-discovery-rate adjusted p and direction."""
-    from chemearth.assess import _records
-
     frame = a.change(actor, dataset, against or dataset, element, grid=grid,
                      level=level or "20km", pairing=pairing)
-    return _records(frame)
+    return records(frame)
 
 
 @router.get("/api/assess/enrichment/{dataset}", tags=["Assessment"],
@@ -110,11 +108,9 @@ def enrichment(
     elements: Annotated[str | None, Query(max_length=200)] = None,
 ) -> list[dict[str, Any]]:
     """Per element, ``dataset`` / ``over`` at the sites sampled in both."""
-    from chemearth.assess import _records
-
     frame = a.enrichment(actor, dataset, over or dataset,
                          [e for e in (elements or "").split(",") if e] or None)
-    return _records(frame)
+    return records(frame)
 
 
 @router.get("/api/assess/anomalies/{dataset}/{element}", tags=["Assessment"],
