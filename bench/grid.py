@@ -35,7 +35,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -44,6 +43,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from common import (  # bench/common.py (the script's folder is on sys.path)
+    data_dir,
+    ds801_draw,
+    run_child,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 ELEMENTS = [
@@ -54,11 +58,6 @@ ELEMENTS = [
 LEVELS = (160_000, 80_000, 40_000, 20_000, 10_000, 4_000, 2_000, 1_000, 500)
 QUANTILES = (0.05, 0.10, 0.25, 0.50, 0.75, 0.90, 0.95, 0.98)
 CENTRE_LON, CENTRE_LAT, SIDE_M = -105.5, 39.0, 224_000.0
-
-
-def data_dir() -> Path:
-    env = os.environ.get("CHEMEARTH_DATA")
-    return Path(env) if env else ROOT.parent / "shared" / "data"
 
 
 def generate(samples: int, out: Path, seed: int = 20261121) -> Path:
@@ -75,14 +74,7 @@ def generate(samples: int, out: Path, seed: int = 20261121) -> Path:
     lon, lat = to_ll.transform(x, y)
     cols: dict[str, np.ndarray] = {"longitude": lon, "latitude": lat, "x": x, "y": y}
     for i, e in enumerate(ELEMENTS):
-        text = raw[f"Top5_{e}"].dropna()
-        text = text[text != "N.S."].str.strip()
-        censored = text.str.startswith("<").to_numpy()
-        values = pd.to_numeric(text.str.lstrip("<"), errors="coerce").to_numpy()
-        ok = np.isfinite(values) & (values > 0)
-        pick = rng.integers(0, ok.sum(), samples)
-        cols[f"v{i}"] = values[ok][pick]
-        cols[f"c{i}"] = censored[ok][pick]
+        cols[f"v{i}"], cols[f"c{i}"] = ds801_draw(raw, e, samples, rng)
     path = out / f"grid_{samples}.parquet"
     pq.write_table(pa.table(cols), path)
     return path
@@ -282,15 +274,7 @@ def run(method: str, path: Path, out: Path, extra: int) -> dict[str, float]:
         "--extra",
         str(extra),
     ]
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
-    assert p.stdout is not None
-    text = p.stdout.read()
-    _, status, usage = os.wait4(p.pid, 0)
-    if status != 0:
-        raise SystemExit(f"{method} failed (status {status})")
-    result = json.loads(text.strip().splitlines()[-1])
-    result["peak_rss"] = usage.ru_maxrss * 1024
-    return dict(result)
+    return run_child(cmd, method)
 
 
 def check_same(out: Path) -> float:

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
+from common import data_dir  # bench/common.py (the script's folder is on sys.path)
 
 ROOT = Path(__file__).resolve().parents[1]
 ELEMENTS = [
@@ -75,11 +76,6 @@ import sys, time, pyarrow.csv as c
 t = time.perf_counter(); tab = c.read_csv(sys.argv[1]); dt = time.perf_counter() - t
 print(f"{dt:.4f} {tab.num_rows}")
 """
-
-
-def data_dir() -> Path:
-    env = os.environ.get("CHEMEARTH_DATA")
-    return Path(env) if env else ROOT.parent / "shared" / "data"
 
 
 def generate(rows: int, out: Path, seed: int = 20261121) -> tuple[Path, Path]:

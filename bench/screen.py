@@ -27,8 +27,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -37,17 +35,17 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from common import (  # bench/common.py (the script's folder is on sys.path)
+    data_dir,
+    ds801_draw,
+    run_child,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 ELEMENTS = ["Cd", "Hg", "As", "Pb", "Cr", "Cu", "Ni", "Zn"]
 LEVELS = (80_000, 20_000, 10_000)  # cells of ~1,600, ~100 and ~25 samples
 CENTRE_LON, CENTRE_LAT, SIDE_M = 114.0, 30.0, 1_000_000.0
 STANDARD = "gb15618-2018"
-
-
-def data_dir() -> Path:
-    env = os.environ.get("CHEMEARTH_DATA")
-    return Path(env) if env else ROOT.parent / "shared" / "data"
 
 
 def generate(samples: int, out: Path, seed: int = 20261122) -> Path:
@@ -68,16 +66,11 @@ def generate(samples: int, out: Path, seed: int = 20261122) -> Path:
     cols: dict[str, list[np.ndarray]] = {k: [] for k in ("sample_index", "element", "value",
                                                           "censored")}
     for e in ELEMENTS:
-        text = raw[f"Top5_{e}"].dropna()
-        text = text[text != "N.S."].str.strip()
-        censored = text.str.startswith("<").to_numpy()
-        values = pd.to_numeric(text.str.lstrip("<"), errors="coerce").to_numpy()
-        ok = np.isfinite(values) & (values > 0)
-        pick = rng.integers(0, ok.sum(), samples)
+        values, censored = ds801_draw(raw, e, samples, rng)
         cols["sample_index"].append(np.arange(samples))
         cols["element"].append(np.full(samples, e))
-        cols["value"].append(values[ok][pick])
-        cols["censored"].append(censored[ok][pick])
+        cols["value"].append(values)
+        cols["censored"].append(censored)
     table = {k: np.concatenate(v) for k, v in cols.items()}
     idx = table["sample_index"]
     table.update(ph=ph[idx], longitude=np.asarray(lon)[idx], latitude=np.asarray(lat)[idx])
@@ -175,15 +168,7 @@ METHODS = {"chemearth": run_chemearth, "duckdb": run_duckdb}
 def run(method: str, path: Path, out: Path, levels: tuple[int, ...]) -> dict[str, float]:
     cmd = [sys.executable, __file__, "--child", method, "--data", str(path), "--out", str(out),
            "--levels", ",".join(str(lv) for lv in levels)]
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
-    assert p.stdout is not None
-    text = p.stdout.read()
-    _, status, usage = os.wait4(p.pid, 0)
-    if status != 0:
-        raise SystemExit(f"{method} failed (status {status})")
-    result: dict[str, float] = json.loads(text.strip().splitlines()[-1])
-    result["peak_rss"] = usage.ru_maxrss * 1024
-    return result
+    return run_child(cmd, method)
 
 
 def check_same(out: Path) -> int:
