@@ -43,7 +43,7 @@ from chemearth.elements import is_element
 from chemearth.errors import ChemearthError, NotFoundError
 from chemearth.grids import INVALID_KEY, get_grid
 from chemearth.layers import parse_level
-from chemearth.screening import DIGESTION_PREFERENCE, element_values
+from chemearth.screening import digestion_rank, element_values
 from chemearth.store.base import Store
 
 __all__ = [
@@ -275,7 +275,6 @@ def pair_methods(store: Store, upper: str, lower: str,
     """
     cu = store.measurement_columns(upper)
     cl = store.measurement_columns(lower)
-    rank = {d: i for i, d in enumerate(DIGESTION_PREFERENCE)}
     wanted = elements or sorted(e for e in set(cu["element"]) & set(cl["element"])
                                 if is_element(e))
     pairs = []
@@ -286,8 +285,7 @@ def pair_methods(store: Store, upper: str, lower: str,
         best = None
         for _, x in ru.iterrows():
             for _, y in rl.iterrows():
-                dx = rank.get(str(x["digestion"]), 9)
-                dy = rank.get(str(y["digestion"]), 9)
+                dx, dy = digestion_rank(x["digestion"]), digestion_rank(y["digestion"])
                 score = (abs(dx - dy), dx + dy)
                 if best is None or score < best[0]:
                     best = (score, x, y)

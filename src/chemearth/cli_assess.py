@@ -274,9 +274,14 @@ def blocks(dataset: str, element: str, thresholds: str | None, start: str,
 
     m, method = element_values(_store(home), dataset, element)
     surf = surface(m, variable=element, grid=grid_name, level=level, method=method)
-    ts = ([float(t) for t in _split(thresholds) or []] if thresholds
-          else doubling_thresholds(surf, start if start.startswith("p") or start.isalpha()
-                                   else float(start)))
+    if thresholds:
+        ts = [float(t) for t in _split(thresholds) or []]
+    else:  # --start is a number (mg/kg) or a threshold method such as p85 or tukey
+        try:
+            first: str | float = float(start)
+        except ValueError:
+            first = start
+        ts = doubling_thresholds(surf, first)
     b = delineate(surf, ts, depth_m=depth or DEFAULT_DEPTH_M,
                   density_t_m3=density or DEFAULT_DENSITY_T_M3)
     show = ["block_id", "parent_id", "threshold", "n_cells", "area_km2", "mean", "metal_t"]

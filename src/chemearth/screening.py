@@ -50,6 +50,7 @@ __all__ = [
     "DIGESTION_PREFERENCE",
     "Screening",
     "choose_methods",
+    "digestion_rank",
     "element_values",
     "screen",
     "screen_frame",
@@ -68,6 +69,19 @@ BASIS_FLAGS = {
                "applies to, so exceedances may be missed",
     "unknown": "digestion unknown: the standard applies to total concentrations",
 }
+
+def digestion_rank(digestion: object) -> int:
+    """Position of a digestion in :data:`DIGESTION_PREFERENCE` (unknown names last).
+
+    Examples
+    --------
+    >>> digestion_rank("total"), digestion_rank("aqua-regia"), digestion_rank("HF")
+    (0, 2, 5)
+    """
+    d = str(digestion)
+    return DIGESTION_PREFERENCE.index(d) if d in DIGESTION_PREFERENCE else len(
+        DIGESTION_PREFERENCE)
+
 
 _SITE_COLS = ("sample_index", "sample_id", "longitude", "latitude", "country", "medium")
 
@@ -318,7 +332,7 @@ def screen_frame(
     dataset_id : str
         Recorded in the result.
     """
-    lu = standard._land_use(land_use)
+    lu = standard.land_use_or_default(land_use)
     codes, names = pd.factorize(frame["element"])
     keep = np.array([standard.covers(str(e), lu) for e in names], dtype=bool)
     codes = np.where(keep[codes], codes, -1) if len(names) else codes
@@ -406,7 +420,6 @@ def choose_methods(columns: pd.DataFrame, elements: Sequence[str],
     ``columns`` is :meth:`Store.measurement_columns`; ties go to the first column.
     """
     out: dict[str, str] = {}
-    rank = {d: i for i, d in enumerate(DIGESTION_PREFERENCE)}
     for el in elements:
         rows = columns[columns["element"] == el]
         if rows.empty:
@@ -418,7 +431,7 @@ def choose_methods(columns: pd.DataFrame, elements: Sequence[str],
                                     f"methods: {', '.join(map(str, rows['method']))}")
             out[el] = str(hit["method"].iloc[0])
             continue
-        r = rows["digestion"].fillna("unknown").map(lambda d: rank.get(d, len(rank)))
+        r = rows["digestion"].fillna("unknown").map(digestion_rank)
         out[el] = str(rows.iloc[int(np.argmin(r.to_numpy()))]["method"])
     return out
 
@@ -432,8 +445,7 @@ def element_values(store: Store, dataset_id: str, element: str,
         raise NotFoundError(f"dataset {dataset_id!r} holds no analyses of {element!r}")
     methods = m["method"].fillna("").astype(str)
     if method is None:
-        rank = {d: i for i, d in enumerate(DIGESTION_PREFERENCE)}
-        order = m["digestion"].fillna("unknown").map(lambda d: rank.get(d, 9)).to_numpy()
+        order = m["digestion"].fillna("unknown").map(digestion_rank).to_numpy()
         method = str(methods.iloc[int(np.argmin(order))])
     m = m[methods == method]
     if m.empty:

@@ -203,7 +203,8 @@ class Standard:
     def n_bands(self) -> int:
         return max(1, len(self.ph_bands))
 
-    def _land_use(self, land_use: str | None) -> str:
+    def land_use_or_default(self, land_use: str | None) -> str:
+        """``land_use``, or the default when None; an unknown one is an error."""
         lu = self.default_land_use if land_use is None else land_use
         if lu not in self.land_uses:
             raise StandardError(
@@ -215,13 +216,13 @@ class Standard:
         """The limits of ``element`` at ``level`` for ``land_use``, one per pH band (mg/kg)."""
         if level not in self.levels:
             raise StandardError(f"standard {self.id}: unknown level {level!r}")
-        lu = self._land_use(land_use)
+        lu = self.land_use_or_default(land_use)
         vals = self.table.get((element, level, lu))
         return np.full(self.n_bands, np.nan) if vals is None else np.array(vals, dtype=float)
 
     def covers(self, element: str, land_use: str | None = None) -> bool:
         """Whether the standard sets any limit for ``element`` (and land use)."""
-        lu = self._land_use(land_use)
+        lu = self.land_use_or_default(land_use)
         return any((element, lv, lu) in self.table for lv in self.levels)
 
     def bands_of(self, ph: ArrayLike) -> NDArray[np.int8]:
