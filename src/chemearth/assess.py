@@ -80,7 +80,7 @@ class Assessor:
             raise NotFoundError(f"dataset {dataset_id!r} holds no analyses of {element!r}")
 
     def _key(self, actor: Actor, *parts: Hashable) -> tuple[Hashable, ...]:
-        return ("assess", self.gw._sight(actor), *parts)
+        return ("assess", self.gw.sight(actor), *parts)
 
     def standards(self) -> list[dict[str, Any]]:
         """Every standard (public: no data)."""
@@ -103,7 +103,7 @@ class Assessor:
         def make() -> Screening:
             return screen(self.store, dataset_id, std, land_use=land_use, elements=wanted)
 
-        return self.gw._memo(self._key(actor, "screen", dataset_id, std.id, std.source,  # type: ignore[no-any-return]
+        return self.gw.memo(self._key(actor, "screen", dataset_id, std.id, std.source,  # type: ignore[no-any-return]
                                        land_use), make)
 
     def screening(self, actor: Actor, dataset_id: str, standard_id: str, *,
@@ -165,7 +165,7 @@ class Assessor:
                                  pairing=pairing, alpha=alpha, min_n=min_n)
             return out.assign(dataset=before)
 
-        return self.gw._memo(self._key(actor, "change", before, after, element, grid, level,  # type: ignore[no-any-return]
+        return self.gw.memo(self._key(actor, "change", before, after, element, grid, level,  # type: ignore[no-any-return]
                                        pairing, alpha), make)
 
     def enrichment(self, actor: Actor, upper: str, lower: str,
@@ -282,4 +282,4 @@ class Assessor:
             index = LayerIndex.from_cells(get_grid(grid), parse_level(level), keys, classes)
             return index, colours, names
 
-        return self.gw._memo(key, make)  # type: ignore[no-any-return]
+        return self.gw.memo(key, make)  # type: ignore[no-any-return]

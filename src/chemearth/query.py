@@ -215,15 +215,15 @@ class Gateway:
             self._views.clear()
             return snap
 
-    def _memo(self, key: Hashable, make: Callable[[], Any]) -> Any:
+    def memo(self, key: Hashable, make: Callable[[], Any]) -> Any:
         """``make()``, computed once per catalogue snapshot and ``key``."""
         memo = self.snapshot().memo
         if key not in memo:
             memo[key] = make()
         return memo[key]
 
-    def _sight(self, actor: Actor) -> tuple[Hashable, ...]:
-        """What ``actor`` may see, as a hashable key for :meth:`_memo`."""
+    def sight(self, actor: Actor) -> tuple[Hashable, ...]:
+        """What ``actor`` may see, as a hashable key for :meth:`memo`."""
         snap = self.snapshot()
         return tuple(
             (d, p.min_cell_n(actor), tuple(sorted(e for e in p.embargo
@@ -294,7 +294,7 @@ class Gateway:
         Like :meth:`Store.country_summary`, quality-control and textbook datasets and
         second files of one survey are left out; embargoed elements are not counted.
         """
-        return list(self._memo(("countries", self._sight(actor)),
+        return list(self.memo(("countries", self.sight(actor)),
                                lambda: self._countries(actor)))
 
     def _countries(self, actor: Actor) -> list[dict[str, Any]]:
@@ -327,7 +327,7 @@ class Gateway:
 
     def layers(self, actor: Actor) -> list[dict[str, Any]]:
         """The grid layers ``actor`` may see, one entry per dataset/element/medium/method."""
-        return list(self._memo(("layers", self._sight(actor)), lambda: self._layers(actor)))
+        return list(self.memo(("layers", self.sight(actor)), lambda: self._layers(actor)))
 
     def _layers(self, actor: Actor) -> list[dict[str, Any]]:
         snap = self.snapshot()
@@ -706,7 +706,7 @@ class Gateway:
 
     def element_baselines(self, actor: Actor, element: str) -> list[dict[str, Any]]:
         """Baseline statistics of ``element`` per dataset, medium and method."""
-        return list(self._memo(("baselines", element, self._sight(actor)),
+        return list(self.memo(("baselines", element, self.sight(actor)),
                                lambda: self._element_baselines(actor, element)))
 
     def _element_baselines(self, actor: Actor, element: str) -> list[dict[str, Any]]:
