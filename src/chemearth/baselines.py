@@ -279,8 +279,12 @@ def baseline_of(values: np.ndarray, censored: np.ndarray) -> dict[str, Any]:
     except StatisticsError:
         out["ros_median"] = out["ros_mean"] = math.nan
     positive = bool((x > 0).all())
-    out["tukey_upper"] = st.tukey_fences(x, censored=c).upper if positive else math.nan
-    out["mad2_upper"] = st.median_2mad(x, censored=c).upper if positive else math.nan
+    fences = st.tukey_fences(x, censored=c) if positive else None
+    out["tukey_lower"] = fences.lower if fences else math.nan
+    out["tukey_upper"] = fences.upper if fences else math.nan
+    mad2 = st.median_2mad(x, censored=c) if positive else None
+    out["mad2_lower"] = mad2.lower if mad2 else math.nan
+    out["mad2_upper"] = mad2.upper if mad2 else math.nan
     u = st.ubv(x, censored=c)
     out["ubv"], out["ubv_capped"] = u.ubv, u.capped
     try:

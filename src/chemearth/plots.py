@@ -1,4 +1,4 @@
-"""Distribution plots of one element: histogram with density, Tukey boxplot and ECDF.
+"""Exploratory plots of survey values: distribution, probability plot, scatterplot matrix.
 
 :func:`distribution_figure` draws the three panels geochemists read together (Reimann et
 al. 2008, ch. 3), stacked on one shared value axis:
@@ -19,6 +19,12 @@ and drawn on a logarithmic axis labelled in the original unit.
 Censored values enter at their detection limit (``docs/conventions.md``); the histogram
 shows how many of each bin are censored (hatched), and a dotted line marks the largest
 detection limit in every panel.
+
+:func:`probability_figure` is the cumulative probability plot of one element (ch. 3.4):
+the sorted values against the normal quantile of their plotting position, with a straight
+(log)normal line through the quartiles; breaks and bends in the curve show several
+populations. :func:`scatter_matrix_figure` draws every pair of 2 to 8 elements (ch. 6.3)
+with histograms on the diagonal and Spearman rank correlations in the lower panels.
 
 Figures are built as :class:`matplotlib.figure.Figure` on the Agg canvas, never through
 ``pyplot``: no global state is touched, so a web server may draw in several threads.
@@ -52,20 +58,21 @@ import shutil
 import subprocess
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
+from matplotlib.figure import Figure, SubFigure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
-from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter, NullLocator
 from numpy.typing import ArrayLike, NDArray
 
 from chemearth.errors import ChemearthError, StatisticsError
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.axis import Axis
 
 __all__ = [
     "LANGUAGES",
@@ -82,6 +89,7 @@ LANGUAGES = ("en", "zh")
 
 #: Largest number of histogram bins (numpy's ``"auto"`` rule, capped).
 MAX_BINS = 100
+
 
 #: CJK font families looked for, best first (Simplified Chinese faces before others).
 CJK_FAMILIES = (
@@ -118,6 +126,19 @@ _LABELS: dict[str, dict[str, str]] = {
         "dl": "largest detection limit",
         "title": "{element}: n = {n}, {nc} below detection limit",
         "dropped": "not shown on the log scale: {k} value(s) ≤ 0",
+        "prob": "Cumulative probability plot",
+        "prob_axis": "Cumulative probability (%)",
+        "ref_log": "lognormal line through the quartiles",
+        "ref_lin": "normal line through the quartiles",
+        "element": "{element}",
+        "matrix": "Scatterplot matrix: n = {n} complete samples, {m} drawn; "
+        "rₛ = Spearman rank correlation",
+        "left_out": "left out: {parts}",
+        "missing": "{k} sample(s) with a missing value",
+        "nonpositive": "{k} sample(s) with a value ≤ 0 (log scale)",
+        "sep": "; ",
+        "censored_pair": "below detection limit in x or y (at DL)",
+        "rs": "rₛ = {r}",
     },
     "zh": {
         "hist": "直方图与核密度曲线",
@@ -134,6 +155,18 @@ _LABELS: dict[str, dict[str, str]] = {
         "dl": "最大检出限",
         "title": "{element}：n = {n}，低于检出限 {nc} 个",
         "dropped": "对数坐标未显示 ≤ 0 的值：{k} 个",
+        "prob": "累积概率图",
+        "prob_axis": "累积概率 (%)",
+        "ref_log": "过四分位数的对数正态分布线",
+        "ref_lin": "过四分位数的正态分布线",
+        "element": "{element} 含量",
+        "matrix": "散点图矩阵：完整样品 n = {n}，绘出 {m} 个；rₛ 为 Spearman 秩相关系数",
+        "left_out": "未计入：{parts}",
+        "missing": "{k} 个含缺失值的样品",
+        "nonpositive": "{k} 个含 ≤ 0 值的样品（对数坐标）",
+        "sep": "；",
+        "censored_pair": "x 或 y 低于检出限（按检出限绘制）",
+        "rs": "rₛ = {r}",
     },
 }
 
@@ -144,7 +177,8 @@ _FENCE = "#d95f02"
 
 
 class PlotError(ChemearthError, ValueError):
-    """A plot asked for with an option chemearth does not know (e.g. a language)."""
+    """A plot that cannot be drawn as asked: an unknown option (e.g. a language) or a table
+    unfit for it (e.g. too few columns or no complete row)."""
 
     exit_code = 2
 
@@ -262,6 +296,7 @@ def distribution_figure(
     title: str | None = None,
     log: bool = True,
     lang: str = "en",
+    figure: Figure | SubFigure | None = None,
 ) -> Figure:
     """Histogram with density, Tukey boxplot and ECDF of one element's values.
 
@@ -281,6 +316,9 @@ def distribution_figure(
     lang : {"en", "zh"}
         Label language. Chinese needs a CJK font (:func:`cjk_font_family`); without one
         the labels are English.
+    figure : Figure or SubFigure, optional
+        Draw into this (e.g. a sub-figure of an atlas page) instead of a new figure; the
+        figure holding it is returned.
 
     Returns
     -------
@@ -305,17 +343,15 @@ def distribution_figure(
     >>> [ax.get_title() for ax in fig.axes]
     ['Histogram and density', 'Tukey boxplot', 'Empirical cumulative distribution']
     """
-    if lang not in LANGUAGES:
-        raise PlotError(f"unknown language {lang!r}; choose one of {', '.join(LANGUAGES)}")
-    family = cjk_font_family() if lang == "zh" else None
-    if lang == "zh" and family is None:
-        lang = "en"  # no font with Chinese glyphs: English rather than missing glyphs
-    labels = _LABELS[lang]
-    fonts: dict[str, Any] = {"fontfamily": ["DejaVu Sans", family]} if family else {}
+    labels, fonts = _language(lang)
     data = _prepare(values, censored, log)
 
-    fig = Figure(figsize=(7.0, 8.0), layout="constrained")
-    FigureCanvasAgg(fig)
+    fig: Figure | SubFigure
+    if figure is None:
+        fig = Figure(figsize=(7.0, 8.0), layout="constrained")
+        FigureCanvasAgg(fig)
+    else:
+        fig = figure
     ax_hist, ax_box, ax_ecdf = fig.subplots(
         3, 1, sharex=True, gridspec_kw={"height_ratios": [3.0, 1.2, 3.0]}
     )
@@ -338,7 +374,18 @@ def distribution_figure(
     fig.suptitle(heading, **fonts)
     if data.dropped:
         fig.supxlabel(labels["dropped"].format(k=data.dropped), fontsize=8, **fonts)
-    return fig
+    return fig.figure if isinstance(fig, SubFigure) else fig
+
+
+def _language(lang: str) -> tuple[dict[str, str], dict[str, Any]]:
+    """The labels and font keywords of ``lang``; English when no CJK font is installed."""
+    if lang not in LANGUAGES:
+        raise PlotError(f"unknown language {lang!r}; choose one of {', '.join(LANGUAGES)}")
+    family = cjk_font_family() if lang == "zh" else None
+    if lang == "zh" and family is None:
+        lang = "en"  # no font with Chinese glyphs: English rather than missing glyphs
+    fonts: dict[str, Any] = {"fontfamily": ["DejaVu Sans", family]} if family else {}
+    return _LABELS[lang], fonts
 
 
 def _histogram(
@@ -475,16 +522,38 @@ def _prop(fonts: dict[str, Any], size: float) -> dict[str, Any]:
     return prop
 
 
-def _log_axis(ax: Axes, lo: float, hi: float) -> None:
-    """A log axis with tick labels as plain numbers in the original unit."""
-    ax.set_xscale("log")
+def _log_axis(
+    ax: Axes,
+    lo: float,
+    hi: float,
+    *,
+    axis: Literal["x", "y"] = "x",
+    dense: float = 3.0,
+    minor: bool = True,
+) -> None:
+    """A log axis with tick labels as plain numbers in the original unit.
+
+    Ticks at 1, 2 and 5 times the powers of ten when the axis spans at most ``dense``
+    decades, else at the powers of ten only; unlabelled minor ticks unless ``minor`` is
+    false (small panels, where they cost most of the drawing time).
+    """
     pad = 10 ** (0.05 * max(math.log10(hi / lo), 0.5))
-    ax.set_xlim(lo / pad, hi * pad)
     decades = math.log10(hi * pad) - math.log10(lo / pad)
-    subs: tuple[float, ...] = (1.0,) if decades > 3 else (1.0, 2.0, 5.0)
-    ax.xaxis.set_major_locator(LogLocator(base=10.0, subs=subs))
-    ax.xaxis.set_major_formatter(FuncFormatter(_plain))
-    ax.xaxis.set_minor_formatter(NullFormatter())
+    subs: tuple[float, ...] = (1.0,) if decades > dense else (1.0, 2.0, 5.0)
+    target: Axis
+    if axis == "x":
+        ax.set_xscale("log")
+        ax.set_xlim(lo / pad, hi * pad)
+        target = ax.xaxis
+    else:
+        ax.set_yscale("log")
+        ax.set_ylim(lo / pad, hi * pad)
+        target = ax.yaxis
+    target.set_major_locator(LogLocator(base=10.0, subs=subs))
+    target.set_major_formatter(FuncFormatter(_plain))
+    target.set_minor_formatter(NullFormatter())
+    if not minor:
+        target.set_minor_locator(NullLocator())
 
 
 def _plain(v: float, _pos: object = None) -> str:
