@@ -163,7 +163,7 @@ def test_block_estimate_is_the_mean_of_point_estimates_and_variance_is_independe
     f = (np.arange(d) + 0.5) / d
     px, py = (a.ravel() for a in np.meshgrid(west + f * size, south + f * size))
     pts = ip.predict(px, py)
-    assert blk.transformed[0] == pytest.approx(pts.estimate.mean())
+    assert blk.estimate[0] == pytest.approx(pts.estimate.mean())
     # independent block kriging: averaged right-hand side, C(V,V) without the nugget
     n = x.size
     a = np.ones((n + 1, n + 1))
@@ -251,3 +251,15 @@ def test_errors(kwargs, message) -> None:
     args.update(kwargs)
     with pytest.raises(InterpolationError, match=message):
         Interpolator(**args)
+
+
+def test_log_block_estimate_is_the_mean_of_back_transformed_points(meuse) -> None:
+    x, y, z = meuse
+    ip = Interpolator(x, y, z, log=True, variogram=Variogram("spherical", 0.05, 0.59, 897.0),
+                      neighbours=len(z))
+    blk = ip.predict_blocks([179_800.0], [330_600.0], 400.0, discretisation=4)
+    f = (np.arange(4) + 0.5) / 4
+    px, py = (a.ravel() for a in np.meshgrid(179_800.0 + f * 400, 330_600.0 + f * 400))
+    assert blk.estimate[0] == pytest.approx(ip.predict(px, py).estimate.mean())
+    lo, hi = blk.interval(0.9)
+    assert lo[0] < blk.estimate[0] < hi[0]

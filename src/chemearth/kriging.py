@@ -110,6 +110,8 @@ class Kriged:
         Kriging variance of the kriged variable (of ``ln z`` when ``log``); NaN for IDW.
     transformed : ndarray
         The kriged variable's estimate (``ln`` estimate when ``log``, else = estimate).
+        For blocks with ``log``: ``ln(estimate) - variance / 2``, the log of the median
+        of a lognormal block mean, on which :meth:`interval` is centred.
     lagrange : ndarray
         The Lagrange multiplier ``mu`` (NaN for IDW).
     n_neighbours : ndarray of int
@@ -573,7 +575,10 @@ class Interpolator:
             lbar, cbar = lam.mean(axis=2), cc.mean(axis=2)
             vbar = np.maximum(cvv - (lbar * cbar).sum(axis=1) - m_.mean(axis=1), 0.0)
             est[pos[has]] = self._back(e, v, m_).mean(axis=1)
-            tr[pos[has]] = e.mean(axis=1)
+            # with log: the block mean taken as lognormal with the block variance, so
+            # its median is estimate * exp(-var / 2) (what interval() centres on)
+            tr[pos[has]] = (np.log(est[pos[has]]) - 0.5 * vbar if self.log
+                            else e.mean(axis=1))
             var[pos[has]] = vbar
             mu_out[pos[has]] = m_.mean(axis=1)
 
