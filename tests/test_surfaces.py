@@ -94,8 +94,9 @@ def test_censored_values_enter_at_a_factor_of_their_limit() -> None:
     v = rng.lognormal(2, 0.5, 80)
     cen = v < 5.0
     v[cen] = 5.0  # stored at the DL
-    half = interpolate_values(lon, lat, v, cen, method="idw")
-    third = interpolate_values(lon, lat, v, cen, method="idw", censored_factor=1 / 3)
+    half = interpolate_values(lon, lat, v, cen, method="idw", log=True)
+    third = interpolate_values(lon, lat, v, cen, method="idw", log=True,
+                               censored_factor=1 / 3)
     assert half.n_censored == int(cen.sum()) > 0
     sub = np.where(cen, 2.5, v)
     ip = Interpolator(*to_local(half.crs, lon, lat), sub, method="idw", log=True)

@@ -671,7 +671,10 @@ def export(
     click.echo(f"wrote {path} ({path.stat().st_size:,} bytes)")
 
 
-from chemearth import cli_assess  # noqa: E402, F401  (registers the assessment commands)
+from chemearth import (  # noqa: E402
+    cli_assess,  # noqa: F401  (registers the assessment commands)
+    cli_maps,  # noqa: F401  (registers interpolate, map and atlas)
+)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -325,7 +325,7 @@ def interpolate_values(
     unit: str = "",
     medium: str = "",
     method: Literal["kriging", "idw"] = "kriging",
-    log: bool = True,
+    log: bool | None = None,
     model: str = "auto",
     variogram: Variogram | None = None,
     neighbours: int = NEIGHBOURS,
@@ -361,6 +361,8 @@ def interpolate_values(
         raise SurfaceError(f"{dataset or 'the data'}: {element} has {v.size} located "
                            "value(s); interpolation needs at least 3")
     v[c] = v[c] * censored_factor
+    if log is None:  # lognormal kriging; IDW of logs would be a biased geometric mean
+        log = method == "kriging"
     crs = local_crs(lon, lat)
     x, y = to_local(crs, lon, lat)
     ip = Interpolator(x, y, v, method=method, log=log, model=model, variogram=variogram,
@@ -397,8 +399,9 @@ def interpolate(
     analytical_method : str, optional
         The method as stored (default: the one closest to a total digestion).
     **options
-        As :func:`interpolate_values`: ``method`` ("kriging" or "idw"), ``log`` (default
-        True), ``model``, ``variogram``, ``neighbours``, ``radius``, ``power``,
+        As :func:`interpolate_values`: ``method`` ("kriging" or "idw"), ``log`` (default:
+        True for kriging, False for IDW, whose back-transform has no bias correction),
+        ``model``, ``variogram``, ``neighbours``, ``radius``, ``power``,
         ``censored_factor``, ``reach``, ``folds`` (None: leave-one-out) and ``workers``.
 
     Raises

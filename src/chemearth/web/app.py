@@ -105,7 +105,13 @@ def create_app(store: Store, settings: WebSettings | None = None) -> FastAPI:
     >>> app.title
     'chemearth'
     """
-    from chemearth.web import routes_api, routes_assess, routes_pages, routes_tiles
+    from chemearth.web import (
+        routes_api,
+        routes_assess,
+        routes_maps,
+        routes_pages,
+        routes_tiles,
+    )
 
     settings = settings or WebSettings()
     gateway = Gateway(store, k=settings.k, max_rows=settings.max_rows)
@@ -133,6 +139,7 @@ def create_app(store: Store, settings: WebSettings | None = None) -> FastAPI:
     app.include_router(routes_tiles.router)
     app.include_router(routes_api.router)
     app.include_router(routes_assess.router)
+    app.include_router(routes_maps.router)
     app.include_router(routes_pages.router)
     app.mount("/static", StaticFiles(directory=_HERE / "static"), name="static")
     leaflet = find_leaflet()
