@@ -115,7 +115,8 @@ class Mapper:
             self._key(actor, "layer", dataset_id, element, method, grid, level), make)
 
     def atlas_page(self, actor: Actor, dataset_id: str, element: str, *, fmt: str = "png",
-                   lang: str = "en", kind: str = "surface") -> bytes:
+                   lang: str = "en", kind: str = "surface", method: str | None = None
+                   ) -> bytes:
         """One element's atlas page as PNG or (vector) PDF bytes (memoised)."""
         from chemearth.atlas import element_page
 
@@ -125,7 +126,7 @@ class Mapper:
 
         def make() -> bytes:
             fig, _ = element_page(self.store, dataset_id, element, lang=lang, kind=kind,
-                                  boundaries=self.boundaries)
+                                  boundaries=self.boundaries, method=method)
             buf = io.BytesIO()
             fig.savefig(buf, format=fmt, dpi=110 if fmt == "png" else 100,
                         metadata={"Software": "chemearth"} if fmt == "png" else
@@ -133,4 +134,4 @@ class Mapper:
             return buf.getvalue()
 
         return self.gw.memo(  # type: ignore[no-any-return]
-            self._key(actor, "page", dataset_id, element, fmt, lang, kind), make)
+            self._key(actor, "page", dataset_id, element, fmt, lang, kind, method), make)

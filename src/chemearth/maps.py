@@ -310,19 +310,33 @@ def _lonlat_boxes(crs: pyproj.CRS, ext: Extent) -> list[tuple[float, float, floa
 
 def _read_countries(path: Path, box: tuple[float, float, float, float]
                     ) -> tuple[list[str], NDArray[np.object_]]:
+    """The countries whose bounding boxes meet ``box`` (lon/lat), from a file read once."""
+    names, geoms, bounds = _countries_file(str(path), path.stat().st_mtime_ns)
+    west, south, east, north = box
+    sel = np.flatnonzero((bounds[:, 0] <= east) & (bounds[:, 2] >= west)
+                         & (bounds[:, 1] <= north) & (bounds[:, 3] >= south))
+    return [names[i] for i in sel], geoms[sel]
+
+
+@functools.lru_cache(maxsize=4)
+def _countries_file(path: str, mtime_ns: int
+                    ) -> tuple[list[str], NDArray[np.object_], Floats]:
+    """Every country of a boundaries file: names, valid geometries and their bounds
+    (cached per file and modification time: a 10m file takes a second to read)."""
     import pyogrio
 
+    del mtime_ns  # part of the cache key only
     try:
         fields = list(pyogrio.read_info(path)["fields"])
         code = next((f for f in ("ADM0_A3", "ISO_A3", "NAME") if f in fields), None)
-        df = pyogrio.read_dataframe(path, columns=[code] if code else [], bbox=box)
+        df = pyogrio.read_dataframe(path, columns=[code] if code else [])
     except Exception as exc:  # pyogrio raises several unrelated types
         raise MapError(f"cannot read country boundaries {path}: {exc}") from None
     names = [str(v) for v in df[code]] if code else [str(i) for i in range(len(df))]
     geoms = np.asarray(df.geometry.to_numpy(), dtype=object)
     bad = ~shapely.is_valid(geoms)
     geoms[bad] = shapely.buffer(geoms[bad], 0)  # Natural Earth 10m Egypt
-    return names, geoms
+    return names, geoms, shapely.bounds(geoms)
 
 
 def _boundaries(ax: Axes, crs: pyproj.CRS, ext: Extent, path: str | Path) -> None:

@@ -501,3 +501,50 @@ def test_assessment_overlays(browser: Any, live_server: str) -> None:
         raise
     finally:
         context.close()
+
+
+def test_surface_overlay_and_atlas_page_links(browser: Any, live_server: str) -> None:
+    """The kriged surface as a map layer (tiles, legend with the API's class limits, the
+    variogram note), and the element page's atlas links answer PNG and PDF."""
+    context = browser.new_context(viewport={"width": 1366, "height": 850}, locale="en-GB")
+    page = context.new_page()
+    v = Viewer(page, live_server)
+    try:
+        page.goto(live_server + f"/?lang=en#dataset={DATASET}&element={ELEMENT}&medium={MEDIUM}"
+                  "&lat=68.5&lon=31&zoom=6")
+        page.wait_for_selector("body[data-ready='1']")
+        v.wait_layer()
+        with page.expect_response(lambda r: "/api/surfaces/" in r.url and r.status == 200):
+            v.select("#sel-assess", "surface-kriging")
+        page.wait_for_function(
+            "() => document.getElementById('map').dataset.assess === 'surface-kriging'")
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('.leaflet-tile')]"
+            ".some(t => t.src.includes('/tiles/surface/') && t.complete)")
+        # the surface is estimated on the cells of the level the viewer shows
+        d = _api(live_server, f"/api/surfaces/{DATASET}/{ELEMENT}", method="kriging",
+                 grid=page.input_value("#sel-grid") or "global",
+                 level=page.input_value("#sel-level"))
+        items = page.locator("#assess-legend li").all_inner_texts()
+        assert len(items) == len(d["legend"]["classes"]) == 7
+        assert "(P98–P100)" in items[0]  # highest class first
+        note = page.inner_text("#assess-note")
+        assert d["variogram"]["model"] in note
+        assert f"onto {d['n_cells']} cells" in note
+        v.shot("surface-kriging")
+
+        page.goto(live_server + f"/catalogue/elements/{ELEMENT}?lang=en")
+        link = page.locator(f"a.atlas-pdf[href^='/atlas/{DATASET}/']").first
+        href = link.get_attribute("href")
+        pdf = page.request.get(live_server + href)
+        assert pdf.status == 200
+        assert pdf.body().startswith(b"%PDF")
+        png = page.request.get(live_server + href.replace(".pdf?", ".png?"))
+        assert png.headers["content-type"] == "image/png"
+        assert not v.errors, v.errors
+    except Exception:
+        with contextlib.suppress(Exception):
+            v.shot("surface-failure")
+        raise
+    finally:
+        context.close()

@@ -152,6 +152,8 @@ def _instantiate(  # noqa: C901 - one table of every route shape
 
 
 def _variants(names: list[str], path: str) -> list[dict[str, str]]:
+    if path.startswith("/atlas/"):
+        return [{"fmt": "png"}, {"fmt": "pdf"}]
     if "/tiles/assess/" in path:
         return [{"kind": "screening"}, {"kind": "change"}]
     if path.startswith("/api/assess/screening/"):
@@ -176,6 +178,10 @@ def _query(
         if "/anomalies/" in path:
             q["associated"] = ",".join(("Pb", "Zn", *EMBARGO))
         return {k: v for k, v in q.items() if k != "kind"}
+    if path.startswith("/atlas/"):  # sample points: the cheapest page, same access rules
+        return {"kind": "points"}
+    if "/surface" in path:
+        return {"level": LEVEL}
     if path.startswith("/api/layers/") or "/layers/" in path:
         q: dict[str, Any] = {"level": LEVEL}
         if path.endswith("/cell"):

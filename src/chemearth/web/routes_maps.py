@@ -31,7 +31,8 @@ MapperDep = Annotated[Mapper, Depends(mapper)]
 Method = Annotated[str, Query(pattern="^(kriging|idw)$",
                               description="Ordinary kriging (ln values) or IDW.")]
 GridQ = Annotated[str, Query(pattern="^(global|europe)$", description="The grid.")]
-Level = Annotated[str, Query(pattern=r"^\d+(\.\d+)?(km|m)$", description="Cell size.")]
+Level = Annotated[str, Query(pattern=r"^\d+(\.\d+)?(km|m)?$",
+                                 description="Cell size: 10km, 500m or metres.")]
 Lang = Annotated[str, Query(pattern="^(en|zh)$", description="Label language.")]
 
 
@@ -83,6 +84,9 @@ def surface_tile(m: MapperDep, actor: ActorDep, dataset: str, element: str, z: i
 def atlas_page(m: MapperDep, actor: ActorDep, dataset: str, element: str, fmt: str,
                lang: Lang = "en",
                kind: Annotated[str, Query(pattern="^(surface|cells|points)$")] = "surface",
+               method: Annotated[str | None, Query(
+                   max_length=200, description="Analytical method as stored "
+                   "(default: the one closest to a total digestion).")] = None,
                request: Request = None,  # type: ignore[assignment]
                ) -> Response:
     """The element's page of the dataset's atlas, as on ``chemearth atlas``."""
@@ -90,7 +94,8 @@ def atlas_page(m: MapperDep, actor: ActorDep, dataset: str, element: str, fmt: s
 
     if fmt not in ("png", "pdf"):
         raise NotFoundError(f"no atlas page format {fmt!r}: png or pdf")
-    body = m.atlas_page(actor, dataset, element, fmt=fmt, lang=lang, kind=kind)
+    body = m.atlas_page(actor, dataset, element, fmt=fmt, lang=lang, kind=kind,
+                        method=method or None)
     media = "image/png" if fmt == "png" else "application/pdf"
     name = f"{dataset}-{element}-atlas.{fmt}"
     return _etagged(body, media, actor.role == "anonymous", request,

@@ -69,6 +69,29 @@
     const ds = encodeURIComponent(s.dataset);
     const el = encodeURIComponent(s.element);
     try {
+      if (kind === 'surface-kriging' || kind === 'surface-idw') {
+        // an interpolated surface: block estimates on the cells of the shown level
+        const method = kind.slice('surface-'.length);
+        const q = new URLSearchParams({ method, grid: s.grid || 'global',
+          level: s.level || '10km' });
+        const d = await fetchJSON(`/api/surfaces/${ds}/${el}?${q}`);
+        if (my !== token) return;
+        overlay = L.tileLayer(`/tiles/surface/${ds}/${el}/{z}/{x}/{y}.png?${q}`,
+          { opacity: 0.9, zIndex: 20 }).addTo(map);
+        legend((d.legend.classes || []).slice().reverse().map((c) => ({
+          colour: c.colour,
+          name: `${fmt(c.lower)} – ${fmt(c.upper)} ${d.unit} (P${c.percent_lower}–P${c.percent_upper})`,
+        })));
+        const cv = d.cross_validation || {};
+        const vg = d.variogram;
+        noteEl.textContent = t('map.surface.note', {
+          how: d.interpolation, n: d.n_samples, cells: d.n_cells,
+          rmse: fmt(cv.rmse), unit: d.unit,
+          variogram: vg ? `${vg.model}, ${t('map.surface.range')} ${fmt(vg.practical_range / 1000)} km` : '–',
+        });
+        mapEl.dataset.assess = kind;
+        return;
+      }
       if (kind === 'screening' || kind === 'change') {
         const q = new URLSearchParams({ grid: s.grid || 'global' });
         if (kind === 'screening') {
