@@ -46,6 +46,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/grid.py
 	$(BIN)/python bench/tiles.py
 	$(BIN)/python bench/screen.py
+	$(BIN)/python bench/interp.py
+	$(BIN)/python bench/interp.py --scale
 	$(BIN)/python bench/serve/run.py
 
 clean:

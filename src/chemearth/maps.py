@@ -154,14 +154,17 @@ def _floats(values: ArrayLike, name: str, size: int | None = None) -> Floats:
 
 
 def _map_crs(crs: pyproj.CRS | str | None, lon: Floats, lat: Floats) -> pyproj.CRS:
-    if crs is None:
-        return local_crs(lon, lat)
+    return local_crs(lon, lat) if crs is None else _projected(crs, "map CRS")
+
+
+def _projected(crs: pyproj.CRS | str, what: str) -> pyproj.CRS:
+    """``crs`` as a projected CRS, or a MapError naming ``what``."""
     try:
         out = pyproj.CRS.from_user_input(crs)
     except pyproj.exceptions.CRSError as exc:
-        raise MapError(f"unknown map CRS {crs!r}: {exc}") from None
+        raise MapError(f"the {what} {str(crs)[:60]!r} is unknown: {exc}") from None
     if not out.is_projected:
-        raise MapError(f"the map CRS must be projected (metres), got {out.name!r}")
+        raise MapError(f"the {what} must be projected (metres), got {out.name!r}")
     return out
 
 
@@ -701,12 +704,7 @@ def _surface_grid(surface: xr.DataArray) -> tuple[pyproj.CRS, Floats, Floats, Fl
     given = surface.attrs.get("crs")
     if not given:
         raise MapError("the surface has no CRS: set surface.attrs['crs'] (WKT or 'EPSG:…')")
-    try:
-        crs = pyproj.CRS.from_user_input(given)
-    except pyproj.exceptions.CRSError as exc:
-        raise MapError(f"the surface CRS {str(given)[:60]!r} is unknown: {exc}") from None
-    if not crs.is_projected:
-        raise MapError(f"the surface CRS must be projected (metres), got {crs.name!r}")
+    crs = _projected(given, "surface CRS")
     x = _floats(surface["x"].values, "surface x")
     y = _floats(surface["y"].values, "surface y")
     z = np.asarray(surface.values, dtype=np.float64)
