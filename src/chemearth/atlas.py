@@ -140,7 +140,7 @@ def element_table(store: Store, dataset: str, element: str, method: str | None =
     """
     from chemearth.baselines import baseline
 
-    _, meth = _chosen_method(store, dataset, element, method)
+    meth = method if method is not None else _chosen_method(store, dataset, element, None)[1]
     table = baseline(store, element, dataset=dataset, method=meth)
     row = table.iloc[0].to_dict()
     return {str(k): (None if isinstance(v, float) and math.isnan(v) else v)
@@ -216,15 +216,17 @@ def element_map(
     if kind == "points":
         fig = maps.point_map(lon, lat, val, censored=cen, **common)
     elif kind == "cells":
+        from chemearth.aggregate import cell_stats
         from chemearth.grids import get_grid
         from chemearth.layers import grids_for, parse_level
 
         g = get_grid(grid or grids_for(lon, lat)[-1])  # square cells in Europe's LAEA
         lv = parse_level(level)
         keys = g.cell_keys(lon, lat, lv)
-        frame = pd.DataFrame({"key": keys, "value": val})
-        med = frame[frame["key"] >= 0].groupby("key")["value"].median()
-        fig = maps.cell_map(g, lv, med.index.to_numpy(), med.to_numpy(), **common)
+        on = keys >= 0
+        stats = cell_stats(keys[on], val[on], cen[on])  # as the grid database computes them
+        fig = maps.cell_map(g, lv, stats["cell"].to_numpy(), stats["median"].to_numpy(),
+                            **common)
         out.update({"grid": g.name, "level": g.level_label(lv), "statistic": "median"})
     else:
         ip = _interpolation(store, dataset, element, meth, interpolation)
@@ -525,13 +527,13 @@ def make_atlas(
         wanted = list(dict.fromkeys(elements))
     tick = progress or (lambda step, done, total: None)
     report = AtlasReport(path=Path(output), pages=0, lang=lang)
-    usable: list[str] = []
+    methods_of: dict[str, str] = {}  # element -> the method its page maps
     for el in wanted:
         try:
-            report.tables[el] = element_table(store, dataset, el)
-            usable.append(el)
+            methods_of[el] = _chosen_method(store, dataset, el, None)[1]
         except ChemearthError as e:
             report.notes.append(f"{el}: left out ({e})")
+    usable = list(methods_of)
     if not usable:
         raise AtlasError(f"no element of {', '.join(wanted) or '(none)'} can be mapped in "
                          f"{dataset}")
@@ -548,7 +550,6 @@ def make_atlas(
     meta = {"Title": f"{lab['atlas_title']}: {rec.get('title') or dataset}",
             "Author": "chemearth", "Subject": citation,
             "Keywords": ", ".join(usable)}
-    methods_of = {el: _chosen_method(store, dataset, el, None)[1] for el in usable}
     maps_info: dict[str, dict[str, Any]] = {}
     with PdfPages(Path(output), metadata=meta) as pdf:
         pdf.savefig(_cover(rec, usable, lang, when))

@@ -351,7 +351,8 @@ class Interpolator:
         np.multiply(dy, dy, out=dy)
         c += dy
         np.sqrt(c, out=c)
-        _structured_covariance(vg, c)
+        vg.correlate(c)
+        c *= vg.psill
         # the sill on the diagonal, with a tiny ridge that keeps systems with zero nugget
         # and near-coincident samples solvable
         r = np.arange(k)
@@ -393,7 +394,8 @@ class Interpolator:
         cc += ddy
         np.sqrt(cc, out=cc)
         at_sample = cc == 0.0
-        _structured_covariance(vg, cc)
+        vg.correlate(cc)
+        cc *= vg.psill
         cc[at_sample] = vg.sill  # a target on a sample: the full sill (exact interpolator)
         cc[~valid] = 0.0
         rhs[:, k, :] = 1.0
@@ -642,27 +644,6 @@ class Interpolator:
                 pred_t[test], var[test], pred[test] = kk.transformed, kk.variance, kk.estimate
         obs = np.exp(obs_t) if self.log else obs_t
         return CrossValidation(obs, pred, var, obs_t, pred_t, fold, self.method, self.log)
-
-
-def _structured_covariance(vg: Variogram, h: Floats) -> None:
-    """``psill * correlation(h)`` in place of the distances ``h`` (no nugget at h = 0;
-    the same values as :meth:`Variogram.covariance` for h > 0, in fewer passes)."""
-    h *= 1.0 / vg.range
-    if vg.model == "spherical":
-        np.minimum(h, 1.0, out=h)
-        t2 = h * h
-        t2 *= -0.5
-        t2 += 1.5
-        h *= t2  # t (1.5 - 0.5 t^2): 1 at t >= 1
-        np.subtract(1.0, h, out=h)
-    elif vg.model == "exponential":
-        np.negative(h, out=h)
-        np.exp(h, out=h)
-    else:
-        np.multiply(h, h, out=h)
-        np.negative(h, out=h)
-        np.exp(h, out=h)
-    h *= vg.psill
 
 
 def _drop_self(d: Floats, i: NDArray[np.int64], tx: Floats, ty: Floats,

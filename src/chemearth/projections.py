@@ -26,7 +26,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from chemearth.errors import ChemearthError
 
-__all__ = ["ProjectionError", "crs_name", "from_local", "local_crs", "to_local"]
+__all__ = ["ProjectionError", "crs_name", "from_local", "local_crs", "to_local", "transformer"]
 
 Floats = NDArray[np.float64]
 
@@ -68,14 +68,15 @@ def _laea(lat0: float, lon0: float) -> pyproj.CRS:
 
 
 @functools.lru_cache(maxsize=64)
-def _transformer(source: str, target: str) -> pyproj.Transformer:
+def transformer(source: str, target: str) -> pyproj.Transformer:
+    """A cached ``always_xy`` transformer between two CRSs given as text."""
     return pyproj.Transformer.from_crs(source, target, always_xy=True)
 
 
 def to_local(crs: pyproj.CRS, longitude: ArrayLike, latitude: ArrayLike
              ) -> tuple[Floats, Floats]:
     """WGS 84 longitude/latitude to metres in ``crs``."""
-    t = _transformer("EPSG:4326", crs.to_wkt())
+    t = transformer("EPSG:4326", crs.to_wkt())
     x, y = t.transform(np.asarray(longitude, dtype=np.float64),
                        np.asarray(latitude, dtype=np.float64))
     return np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
@@ -83,7 +84,7 @@ def to_local(crs: pyproj.CRS, longitude: ArrayLike, latitude: ArrayLike
 
 def from_local(crs: pyproj.CRS, x: ArrayLike, y: ArrayLike) -> tuple[Floats, Floats]:
     """Metres in ``crs`` to WGS 84 longitude/latitude."""
-    t = _transformer(crs.to_wkt(), "EPSG:4326")
+    t = transformer(crs.to_wkt(), "EPSG:4326")
     lon, lat = t.transform(np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64))
     return np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)
 

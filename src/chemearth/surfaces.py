@@ -44,7 +44,7 @@ from scipy.spatial import cKDTree
 from chemearth.errors import ChemearthError, NotFoundError
 from chemearth.grids import get_grid
 from chemearth.kriging import NEIGHBOURS, Interpolator
-from chemearth.projections import crs_name, local_crs, to_local
+from chemearth.projections import crs_name, local_crs, to_local, transformer
 from chemearth.variogram import Variogram
 
 if TYPE_CHECKING:
@@ -299,8 +299,7 @@ class Interpolation:
 
 
 def _from_grid(g: Grid, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    t = pyproj.Transformer.from_crs(g.crs, "EPSG:4326", always_xy=True)
-    lon, lat = t.transform(x, y, errcheck=False)
+    lon, lat = transformer(g.crs, "EPSG:4326").transform(x, y, errcheck=False)
     return np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)
 
 
