@@ -104,7 +104,7 @@ class Mapper:
                                 level=level)
 
         def make() -> tuple[Any, list[str]]:
-            classes = list(d["legend"]["classes"])
+            classes = d["legend"]["classes"]
             breaks = [c["lower"] for c in classes[1:]]
             cls = classify(cells["estimate"].to_numpy(), breaks)
             index = LayerIndex.from_cells(get_grid(grid), parse_level(level),

@@ -4,7 +4,6 @@ sharing rules."""
 
 from __future__ import annotations
 
-import hashlib
 import math
 from typing import Annotated, Any
 
@@ -13,7 +12,7 @@ from fastapi.responses import JSONResponse, Response
 
 from chemearth.assess import CHANGE_CLASSES, SCREEN_COLOURS, Assessor, records
 from chemearth.web.deps import ActorDep
-from chemearth.web.routes_tiles import tile_headers
+from chemearth.web.routes_tiles import body_etag, cached_response
 
 __all__ = ["router"]
 
@@ -192,8 +191,5 @@ def tile(
               "level": level}
     index, colours, _ = a.layer(actor, kind, dataset, element, **params)
     png = render_tile(index, z, x, y, colours, opacity=0.85)
-    etag = '"' + hashlib.blake2b(png, digest_size=12).hexdigest() + '"'
-    headers = tile_headers(etag, actor.role == "anonymous")
-    if request is not None and request.headers.get("if-none-match") == etag:
-        return Response(status_code=304, headers=headers)
-    return Response(png, media_type="image/png", headers=headers)
+    return cached_response(png, "image/png", body_etag(png), actor.role == "anonymous",
+                           request)

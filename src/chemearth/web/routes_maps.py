@@ -3,7 +3,6 @@ answer goes through :class:`chemearth.mapper.Mapper`, which applies the sharing 
 
 from __future__ import annotations
 
-import hashlib
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -11,7 +10,7 @@ from fastapi.responses import Response
 
 from chemearth.mapper import Mapper
 from chemearth.web.deps import ActorDep
-from chemearth.web.routes_tiles import tile_headers
+from chemearth.web.routes_tiles import body_etag, cached_response
 
 __all__ = ["router"]
 
@@ -34,15 +33,6 @@ GridQ = Annotated[str, Query(pattern="^(global|europe)$", description="The grid.
 Level = Annotated[str, Query(pattern=r"^\d+(\.\d+)?(km|m)?$",
                                  description="Cell size: 10km, 500m or metres.")]
 Lang = Annotated[str, Query(pattern="^(en|zh)$", description="Label language.")]
-
-
-def _etagged(body: bytes, media: str, anonymous: bool, request: Request | None,
-             extra: dict[str, str] | None = None) -> Response:
-    etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
-    headers = {**tile_headers(etag, anonymous), **(extra or {})}
-    if request is not None and request.headers.get("if-none-match") == etag:
-        return Response(status_code=304, headers=headers)
-    return Response(body, media_type=media, headers=headers)
 
 
 @router.get("/api/surfaces/{dataset}/{element}", tags=["Maps"],
@@ -72,7 +62,8 @@ def surface_tile(m: MapperDep, actor: ActorDep, dataset: str, element: str, z: i
 
     index, colours = m.layer(actor, dataset, element, method=method, grid=grid, level=level)
     png = render_tile(index, z, x, y, colours, opacity=0.85)
-    return _etagged(png, "image/png", actor.role == "anonymous", request)
+    return cached_response(png, "image/png", body_etag(png), actor.role == "anonymous",
+                           request)
 
 
 @router.get(
@@ -98,5 +89,5 @@ def atlas_page(m: MapperDep, actor: ActorDep, dataset: str, element: str, fmt: s
                         method=method or None)
     media = "image/png" if fmt == "png" else "application/pdf"
     name = f"{dataset}-{element}-atlas.{fmt}"
-    return _etagged(body, media, actor.role == "anonymous", request,
-                    {"Content-Disposition": f'inline; filename="{name}"'})
+    return cached_response(body, media, body_etag(body), actor.role == "anonymous", request,
+                           {"Content-Disposition": f'inline; filename="{name}"'})

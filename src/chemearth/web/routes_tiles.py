@@ -159,10 +159,7 @@ def tile(
         if key is not None:
             cache.put(key, hit)
     png, etag = hit
-    headers = tile_headers(etag, actor.role == "anonymous")
-    if request.headers.get("if-none-match") == etag:
-        return Response(status_code=304, headers=headers)
-    return Response(png, media_type="image/png", headers=headers)
+    return cached_response(png, "image/png", etag, actor.role == "anonymous", request)
 
 
 def tile_key(
@@ -186,6 +183,21 @@ def tile_headers(etag: str, anonymous: bool) -> dict[str, str]:
         "Cache-Control": ("public" if anonymous else "private") + ", max-age=600",
         "Vary": "Authorization, Cookie",
     }
+
+
+def body_etag(body: bytes) -> str:
+    """A strong ETag of a response body."""
+    return '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+
+
+def cached_response(body: bytes, media: str, etag: str, anonymous: bool,
+                    request: Request | None, extra: dict[str, str] | None = None) -> Response:
+    """``body`` with :func:`tile_headers` (and ``extra``), or 304 when the client holds
+    ``etag`` already."""
+    headers = {**tile_headers(etag, anonymous), **(extra or {})}
+    if request is not None and request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type=media, headers=headers)
 
 
 _TILE_PATH = re.compile(r"^/api/layers/([^/]+)/([^/]+)/tiles/\d+/\d+/\d+\.png$")
