@@ -39,12 +39,15 @@ __all__ = [
     "CENSORING_ENCODINGS",
     "DIGESTIONS",
     "MEDIA",
+    "QC_ORDERS",
+    "QC_ROLES",
     "SHARING_POLICIES",
     "Censoring",
     "ColumnSpec",
     "Coordinates",
     "DatasetMeta",
     "Descriptor",
+    "QcSpec",
     "SampleSpec",
     "Source",
     "load_descriptor",
@@ -155,6 +158,36 @@ class SampleSpec:
     replicate_id_columns: tuple[str, ...] = ()
 
 
+#: Roles of quality-control datasets (the ``[qc]`` section).
+QC_ROLES = ("field-duplicates", "analytical-duplicates", "reference-material", "replicate-status")
+#: How the analytical order of QC results is read.
+QC_ORDERS = ("sample_id", "source_row")
+
+
+@dataclass(frozen=True)
+class QcSpec:
+    """The ``[qc]`` section of a quality-control dataset: what it proves and for whom.
+
+    ``role`` is ``field-duplicates`` or ``analytical-duplicates`` (pairs from
+    ``[sample].replicate_prefixes``), ``reference-material`` (repeated analyses of one
+    ``material``, or of several named by the attribute ``material_column``) or
+    ``replicate-status`` (a routine/duplicate code in the attribute ``status_column``: 0 a
+    routine sample, 1 a routine sample with a duplicate, 2 that duplicate, the row after it).
+    ``survey`` is the id of the survey dataset whose quality it shows (may be empty).
+    ``order`` says where the analytical order is: the numeric ``sample_id`` (a position in
+    the analytical sequence) or the file's row; ``batch_size`` groups that many positions
+    into one analytical batch (0: each control result is its own batch).
+    """
+
+    role: str
+    survey: str = ""
+    material: str = ""
+    material_column: str = ""
+    status_column: str = ""
+    order: str = "source_row"
+    batch_size: int = 0
+
+
 @dataclass(frozen=True)
 class Censoring:
     """The ``[censoring]`` section: how below-detection-limit values are written."""
@@ -195,6 +228,8 @@ class Descriptor:
     path: Path | None = None
     #: ``[defaults].unit``: used where neither the column nor a units row gives one
     default_unit: str = ""
+    #: ``[qc]``: the role of a quality-control dataset (None for other datasets)
+    qc: QcSpec | None = None
 
     def column(self, name: str) -> ColumnSpec:
         """Return the spec of analyte column ``name``."""
@@ -391,6 +426,7 @@ def parse_descriptor(text: str, path: Path | None = None) -> Descriptor:
             "censoring": dict,
             "defaults": dict,
             "columns": dict,
+            "qc": dict,
         },
     )
     if "dataset" not in raw:
@@ -481,6 +517,7 @@ def parse_descriptor(text: str, path: Path | None = None) -> Descriptor:
         raise DescriptorError(f"{where} [censoring]: encoding 'flag_file' needs 'flag_file'")
     columns = _columns(raw.get("columns", {}), raw.get("defaults", {}), where)
     default_unit = str(raw.get("defaults", {}).get("unit", ""))
+    qc = _qc(raw["qc"], dataset, sample, where) if "qc" in raw else None
     return Descriptor(
         dataset,
         source,
@@ -491,7 +528,40 @@ def parse_descriptor(text: str, path: Path | None = None) -> Descriptor:
         text=text,
         path=path,
         default_unit=default_unit,
+        qc=qc,
     )
+
+
+def _qc(raw: dict[str, Any], dataset: DatasetMeta, sample: SampleSpec, where: str) -> QcSpec:
+    kw = _take(raw, f"{where} [qc]", {"role": str, "survey": str, "material": str,
+                                       "material_column": str, "status_column": str,
+                                       "order": str, "batch_size": int})
+    role = kw.get("role", "")
+    if role not in QC_ROLES:
+        raise DescriptorError(f"{where} [qc].role: {role!r} is not one of {', '.join(QC_ROLES)}")
+    if dataset.kind != "qc":
+        raise DescriptorError(f"{where} [qc]: only a dataset of kind 'qc' has a [qc] section")
+    if kw.get("order", "source_row") not in QC_ORDERS:
+        raise DescriptorError(f"{where} [qc].order: {kw['order']!r} is not one of "
+                              f"{', '.join(QC_ORDERS)}")
+    if kw.get("batch_size", 0) < 0:
+        raise DescriptorError(f"{where} [qc].batch_size: must be 0 or more")
+    for key in ("material_column", "status_column"):
+        if kw.get(key) and kw[key] not in sample.attributes:
+            raise DescriptorError(f"{where} [qc].{key}: {kw[key]!r} must be one of the "
+                                  f"[sample].attributes")
+    if role in ("field-duplicates", "analytical-duplicates") and len(
+            sample.replicate_prefixes) != 2:
+        raise DescriptorError(f"{where} [qc]: role {role!r} needs two "
+                              "[sample].replicate_prefixes, one per duplicate")
+    if role == "replicate-status" and not kw.get("status_column"):
+        raise DescriptorError(f"{where} [qc]: role 'replicate-status' needs 'status_column'")
+    if role == "reference-material" and not (kw.get("material") or kw.get("material_column")):
+        raise DescriptorError(f"{where} [qc]: role 'reference-material' needs 'material' or "
+                              "'material_column'")
+    if kw.get("survey") and not _ID_RE.match(kw["survey"]):
+        raise DescriptorError(f"{where} [qc].survey: {kw['survey']!r} is not a dataset id")
+    return QcSpec(**kw)
 
 
 def load_descriptor(path: str | Path) -> Descriptor:

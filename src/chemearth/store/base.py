@@ -193,6 +193,13 @@ class Store(abc.ABC):
         """Measurements joined with their sample id and location."""
 
     @abc.abstractmethod
+    def version_tables(
+        self, dataset_id: str, version: int | None = None
+    ) -> tuple[pa.Table, pa.Table | None]:
+        """The stored sample table (``SAMPLE_SCHEMA``) and the wide measurement table of a
+        version (latest unless given), for writing a derived version."""
+
+    @abc.abstractmethod
     def measurement_columns(self, dataset_id: str, version: int | None = None) -> pd.DataFrame:
         """What each analyte column of a version holds: column_id, element, unit, method,
         digestion, original_unit, factor, detection_limit, source_column."""

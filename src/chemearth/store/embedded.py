@@ -576,6 +576,16 @@ class EmbeddedStore(Store):
         with self._connect(read_only=True) as con:
             return _frame(con.execute(sql))
 
+    def version_tables(
+        self, dataset_id: str, version: int | None = None
+    ) -> tuple[pa.Table, pa.Table | None]:
+        with self._connect(read_only=True) as con:
+            _, path = self._version(con, dataset_id, version)
+        m_file = self.home / path / "measurements.parquet"
+        samples = pq.read_table(self.home / path / "samples.parquet").select(
+            SAMPLE_SCHEMA.names)
+        return samples, (pq.read_table(m_file) if m_file.exists() else None)
+
     def rejects(self, dataset_id: str, version: int | None = None) -> pd.DataFrame:
         with self._connect(read_only=True) as con:
             _, path = self._version(con, dataset_id, version)
