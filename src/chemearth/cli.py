@@ -674,6 +674,7 @@ def export(
 from chemearth import (  # noqa: E402
     cli_assess,  # noqa: F401  (registers the assessment commands)
     cli_maps,  # noqa: F401  (registers interpolate, map and atlas)
+    cli_qc,  # noqa: F401  (registers qc and level)
 )
 
 

@@ -14,8 +14,12 @@ geochemical data are near normal and the relation between methods near linear:
     Reduced major axis regression, ``slope = sign(r)·s_y/s_x``: both variables carry error,
     so ordinary least squares would bias the slope towards zero (Garrett 1983).
 ``robust``
-    Theil–Sen regression (the median of pairwise slopes, ``scipy.stats.theilslopes``),
-    insensitive to outliers.
+    Reduced major axis with outliers trimmed: pairs whose residual lies more than
+    :data:`TRIM` robust standard deviations (1.4826·MAD) from the median residual are left
+    out and the line refitted until the kept pairs no longer change. It stays symmetric in
+    x and y, as levelling needs; the Theil–Sen estimator regresses y on x and is pulled
+    towards zero by the error in x (slope 0.71 instead of 0.90 for Kola Cr, aqua regia
+    against INAA), and a MAD-ratio slope fails on the coarse steps of INAA results.
 
 :func:`level` fits a transform on a training share of the pairs and measures the bias on
 the held-out rest before and after; :func:`apply_levelling` writes a new version of the
@@ -50,6 +54,7 @@ from chemearth.store.base import Store, VersionRecord
 
 __all__ = [
     "TRANSFORMS",
+    "TRIM",
     "Levelling",
     "Transform",
     "agreement",
@@ -62,6 +67,34 @@ __all__ = [
 
 #: Transforms :func:`fit_transform` knows.
 TRANSFORMS: Final = ("ratio", "rma", "robust")
+#: Residuals beyond this many robust SDs are trimmed by the ``robust`` transform.
+TRIM: Final = 3.0
+
+
+def _rma(u: np.ndarray, v: np.ndarray) -> tuple[float, float]:
+    r = float(np.corrcoef(u, v)[0, 1])
+    if not np.isfinite(r) or r == 0:
+        raise StatisticsError("reduced major axis regression needs values that vary together")
+    slope = math.copysign(float(np.std(v, ddof=1) / np.std(u, ddof=1)), r)
+    return slope, float(np.mean(v) - slope * np.mean(u))
+
+
+def _trimmed_rma(u: np.ndarray, v: np.ndarray, trim: float = TRIM, iterations: int = 20
+                 ) -> tuple[float, float, np.ndarray]:
+    """Reduced major axis refitted without outlying pairs; returns slope, intercept, kept."""
+    keep = np.ones(len(u), dtype=bool)
+    slope, intercept = _rma(u, v)
+    for _ in range(iterations):
+        res = v - (intercept + slope * u)
+        scale = float(sps.median_abs_deviation(res[keep], scale="normal"))
+        if scale <= 0:
+            break
+        new = np.abs(res - np.median(res[keep])) <= trim * scale
+        if new.sum() < 3 or (new == keep).all():
+            break
+        keep = new
+        slope, intercept = _rma(u[keep], v[keep])
+    return slope, intercept, keep
 
 
 @dataclass(frozen=True)
@@ -70,7 +103,8 @@ class Transform:
 
     On log10 values (``log``): ``log10 y = intercept + slope·log10 x``; otherwise
     ``y = intercept + slope·x``. A ratio has slope 1 on the log scale (intercept ``log10 c``)
-    or intercept 0 on the linear scale.
+    or intercept 0 on the linear scale. ``n`` counts the pairs the fit used (the robust
+    transform leaves outliers out); ``r`` is their correlation (of log10 values if ``log``).
     """
 
     kind: str
@@ -125,20 +159,20 @@ def fit_transform(x: Any, y: Any, kind: str = "rma", log: bool = True) -> Transf
         raise StatisticsError(f"levelling needs at least 3 usable pairs, got {len(a)}")
     u, v = (np.log10(a), np.log10(b)) if log else (a, b)
     r = float(np.corrcoef(u, v)[0, 1]) if np.std(u) > 0 and np.std(v) > 0 else math.nan
+    n_used = len(a)
     if kind == "ratio":
         if log:
             slope, intercept = 1.0, float(np.mean(v - u))
         else:
             slope, intercept = float(10 ** np.mean(np.log10(b / a))), 0.0
     elif kind == "rma":
-        if not np.isfinite(r):
-            raise StatisticsError("reduced major axis regression needs values that vary")
-        slope = math.copysign(float(np.std(v, ddof=1) / np.std(u, ddof=1)), r)
-        intercept = float(np.mean(v) - slope * np.mean(u))
+        slope, intercept = _rma(u, v)
     else:
-        ts = sps.theilslopes(v, u)
-        slope, intercept = float(ts.slope), float(ts.intercept)
-    return Transform(kind=kind, log=log, intercept=intercept, slope=slope, n=len(a), r=r)
+        slope, intercept, keep = _trimmed_rma(u, v)
+        n_used = int(keep.sum())
+        if n_used < len(u):
+            r = float(np.corrcoef(u[keep], v[keep])[0, 1])
+    return Transform(kind=kind, log=log, intercept=intercept, slope=slope, n=n_used, r=r)
 
 
 def agreement(x: Any, y: Any) -> dict[str, float]:
