@@ -39,7 +39,7 @@ def atlas(request, grid_store, small_boundaries, tmp_path_factory):
 def test_the_pdf_renders_with_every_page(atlas) -> None:
     ds, report, doc, ticks = atlas
     assert report.elements == ATLASES[ds]
-    assert doc.page_count == report.pages == 3 + 10 + 1
+    assert doc.page_count == report.pages == 3 + 10 + 2  # + summary and data quality
     for page in doc:
         pix = page.get_pixmap(dpi=30)
         grey = np.frombuffer(pix.samples, dtype=np.uint8)
@@ -96,10 +96,35 @@ def test_table_values_equal_the_baseline_api(atlas, grid_store) -> None:
 
 def test_summary_table_lists_every_element(atlas) -> None:
     _ds, report, doc, _ = atlas
-    text = doc[report.pages - 1].get_text()
+    text = doc[report.pages - 2].get_text()
     assert "Summary table" in text
     for el in report.elements:
         assert _fmt(report.tables[el]["median"]) in text
+
+
+def test_data_quality_page_and_notes(demo_store, small_boundaries, tmp_path) -> None:
+    """With its QC datasets in the store, the Kola atlas prints each element's precision
+    and variance shares (of the mapped method) as the data-quality report gives them."""
+    from chemearth.quality import quality_report
+
+    out = tmp_path / "kola-qc.pdf"
+    report = make_atlas(demo_store.store, "kola-chorizon", out, elements=["Cu", "Ni"],
+                        kind="points", boundaries=small_boundaries)
+    doc = pymupdf.open(out)
+    last = doc[report.pages - 1].get_text()
+    assert "Data quality" in last
+    assert "kola-chorizon-field-duplicates" in last
+    rows = quality_report(demo_store.store, "kola-chorizon").elements.set_index(
+        ["element", "method"])
+    for i, el in enumerate(report.elements):
+        q = report.quality[el]
+        row = rows.loc[(el, q["method"])]
+        assert q["rsd_field_pct"] == pytest.approx(row["rsd_field_pct"])
+        assert _fmt(row["rsd_field_pct"]) in last
+        assert _fmt(row["measurement_pct"]) in last
+        page = " ".join(doc[3 + i].get_text().split())  # the note wraps
+        assert f"field duplicates RSD {row['rsd_field_pct']:.1f} %" in page
+        assert ("NOT fit for mapping" in page) == (not row["fit_for_mapping"])
 
 
 def test_element_table_is_the_published_ds801_arsenic(grid_store) -> None:
@@ -117,7 +142,8 @@ def test_chinese_atlas(grid_store, small_boundaries, tmp_path) -> None:
     assert "地球化学图集" in doc[0].get_text()
     assert "镍" in doc[3].get_text()
     assert "中位数" in doc[3].get_text()
-    assert "汇总表" in doc[report.pages - 1].get_text()
+    assert "汇总表" in doc[report.pages - 2].get_text()
+    assert "数据质量" in doc[report.pages - 1].get_text()
     assert all(not doc[i].get_image_info() for i in range(report.pages))  # all vector
 
 

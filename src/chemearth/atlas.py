@@ -90,12 +90,16 @@ class AtlasReport:
         Element -> how its map was made (kind, and the interpolation's description).
     notes : list of str
         Elements left out and why, fallbacks taken.
+    quality : dict
+        Element -> its row of the data-quality report (the mapped method), printed on the
+        data-quality page.
     """
 
     path: Path
     pages: int
     lang: str
     elements: list[str] = field(default_factory=list)
+    quality: dict[str, dict[str, Any]] = field(default_factory=dict)
     contents: list[tuple[str, int]] = field(default_factory=list)
     tables: dict[str, dict[str, Any]] = field(default_factory=dict)
     maps: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -344,11 +348,14 @@ def element_page(
     method: str | None = None,
     page: int | None = None,
     info: dict[str, Any] | None = None,
+    quality: dict[str, Any] | None = None,
 ) -> tuple[Figure, dict[str, Any]]:
     """One element's atlas page (A4): map, distribution plot and statistics table.
 
     Returns the figure and the table printed on it (:func:`element_table`). The website
-    serves this page as PNG and PDF.
+    serves this page as PNG and PDF. ``quality`` is the element's row of the data-quality
+    report (:func:`chemearth.quality.quality_report`); its precision and variance shares
+    are noted under the map note.
     """
     from chemearth.plots import distribution_figure
 
@@ -391,6 +398,9 @@ def element_page(
                 t.set_fontsize(6.5)
     _stats_table(fig, table, unit, lab, fonts)
     note = _map_note(minfo, lab)
+    qnote = _quality_note(quality, lab)
+    if qnote:
+        note += "\n" + qnote
     fig.text(0.56, 0.085, note, fontsize=6.5, va="top", ha="left", wrap=True,
              color="#333333", **fonts)
     if page is not None:
@@ -398,6 +408,75 @@ def element_page(
     if info is not None:
         info.update(minfo)
     return fig, table
+
+
+def _quality_note(row: dict[str, Any] | None, lab: dict[str, str]) -> str:
+    """The precision and variance line of an element page ("" without QC figures)."""
+    if not row:
+        return ""
+    parts = []
+    for key, label in (("rsd_field_pct", "q_field"), ("rsd_analytical_pct", "q_analytical"),
+                       ("control_rsd_pct", "q_standard")):
+        if _finite(row.get(key)):
+            parts.append(lab[label].format(v=row[key]))
+    if _finite(row.get("measurement_pct")):
+        parts.append(lab["q_variance"].format(v=row["measurement_pct"]) + " "
+                     + lab["q_fit" if row.get("fit_for_mapping") else "q_unfit"])
+    if row.get("levelled"):
+        parts.append(lab["q_levelled"].format(v=row["levelled"]))
+    return (lab["q_title"] + " " + "; ".join(parts) + ".") if parts else ""
+
+
+def _finite(v: Any) -> bool:
+    try:
+        return math.isfinite(float(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def _quality_page(rows: dict[str, dict[str, Any]], lang: str, page: int,
+                  part: Sequence[str], citation: str, qc: dict[str, str]) -> Figure:
+    """The data-quality table of the atlas's elements (the mapped method of each)."""
+    lab = LABELS[lang]
+    fonts = _fonts(lang)
+    fig = _new_page()
+    fig.text(0.06, 0.95, lab["quality"], fontsize=18, weight="bold", **fonts)
+    used = "; ".join(f"{d} ({lab.get('role_' + r, r)})" for d, r in sorted(qc.items()))
+    fig.text(0.06, 0.925, lab["quality_text"].format(qc=used or "-"), fontsize=7.5,
+             va="top", wrap=True, color="#333333", **fonts)
+    cols = ["n", "pct_censored", "dl_max", "rsd_field_pct", "rsd_analytical_pct",
+            "measurement_pct", "fit_for_mapping", "control_rsd_pct", "batches_rejected",
+            "levelled"]
+    head = [lab["col_element"], *[lab[f"qcol_{c}"] for c in cols]]
+    body = []
+    for el in part:
+        row = rows.get(el, {})
+        cells = [el]
+        for c in cols:
+            v = row.get(c)
+            if c == "fit_for_mapping":
+                cells.append("" if v is None or not isinstance(v, bool | np.bool_)
+                             else lab["yes" if v else "no"])
+            elif c == "levelled":
+                cells.append(lab["yes"] if v else "")
+            else:
+                cells.append(_fmt(v) if _finite(v) else "")
+        body.append(cells)
+    ax = fig.add_axes((0.04, 0.08, 0.92, 0.80))
+    ax.set_axis_off()
+    tb = ax.table(cellText=body, colLabels=head, loc="upper center", cellLoc="right")
+    tb.auto_set_font_size(False)
+    tb.set_fontsize(7)
+    for (r, _c), cell in tb.get_celld().items():
+        cell.set_linewidth(0.3)
+        if fonts:
+            cell.get_text().set_fontfamily(fonts["fontfamily"])
+        if r == 0:
+            cell.set_text_props(weight="bold")
+            cell.get_text().set_wrap(True)
+    ax.set_gid("quality-table")
+    _footer(fig, page, citation, fonts)
+    return fig
 
 
 def _map_note(minfo: dict[str, Any], lab: dict[str, str]) -> str:
@@ -469,6 +548,19 @@ def _summary(tables: dict[str, dict[str, Any]], lang: str, page: int, part: Sequ
             cell.set_text_props(weight="bold")
     _footer(fig, page, citation, fonts)
     return fig
+
+
+def _quality_rows(store: Store, dataset: str, methods_of: dict[str, str]
+                  ) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+    """Each element's data-quality row (of the method its page maps) and the QC datasets."""
+    from chemearth.quality import quality_report
+
+    rep = quality_report(store, dataset, elements=list(methods_of))
+    rows: dict[str, dict[str, Any]] = {}
+    for rec in rep.elements.to_dict("records"):
+        if methods_of.get(str(rec["element"])) == str(rec["method"]):
+            rows[str(rec["element"])] = {str(k): v for k, v in rec.items()}
+    return rows, rep.qc
 
 
 def make_atlas(
@@ -544,7 +636,11 @@ def make_atlas(
     report.contents += [(f"{el}  {element_name(el, lang)}", first + i)
                         for i, el in enumerate(usable)]
     report.contents += [(lab["summary"], first + len(usable) + j) for j in range(n_summary)]
-    total = 3 + len(usable) + n_summary
+    quality, qc_used = _quality_rows(store, dataset, methods_of)
+    report.quality = quality
+    q_first = first + len(usable) + n_summary
+    report.contents += [(lab["quality"], q_first + j) for j in range(n_summary)]
+    total = 3 + len(usable) + 2 * n_summary
     when = _dt.date.today().isoformat()
     citation = _citation(rec)
     meta = {"Title": f"{lab['atlas_title']}: {rec.get('title') or dataset}",
@@ -562,7 +658,8 @@ def make_atlas(
             info: dict[str, Any] = {}
             fig, table = element_page(store, dataset, el, lang=lang, kind=kind, grid=grid,
                                       level=level, boundaries=boundaries,
-                                      method=methods_of[el], page=first + i, info=info)
+                                      method=methods_of[el], page=first + i, info=info,
+                                      quality=quality.get(el))
             pdf.savefig(fig)
             report.tables[el] = table
             maps_info[el] = info
@@ -571,7 +668,11 @@ def make_atlas(
             part = usable[j * SUMMARY_ROWS:(j + 1) * SUMMARY_ROWS]
             pdf.savefig(_summary(report.tables, lang, first + len(usable) + j, part,
                                  citation))
-            tick(lab["summary"], total - n_summary + j + 1, total)
+            tick(lab["summary"], total - 2 * n_summary + j + 1, total)
+        for j in range(n_summary):
+            part = usable[j * SUMMARY_ROWS:(j + 1) * SUMMARY_ROWS]
+            pdf.savefig(_quality_page(quality, lang, q_first + j, part, citation, qc_used))
+            tick(lab["quality"], total - n_summary + j + 1, total)
     report.elements = usable
     report.maps = maps_info
     report.pages = total

@@ -126,6 +126,29 @@ LABELS: Final[dict[str, dict[str, str]]] = {
         "col_element": "El.", "col_unit": "unit", "col_n": "n", "col_censored_pct": "% < DL",
         "col_min": "min", "col_median": "median", "col_mad": "MAD", "col_p98": "P98",
         "col_max": "max", "col_tukey_upper": "upper fence",
+        "quality": "Data quality",
+        "quality_text": "Per element, for the method its page maps: results, % below the "
+                        "detection limit and the largest limit; precision (RSD %) of field "
+                        "and analytical duplicates; sampling plus analytical error as a share "
+                        "of the total variance (nested ANOVA of log10 values; above 20 % an "
+                        "element is not fit for mapping); RSD % of the project standard and "
+                        "the batches it rejected; levelling applied. Quality-control data: "
+                        "{qc}.",
+        "role_field-duplicates": "field duplicates",
+        "role_analytical-duplicates": "analytical duplicates",
+        "role_reference-material": "reference material",
+        "role_replicate-status": "field duplicates in the survey",
+        "qcol_n": "n", "qcol_pct_censored": "% < DL", "qcol_dl_max": "DL",
+        "qcol_rsd_field_pct": "RSD field %", "qcol_rsd_analytical_pct": "RSD anal. %",
+        "qcol_measurement_pct": "sampl.+anal. % var.", "qcol_fit_for_mapping": "mappable",
+        "qcol_control_rsd_pct": "standard RSD %", "qcol_batches_rejected": "batches rejected",
+        "qcol_levelled": "levelled", "yes": "yes", "no": "no",
+        "q_title": "Quality:", "q_field": "field duplicates RSD {v:.1f} %",
+        "q_analytical": "analytical duplicates RSD {v:.1f} %",
+        "q_standard": "standard RSD {v:.1f} %",
+        "q_variance": "sampling + analytical {v:.0f} % of the variance,",
+        "q_fit": "fit for mapping", "q_unfit": "NOT fit for mapping",
+        "q_levelled": "levelled: {v}",
         **_STATS_EN,
     },
     "zh": {
@@ -148,6 +171,26 @@ LABELS: Final[dict[str, dict[str, str]]] = {
         "col_censored_pct": "% < 检出限",
         "col_min": "最小值", "col_median": "中位数", "col_mad": "MAD", "col_p98": "P98",
         "col_max": "最大值", "col_tukey_upper": "上内限",
+        "quality": "数据质量",
+        "quality_text": "按元素列出其图页所用分析方法的：数据个数、低于检出限的比例与最大检出限；"
+                        "野外重复样与分析重复样的精密度（RSD %）；采样与分析误差占总方差的比例"
+                        "（log10 数据的嵌套方差分析，超过 20 % 的元素不宜成图）；项目标准样的 "
+                        "RSD % 及其判定不合格的批次；所作的数据调平。质量控制数据：{qc}。",
+        "role_field-duplicates": "野外重复样",
+        "role_analytical-duplicates": "分析重复样",
+        "role_reference-material": "标准物质",
+        "role_replicate-status": "调查中的野外重复样",
+        "qcol_n": "n", "qcol_pct_censored": "% < 检出限", "qcol_dl_max": "检出限",
+        "qcol_rsd_field_pct": "野外重复 RSD %", "qcol_rsd_analytical_pct": "分析重复 RSD %",
+        "qcol_measurement_pct": "采样+分析 方差 %", "qcol_fit_for_mapping": "可成图",
+        "qcol_control_rsd_pct": "标准样 RSD %", "qcol_batches_rejected": "不合格批次",
+        "qcol_levelled": "已调平", "yes": "是", "no": "否",
+        "q_title": "质量：", "q_field": "野外重复样 RSD {v:.1f} %",
+        "q_analytical": "分析重复样 RSD {v:.1f} %",
+        "q_standard": "标准样 RSD {v:.1f} %",
+        "q_variance": "采样与分析误差占方差 {v:.0f} %，",
+        "q_fit": "可以成图", "q_unfit": "不宜成图",
+        "q_levelled": "已调平：{v}",
         **_STATS_ZH,
     },
 }

@@ -159,7 +159,8 @@ def _write_figures(store: Any, dataset: str, roles: dict[str, str],
             try:
                 fig = thompson_howarth_figure(g["a"], g["b"], censored_a=g["censored_a"],
                                               censored_b=g["censored_b"], element=str(el),
-                                              unit=str(unit), title=f"{d}: {el}, {_short(str(meth))}")
+                                              unit=str(unit),
+                                              title=f"{d}: {el}, {_short(str(meth))}")
             except StatisticsError:
                 continue
             (folder / f"th_{_file(d, el, meth)}.png").write_bytes(figure_png(fig))
