@@ -82,5 +82,5 @@ def test_atlas_command(run, tmp_path) -> None:
     r = run("atlas", "--dataset", "meuse", "--elements", "Zn,Cd,Xx", "--kind", "points",
             "-o", str(out))
     assert r.exit_code == 0, r.output
-    assert "(6 pages, 2 elements)" in r.output
+    assert "(7 pages, 2 elements)" in r.output
     assert "Xx: left out" in r.output
