@@ -6,14 +6,16 @@
 * a restricted dataset answers as a dataset that does not exist, whether it is the survey
   asked for or one of its quality-control datasets (whose figures are then left out, as if
   it did not exist);
-* an embargoed element answers as an element the dataset does not hold: it is left out of
-  the report's rows when embargoed in the survey, and its quality-control figures are left
-  out when embargoed in the quality-control dataset;
+* an embargoed element answers as an element the dataset does not hold: one embargoed in
+  the survey is left out of the survey's report (quality-control rows included) and
+  figures; one embargoed in a quality-control dataset, out of that dataset's rows and
+  figures;
 * summary figures (precision, variance shares, control statistics, detection limits, %
   censored) are aggregates: for an aggregated-only dataset a row or figure resting on
   fewer results than the dataset's smallest published cell is left out;
 * figures that draw individual results (the Thompson–Howarth plot, the control chart and
-  the points behind them) need sample access to the quality-control dataset: otherwise 403.
+  the points behind them) need sample access to the quality-control dataset: otherwise 403,
+  for held, embargoed and absent elements alike (as surfaces and atlas pages answer).
 
 Reports are memoised per catalogue snapshot and what the actor may see.
 """
@@ -78,6 +80,8 @@ class Inspector:
 
         def make() -> dict[str, Any]:
             hidden = self._hidden(actor, [dataset_id, *qc])
+            for d in qc:  # what the survey embargoes stays out of its QC rows too
+                hidden[d] = hidden[d] | hidden[dataset_id]
             rep = quality_report(self.store, dataset_id, qc=qc, hidden=hidden)
             el = rep.elements
             k_survey = pol.min_cell_n(actor)
@@ -104,21 +108,29 @@ class Inspector:
 
     def _plot_source(self, actor: Actor, dataset_id: str, element: str, which: str
                      ) -> tuple[str, QcSpec]:
-        """The QC dataset drawn for ``which`` (a role), checked for sample access."""
-        self.gw.policy(actor, dataset_id)
+        """The QC dataset drawn for ``which`` (a role), checked for sample access.
+
+        The first quality-control dataset of the role whose samples ``actor`` may see and
+        that holds ``element`` visibly (in it and in ``dataset_id``) is drawn. Otherwise the
+        answer does not depend on the element, so an embargoed element answers exactly as
+        an absent one: 403 when a dataset of the role shares summaries only, else 404.
+        """
+        survey = self.gw.policy(actor, dataset_id)
         roles = {"field": ("field-duplicates", "replicate-status"),
                  "analytical": ("analytical-duplicates",),
                  "reference": ("reference-material",)}[which]
+        shown = survey.element_visible(actor, element)
+        denied = ""
         for d, spec in sorted(self._qc(actor, dataset_id).items()):
             if spec.role not in roles:
                 continue
-            pol = self.gw.policy(actor, d)
-            if not pol.element_visible(actor, element):
-                continue
-            if not pol.samples_visible(actor):
-                raise AccessDenied(f"the results of quality-control dataset {d!r} are shared "
-                                   "as summaries only; its figures draw individual results")
-            return d, spec
+            if not self.gw.policy(actor, d).samples_visible(actor):
+                denied = denied or d
+            elif shown and element in self.gw.dataset(actor, d)["elements"]:
+                return d, spec
+        if denied:
+            raise AccessDenied(f"the results of quality-control dataset {denied!r} are shared "
+                               "as summaries only; its figures draw individual results")
         raise NotFoundError(f"no {which} quality-control results of {element!r} for dataset "
                             f"{dataset_id!r}")
 

@@ -10,14 +10,29 @@ kola-humus    aggregated   NGU             Ni and Cu embargoed; k = 3
 secret-meuse  restricted   NGU             the Meuse survey under another id
 ============  ===========  ==============  ====================================
 
-and six actors: anonymous, public (a token without grants), partner (granted
+four quality-control datasets linked to them by their ``[qc].survey`` (copies of the
+Kola C-horizon QC files, cut to a few elements, labelled with their survey's methods):
+
+=============================  ===========  ============  ===============================
+dataset                        policy       survey        notes
+=============================  ===========  ============  ===============================
+kola-humus-field-duplicates    public       kola-humus    Ni embargoed (Cu only in the
+                                                          survey)
+jura-field-duplicates          aggregated   jura          Cu embargoed
+jura-confidential-standard     restricted   jura          a public survey's restricted QC
+secret-meuse-field-duplicates  restricted   secret-meuse
+=============================  ===========  ============  ===============================
+
+all of NGU, and six actors: anonymous, public (a token without grants), partner (granted
 kola-humus), other-organisation (a data owner of GTK), data owner (NGU) and admin.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -40,6 +55,21 @@ AGGREGATED = "kola-humus"
 EMBARGO = ("Ni", "Cu")
 PUBLIC = "jura"
 OWNER_ORG = "NGU"
+
+#: quality-control datasets (see the module docstring)
+QC_PUBLIC = "kola-humus-field-duplicates"
+QC_AGGREGATED = "jura-field-duplicates"
+QC_RESTRICTED = "jura-confidential-standard"
+QC_SECRET = "secret-meuse-field-duplicates"
+#: id -> (shipped descriptor copied, survey, sharing, embargo, elements)
+QC_DATASETS: dict[str, tuple[str, str, str, tuple[str, ...], tuple[str, ...]]] = {
+    QC_PUBLIC: ("kola-chorizon-field-duplicates", AGGREGATED, "public", ("Ni",),
+                ("Pb", "Zn", *EMBARGO)),
+    QC_AGGREGATED: ("kola-chorizon-field-duplicates", PUBLIC, "aggregated", ("Cu",),
+                    ("Pb", "Zn", "Cu")),
+    QC_RESTRICTED: ("kola-chorizon-standard", PUBLIC, "restricted", (), ("Pb", "Zn", "Cu")),
+    QC_SECRET: ("kola-chorizon-field-duplicates", SECRET, "restricted", (), ("Pb", "Zn")),
+}
 
 #: actor -> (role, organisation, grants); None = no token
 ACTORS: dict[str, tuple[str, str, tuple[str, ...]] | None] = {
@@ -77,6 +107,27 @@ def _with_policy(desc: Any, **changes: Any) -> Any:
     return dataclasses.replace(desc, dataset=dataclasses.replace(desc.dataset, **changes))
 
 
+def _qc_descriptor(qc_id: str, surveys: dict[str, Any]) -> Any:
+    """A copy of a shipped Kola QC descriptor as :data:`QC_DATASETS` says, its columns
+    labelled with the survey's method and unit (the text is edited: the store keeps it and
+    reads the ``[qc]`` link from it)."""
+    from chemearth.descriptor import parse_descriptor
+    from chemearth.descriptors import shipped_descriptor
+
+    source, survey, sharing, embargo, elements = QC_DATASETS[qc_id]
+    path = shipped_descriptor(source)
+    head = path.read_text().split("\n[columns]\n")[0]
+    head = re.sub(r'(?m)^id = ".*"$', f'id = "{qc_id}"', head, count=1)
+    head = re.sub(r'(?m)^organisation = ".*"$', f'organisation = "{OWNER_ORG}"', head, count=1)
+    head = head.replace('survey = "kola-chorizon"', f'survey = "{survey}"').replace(
+        'sharing = "public"',
+        f'sharing = "{sharing}"\nembargoed_elements = {json.dumps(list(embargo))}')
+    spec = {c.element: c for c in reversed(surveys[survey].columns)}
+    cols = "".join(f'{e} = {{ element = "{e}", method = "{spec[e].method}" }}\n'
+                   for e in elements)
+    return parse_descriptor(f"{head}\n[columns]\n{cols}", path)
+
+
 @pytest.fixture(scope="session")
 def secure_store(
     tmp_path_factory: pytest.TempPathFactory, data_dir: Path, boundaries: Path
@@ -108,6 +159,8 @@ def secure_store(
             citation="Confidential report CR-7741, not for publication.",
         ),
     ]
+    surveys = {d.dataset.id: d for d in descs}
+    descs += [_qc_descriptor(qc_id, surveys) for qc_id in QC_DATASETS]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ChemearthWarning)
         for desc in descs:

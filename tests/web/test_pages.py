@@ -26,8 +26,8 @@ def test_every_language_has_every_string(part: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "page", ["/", "/catalogue", "/catalogue/datasets/jura", "/catalogue/elements",
-             "/catalogue/elements/Zn", "/upload", "/login"],
+    "page", ["/", "/catalogue", "/catalogue/datasets/jura", "/datasets/jura/quality",
+             "/catalogue/elements", "/catalogue/elements/Zn", "/upload", "/login"],
 )
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_pages_render_in_each_language(secure_client: Any, page: str, lang: str) -> None:

@@ -12,6 +12,10 @@ fewer than k samples. For each answer:
 * binary answers are checked too: tiles are transparent over unpublished cells, and
   GeoTIFF, NetCDF and CSV downloads hold only published cells;
 * full-access actors do get the data (so the test can fail both ways).
+
+Data-quality reports and figures add quality-control datasets behind each survey (see
+tests/web/conftest.py): restricted ones stay out of reports and figures, embargoed elements
+out of every row and figure, and figures of an aggregated-only one need sample access.
 """
 
 from __future__ import annotations
@@ -32,6 +36,9 @@ from tests.web.conftest import (
     EMBARGO,
     FULL_ACCESS,
     PUBLIC,
+    QC_AGGREGATED,
+    QC_PUBLIC,
+    QC_RESTRICTED,
     SECRET,
     SECRET_TITLE,
 )
@@ -40,7 +47,10 @@ MISSING_DS = "nonexistent-survey"
 MISSING_EL = "Og"  # oganesson: in no survey
 K = 3
 LEVEL = "10km"  # Kola humus has cells of 1 and 2 samples at 10 km
-SECRET_MARKS = (SECRET_TITLE, "CR-7741")
+#: what only the full-access actors of SECRET may read anywhere (its title, its citation,
+#: and the id of the restricted QC dataset of the public survey, NGU's like SECRET)
+SECRET_MARKS = (SECRET_TITLE, "CR-7741", QC_RESTRICTED)
+PNG = b"\x89PNG"
 
 #: elements aimed at, per dataset
 ELEMENTS = {PUBLIC: ("Zn",), AGGREGATED: ("Pb", *EMBARGO), SECRET: ("Zn",), MISSING_DS: ("Zn",)}
@@ -152,6 +162,8 @@ def _instantiate(  # noqa: C901 - one table of every route shape
 
 
 def _variants(names: list[str], path: str) -> list[dict[str, str]]:
+    if path.startswith("/quality/"):  # both figures and both formats, in two requests
+        return [{"plot": "thompson-howarth", "fmt": "png"}, {"plot": "control", "fmt": "svg"}]
     if path.startswith("/atlas/"):
         return [{"fmt": "png"}, {"fmt": "pdf"}]
     if "/tiles/assess/" in path:
@@ -226,8 +238,9 @@ def _check_json(body: Any, actor: str, url: str) -> None:
             continue
         assert props.get("element") not in EMBARGO, f"{url}: {actor} sees embargoed {d}"
         assert not set(EMBARGO) & set(props), f"{url}: {actor} sees embargoed values {props}"
-        if "elements" in props:
-            assert not set(EMBARGO) & set(props["elements"]), f"{url}: lists embargoed"
+        if "elements" in props:  # element codes, or rows of a quality report
+            names = {e if isinstance(e, str) else e.get("element") for e in props["elements"]}
+            assert not set(EMBARGO) & names, f"{url}: lists embargoed"
         assert "sample_id" not in props, f"{url}: {actor} sees a sample of {AGGREGATED}"
         if "n" in props and props["n"] is not None and "cell_id" in props:
             assert props["n"] >= K, f"{url}: {actor} sees a cell of n={props['n']}"
@@ -366,7 +379,8 @@ def test_openapi_document_names_no_secret(client: Any) -> None:
     "page",
     ["/", "/catalogue", f"/catalogue/datasets/{SECRET}", f"/catalogue/datasets/{AGGREGATED}",
      "/catalogue/elements", "/catalogue/elements/Ni", "/catalogue/elements/Zn",
-     "/catalogue/elements/Pb", "/upload", "/login"],
+     "/catalogue/elements/Pb", "/upload", "/login", f"/datasets/{SECRET}/quality",
+     f"/datasets/{AGGREGATED}/quality", f"/datasets/{PUBLIC}/quality"],
 )
 def test_pages_keep_every_secret(client: Any, secure_store: Any, actor: str, page: str) -> None:
     r = _get(client, page, secure_store.headers(actor))
@@ -377,6 +391,11 @@ def test_pages_keep_every_secret(client: Any, secure_store: Any, actor: str, pag
         if page == f"/catalogue/datasets/{AGGREGATED}":
             assert 'href="/catalogue/elements/Ni"' not in r.text
             assert "samples.csv" not in r.text
+        if page == f"/datasets/{AGGREGATED}/quality":
+            assert r.status_code == 200
+            for el in EMBARGO:
+                assert f'data-element="{el}"' not in r.text
+                assert f"/{el}/thompson-howarth" not in r.text
     if actor not in FULL_ACCESS[SECRET] and SECRET in page:
         assert r.status_code == 404
     if actor in FULL_ACCESS[SECRET] and SECRET in page:
@@ -461,3 +480,105 @@ def test_cached_tiles_are_served_only_to_the_view_they_were_rendered_for(
         assert r.headers["content-type"].startswith("application/json")
     bad = {"Authorization": "Bearer ce_000000000000_" + "x" * 43}
     assert client.get(kola.url, headers=bad).status_code == 401
+
+
+# --------------------------------------------------------------------------- data quality
+
+#: who sees everything of NGU's datasets (the owner organisation and the administrator)
+NGU_FULL = FULL_ACCESS[SECRET]
+
+
+def _figure(client: Any, headers: dict[str, str], ds: str, el: str, plot: str) -> Any:
+    ext = "png" if plot == "thompson-howarth" else "svg"
+    return _get(client, f"/quality/{ds}/{el}/{plot}.{ext}", headers)
+
+
+def _as_absent(client: Any, headers: dict[str, str], r: Any, ds: str, el: str,
+               plot: str) -> None:
+    """``r`` (a figure of ``el``) answers exactly as the figure of an absent element."""
+    other = _figure(client, headers, ds, MISSING_EL, plot)
+    assert (r.status_code, r.text) == (other.status_code, other.text.replace(MISSING_EL, el))
+
+
+@pytest.mark.parametrize("actor", list(ACTORS))
+def test_restricted_qc_datasets_are_in_no_report_and_draw_no_figure(
+    client: Any, secure_store: Any, actor: str
+) -> None:
+    """The public survey's restricted reference-material dataset: listed, summarised and
+    drawn for NGU's actors only; for everyone else the survey has no such dataset."""
+    h = secure_store.headers(actor)
+    report = _get(client, f"/api/quality/{PUBLIC}", h).json()
+    ids = {q["dataset"] for q in report["qc"]}
+    r = _figure(client, h, PUBLIC, "Zn", "control")
+    if actor in NGU_FULL:
+        assert ids == {QC_AGGREGATED, QC_RESTRICTED}
+        assert {c["dataset"] for c in report["controls"]} == {QC_RESTRICTED}
+        assert r.status_code == 200
+        assert r.headers["content-type"].startswith("image/svg+xml")
+        return
+    assert ids == {QC_AGGREGATED}
+    assert report["controls"] == []
+    assert all(row.get("control_rsd_pct") is None for row in report["elements"])
+    assert r.status_code == 404
+    _as_absent(client, h, r, PUBLIC, "Zn", "control")
+    for url in (f"/api/quality/{QC_RESTRICTED}", f"/quality/{QC_RESTRICTED}/Zn/control.png"):
+        mine = _get(client, url, h)
+        missing = _get(client, url.replace(QC_RESTRICTED, MISSING_DS), h)
+        assert mine.status_code == missing.status_code == 404
+        assert mine.text == missing.text.replace(MISSING_DS, QC_RESTRICTED)
+
+
+@pytest.mark.parametrize("actor", list(ACTORS))
+def test_embargoed_elements_are_in_no_quality_row_or_figure(
+    client: Any, secure_store: Any, actor: str
+) -> None:
+    """Kola humus embargoes Ni and Cu; its public QC dataset embargoes Ni only. Through the
+    survey both answer as absent elements to whoever may not see them, Cu included."""
+    h = secure_store.headers(actor)
+    survey_full = actor in FULL_ACCESS[AGGREGATED]
+    qc_full = actor in NGU_FULL  # sees Ni in the QC dataset too
+    rows = {r["element"]: r for r in _get(client, f"/api/quality/{AGGREGATED}", h).json()[
+        "elements"]}
+    assert rows["Pb"]["rsd_field_pct"] is not None
+    assert set(EMBARGO) & set(rows) == (set(EMBARGO) if survey_full else set())
+    if survey_full:
+        assert rows["Cu"]["rsd_field_pct"] is not None
+        assert (rows["Ni"]["rsd_field_pct"] is not None) == qc_full
+    assert _figure(client, h, AGGREGATED, "Pb", "thompson-howarth").content.startswith(PNG)
+    for el, sees in (("Cu", survey_full), ("Ni", qc_full)):
+        r = _figure(client, h, AGGREGATED, el, "thompson-howarth")
+        if sees:
+            assert r.status_code == 200
+            assert r.content.startswith(PNG)
+        else:
+            assert r.status_code == 404
+            _as_absent(client, h, r, AGGREGATED, el, "thompson-howarth")
+
+
+@pytest.mark.parametrize("actor", list(ACTORS))
+def test_figures_of_an_aggregated_only_qc_dataset_need_sample_access(
+    client: Any, secure_store: Any, actor: str
+) -> None:
+    """Jura's field duplicates are shared as summaries (Cu embargoed): their precision is in
+    everyone's report, their figures give 403 for held, embargoed and absent elements alike
+    to whoever may not see their samples."""
+    h = secure_store.headers(actor)
+    sees = actor in NGU_FULL
+    report = _get(client, f"/api/quality/{PUBLIC}", h).json()
+    qc = {q["dataset"]: q for q in report["qc"]}
+    assert qc[QC_AGGREGATED]["samples_visible"] == sees
+    rows = {r["element"]: r for r in report["elements"]}
+    assert rows["Zn"]["rsd_field_pct"] is not None
+    assert rows["Zn"]["n_field_pairs"] >= K
+    assert (rows["Cu"]["rsd_field_pct"] is not None) == sees
+    answers = {el: _figure(client, h, PUBLIC, el, "thompson-howarth")
+               for el in ("Zn", "Cu", MISSING_EL)}
+    if sees:
+        assert [answers[el].status_code for el in answers] == [200, 200, 404]
+    else:
+        assert {a.status_code for a in answers.values()} == {403}
+        assert len({a.text for a in answers.values()}) == 1
+    page = _get(client, f"/datasets/{PUBLIC}/quality", h).text
+    assert ("/quality/jura/Zn/thompson-howarth.png" in page) == sees
+    assert (QC_RESTRICTED in page) == sees
+    assert QC_PUBLIC not in page

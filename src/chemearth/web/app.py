@@ -110,6 +110,7 @@ def create_app(store: Store, settings: WebSettings | None = None) -> FastAPI:
         routes_assess,
         routes_maps,
         routes_pages,
+        routes_quality,
         routes_tiles,
     )
 
@@ -140,6 +141,7 @@ def create_app(store: Store, settings: WebSettings | None = None) -> FastAPI:
     app.include_router(routes_api.router)
     app.include_router(routes_assess.router)
     app.include_router(routes_maps.router)
+    app.include_router(routes_quality.router)
     app.include_router(routes_pages.router)
     app.mount("/static", StaticFiles(directory=_HERE / "static"), name="static")
     leaflet = find_leaflet()
