@@ -462,19 +462,7 @@ def _quality_page(rows: dict[str, dict[str, Any]], lang: str, page: int,
             else:
                 cells.append(_fmt(v) if _finite(v) else "")
         body.append(cells)
-    ax = fig.add_axes((0.04, 0.08, 0.92, 0.80))
-    ax.set_axis_off()
-    tb = ax.table(cellText=body, colLabels=head, loc="upper center", cellLoc="right")
-    tb.auto_set_font_size(False)
-    tb.set_fontsize(7)
-    for (r, _c), cell in tb.get_celld().items():
-        cell.set_linewidth(0.3)
-        if fonts:
-            cell.get_text().set_fontfamily(fonts["fontfamily"])
-        if r == 0:
-            cell.set_text_props(weight="bold")
-            cell.get_text().set_wrap(True)
-    ax.set_gid("quality-table")
+    _page_table(fig, (0.04, 0.08, 0.92, 0.80), body, head, fonts, 7, "quality-table")
     _footer(fig, page, citation, fonts)
     return fig
 
@@ -535,19 +523,28 @@ def _summary(tables: dict[str, dict[str, Any]], lang: str, page: int, part: Sequ
         t = tables[el]
         body.append([el, str(t.get("unit", "")), _fmt(t.get("n")),
                      _fmt(t.get("censored_pct")), *(_fmt(t.get(c)) for c in cols[4:])])
-    ax = fig.add_axes((0.04, 0.08, 0.92, 0.84))
+    _page_table(fig, (0.04, 0.08, 0.92, 0.84), body, head, fonts, 7.5)
+    _footer(fig, page, citation, fonts)
+    return fig
+
+
+def _page_table(fig: Figure, rect: tuple[float, float, float, float], body: list[list[str]],
+                head: list[str], fonts: dict[str, Any], size: float, gid: str = "") -> None:
+    """A full-width table of a summary page: thin lines, bold (wrapping) header."""
+    ax = fig.add_axes(rect)
     ax.set_axis_off()
     tb = ax.table(cellText=body, colLabels=head, loc="upper center", cellLoc="right")
     tb.auto_set_font_size(False)
-    tb.set_fontsize(7.5)
+    tb.set_fontsize(size)
     for (r, _c), cell in tb.get_celld().items():
         cell.set_linewidth(0.3)
         if fonts:
             cell.get_text().set_fontfamily(fonts["fontfamily"])
         if r == 0:
             cell.set_text_props(weight="bold")
-    _footer(fig, page, citation, fonts)
-    return fig
+            cell.get_text().set_wrap(True)
+    if gid:
+        ax.set_gid(gid)
 
 
 def _quality_rows(store: Store, dataset: str, methods_of: dict[str, str]

@@ -63,6 +63,7 @@ __all__ = [
     "level",
     "levelled_method",
     "paired_values",
+    "plain",
 ]
 
 #: Transforms :func:`fit_transform` knows.
@@ -407,7 +408,7 @@ def apply_levelling(store: Store, lev: Levelling) -> int:
             .append_column(f"o{k}", wide.column(f"o{k_src}"))
             .append_column(f"q{k}", wide.column(f"q{k_src}")))
     dl = float(source["detection_limit"])
-    columns = [{str(a): _py(b) for a, b in c.items()} for c in cols.to_dict("records")]
+    columns = [{str(a): plain(b) for a, b in c.items()} for c in cols.to_dict("records")]
     columns.append({
         "column_id": k, "source_column": str(source["source_column"]), "element": lev.element,
         "unit": str(source["unit"]), "method": lev.method, "digestion": digestion,
@@ -455,7 +456,8 @@ def _num(v: Any) -> float | None:
     return f if math.isfinite(f) else None
 
 
-def _py(v: Any) -> Any:
+def plain(v: Any) -> Any:
+    """A numpy scalar as a Python one; NaN and infinities as None (JSON-ready)."""
     if isinstance(v, np.generic):
         v = v.item()
     if isinstance(v, float) and not math.isfinite(v):

@@ -35,7 +35,7 @@ import pandas as pd
 from chemearth.control import ControlChart, batch_status, control_charts
 from chemearth.descriptor import QcSpec, parse_descriptor
 from chemearth.errors import ChemearthError, NotFoundError, StatisticsError
-from chemearth.levelling import levellings
+from chemearth.levelling import levellings, plain
 from chemearth.precision import MAPPING_SHARE, precision, variance_components
 from chemearth.store.base import Store
 
@@ -347,16 +347,8 @@ class QualityReport:
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     out = []
     for rec in frame.to_dict("records"):
-        out.append({str(k): _json(v) for k, v in rec.items()})
+        out.append({str(k): plain(v) for k, v in rec.items()})
     return out
-
-
-def _json(v: Any) -> Any:
-    if isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    return v
 
 
 def _detection(m: pd.DataFrame) -> pd.DataFrame:
