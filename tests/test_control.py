@@ -58,7 +58,7 @@ def test_kola_standard_rsd_and_batches(demo_store, data_dir):
     spec = qc_spec(st, "kola-chorizon-standard")
     assert spec is not None
     assert spec.batch_size == 15
-    charts, summary = control_table(control_results(st, "kola-chorizon-standard", spec,
+    charts, _, summary = control_table(control_results(st, "kola-chorizon-standard", spec,
                                                     ["Cu", "Zn", "Pb"]), spec)
     for el in ("Cu", "Zn", "Pb"):
         (chart,) = charts[(el, AR, "mg/kg")]

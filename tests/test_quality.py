@@ -62,7 +62,7 @@ def test_report_rows_join_the_qc_figures_by_element_and_method(demo_store, kola_
                         duplicate_pairs(st, "kola-chorizon-analytical-duplicates"),
                         st.measurements("kola-chorizon")).set_index(["element", "method"])
     spec = qc_spec(st, "kola-chorizon-standard")
-    _, controls = control_table(control_results(st, "kola-chorizon-standard", spec), spec)
+    _, _, controls = control_table(control_results(st, "kola-chorizon-standard", spec), spec)
     controls = controls.set_index(["element", "method"])
     for key in [("Cu", AR), ("Cr", INAA), ("Ni", INAA), ("Pb", AR)]:
         r = rows.loc[key]

@@ -127,13 +127,7 @@ def _write_figures(store: Any, dataset: str, roles: dict[str, str],
     from chemearth.errors import StatisticsError
     from chemearth.plots import figure_png
     from chemearth.qcplots import control_figure, thompson_howarth_figure
-    from chemearth.quality import (
-        _batcher,
-        control_results,
-        control_table,
-        duplicate_pairs,
-        qc_spec,
-    )
+    from chemearth.quality import control_results, control_table, duplicate_pairs, qc_spec
 
     folder.mkdir(parents=True, exist_ok=True)
     n = 0
@@ -142,15 +136,12 @@ def _write_figures(store: Any, dataset: str, roles: dict[str, str],
         if spec is None:
             continue
         if role == "reference-material":
-            from chemearth.control import batch_status
-
-            charts, _ = control_table(control_results(store, d, spec, elements), spec)
+            charts, batches, _ = control_table(control_results(store, d, spec, elements), spec)
             for (c_el, c_meth, c_unit), chs in charts.items():
-                batches = batch_status(chs, _batcher(spec))
                 for ch in chs:
                     name = _file(d, c_el, c_meth, ch.material)
                     (folder / f"control_{name}.png").write_bytes(figure_png(control_figure(
-                        ch, element=c_el, unit=c_unit, batches=batches,
+                        ch, element=c_el, unit=c_unit, batches=batches[(c_el, c_meth, c_unit)],
                         title=f"{d}: {ch.material}, {_short(c_meth)}")))
                     n += 1
             continue

@@ -154,19 +154,17 @@ class Inspector:
     def charts(self, actor: Actor, dataset_id: str, element: str, method: str | None = None
                ) -> tuple[list[Any], pd.DataFrame, QcSpec, str]:
         """Control charts of ``element`` (one per material and method), batches, spec, id."""
-        from chemearth.control import batch_status
-        from chemearth.quality import _batcher, control_results, control_table
+        from chemearth.quality import control_results, control_table
 
         d, spec = self._plot_source(actor, dataset_id, element, "reference")
         res = control_results(self.store, d, spec, [element])
         if method:
             res = res[res["method"] == method]
-        charts, _ = control_table(res, spec)
+        charts, batches, _ = control_table(res, spec)
         if not charts:
             raise NotFoundError(f"no reference-material results of {element!r}")
         key = sorted(charts)[0]
-        chs = charts[key]
-        return chs, batch_status(chs, _batcher(spec)), spec, d
+        return charts[key], batches[key], spec, d
 
     def figure(self, actor: Actor, dataset_id: str, element: str, plot: str, *,
                which: str = "field", method: str | None = None, material: str | None = None,

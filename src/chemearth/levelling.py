@@ -49,6 +49,7 @@ import pandas as pd
 import pyarrow as pa
 from scipy import stats as sps
 
+from chemearth.access import string_list
 from chemearth.errors import NotFoundError, StatisticsError
 from chemearth.store.base import Store, VersionRecord
 
@@ -423,12 +424,13 @@ def apply_levelling(store: Store, lev: Levelling) -> int:
     methods = sorted({str(c["method"]) for c in columns})
     record = VersionRecord(
         dataset_id=ds, title=str(rec["title"]), organisation=str(rec["organisation"]),
-        countries=_strs(rec["countries"]), media=_strs(rec["media"]),
+        countries=string_list(rec["countries"]), media=string_list(rec["media"]),
         depth_top_cm=_num(rec["depth_top_cm"]), depth_bottom_cm=_num(rec["depth_bottom_cm"]),
-        sampling_years=[int(y) for y in _strs(rec["sampling_years"])], methods=methods,
+        sampling_years=[int(y) for y in string_list(rec["sampling_years"])], methods=methods,
         licence=str(rec["licence"]), citation=str(rec["citation"]), url=str(rec["url"] or ""),
-        sharing=str(rec["sharing"]), sharing_organisations=_strs(rec["sharing_organisations"]),
-        embargoed_elements=_strs(rec["embargoed_elements"]), kind=str(rec["kind"]),
+        sharing=str(rec["sharing"]),
+        sharing_organisations=string_list(rec["sharing_organisations"]),
+        embargoed_elements=string_list(rec["embargoed_elements"]), kind=str(rec["kind"]),
         same_samples_as=str(rec["same_samples_as"] or ""), source_file=str(rec["source_file"]),
         source_sha256=str(rec["source_sha256"]), descriptor_sha256=str(rec["descriptor_sha256"]),
         descriptor=str(rec["descriptor"]), n_rows=int(rec["n_rows"]),
@@ -440,12 +442,6 @@ def apply_levelling(store: Store, lev: Levelling) -> int:
         w.write_samples(samples)
         w.write_measurements(wide)
         return w.commit(record, rejects, None)
-
-
-def _strs(v: Any) -> list[str]:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return []
-    return [str(x) for x in list(v)]
 
 
 def _num(v: Any) -> float | None:

@@ -347,7 +347,8 @@ def variance_components(
     >>> round(c.between_site, 2), round(c.sampling, 4), c.fit_for_mapping
     (0.09, 0.0024, True)
     """
-    fa, fb, _ = pair_arrays(field_a, field_b) if log else _finite(field_a, field_b)
+    usable = pair_arrays if log else _finite  # log10 needs positive values
+    fa, fb, _ = usable(field_a, field_b)
     if len(fa) < 3:
         raise StatisticsError(f"the variance analysis needs at least 3 usable field duplicate "
                               f"pairs, got {len(fa)}")
@@ -361,8 +362,7 @@ def variance_components(
     anal = math.nan
     n_an = 0
     if analytical_a is not None and analytical_b is not None:
-        aa, ab, _ = pair_arrays(analytical_a, analytical_b) if log else _finite(
-            analytical_a, analytical_b)
+        aa, ab, _ = usable(analytical_a, analytical_b)
         if len(aa) < 2:
             raise StatisticsError(f"the variance analysis needs at least 2 usable analytical "
                                   f"duplicate pairs, got {len(aa)}")

@@ -55,25 +55,37 @@ __all__ = [
 _KEYS = ["element", "method", "unit"]
 
 
-def qc_spec(store: Store, dataset_id: str) -> QcSpec | None:
-    """The ``[qc]`` section of a dataset's descriptor (None when it has none)."""
-    rows = store.datasets()
+def _record(rows: pd.DataFrame, dataset_id: str) -> dict[str, Any]:
+    """A dataset's catalogue row (:meth:`Store.datasets`) as a dict."""
     row = rows[rows["dataset_id"] == dataset_id]
     if row.empty:
         raise NotFoundError(f"dataset {dataset_id!r} is not in the store")
-    rec = row.iloc[0]
+    return {str(k): v for k, v in row.iloc[0].items()}
+
+
+def _spec_of(rec: Mapping[Any, Any]) -> QcSpec | None:
+    """The ``[qc]`` section of a catalogue row's descriptor (None when it has none)."""
     if str(rec["kind"]) != "qc" or not str(rec["descriptor"] or ""):
         return None
     return parse_descriptor(str(rec["descriptor"])).qc
 
 
-def linked_qc(store: Store, survey_id: str) -> dict[str, QcSpec]:
-    """The quality-control datasets whose ``[qc].survey`` is ``survey_id``, by id."""
-    rows = store.datasets()
+def qc_spec(store: Store, dataset_id: str) -> QcSpec | None:
+    """The ``[qc]`` section of a dataset's descriptor (None when it has none)."""
+    return _spec_of(_record(store.datasets(), dataset_id))
+
+
+def linked_qc(store: Store, survey_id: str, rows: pd.DataFrame | None = None
+              ) -> dict[str, QcSpec]:
+    """The quality-control datasets whose ``[qc].survey`` is ``survey_id``, by id.
+
+    ``rows`` is the catalogue (:meth:`Store.datasets`) when the caller has read it already.
+    """
+    rows = store.datasets() if rows is None else rows
     out: dict[str, QcSpec] = {}
     for rec in rows[rows["kind"].astype(str) == "qc"].to_dict("records"):
         try:
-            spec = parse_descriptor(str(rec["descriptor"])).qc
+            spec = _spec_of(rec)
         except ChemearthError:
             continue
         if spec is not None and spec.survey == survey_id:
@@ -145,14 +157,15 @@ def duplicate_pairs(store: Store, dataset_id: str, spec: QcSpec | None = None,
     return out.sort_values(["element", "method", "pair"]).reset_index(drop=True)
 
 
-def regional_values(store: Store, dataset_id: str, spec: QcSpec | None = None
-                    ) -> pd.DataFrame:
-    """Routine results of a replicate-status dataset (status 0 and 1, not the duplicates)."""
+def regional_values(store: Store, dataset_id: str, spec: QcSpec | None = None,
+                    measurements: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Routine results of a replicate-status dataset (status 0 and 1, not the duplicates),
+    from ``measurements`` (the dataset's, when the caller has read them already)."""
     spec = _require(store, dataset_id, spec)
     samples = store.samples(dataset_id)
     status = _attributes(samples).get(spec.status_column, pd.Series("", index=samples.index))
     keep = samples.loc[status.astype(str).str.strip().isin(["0", "1"]), "sample_index"]
-    m = store.measurements(dataset_id)
+    m = store.measurements(dataset_id) if measurements is None else measurements
     return m[m["sample_index"].isin(keep)]
 
 
@@ -269,14 +282,17 @@ def _batcher(spec: QcSpec) -> Callable[[float], int] | None:
 
 
 def control_table(results: pd.DataFrame, spec: QcSpec, reference: pd.DataFrame | None = None
-                  ) -> tuple[dict[tuple[str, str, str], list[ControlChart]], pd.DataFrame]:
+                  ) -> tuple[dict[tuple[str, str, str], list[ControlChart]],
+                             dict[tuple[str, str, str], pd.DataFrame], pd.DataFrame]:
     """Control charts per element/method/unit and the batch status of each.
 
-    Returns the charts by key and a summary table: the keys, ``materials``, ``n``,
+    Returns the charts by key, the batches by key (:func:`chemearth.control.batch_status`
+    with the spec's batch size) and a summary table: the keys, ``materials``, ``n``,
     ``rsd_pct`` (the largest of the materials), ``max_abs_bias_pct``, ``drift`` (any
     material), ``batches``, ``warned``, ``rejected``.
     """
     charts: dict[tuple[str, str, str], list[ControlChart]] = {}
+    batches: dict[tuple[str, str, str], pd.DataFrame] = {}
     rows = []
     for key, g in results.groupby(_KEYS, sort=True):
         ref = None
@@ -288,7 +304,7 @@ def control_table(results: pd.DataFrame, spec: QcSpec, reference: pd.DataFrame |
             continue
         k = (str(key[0]), str(key[1]), str(key[2]))
         charts[k] = chs
-        b = batch_status(chs, _batcher(spec))
+        b = batches[k] = batch_status(chs, _batcher(spec))
         biases = [abs(c.bias_pct) for c in chs if math.isfinite(c.bias_pct)]
         rows.append({"element": k[0], "method": k[1], "unit": k[2],
                      "materials": len(chs), "n": sum(c.n for c in chs),
@@ -297,7 +313,7 @@ def control_table(results: pd.DataFrame, spec: QcSpec, reference: pd.DataFrame |
                      "drift": any(c.drift for c in chs), "batches": len(b),
                      "warned": int((b["status"] == "warn").sum()),
                      "rejected": int((b["status"] == "reject").sum())})
-    return charts, pd.DataFrame(rows)
+    return charts, batches, pd.DataFrame(rows)
 
 
 @dataclass
@@ -397,13 +413,10 @@ def quality_report(store: Store, dataset_id: str, *, reference: pd.DataFrame | N
         return p[~p["element"].isin(hide.get(d, set()))]
 
     rows = store.datasets()
-    row = rows[rows["dataset_id"] == dataset_id]
-    if row.empty:
-        raise NotFoundError(f"dataset {dataset_id!r} is not in the store")
-    rec = row.iloc[0]
-    own = qc_spec(store, dataset_id)
+    rec = _record(rows, dataset_id)
+    own = _spec_of(rec)
     if qc is None:
-        qc = {dataset_id: own} if own is not None else linked_qc(store, dataset_id)
+        qc = {dataset_id: own} if own is not None else linked_qc(store, dataset_id, rows)
     m = store.measurements(dataset_id, elements=elements)
     m = m[~m["element"].astype(str).isin(hide.get(dataset_id, set()))]
     table = _detection(m)
@@ -416,8 +429,7 @@ def quality_report(store: Store, dataset_id: str, *, reference: pd.DataFrame | N
     fp = pd.concat([pairs_of(d) for d in field_ds]) if field_ds else pd.DataFrame()
     ap = pd.concat([pairs_of(d) for d in anal_ds]) if anal_ds else pd.DataFrame()
     if own is not None and own.role == "replicate-status":
-        survey = regional_values(store, dataset_id, own)
-        survey = survey[~survey["element"].astype(str).isin(hide.get(dataset_id, set()))]
+        survey = regional_values(store, dataset_id, own, m)  # m: hidden elements left out
     extra = []
     if not fp.empty:
         pf = precision_table(fp).rename(columns={"rsd_pct": "rsd_field_pct",
@@ -435,7 +447,7 @@ def quality_report(store: Store, dataset_id: str, *, reference: pd.DataFrame | N
     for d in by_role.get("reference-material", []):
         res = control_results(store, d, qc[d], elements)
         res = res[~res["element"].isin(hide.get(d, set()))]
-        _, summary = control_table(res, qc[d], reference)
+        _, _, summary = control_table(res, qc[d], reference)
         if summary.empty:
             continue
         summary.insert(0, "dataset", d)
