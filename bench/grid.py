@@ -10,7 +10,7 @@ geometric mean and log10 SD, and writes them to Parquet. Each runs in its own pr
 wall time is measured inside (data loading excluded, the same for all), peak resident
 memory from ``wait4``.
 
-* chemearth: :func:`chemearth.gridding.cell_tables` (threads = CPUs), from longitude and
+* chemearth: :func:`chemearth.grid.tables.cell_tables` (threads = CPUs), from longitude and
   latitude (the projection to EPSG:6933 is inside the timed part);
 * DuckDB SQL: one ``GROUP BY cell, element`` query per level over the long table (40 M
   rows) with ``quantile_cont`` (8 quantiles), ``mad``, ``min``/``max``, ``count``,
@@ -20,7 +20,7 @@ memory from ``wait4``.
   ``--gpd-elements`` elements (default 4) and the per-element part is scaled to 40; the
   ``sjoin`` part is shared by all elements and counted once;
 * floor: one ``numpy.sort`` of all N x 40 values;
-* dask: :mod:`chemearth.distributed` on a LocalCluster of 2 one-thread workers, over
+* dask: :mod:`chemearth.grid.distributed` on a LocalCluster of 2 one-thread workers, over
   Parquet partitions of whole 160 km root cells (partitioning included in the time).
 
 The chemearth and DuckDB medians are compared cell by cell as a check that both computed
@@ -89,7 +89,7 @@ def load(path: Path) -> tuple[dict[str, np.ndarray], int]:
 
 
 def run_chemearth(path: Path, out: Path) -> dict[str, float]:
-    from chemearth.gridding import ColumnData, cell_tables
+    from chemearth.grid.tables import ColumnData, cell_tables
 
     d, n = load(path)
     start = time.perf_counter()
@@ -214,7 +214,7 @@ def run_floor(path: Path, out: Path) -> dict[str, float]:
 
 
 def run_dask(path: Path, out: Path, workers: int) -> dict[str, float]:
-    from chemearth.distributed import connect, partition_cells, write_partitions
+    from chemearth.grid.distributed import connect, partition_cells, write_partitions
 
     d, n = load(path)
     with connect(f"local:{workers}") as client:
@@ -289,7 +289,7 @@ def check_same(out: Path) -> float:
         f"SELECT col, row, quantiles[4] AS median FROM '{out}/duckdb-10000.parquet' "
         "WHERE element = 'Cu'"
     ).df()
-    from chemearth.grids import get_grid
+    from chemearth.grid.geometry import get_grid
 
     g = get_grid("global")
     bounds = g.cell_bounds(ours["cell"].to_numpy())

@@ -6,10 +6,10 @@ topsoil sites (``../shared/data/usgs_ds801``, seeded), each moved by a normal ji
 ``<DL`` at the DL) times lognormal noise (sd 0.2 in ln). The three methods krige ``ln z``
 itself (``log=False`` in chemearth, so that all three work on one scale and nothing is
 back-transformed): a spherical variogram is fitted once by chemearth
-(:func:`chemearth.variogram.variogram_of`) to the training samples and given to all three.
+(:func:`chemearth.interp.variogram.variogram_of`) to the training samples and given to all three.
 Targets are the nodes of a G x G grid (default 500 x 500) over the samples' bounding box.
 
-* chemearth: :class:`chemearth.kriging.Interpolator`, 32 neighbours, ``--workers`` threads;
+* chemearth: :class:`chemearth.interp.kriging.Interpolator`, 32 neighbours, ``--workers`` threads;
 * pykrige: ``OrdinaryKriging(...).execute("points", ..., backend="C",
   n_closest_points=32)`` (a moving window; one thread). ``--pykrige-points K`` times it
   on a seeded subset of K nodes and scales linearly to the grid (printed when it does);
@@ -84,7 +84,7 @@ def subset(n: int, k: int | None, rng: np.random.Generator) -> np.ndarray:
 
 def generate(a: argparse.Namespace, out: Path) -> tuple[Path, Result]:
     """Draw the survey, fit the variogram and write everything the methods need (npz)."""
-    from chemearth.variogram import variogram_of
+    from chemearth.interp.variogram import variogram_of
 
     rng = np.random.default_rng(SEED)
     sx, sy, sv = ds801_sites(a.element)
@@ -131,8 +131,8 @@ def _chemearth(d: dict[str, Any], rows: np.ndarray, train: np.ndarray, out: Path
                tag: str) -> Result:
     """chemearth onto the grid from samples ``rows``, and onto the held-out samples from
     samples ``train``."""
-    from chemearth.kriging import Interpolator
-    from chemearth.variogram import Variogram
+    from chemearth.interp.kriging import Interpolator
+    from chemearth.interp.variogram import Variogram
 
     vg = Variogram("spherical", d["nugget"], d["psill"], d["range"])
     kw = {"method": "kriging", "log": False, "variogram": vg,
@@ -231,8 +231,8 @@ def run_gstools(d: dict[str, Any], out: Path) -> Result:
 
 
 def run_scale(d: dict[str, Any], out: Path) -> Result:
-    from chemearth.kriging import Interpolator
-    from chemearth.variogram import variogram_of
+    from chemearth.interp.kriging import Interpolator
+    from chemearth.interp.variogram import variogram_of
 
     x, y, t, test = d["x"], d["y"], d["t"], d["test"]
     workers, neighbours = int(d["workers"]), int(d["neighbours"])

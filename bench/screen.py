@@ -10,7 +10,7 @@ of about 1,600, 100 and 25 samples; a percentage above a limit needs several sam
 Each method, in its own process (peak resident memory from ``wait4``; wall time measured
 inside, data loading excluded):
 
-* chemearth: :func:`chemearth.screening.screen_frame` (per-sample limits by pH band, classes,
+* chemearth: :func:`chemearth.assess.screening.screen_frame` (per-sample limits by pH band, classes,
   flags) then :meth:`Screening.by_cell` at each level (the projection of the points to the
   grid is inside the timed part);
 * DuckDB SQL: the same comparison as one query over the long table (8 M rows) joined to a
@@ -80,8 +80,8 @@ def generate(samples: int, out: Path, seed: int = 20261122) -> Path:
 
 
 def run_chemearth(path: Path, out: Path, levels: tuple[int, ...]) -> dict[str, float]:
-    from chemearth.screening import screen_frame
-    from chemearth.standard import get_standard
+    from chemearth.assess.screening import screen_frame
+    from chemearth.reference.standards import get_standard
 
     frame = pq.read_table(path).to_pandas()
     frame["digestion"] = "total"
@@ -100,8 +100,8 @@ def run_chemearth(path: Path, out: Path, levels: tuple[int, ...]) -> dict[str, f
 def run_duckdb(path: Path, out: Path, levels: tuple[int, ...]) -> dict[str, float]:
     import duckdb
 
-    from chemearth.grids import get_grid
-    from chemearth.standard import get_standard
+    from chemearth.grid.geometry import get_grid
+    from chemearth.reference.standards import get_standard
 
     std = get_standard(STANDARD)
     g = get_grid("global")
@@ -192,7 +192,7 @@ def main() -> None:
     ap.add_argument("--levels", default=",".join(str(lv) for lv in LEVELS),
                     help="cell sizes in metres or like 10km (default 80km,20km,10km)")
     args = ap.parse_args()
-    from chemearth.layers import parse_level
+    from chemearth.grid.geometry import parse_level
 
     levels = tuple(parse_level(v) for v in args.levels.split(","))
     if args.child:

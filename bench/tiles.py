@@ -4,17 +4,18 @@ For each grid a synthetic, real-looking layer of about 50,000 cells of 10 km is 
 smooth log-normal field (a few random waves of 150–900 km plus noise) over a region —
 Fennoscandia and Kola for the European grid (EPSG:3035), the western United States for
 the global grid (EPSG:6933) — with irregular holes where no cell is published. The
-values are put in the cumulative-frequency classes of :mod:`chemearth.classes`.
+values are put in the cumulative-frequency classes of :mod:`chemearth.stats.classes`.
 
 The same random tiles (default 500, zooms 4–10, each around a cell of the layer) are
 rendered by
 
-* chemearth: :func:`chemearth.tiles.render_tile` from a :class:`~chemearth.tiles.LayerIndex`
+* chemearth: :func:`chemearth.render.tiles.render_tile` from a
+  :class:`~chemearth.render.tiles.LayerIndex`
   with its dense raster, and again with the sparse (binary search) lookup;
 * rasterio: :func:`rasterio.warp.reproject` (nearest neighbour, GDAL's default error
   threshold of 0.125 pixel) from the dense raster of classes of the layer in the grid
   CRS to the tile's 256 × 256 Web Mercator window, then the same PNG encoder
-  (:func:`chemearth.tiles.encode_png`).
+  (:func:`chemearth.render.tiles.encode_png`).
 
 Building the index and the raster is not timed. It prints ms per tile (mean and median),
 the rasterio / chemearth ratio, the share of pixels on which the two agree, and the
@@ -33,9 +34,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from chemearth.classes import classify, legend
-from chemearth.grids import get_grid
-from chemearth.tiles import LayerIndex, encode_png, render_tile, tile_classes
+from chemearth.grid.geometry import get_grid
+from chemearth.render.tiles import LayerIndex, encode_png, render_tile, tile_classes
+from chemearth.stats.classes import classify, legend
 
 LEVEL = 10_000
 TARGET_CELLS = 50_000

@@ -18,7 +18,7 @@ import chemearth
 from chemearth.errors import ChemearthWarning
 
 #: The descriptors shipped with chemearth, one per dataset of the shared data.
-DESCRIPTOR_DIR = Path(chemearth.__file__).resolve().parent / "descriptors"
+DESCRIPTOR_DIR = Path(chemearth.__file__).resolve().parent / "ingest" / "data" / "descriptors"
 
 #: ChemearthWarnings that ingesting the shipped descriptors is expected to give: half-DL
 #: substituted values in files without detection limits (Kola, BSS, GEMAS), and zeros meaning
@@ -73,8 +73,8 @@ def demo_store(
     Only the expected ChemearthWarnings (:data:`EXPECTED_WARNINGS`) are tolerated; they are
     recorded per dataset in ``demo_store.warnings``. Any other ChemearthWarning fails.
     """
-    from chemearth.descriptor import load_descriptor
-    from chemearth.ingest import ingest
+    from chemearth.ingest.descriptor import load_descriptor
+    from chemearth.ingest.pipeline import ingest
     from chemearth.store import open_store
 
     demo = DemoStore(open_store(tmp_path_factory.mktemp("demo-store")), data_dir, boundaries)
@@ -107,10 +107,10 @@ def grid_store(tmp_path_factory: pytest.TempPathFactory, data_dir: Path, boundar
 
     Tests must not write to it; ``grid_store.home`` is its folder.
     """
-    from chemearth.descriptor import load_descriptor
-    from chemearth.descriptors import shipped_descriptor
-    from chemearth.ingest import ingest
-    from chemearth.layers import build_layers
+    from chemearth.grid.layers import build_layers
+    from chemearth.ingest.descriptor import load_descriptor
+    from chemearth.ingest.pipeline import ingest
+    from chemearth.ingest.shipped import shipped_descriptor
     from chemearth.store import open_store
 
     store = open_store(tmp_path_factory.mktemp("grid-layers"))

@@ -9,7 +9,7 @@ import tomllib
 from pathlib import Path
 
 import chemearth
-from chemearth import descriptor
+from chemearth.ingest import descriptor
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -76,7 +76,7 @@ def test_every_setting_is_documented() -> None:
 
 
 def test_shipped_descriptors_parse_and_name_their_file() -> None:
-    from chemearth.descriptors import shipped_descriptors
+    from chemearth.ingest.shipped import shipped_descriptors
 
     paths = shipped_descriptors()
     assert len(paths) >= 20

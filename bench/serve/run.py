@@ -145,7 +145,7 @@ def read_places(home: Path, level_m: int, main_element: str) -> dict[str, Places
     """Per dataset: sample places, medium, elements with a global layer at ``level_m``, and
     the centres (EPSG:6933) of the cells of that layer for :data:`MIX_ELEMENTS` and the
     benchmarked element."""
-    from chemearth.layers import cells
+    from chemearth.grid.layers import cells
     from chemearth.store import open_store
 
     out: dict[str, Places] = {}
@@ -701,7 +701,7 @@ def main() -> None:
         args.tile_urls = min(args.tile_urls, 20_000)
         args.mixed_urls = min(args.mixed_urls, 10_000)
     args.zmin, args.zmax = (int(v) for v in args.zooms.split("-"))
-    from chemearth.layers import parse_level
+    from chemearth.grid.geometry import parse_level
 
     args.level_m = parse_level(args.level)
     if shutil.which("wrk") is None:

@@ -1,6 +1,8 @@
 """chemearth: global-scale geochemical baselines from real survey data.
 
-The core library (ingest, store, statistics) imports no web framework and no Dask.
+The core library (ingest, store, statistics) imports no web framework and no Dask, and
+``import chemearth`` itself is light: the stages are subpackages, imported when used (see
+``docs/architecture.md``). :func:`open_store` and :func:`load_descriptor` load lazily.
 
 Examples
 --------
@@ -38,7 +40,6 @@ __all__ = [
     "UnitError",
     "UnknownElementError",
     "__version__",
-    "ingest",
     "load_descriptor",
     "open_store",
 ]
@@ -47,11 +48,11 @@ __all__ = [
 def __getattr__(name: str) -> object:
     """Lazy access to the main entry points, keeping ``import chemearth`` light."""
     if name == "ingest":
-        from chemearth.ingest import ingest
+        from chemearth.ingest.pipeline import ingest
 
         return ingest
     if name == "load_descriptor":
-        from chemearth.descriptor import load_descriptor
+        from chemearth.ingest.descriptor import load_descriptor
 
         return load_descriptor
     if name == "open_store":

@@ -1,12 +1,28 @@
 """Typed settings, overridable by ``CHEMEARTH_*`` environment variables.
 
-=====================  ==============================================  =========================
-variable               meaning                                         default
-=====================  ==============================================  =========================
-``CHEMEARTH_HOME``     the store directory                             user data dir/chemearth
-``CHEMEARTH_DATA``     folder of survey files (``chemearth demo``)     ``../shared/data`` if found
-``CHEMEARTH_BOUNDARIES`` Natural Earth admin-0 GeoJSON for countries   ``<data>/boundaries/...``
-=====================  ==============================================  =========================
+This module is the only place that reads the environment: every other module asks it.
+
+==========================  ============================================  ==========================
+variable                    meaning                                       default
+==========================  ============================================  ==========================
+``CHEMEARTH_HOME``          the store directory                           user data dir/chemearth
+``CHEMEARTH_DATA``          folder of survey files (``chemearth demo``)   ``../shared/data``
+``CHEMEARTH_BOUNDARIES``    Natural Earth admin-0 GeoJSON for countries   ``<data>/boundaries/...``
+``CHEMEARTH_CACHE``         folder of prepared boundaries (``off``)       user cache dir/chemearth
+``CHEMEARTH_DEBUG``         show tracebacks of internal errors            unset
+``CHEMEARTH_MIN_CELL_N``    fewest samples behind a published cell        3
+``CHEMEARTH_TILE_CACHE``    tiles the server keeps in memory              20000
+``CHEMEARTH_NODE_MODULES``  where ``npm ci`` put Leaflet                  ``./node_modules``
+``CHEMEARTH_STANDARDS``     folders of your own soil-quality standards    unset
+``CHEMEARTH_FAULT``         test only: pause a store write at this point  unset
+``CHEMEARTH_FAULT_FLAG``    test only: file touched when the pause starts ``/dev/null``
+==========================  ============================================  ==========================
+
+Examples
+--------
+>>> s = Settings.from_env()
+>>> s.min_cell_n >= 1
+True
 """
 
 from __future__ import annotations
@@ -15,16 +31,55 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["BOUNDARIES_FILE", "Settings", "default_data_dir"]
+__all__ = [
+    "BOUNDARIES_FILE",
+    "DEFAULT_MIN_CELL_N",
+    "DEFAULT_TILE_CACHE",
+    "Settings",
+    "boundaries_cache_dir",
+    "debug_enabled",
+    "default_data_dir",
+    "default_home",
+    "fault_point",
+    "node_modules_dir",
+    "standards_dirs",
+]
 
 #: The boundaries file looked for under the data folder.
 BOUNDARIES_FILE = Path("boundaries") / "ne_10m_admin_0_countries_deu.geojson"
+
+#: Fewest samples behind a published cell of an aggregated-only dataset (k-anonymity).
+DEFAULT_MIN_CELL_N = 3
+
+#: Tiles the server keeps in memory.
+DEFAULT_TILE_CACHE = 20_000
+
+
+def _env(name: str) -> str | None:
+    """The variable's value, or None when it is unset or empty."""
+    value = os.environ.get(name)
+    return value or None
+
+
+def _int_env(name: str, default: int, minimum: int) -> int:
+    from chemearth.errors import ChemearthError
+
+    raw = _env(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ChemearthError(f"{name}={raw!r} is not a whole number") from None
+    if value < minimum:
+        raise ChemearthError(f"{name}={value} is below its minimum of {minimum}")
+    return value
 
 
 def default_data_dir() -> Path | None:
     """``CHEMEARTH_DATA``, else ``../shared/data`` seen from the working directory or the
     project checkout, else None."""
-    env = os.environ.get("CHEMEARTH_DATA")
+    env = _env("CHEMEARTH_DATA")
     if env:
         return Path(env)
     here = Path(__file__).resolve()
@@ -35,23 +90,87 @@ def default_data_dir() -> Path | None:
     return None
 
 
+def default_home() -> Path | None:
+    """``CHEMEARTH_HOME`` if set, else None (the caller picks its own default)."""
+    env = _env("CHEMEARTH_HOME")
+    return Path(env) if env else None
+
+
+def debug_enabled() -> bool:
+    """Whether internal errors show their traceback (``CHEMEARTH_DEBUG``)."""
+    return _env("CHEMEARTH_DEBUG") is not None
+
+
+def boundaries_cache_dir() -> Path | None:
+    """Where prepared country boundaries are cached (``CHEMEARTH_CACHE`` or the user cache
+    directory), or None when caching is switched off (``CHEMEARTH_CACHE=off``)."""
+    setting = _env("CHEMEARTH_CACHE")
+    if setting == "off":
+        return None
+    if setting:
+        return Path(setting)
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("chemearth"))
+
+
+def node_modules_dir() -> Path | None:
+    """``CHEMEARTH_NODE_MODULES``, the folder ``npm ci`` installed into, if set."""
+    env = _env("CHEMEARTH_NODE_MODULES")
+    return Path(env) if env else None
+
+
+def standards_dirs() -> list[Path]:
+    """The folders of ``CHEMEARTH_STANDARDS`` (``os.pathsep``-separated), in order."""
+    env = _env("CHEMEARTH_STANDARDS")
+    return [Path(p) for p in env.split(os.pathsep) if p] if env else []
+
+
+def fault_point() -> tuple[str | None, Path]:
+    """Test-only fault injection: the store write point named by ``CHEMEARTH_FAULT`` and
+    the file touched when the write pauses there (``CHEMEARTH_FAULT_FLAG``)."""
+    return _env("CHEMEARTH_FAULT"), Path(_env("CHEMEARTH_FAULT_FLAG") or os.devnull)
+
+
 @dataclass(frozen=True)
 class Settings:
-    """chemearth settings."""
+    """chemearth settings.
+
+    Attributes
+    ----------
+    home : Path
+        The store directory.
+    data_dir : Path or None
+        The folder of survey files.
+    boundaries : Path or None
+        Natural Earth admin-0 countries (GeoJSON).
+    min_cell_n : int
+        Fewest samples behind a published cell of an aggregated-only dataset.
+    tile_cache : int
+        Tiles the server keeps in memory.
+    """
 
     home: Path
     data_dir: Path | None
     boundaries: Path | None
+    min_cell_n: int = DEFAULT_MIN_CELL_N
+    tile_cache: int = DEFAULT_TILE_CACHE
 
     @classmethod
     def from_env(cls) -> Settings:
         """Settings from the environment and defaults."""
         from platformdirs import user_data_dir
 
-        home = Path(os.environ.get("CHEMEARTH_HOME") or user_data_dir("chemearth"))
+        home = default_home() or Path(user_data_dir("chemearth"))
         data = default_data_dir()
-        b_env = os.environ.get("CHEMEARTH_BOUNDARIES")
+        b_env = _env("CHEMEARTH_BOUNDARIES")
         boundaries = Path(b_env) if b_env else None
         if boundaries is None and data is not None and (data / BOUNDARIES_FILE).is_file():
             boundaries = data / BOUNDARIES_FILE
-        return cls(home=home, data_dir=data, boundaries=boundaries)
+        return cls(
+            home=home,
+            data_dir=data,
+            boundaries=boundaries,
+            min_cell_n=_int_env("CHEMEARTH_MIN_CELL_N", DEFAULT_MIN_CELL_N, 1),
+            tile_cache=_int_env("CHEMEARTH_TILE_CACHE", DEFAULT_TILE_CACHE, 0),
+        )

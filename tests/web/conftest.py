@@ -111,8 +111,8 @@ def _qc_descriptor(qc_id: str, surveys: dict[str, Any]) -> Any:
     """A copy of a shipped Kola QC descriptor as :data:`QC_DATASETS` says, its columns
     labelled with the survey's method and unit (the text is edited: the store keeps it and
     reads the ``[qc]`` link from it)."""
-    from chemearth.descriptor import parse_descriptor
-    from chemearth.descriptors import shipped_descriptor
+    from chemearth.ingest.descriptor import parse_descriptor
+    from chemearth.ingest.shipped import shipped_descriptor
 
     source, survey, sharing, embargo, elements = QC_DATASETS[qc_id]
     path = shipped_descriptor(source)
@@ -133,11 +133,11 @@ def secure_store(
     tmp_path_factory: pytest.TempPathFactory, data_dir: Path, boundaries: Path
 ) -> SecureStore:
     """Real surveys under the three sharing policies, gridded, with a token per actor."""
-    from chemearth.access import TokenStore
-    from chemearth.descriptor import load_descriptor
-    from chemearth.descriptors import shipped_descriptor
-    from chemearth.ingest import ingest
-    from chemearth.layers import build_layers
+    from chemearth.access.tokens import TokenStore
+    from chemearth.grid.layers import build_layers
+    from chemearth.ingest.descriptor import load_descriptor
+    from chemearth.ingest.pipeline import ingest
+    from chemearth.ingest.shipped import shipped_descriptor
     from chemearth.store import open_store
 
     home = tmp_path_factory.mktemp("secure-store")

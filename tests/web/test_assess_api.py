@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 from tests.web.conftest import AGGREGATED, EMBARGO, PUBLIC
 
-from chemearth.anomalies import element_values, surface, targets, threshold_of
-from chemearth.screening import screen
-from chemearth.standard import get_standard
+from chemearth.assess.anomalies import surface, targets, threshold_of
+from chemearth.assess.screening import screen
+from chemearth.reference.standards import get_standard
+from chemearth.store.selectors import element_values
 
 K = 3
 

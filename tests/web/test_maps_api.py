@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from tests.web.conftest import AGGREGATED, EMBARGO, PUBLIC, SECRET
 
-from chemearth.classes import classify
-from chemearth.mapper import SURFACE_PERCENTS
-from chemearth.surfaces import interpolate
+from chemearth.access.mapper import SURFACE_PERCENTS
+from chemearth.interp.surfaces import interpolate
+from chemearth.stats.classes import classify
 
 
 def _get(client: Any, url: str, headers: dict[str, str], status: int = 200) -> Any:
@@ -46,7 +46,7 @@ def test_surface_tile_pixels_have_the_cells_class_colours(secure_client: Any,
     import pyproj
     from PIL import Image
 
-    from chemearth.grids import get_grid
+    from chemearth.grid.geometry import get_grid
 
     anon = secure_store.headers("anonymous")
     d = _get(secure_client, f"/api/surfaces/{PUBLIC}/Zn?level=1km", anon).json()
@@ -86,7 +86,7 @@ def test_atlas_page(secure_client: Any, secure_store: Any, fmt: str) -> None:
         base = _get(secure_client, "/api/elements/Zn",
                     secure_store.headers("anonymous")).json()["baselines"]
         row = next(b for b in base if b["dataset_id"] == PUBLIC)
-        from chemearth.atlas import _fmt
+        from chemearth.render.atlas import _fmt
 
         assert _fmt(row["median"]) in text
         assert "Zn  zinc" in text

@@ -52,7 +52,7 @@ def test_catalogue_pages_show_citation_licence_and_policy(secure_client: Any) ->
 
 def test_element_page_table_equals_the_baseline_api(secure_client: Any, secure_store: Any) -> None:
     """The per-element statistics table shows the baseline API's numbers."""
-    from chemearth.baselines import baseline
+    from chemearth.stats.baselines import baseline
 
     page = secure_client.get("/catalogue/elements/Zn", params={"lang": "en"}).text
     expected = baseline(secure_store.store, "Zn", dataset="jura").iloc[0]

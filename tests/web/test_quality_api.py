@@ -32,10 +32,10 @@ PNG = b"\x89PNG"
 def quality_store(tmp_path_factory: pytest.TempPathFactory, data_dir: Path,
                   boundaries: Path) -> Any:
     """The survey, its three QC datasets and qc-crm, with Cr aqua regia levelled to INAA."""
-    from chemearth.descriptor import load_descriptor
-    from chemearth.descriptors import shipped_descriptor
-    from chemearth.ingest import ingest
-    from chemearth.levelling import apply_levelling, level
+    from chemearth.ingest.descriptor import load_descriptor
+    from chemearth.ingest.pipeline import ingest
+    from chemearth.ingest.shipped import shipped_descriptor
+    from chemearth.qc.levelling import apply_levelling, level
     from chemearth.store import open_store
 
     store = open_store(tmp_path_factory.mktemp("quality-store"))
@@ -70,7 +70,7 @@ def _row(report: dict[str, Any], element: str, method: str) -> dict[str, Any]:
 
 
 def test_report_equals_the_library(quality_store: Any, report: dict[str, Any]) -> None:
-    from chemearth.quality import quality_report
+    from chemearth.qc.report import quality_report
 
     want = quality_report(quality_store, SURVEY).to_dict()
     assert report["elements"] == want["elements"]

@@ -98,7 +98,7 @@ def cases(client: Any, admin: dict[str, str], kola_cells: Any) -> list[Case]:
     """Every API route instantiated with the values of the table below."""
     import morecantile
 
-    from chemearth.grids import get_grid
+    from chemearth.grid.geometry import get_grid
 
     g = get_grid("global")
     small = kola_cells[kola_cells["n"] < K].iloc[0]
@@ -291,7 +291,7 @@ def _check_tile(png: bytes, case: Case, kola_cells: Any) -> None:
     import pyproj
     from PIL import Image
 
-    from chemearth.grids import get_grid
+    from chemearth.grid.geometry import get_grid
 
     z, x, y = (int(v) for v in re.search(r"/(\d+)/(\d+)/(\d+)\.png", case.url).groups())
     img = np.asarray(Image.open(io.BytesIO(png)).convert("RGBA"))
@@ -425,7 +425,7 @@ def test_country_table_counts_only_what_is_shared(client: Any, secure_store: Any
 def test_uploads_need_the_owner_of_the_organisation(
     client: Any, secure_store: Any, data_dir: Any, actor: str, status: int
 ) -> None:
-    from chemearth.descriptors import shipped_descriptor
+    from chemearth.ingest.shipped import shipped_descriptor
 
     text = shipped_descriptor("meuse").read_text().replace('id = "meuse"', 'id = "meuse-up"')
     files = {"file": ("meuse.csv", (data_dir / "meuse" / "meuse.csv").read_bytes()),

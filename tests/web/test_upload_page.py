@@ -20,7 +20,7 @@ TIMEOUT_MS = 120_000
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Iterator[tuple[str, str]]:
-    from chemearth.access import TokenStore
+    from chemearth.access.tokens import TokenStore
     from chemearth.store import open_store
 
     home = tmp_path_factory.mktemp("upload-store")
@@ -32,7 +32,7 @@ def site(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Iterator[t
 
 
 def _descriptor(tmp: Path, dataset_id: str) -> Path:
-    from chemearth.descriptors import shipped_descriptor
+    from chemearth.ingest.shipped import shipped_descriptor
 
     text = shipped_descriptor("meuse").read_text(encoding="utf-8")
     text = text.replace('id = "meuse"', f'id = "{dataset_id}"')

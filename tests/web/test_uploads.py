@@ -19,7 +19,7 @@ def site(tmp_path: Path, boundaries: Path) -> Any:
     """An empty store served in process, with a data owner's and an admin's token."""
     from fastapi.testclient import TestClient
 
-    from chemearth.access import TokenStore
+    from chemearth.access.tokens import TokenStore
     from chemearth.store import open_store
     from chemearth.web import WebSettings, create_app
 
@@ -31,7 +31,7 @@ def site(tmp_path: Path, boundaries: Path) -> Any:
 
 
 def _descriptor(dataset_id: str = "meuse-upload", organisation: str = ORG) -> bytes:
-    from chemearth.descriptors import shipped_descriptor
+    from chemearth.ingest.shipped import shipped_descriptor
 
     text = shipped_descriptor("meuse").read_text(encoding="utf-8")
     text = text.replace('id = "meuse"', f'id = "{dataset_id}"')

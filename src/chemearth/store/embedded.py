@@ -34,6 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from chemearth.config import fault_point
 from chemearth.errors import NotFoundError, StoreError
 from chemearth.store.base import (
     MEASUREMENT_COLUMNS,
@@ -741,8 +742,9 @@ def _fault(point: str) -> None:
     The tests kill the process (SIGKILL) while it waits, to prove that a write killed at
     that point leaves the store as it was.
     """
-    if os.environ.get("CHEMEARTH_FAULT") == point:
-        (Path(os.environ.get("CHEMEARTH_FAULT_FLAG", "/dev/null"))).touch()
+    wanted, flag = fault_point()
+    if wanted == point:
+        flag.touch()
         time.sleep(3600)
 
 

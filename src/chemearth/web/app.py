@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,8 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from chemearth.access import MIN_CELL_N
+from chemearth.access.gateway import MAX_ROWS, Gateway
+from chemearth.config import DEFAULT_MIN_CELL_N, DEFAULT_TILE_CACHE, node_modules_dir
 from chemearth.errors import (
     AccessDenied,
     AuthenticationError,
@@ -39,7 +39,6 @@ from chemearth.errors import (
     NotFoundError,
     TooManyCellsError,
 )
-from chemearth.query import MAX_ROWS, Gateway
 from chemearth.store.base import Store
 
 __all__ = ["WebSettings", "create_app", "find_leaflet"]
@@ -52,9 +51,9 @@ _HERE = Path(__file__).parent
 def find_leaflet() -> Path | None:
     """Leaflet's ``dist`` folder from ``npm ci`` (``CHEMEARTH_NODE_MODULES`` or the checkout)."""
     candidates = []
-    env = os.environ.get("CHEMEARTH_NODE_MODULES")
-    if env:
-        candidates.append(Path(env))
+    env = node_modules_dir()
+    if env is not None:
+        candidates.append(env)
     candidates += [p / "node_modules" for p in (Path.cwd(), *_HERE.parents)]
     for nm in candidates:
         dist = nm / "leaflet" / "dist"
@@ -86,10 +85,10 @@ class WebSettings:
     """
 
     boundaries: Path | None = None
-    k: int = MIN_CELL_N
+    k: int = DEFAULT_MIN_CELL_N
     max_rows: int = MAX_ROWS
     timeout_s: float = 30.0
-    tile_cache: int = 20_000
+    tile_cache: int = DEFAULT_TILE_CACHE
     upload_max_bytes: int = 200 * 1024 * 1024
     secure_cookies: bool = False
 

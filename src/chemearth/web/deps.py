@@ -8,8 +8,8 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.requests import HTTPConnection
 
-from chemearth.access import Actor
-from chemearth.query import Gateway
+from chemearth.access.gateway import Gateway
+from chemearth.access.policy import Actor
 
 __all__ = ["COOKIE", "ActorDep", "GatewayDep", "current_actor", "gateway", "request_token"]
 
@@ -20,7 +20,7 @@ _bearer = HTTPBearer(auto_error=False, description="An API token: `ce_<id>_<secr
 
 
 def gateway(request: Request) -> Gateway:
-    """The application's :class:`~chemearth.query.Gateway`."""
+    """The application's :class:`~chemearth.access.gateway.Gateway`."""
     gw: Gateway = request.app.state.gateway
     return gw
 

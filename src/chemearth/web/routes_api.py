@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 
-from chemearth.access import Actor
+from chemearth.access.policy import Actor
 from chemearth.errors import (
     AccessDenied,
     ChemearthError,
@@ -256,7 +256,7 @@ def element_plot(
     lang: Annotated[str, Query(pattern="^(en|zh)$")] = "en",
 ) -> Response:
     """The distribution of one element in one dataset (where sample values are shared)."""
-    from chemearth.plots import distribution_figure, figure_png
+    from chemearth.render.plots import distribution_figure, figure_png
 
     values, censored, unit = gw.element_values(actor, element, dataset, medium, method)
     fig = distribution_figure(
@@ -332,8 +332,8 @@ def download_layer(
 ) -> Response:
     """A layer as Cloud-Optimised GeoTIFF (one statistic), NetCDF (every statistic) or
     atlas CSV; cells not published to you are left out; citation and licence inside."""
-    from chemearth import export
-    from chemearth.layers import frame_of, raster
+    from chemearth.grid.layers import frame_of, raster
+    from chemearth.render import export
 
     if fmt not in _LAYER_FORMATS:
         raise NotFoundError(f"format {fmt!r} not offered; one of {', '.join(_LAYER_FORMATS)}")
@@ -381,7 +381,7 @@ def download_samples(
 ) -> Response:
     """Sample data where the dataset shares them: CSV with the atlas three-line header, or
     GeoPackage; citation and licence inside."""
-    from chemearth import export
+    from chemearth.render import export
 
     if fmt not in _SAMPLE_FORMATS:
         raise NotFoundError(f"format {fmt!r} not offered; one of {', '.join(_SAMPLE_FORMATS)}")
@@ -427,7 +427,7 @@ async def upload(
     """
     from starlette.concurrency import run_in_threadpool
 
-    from chemearth.layers import build_layers
+    from chemearth.grid.layers import build_layers
 
     settings = request.app.state.settings
     if actor.role not in ("owner", "admin"):

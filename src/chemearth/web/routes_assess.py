@@ -1,5 +1,5 @@
 """Assessment routes: standards, screening, change, enrichment, anomalies, blocks and their
-map layers. Every answer goes through :class:`chemearth.assess.Assessor`, which applies the
+map layers. Every answer goes through :class:`chemearth.access.assessor.Assessor`, which applies the
 sharing rules."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from chemearth.assess import CHANGE_CLASSES, SCREEN_COLOURS, Assessor, records
+from chemearth.access.assessor import CHANGE_CLASSES, SCREEN_COLOURS, Assessor, records
 from chemearth.web.deps import ActorDep
 from chemearth.web.routes_tiles import body_etag, cached_response
 
@@ -37,7 +37,7 @@ GEOJSON = "application/geo+json"
 
 def _numbers(text: str) -> list[float]:
     """``"30,60,120"`` as numbers; anything else is the client's error (422)."""
-    from chemearth.blocks import BlockError
+    from chemearth.assess.blocks import BlockError
 
     try:
         out = [float(t) for t in text.split(",")]
@@ -185,7 +185,7 @@ def tile(
     request: Request = None,  # type: ignore[assignment]
 ) -> Response:
     """Screening (worst class per cell) or change (direction per cell) as map tiles."""
-    from chemearth.tiles import render_tile
+    from chemearth.render.tiles import render_tile
 
     params = {"standard": standard, "land_use": land_use, "against": against, "grid": grid,
               "level": level}

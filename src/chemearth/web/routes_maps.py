@@ -1,5 +1,5 @@
 """Interpolated surfaces (description, legend, tiles) and atlas pages (PNG, PDF). Every
-answer goes through :class:`chemearth.mapper.Mapper`, which applies the sharing rules."""
+answer goes through :class:`chemearth.access.mapper.Mapper`, which applies the sharing rules."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from chemearth.mapper import Mapper
+from chemearth.access.mapper import Mapper
 from chemearth.web.deps import ActorDep
 from chemearth.web.routes_tiles import body_etag, cached_response
 
@@ -58,7 +58,7 @@ def surface_tile(m: MapperDep, actor: ActorDep, dataset: str, element: str, z: i
                  request: Request = None,  # type: ignore[assignment]
                  ) -> Response:
     """The surface's cells in seven cumulative-frequency classes."""
-    from chemearth.tiles import render_tile
+    from chemearth.render.tiles import render_tile
 
     index, colours = m.layer(actor, dataset, element, method=method, grid=grid, level=level)
     png = render_tile(index, z, x, y, colours, opacity=0.85)

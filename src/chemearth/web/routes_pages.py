@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from chemearth.access import Actor
+from chemearth.access.policy import Actor
 from chemearth.errors import AuthenticationError, NotFoundError
 from chemearth.web.deps import COOKIE, gateway, request_token
 from chemearth.web.i18n import LANGUAGES, strings, translate

@@ -1,6 +1,6 @@
 """Data-quality reports of datasets and their quality-control figures (Thompson–Howarth
 plots, control charts), as JSON, images and an HTML page. Every answer goes through
-:class:`chemearth.inspector.Inspector`, which applies the sharing rules."""
+:class:`chemearth.access.inspector.Inspector`, which applies the sharing rules."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from chemearth.access.inspector import PLOTS, Inspector
 from chemearth.errors import NotFoundError
-from chemearth.inspector import PLOTS, Inspector
 from chemearth.web.deps import ActorDep
 from chemearth.web.routes_pages import _actor, _page
 from chemearth.web.routes_tiles import body_etag, cached_response

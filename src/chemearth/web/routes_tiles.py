@@ -14,9 +14,9 @@ from fastapi.responses import Response
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from chemearth.access import Actor
+from chemearth.access.gateway import Gateway, LayerView
+from chemearth.access.policy import Actor
 from chemearth.errors import AuthenticationError
-from chemearth.query import Gateway, LayerView
 from chemearth.web.deps import ActorDep, GatewayDep, request_token
 
 __all__ = ["CachedTiles", "TileCache", "router", "tile_key"]
@@ -85,7 +85,7 @@ def _query(view: LayerView) -> str:
 @router.get("/layers", summary="The grid layers you may see")
 def list_layers(gw: GatewayDep, actor: ActorDep) -> dict[str, Any]:
     """One entry per dataset, element, medium and method, with its grids and levels."""
-    from chemearth.query import _STATS
+    from chemearth.access.gateway import _STATS
 
     return {"layers": gw.layers(actor), "stats": _STATS}
 
@@ -97,7 +97,7 @@ def tilejson(
     stat: Stat = "median",
 ) -> dict[str, Any]:
     """TileJSON 3.0.0 for the XYZ tiles of one layer (one statistic at one level)."""
-    from chemearth.tiles import layer_bounds
+    from chemearth.render.tiles import layer_bounds
 
     view = _view(gw, actor, dataset, element, medium, method, grid, level, stat)
     base = str(request.base_url).rstrip("/")
@@ -144,7 +144,7 @@ def tile(
     stat: Stat = "median",
 ) -> Response:
     """One Web Mercator (WebMercatorQuad) tile; cells not published are transparent."""
-    from chemearth.tiles import render_tile
+    from chemearth.render.tiles import render_tile
 
     key = tile_key(gw, actor, dataset, element, request.scope["path"],
                    request.scope["query_string"].decode("latin-1"))

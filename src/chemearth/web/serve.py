@@ -15,8 +15,7 @@ __all__ = ["app_from_env", "serve"]
 def app_from_env() -> FastAPI:
     """The application for ``$CHEMEARTH_HOME`` (uvicorn workers build theirs with this).
 
-    Environment: ``CHEMEARTH_HOME`` (store), ``CHEMEARTH_BOUNDARIES`` (country outlines),
-    ``CHEMEARTH_MIN_CELL_N`` (k, default 3), ``CHEMEARTH_TILE_CACHE`` (tiles kept).
+    Its settings come from the environment, read by :class:`chemearth.config.Settings`.
     """
     from chemearth.config import Settings
     from chemearth.store import open_store
@@ -24,8 +23,8 @@ def app_from_env() -> FastAPI:
     s = Settings.from_env()
     settings = WebSettings(
         boundaries=s.boundaries,
-        k=int(os.environ.get("CHEMEARTH_MIN_CELL_N", "3")),
-        tile_cache=int(os.environ.get("CHEMEARTH_TILE_CACHE", "20000")),
+        k=s.min_cell_n,
+        tile_cache=s.tile_cache,
     )
     return create_app(open_store(s.home), settings)
 

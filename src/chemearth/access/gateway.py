@@ -1,0 +1,844 @@
+"""The core query layer: every read of the website and API goes through here, with an actor.
+
+:class:`Gateway` wraps a store and applies the sharing rules of :mod:`chemearth.access.policy`
+on every read: restricted datasets and embargoed elements are invisible (the same
+:class:`~chemearth.errors.NotFoundError` as for something that does not exist), sample
+data of aggregated-only datasets are refused, and their cells of fewer than *k* samples
+are dropped before anything is computed from them (class limits, tiles, downloads).
+Pages, API routes, tiles, downloads and error messages are built on these methods only.
+
+Examples
+--------
+>>> from chemearth.access.policy import Actor
+>>> gw = Gateway(store)                                       # doctest: +SKIP
+>>> gw.layer_view(Actor.anonymous(), "kola-humus", "Ni", level="10km")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from chemearth.access.policy import MIN_CELL_N, Actor, Policy, Role, policies_from_catalogue
+from chemearth.access.tokens import TokenStore
+from chemearth.errors import AccessDenied, ChemearthError, GridError, NotFoundError
+from chemearth.grid.aggregate import STATISTICS
+from chemearth.grid.geometry import Grid, get_grid, parse_level
+from chemearth.grid.layers import LayerChoiceError, default_level
+from chemearth.store.base import Store
+from chemearth.store.selectors import string_list
+
+__all__ = ["MAX_ROWS", "Gateway", "LayerView"]
+
+#: Most rows (features, cells) one request may return.
+MAX_ROWS = 10_000
+#: Seconds a catalogue snapshot is trusted when the store cannot say it changed.
+_REFRESH_S = 2.0
+#: Layer views kept in memory.
+_VIEWS = 256
+
+
+@dataclass
+class LayerView:
+    """One published layer: the cells an actor may see, their classes and tile index."""
+
+    dataset_id: str
+    version: int
+    element: str
+    medium: str
+    method: str
+    unit: str
+    grid: Grid
+    level_m: int
+    stat: str
+    min_n: int
+    cells: pd.DataFrame
+    citation: str
+    licence: str
+    title: str
+    colours: list[str] = field(default_factory=list)
+    legend: dict[str, Any] = field(default_factory=dict)
+    index: Any = None
+    _row_of: dict[int, int] = field(default_factory=dict)
+    _records: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def key(self) -> tuple[Hashable, ...]:
+        """What identifies the view (for caches and ETags)."""
+        return (
+            self.dataset_id, self.version, self.element, self.medium, self.method,
+            self.grid.name, self.level_m, self.stat, self.min_n,
+        )
+
+    @property
+    def level(self) -> str:
+        """The level as a label (``10km``)."""
+        return self.grid.level_label(self.level_m)
+
+    def query(self) -> dict[str, str]:
+        """The query parameters that name this view."""
+        return {
+            "medium": self.medium,
+            "method": self.method,
+            "grid": self.grid.name,
+            "level": self.level,
+            "stat": self.stat,
+        }
+
+    def cell_record(self, key: int) -> dict[str, Any] | None:
+        """Statistics of the published cell ``key`` (None if not published)."""
+        i = self._row_of.get(int(key))
+        if i is None:
+            return None
+        if not self._records:  # JSON-ready rows, made once
+            self._records = [self._record({str(k): v for k, v in r.items()})
+                             for r in self.cells.to_dict("records")]
+        return dict(self._records[i])
+
+    def _record(self, row: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "cell_id": str(row["cell_id"]),
+            "level": self.level,
+            "level_m": self.level_m,
+            "grid": self.grid.name,
+            "unit": self.unit,
+            "dataset": self.dataset_id,
+            "element": self.element,
+            "medium": self.medium,
+            "method": self.method,
+        }
+        for name in STATISTICS:
+            v = row[name]
+            out[name] = int(v) if name in ("n", "n_censored") else _num(v)
+        return out
+
+
+@dataclass
+class _Snapshot:
+    generation: object
+    taken: float
+    records: dict[str, dict[str, Any]]
+    policies: dict[str, Policy]
+    inventory: pd.DataFrame
+    memo: dict[Hashable, Any] = field(default_factory=dict)
+
+
+class Gateway:
+    """Read a store on behalf of actors, applying every sharing rule.
+
+    Parameters
+    ----------
+    store : Store
+        The store.
+    tokens : TokenStore, optional
+        API tokens (default: ``access.json`` in an embedded store's directory).
+    k : int
+        Fewest samples behind a published cell of an aggregated-only dataset.
+    max_rows : int
+        Most rows one request returns.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        tokens: TokenStore | None = None,
+        k: int = MIN_CELL_N,
+        max_rows: int = MAX_ROWS,
+    ) -> None:
+        self.store = store
+        home = getattr(store, "home", None)
+        self.tokens = tokens if tokens is not None else (TokenStore(home) if home else None)
+        self.k = k
+        self.max_rows = max_rows
+        self._lock = threading.RLock()
+        self._snap: _Snapshot | None = None
+        self._views: OrderedDict[tuple[Hashable, ...], LayerView] = OrderedDict()
+        self._view_locks: dict[tuple[Hashable, ...], threading.Lock] = {}
+
+    # ------------------------------------------------------------------ actors
+
+    def actor(self, token: str | None) -> Actor:
+        """The actor of an API token (anonymous without one).
+
+        Raises
+        ------
+        AuthenticationError
+            For a token that is malformed, unknown or revoked.
+        """
+        if not token:
+            return Actor.anonymous()
+        if self.tokens is None:
+            from chemearth.errors import AuthenticationError
+
+            raise AuthenticationError("invalid or revoked API token")
+        return self.tokens.authenticate(token)
+
+    # ------------------------------------------------------------------ catalogue
+
+    def snapshot(self) -> _Snapshot:
+        """The catalogue as last read; re-read when the store changed."""
+        gen = self.store.generation()
+        snap = self._snap
+        now = time.monotonic()
+        if snap is not None and (
+            (gen is not None and gen == snap.generation)
+            or (gen is None and now - snap.taken < _REFRESH_S)
+        ):
+            return snap
+        with self._lock:
+            if self._snap is not None and self._snap is not snap:
+                return self._snap
+            datasets = self.store.datasets()
+            records = [{str(k): v for k, v in r.items()} for r in datasets.to_dict("records")]
+            snap = _Snapshot(
+                generation=gen,
+                taken=now,
+                records={str(r["dataset_id"]): r for r in records},
+                policies=policies_from_catalogue(records, self.k),
+                inventory=self.store.cell_inventory(),
+            )
+            self._snap = snap
+            self._views.clear()
+            return snap
+
+    def memo(self, key: Hashable, make: Callable[[], Any]) -> Any:
+        """``make()``, computed once per catalogue snapshot and ``key``."""
+        memo = self.snapshot().memo
+        if key not in memo:
+            memo[key] = make()
+        return memo[key]
+
+    def sight(self, actor: Actor) -> tuple[Hashable, ...]:
+        """What ``actor`` may see, as a hashable key for :meth:`memo`."""
+        snap = self.snapshot()
+        return tuple(
+            (d, p.min_cell_n(actor), tuple(sorted(e for e in p.embargo
+                                                  if not p.element_visible(actor, e))))
+            for d, p in sorted(snap.policies.items())
+            if p.visible(actor)
+        )
+
+    def policy(self, actor: Actor, dataset_id: str) -> Policy:
+        """The policy of a dataset ``actor`` may see.
+
+        Raises
+        ------
+        NotFoundError
+            The dataset does not exist or is restricted (one message for both).
+        """
+        pol = self.snapshot().policies.get(dataset_id)
+        if pol is None or not pol.visible(actor):
+            raise NotFoundError(f"dataset {dataset_id!r} not found")
+        return pol
+
+    def visible_datasets(self, actor: Actor) -> list[str]:
+        """Ids of the datasets ``actor`` may see, sorted."""
+        return sorted(d for d, p in self.snapshot().policies.items() if p.visible(actor))
+
+    def dataset(self, actor: Actor, dataset_id: str) -> dict[str, Any]:
+        """The catalogue entry of one dataset as ``actor`` may see it."""
+        pol = self.policy(actor, dataset_id)
+        row = self.snapshot().records[dataset_id]
+        full = pol.full_access(actor)
+        elements = sorted(str(e) for e in string_list(row.get("elements")))
+        shown = [e for e in elements if pol.element_visible(actor, e)]
+        out = {
+            "dataset_id": dataset_id,
+            "version": int(row["version"]),
+            "title": str(row["title"]),
+            "organisation": str(row["organisation"]),
+            "countries": string_list(row.get("countries")),
+            "media": string_list(row.get("media")),
+            "depth_top_cm": _num(row.get("depth_top_cm")),
+            "depth_bottom_cm": _num(row.get("depth_bottom_cm")),
+            "sampling_years": [int(y) for y in string_list(row.get("sampling_years"))],
+            "methods": string_list(row.get("methods")),
+            "licence": str(row["licence"]),
+            "citation": str(row["citation"]),
+            "url": str(row["url"] or ""),
+            "kind": str(row["kind"]),
+            "sharing": pol.sharing,
+            "embargo": bool(pol.embargo),
+            "samples_visible": pol.samples_visible(actor),
+            "min_cell_n": pol.min_cell_n(actor),
+            "n_samples": int(row["n_samples"]),
+            "elements": shown,
+            "ingested_at": str(row["ingested_at"]),
+        }
+        if full:
+            out["embargoed_elements"] = sorted(pol.embargo)
+            out["sharing_organisations"] = sorted(pol.organisations)
+        return out
+
+    def datasets(self, actor: Actor) -> list[dict[str, Any]]:
+        """Catalogue entries of every dataset ``actor`` may see."""
+        return [self.dataset(actor, d) for d in self.visible_datasets(actor)]
+
+    def countries(self, actor: Actor) -> list[dict[str, Any]]:
+        """Per country: datasets, samples and data items ``actor`` may see.
+
+        Like :meth:`Store.country_summary`, quality-control and textbook datasets and
+        second files of one survey are left out; embargoed elements are not counted.
+        """
+        return list(self.memo(("countries", self.sight(actor)),
+                               lambda: self._countries(actor)))
+
+    def _countries(self, actor: Actor) -> list[dict[str, Any]]:
+        snap = self.snapshot()
+        rows: dict[str, dict[str, Any]] = {}
+        for ds in self.visible_datasets(actor):
+            rec = snap.records[ds]
+            if str(rec["kind"]) != "survey" or str(rec.get("same_samples_as") or ""):
+                continue
+            pol = snap.policies[ds]
+            hidden = sorted(e for e in pol.embargo if not pol.element_visible(actor, e))
+            m = self.store.measurements(ds, elements=None)
+            if hidden:
+                m = m[~m["element"].astype(str).isin(hidden)]
+            country = m["country"].astype(object).where(m["country"].notna(), "?").astype(str)
+            per = m.assign(country=country).groupby("country", observed=True)
+            for c, g in per:
+                r = rows.setdefault(str(c), {"country": str(c), "datasets": set(),
+                                             "samples": 0, "data_items": 0})
+                r["datasets"].add(ds)
+                r["samples"] += int(g["sample_index"].nunique())
+                r["data_items"] += len(g)
+        out = []
+        for c in sorted(rows):
+            r = rows[c]
+            out.append({**r, "datasets": len(r["datasets"]), "dataset_ids": sorted(r["datasets"])})
+        return out
+
+    # ------------------------------------------------------------------ layers
+
+    def layers(self, actor: Actor) -> list[dict[str, Any]]:
+        """The grid layers ``actor`` may see, one entry per dataset/element/medium/method."""
+        return list(self.memo(("layers", self.sight(actor)), lambda: self._layers(actor)))
+
+    def _layers(self, actor: Actor) -> list[dict[str, Any]]:
+        snap = self.snapshot()
+        inv = snap.inventory
+        if inv.empty:
+            return []
+        out = []
+        keys = ["dataset_id", "element", "medium", "method", "unit"]
+        for (ds, el, med, meth, unit), g in inv.groupby(keys, sort=True):
+            pol = snap.policies.get(str(ds))
+            if pol is None or not pol.element_visible(actor, str(el)):
+                continue
+            grids = _grids(g)
+            levels = {
+                str(gr): sorted((int(v) for v in g.loc[g["grid"] == gr, "level_m"]), reverse=True)
+                for gr in grids
+            }
+            default_grid = grids[0]
+            out.append(
+                {
+                    "dataset": str(ds),
+                    "title": str(snap.records[str(ds)]["title"]),
+                    "element": str(el),
+                    "medium": str(med),
+                    "method": str(meth),
+                    "unit": str(unit),
+                    "grids": grids,
+                    "levels": levels,
+                    "default_grid": default_grid,
+                    "default_level": default_level(g[g["grid"] == default_grid]),
+                    "samples": pol.samples_visible(actor, str(el)),
+                    "sharing": pol.sharing,
+                }
+            )
+        return out
+
+    def _choose(
+        self,
+        actor: Actor,
+        dataset_id: str,
+        element: str,
+        medium: str | None,
+        method: str | None,
+        grid: str | None,
+        level: int | str | None,
+    ) -> tuple[Policy, pd.Series, Grid, int]:
+        """Resolve a layer request to one inventory row (or a clear error)."""
+        pol = self.policy(actor, dataset_id)
+        inv = self.snapshot().inventory
+        # an embargoed element answers exactly as an element the dataset does not hold
+        shown = pol.element_visible(actor, element)
+        rows = inv[(inv["dataset_id"] == dataset_id) & (inv["element"] == element) & shown]
+        if medium:
+            rows = rows[rows["medium"] == medium]
+        if method is not None:  # "" is the layer without a method, None any method
+            rows = rows[rows["method"] == method]
+        if rows.empty:
+            raise LayerChoiceError(
+                f"no grid layer for {element!r} in dataset {dataset_id!r}"
+                + (f" in medium {medium!r}" if medium else "")
+                + (f" by method {method!r}" if method else "")
+            )
+        combos = rows[["medium", "method", "unit"]].drop_duplicates()
+        if len(combos) > 1:
+            listed = "; ".join(
+                f"medium={r['medium']} method={r['method'] or '-'}"
+                for r in combos.to_dict("records")
+            )
+            raise LayerChoiceError(
+                f"{element!r} in dataset {dataset_id!r} has {len(combos)} layers, "
+                f"choose one: {listed}"
+            )
+        grids = _grids(rows)
+        gname = grid or str(grids[0])
+        if gname not in grids:
+            raise LayerChoiceError(
+                f"dataset {dataset_id!r} has no {gname!r} grid layer; grids: {', '.join(grids)}"
+            )
+        g = get_grid(gname)
+        on = rows[rows["grid"] == gname]
+        auto = level is None or level in ("", "auto")
+        level_m = default_level(on) if auto else parse_level(level)  # type: ignore[arg-type]
+        if level_m not in set(on["level_m"].astype(int)):
+            labels = ", ".join(g.level_label(int(v)) for v in sorted(on["level_m"], reverse=True))
+            raise LayerChoiceError(
+                f"level {g.level_label(level_m) if level_m in g.levels else level!r} is not "
+                f"built for this layer; levels: {labels}"
+            )
+        return pol, on[on["level_m"] == level_m].iloc[0], g, level_m
+
+    def layer_view(
+        self,
+        actor: Actor,
+        dataset_id: str,
+        element: str,
+        *,
+        medium: str | None = None,
+        method: str | None = None,
+        grid: str | None = None,
+        level: int | str | None = None,
+        stat: str = "median",
+    ) -> LayerView:
+        """The published cells of one layer for ``actor``, with classes and tile index."""
+        if stat not in STATISTICS or stat in ("dl_max",):
+            raise GridError(f"unknown statistic {stat!r}; one of {', '.join(_STATS)}")
+        pol = self.policy(actor, dataset_id)
+        # the resolved key of a request depends only on the catalogue and what is visible
+        ask = ("view", dataset_id, element, medium, method, grid, level, stat,
+               pol.min_cell_n(actor), pol.element_visible(actor, element))
+        snap = self.snapshot()
+        key = snap.memo.get(ask)
+        view = self._views.get(key) if key is not None else None
+        if view is not None:
+            return view
+        pol, row, g, level_m = self._choose(
+            actor, dataset_id, element, medium, method, grid, level
+        )
+        min_n = pol.min_cell_n(actor)
+        key = (
+            dataset_id, int(row["version"]), element, str(row["medium"]), str(row["method"]),
+            g.name, level_m, stat, min_n,
+        )
+        snap.memo[ask] = key
+        view = self._views.get(key)
+        if view is not None:
+            return view
+        with self._lock:
+            lock = self._view_locks.setdefault(key, threading.Lock())
+        with lock:
+            view = self._views.get(key)
+            if view is None:
+                view = self._build_view(key, row, g)
+                with self._lock:
+                    self._views[key] = view
+                    while len(self._views) > _VIEWS:
+                        self._views.popitem(last=False)
+            else:
+                self._views.move_to_end(key)
+        return view
+
+    def _build_view(self, key: tuple[Hashable, ...], row: pd.Series, g: Grid) -> LayerView:
+        from chemearth.render.tiles import LayerIndex
+        from chemearth.stats.classes import classify, legend
+
+        ds, version, element, medium, method, _, level_m, stat, min_n = key
+        frame = self.store.cells(
+            g.name, dataset_id=str(ds), element=str(element), level_m=int(level_m),  # type: ignore[call-overload]
+            medium=str(medium),
+        )
+        frame = frame[frame["method"].astype(str) == method]
+        frame = frame[frame["n"] >= min_n].reset_index(drop=True)
+        values = frame[stat].to_numpy(dtype=float)
+        classes = legend(values, str(row["unit"]), str(stat))
+        breaks, colours = np.asarray(classes.breaks, dtype=float), list(classes.colours)
+        rec = self.snapshot().records[str(ds)]
+        view = LayerView(
+            dataset_id=str(ds), version=int(version), element=str(element), medium=str(medium),  # type: ignore[call-overload]
+            method=str(method), unit=str(row["unit"]), grid=g, level_m=int(level_m),  # type: ignore[call-overload]
+            stat=str(stat), min_n=int(min_n), cells=frame, citation=str(rec["citation"]),  # type: ignore[call-overload]
+            licence=str(rec["licence"]), title=str(rec["title"]), colours=colours,
+        )
+        lg = classes.to_dict()
+        lg.update(level=view.level, level_m=view.level_m, n_cells=len(frame),
+                  element=view.element, dataset=view.dataset_id)
+        view.legend = lg
+        keys = frame["cell"].to_numpy(dtype=np.int64)
+        view.index = LayerIndex.from_cells(g, view.level_m, keys, classify(values, breaks))
+        view._row_of = {int(k): i for i, k in enumerate(keys)}
+        return view
+
+    def cell_at(self, view: LayerView, lon: float, lat: float) -> dict[str, Any]:
+        """Statistics of the published cell under a point of ``view``."""
+        key = view.index.cell_at(lon, lat)
+        rec = None if key is None else view.cell_record(key)
+        if rec is None:
+            raise NotFoundError(f"no published {view.level} cell at lon {lon:g}, lat {lat:g}")
+        return rec
+
+    # ------------------------------------------------------------------ features
+
+    def cell_features(
+        self,
+        actor: Actor,
+        dataset_id: str,
+        *,
+        element: str | None = None,
+        medium: str | None = None,
+        method: str | None = None,
+        grid: str | None = None,
+        level: int | str | None = None,
+        bbox: Sequence[float] | None = None,
+        cell_id: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """GeoJSON features of published cells, and how many matched in all."""
+        pol = self.policy(actor, dataset_id)
+        inv = self.snapshot().inventory
+        rows = inv[inv["dataset_id"] == dataset_id]
+        elements = sorted(str(e) for e in rows["element"].unique())
+        if element is not None:
+            elements = [element]
+        elements = [e for e in elements if pol.element_visible(actor, e)]
+        gname = grid or (_grids(rows) or ["global"])[0]
+        g = get_grid(gname)
+        if level is None or level in ("", "auto"):
+            on = rows[rows["grid"] == gname]
+            level_m = default_level(on) if len(on) else g.levels[0]
+        else:
+            level_m = parse_level(level)
+        frame = self.store.cells(g.name, dataset_id=dataset_id, level_m=level_m, medium=medium)
+        if frame.empty:
+            return [], 0
+        frame = frame[frame["element"].astype(str).isin(elements)]
+        if method is not None:
+            frame = frame[frame["method"].astype(str) == method]
+        frame = frame[frame["n"] >= pol.min_cell_n(actor)]
+        if cell_id is not None:
+            frame = frame[frame["cell_id"].astype(str) == cell_id]
+        keys = frame["cell"].to_numpy(dtype=np.int64)
+        lon, lat = g.cell_centres(keys)
+        if bbox is not None:
+            w, s, e, n = _bbox(bbox)
+            inside = (lon >= w) & (lon <= e) & (lat >= s) & (lat <= n)
+            frame, keys, lon, lat = frame[inside], keys[inside], lon[inside], lat[inside]
+        matched = len(frame)
+        page = slice(offset, offset + min(limit, self.max_rows))
+        frame, keys = frame.iloc[page], keys[page]
+        polys = g.cell_polygons(keys, to_wgs84=True, densify=4)
+        import shapely
+
+        feats = []
+        for rec, poly in zip(frame.to_dict("records"), polys, strict=True):
+            props: dict[str, Any] = {
+                "dataset": dataset_id,
+                "cell_id": str(rec["cell_id"]),
+                "level": g.level_label(int(rec["level_m"])),
+                "grid": g.name,
+                "element": str(rec["element"]),
+                "medium": str(rec["medium"]),
+                "method": str(rec["method"]),
+                "unit": str(rec["unit"]),
+            }
+            for name in STATISTICS:
+                props[name] = int(rec[name]) if name in ("n", "n_censored") else _num(rec[name])
+            feats.append(
+                {
+                    "type": "Feature",
+                    "id": cell_feature_id(props),
+                    "geometry": shapely.geometry.mapping(poly) if poly is not None else None,
+                    "properties": props,
+                }
+            )
+        return feats, matched
+
+    def cell_feature(self, actor: Actor, dataset_id: str, feature_id: str) -> dict[str, Any]:
+        """One cell feature by its id (``element.medium.method.cell_id``)."""
+        parts = feature_id.split("~")
+        if len(parts) != 5:
+            raise NotFoundError(f"feature {feature_id!r} not found")
+        grid, element, medium, method, cell_id = parts
+        pol = self.policy(actor, dataset_id)
+        if not pol.element_visible(actor, element):
+            raise NotFoundError(f"feature {feature_id!r} not found")
+        try:
+            g = get_grid(grid)
+            key = int(g.id_to_key([cell_id])[0])
+            level_m = int(g.level_of(np.array([key]))[0])
+        except (GridError, ValueError, IndexError):
+            raise NotFoundError(f"feature {feature_id!r} not found") from None
+        feats, _ = self.cell_features(
+            actor, dataset_id, element=element, medium=medium, method=method, grid=grid,
+            level=level_m, cell_id=cell_id, limit=1,
+        )
+        if not feats:
+            raise NotFoundError(f"feature {feature_id!r} not found")
+        return feats[0]
+
+    def _sample_policy(self, actor: Actor, dataset_id: str) -> Policy:
+        """The policy of a dataset whose samples ``actor`` may see, else AccessDenied."""
+        pol = self.policy(actor, dataset_id)
+        if not pol.samples_visible(actor):
+            raise AccessDenied(
+                f"the sample data of dataset {dataset_id!r} are shared as grid layers only"
+            )
+        return pol
+
+    def sample_frame(
+        self, actor: Actor, dataset_id: str, elements: Sequence[str] | None = None
+    ) -> pd.DataFrame:
+        """The wide sample table (one row per sample) ``actor`` may download.
+
+        Raises
+        ------
+        AccessDenied
+            For an aggregated-only dataset without full access.
+        """
+        from chemearth.render.export import samples_wide
+
+        pol = self._sample_policy(actor, dataset_id)
+        row = self.snapshot().records[dataset_id]
+        allowed = [e for e in string_list(row.get("elements")) if pol.element_visible(actor, e)]
+        if elements:  # unknown and embargoed elements are left out alike
+            allowed = [e for e in allowed if e in set(elements)]
+        frame = samples_wide(self.store, dataset_id, elements=allowed)
+        frame.attrs.update(citation=str(row["citation"]), licence=str(row["licence"]),
+                           dataset_id=dataset_id, version=int(row["version"]))
+        return frame
+
+    def sample_features(
+        self,
+        actor: Actor,
+        dataset_id: str,
+        *,
+        elements: Sequence[str] | None = None,
+        medium: str | None = None,
+        country: str | None = None,
+        bbox: Sequence[float] | None = None,
+        sample_id: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """GeoJSON point features of samples, and how many matched in all."""
+        frame = self.sample_frame(actor, dataset_id, elements)
+        if sample_id is not None:
+            frame = frame[frame["sample_id"].astype(str) == sample_id]
+        if medium:
+            frame = frame[frame["medium"].astype(str) == medium]
+        if country:
+            frame = frame[frame["country"].astype(str) == country.upper()]
+        if bbox is not None:
+            w, s, e, n = _bbox(bbox)
+            lon, lat = frame["longitude"], frame["latitude"]
+            frame = frame[(lon >= w) & (lon <= e) & (lat >= s) & (lat <= n)]
+        matched = len(frame)
+        page = frame.iloc[offset : offset + min(limit, self.max_rows)]
+        feats = []
+        base = ("sample_id", "longitude", "latitude")
+        for rec in page.to_dict("records"):
+            props: dict[str, Any] = {"dataset": dataset_id, "sample_id": str(rec["sample_id"])}
+            for k, v in rec.items():
+                if k not in base:
+                    props[str(k)] = _jsonable(v)
+            feats.append(
+                {
+                    "type": "Feature",
+                    "id": str(rec["sample_id"]),
+                    "geometry": {
+                        "type": "Point",
+                        "coordinates": [float(rec["longitude"]), float(rec["latitude"])],
+                    },
+                    "properties": props,
+                }
+            )
+        return feats, matched
+
+    def sample_feature(self, actor: Actor, dataset_id: str, sample_id: str) -> dict[str, Any]:
+        """One sample feature by its sample id."""
+        feats, _ = self.sample_features(actor, dataset_id, sample_id=sample_id, limit=1)
+        if not feats:
+            raise NotFoundError(f"feature {sample_id!r} not found")
+        return feats[0]
+
+    # ------------------------------------------------------------------ elements
+
+    def elements(self, actor: Actor) -> list[dict[str, Any]]:
+        """Every element ``actor`` may see, with the datasets that hold it."""
+        snap = self.snapshot()
+        by: dict[str, list[str]] = {}
+        for ds in self.visible_datasets(actor):
+            pol = snap.policies[ds]
+            for e in string_list(snap.records[ds].get("elements")):
+                if pol.element_visible(actor, e):
+                    by.setdefault(e, []).append(ds)
+        return [{"element": e, "datasets": by[e]} for e in sorted(by)]
+
+    def element_baselines(self, actor: Actor, element: str) -> list[dict[str, Any]]:
+        """Baseline statistics of ``element`` per dataset, medium and method."""
+        return list(self.memo(("baselines", element, self.sight(actor)),
+                               lambda: self._element_baselines(actor, element)))
+
+    def _element_baselines(self, actor: Actor, element: str) -> list[dict[str, Any]]:
+        from chemearth.stats.baselines import baseline
+
+        held = {r["element"]: r["datasets"] for r in self.elements(actor)}
+        if element not in held:
+            raise NotFoundError(f"element {element!r} not found")
+        out = []
+        for ds in held[element]:
+            pol = self.snapshot().policies[ds]
+            try:
+                table = baseline(self.store, element, dataset=ds)
+            except ChemearthError:
+                continue
+            for rec in table.to_dict("records"):
+                if int(rec.get("n", 0)) < pol.min_cell_n(actor):
+                    continue
+                rec["samples_visible"] = pol.samples_visible(actor, element)
+                out.append({str(k): _jsonable(v) for k, v in rec.items()})
+        return out
+
+    def element_values(
+        self,
+        actor: Actor,
+        element: str,
+        dataset_id: str,
+        medium: str | None = None,
+        method: str | None = None,
+    ) -> tuple[np.ndarray, np.ndarray, str]:
+        """Sample values of one element (for plots): values, censored flags and unit.
+
+        Raises
+        ------
+        AccessDenied
+            For an aggregated-only dataset without full access.
+        """
+        pol = self._sample_policy(actor, dataset_id)
+        m = self.store.measurements(dataset_id, elements=[element])
+        if not pol.element_visible(actor, element):  # as if the dataset did not hold it
+            m = m.iloc[:0]
+        if medium:
+            m = m[m["medium"].astype(str) == medium]
+        if method is not None:
+            m = m[m["method"].astype(str) == method]
+        units = m["unit"].astype(str).unique()
+        if m.empty or len(units) != 1:
+            raise NotFoundError(
+                f"no single set of {element!r} values in dataset {dataset_id!r}"
+                + (" (choose a medium or method)" if len(units) > 1 else "")
+            )
+        return (
+            m["value"].to_numpy(dtype=float),
+            m["censored"].to_numpy(dtype=bool),
+            str(units[0]),
+        )
+
+    # ------------------------------------------------------------------ uploads
+
+    def upload(
+        self,
+        actor: Actor,
+        survey: Path,
+        descriptor_text: str,
+        *,
+        boundaries: Path | None = None,
+        strict: bool = False,
+        build: Callable[[Store, str], object] | None = None,
+    ) -> Any:
+        """Ingest an uploaded survey file with its descriptor, as a data owner or admin.
+
+        The same validation as ``chemearth ingest``; the store is unchanged on any error.
+        Returns the :class:`~chemearth.ingest.pipeline.IngestReport`; ``build(store, dataset_id)``
+        then builds its grid layers.
+        """
+        from chemearth.ingest.descriptor import parse_descriptor
+        from chemearth.ingest.pipeline import ingest
+
+        if actor.role not in (Role.OWNER, Role.ADMIN):
+            raise AccessDenied("uploads need a data owner's or an administrator's token")
+        desc = parse_descriptor(descriptor_text, Path(f"upload:{survey.name}.toml"))
+        if not actor.is_admin and desc.dataset.organisation != actor.organisation:
+            raise AccessDenied(
+                f"a data owner of {actor.organisation!r} may upload only datasets whose "
+                f"descriptor names that organisation (got {desc.dataset.organisation!r})"
+            )
+        existing = self.snapshot().policies.get(desc.dataset.id)
+        if existing is not None and not existing.full_access(actor):
+            raise AccessDenied(f"dataset id {desc.dataset.id!r} is taken; choose another id")
+        report = ingest(self.store, desc, survey, boundaries=boundaries, strict=strict)
+        if build is not None and report.status != "unchanged":
+            build(self.store, desc.dataset.id)
+        return report
+
+
+_STATS = [s for s in STATISTICS if s != "dl_max"]
+
+
+def cell_feature_id(props: dict[str, Any]) -> str:
+    """The OGC feature id of a cell: ``grid~element~medium~method~cell_id``."""
+    return "~".join(
+        str(props[k]) for k in ("grid", "element", "medium", "method", "cell_id")
+    )
+
+
+def _grids(rows: pd.DataFrame) -> list[str]:
+    """The grids of inventory ``rows``, the global grid first (the default)."""
+    return sorted((str(x) for x in rows["grid"].unique()), key=lambda n: (n != "global", n))
+
+
+def _bbox(bbox: Sequence[float]) -> tuple[float, float, float, float]:
+    if len(bbox) != 4:
+        raise GridError("bbox needs four numbers: west,south,east,north")
+    w, s, e, n = (float(v) for v in bbox)
+    if not (-180 <= w <= 180 and -180 <= e <= 180 and -90 <= s <= n <= 90):
+        raise GridError(f"bbox {w},{s},{e},{n} is not west,south,east,north in degrees")
+    return w, s, e, n
+
+
+def _num(value: Any) -> float | None:
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return None
+    return f if np.isfinite(f) else None
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return _num(value)
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [_jsonable(v) for v in value]
+    if pd.isna(value):
+        return None
+    return str(value)

@@ -1,0 +1,221 @@
+"""API tokens: who an actor is.
+
+API tokens are ``ce_<id>_<secret>`` with a 256-bit secret. Only their SHA-256 is kept
+(in ``access.json`` in the store directory) and it is compared in constant time. A
+fast hash is right here because the secret is random, not a password: guessing
+2**256 values is out of reach whatever the hash costs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import hashlib
+import hmac
+import json
+import os
+import re
+import secrets
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from chemearth.access.policy import Actor, Role
+from chemearth.errors import AuthenticationError, ChemearthError
+
+__all__ = ["TokenRecord", "TokenStore"]
+
+_TOKEN = re.compile(r"ce_([0-9a-f]{12})_([A-Za-z0-9_-]{43})")
+
+
+@dataclass
+class TokenRecord:
+    """One API token as stored: everything but the secret."""
+
+    token_id: str
+    name: str
+    role: Role
+    organisation: str
+    sha256: str
+    grants: list[str] = field(default_factory=list)
+    created: str = ""
+    revoked: bool = False
+
+    def actor(self) -> Actor:
+        """The actor this token stands for."""
+        return Actor(self.name, self.role, self.organisation, frozenset(self.grants), self.token_id)
+
+    def to_dict(self, secret_hash: bool = True) -> dict[str, Any]:
+        """JSON-ready (with the hash only if ``secret_hash``)."""
+        d = {
+            "token_id": self.token_id,
+            "name": self.name,
+            "role": str(self.role),
+            "organisation": self.organisation,
+            "grants": list(self.grants),
+            "created": self.created,
+            "revoked": self.revoked,
+        }
+        if secret_hash:
+            d["sha256"] = self.sha256
+        return d
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+# a fixed hash to compare against when the id is unknown, so both paths cost the same
+_DUMMY = _hash("ce_000000000000_" + "0" * 43)
+
+
+class TokenStore:
+    """API tokens kept hashed in ``<home>/access.json``.
+
+    Parameters
+    ----------
+    home : Path
+        The store directory.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> tokens = TokenStore(Path(tempfile.mkdtemp()))
+    >>> secret = tokens.create("alice", "owner", organisation="NGU")
+    >>> tokens.authenticate(secret).role
+    <Role.OWNER: 'owner'>
+    >>> secret in Path(tokens.path).read_text()
+    False
+    """
+
+    def __init__(self, home: Path) -> None:
+        self.path = Path(home) / "access.json"
+        self._lock = threading.Lock()
+        self._cache: tuple[tuple[int, int] | None, dict[str, TokenRecord]] = (None, {})
+
+    # ---------------------------------------------------------------- reading
+
+    def _stamp(self) -> tuple[int, int] | None:
+        try:
+            st = self.path.stat()
+        except FileNotFoundError:
+            return None
+        return st.st_mtime_ns, st.st_size
+
+    def records(self) -> dict[str, TokenRecord]:
+        """All tokens by id (re-read when the file changed)."""
+        stamp = self._stamp()
+        cached_stamp, recs = self._cache
+        if stamp == cached_stamp and (recs or stamp is None):
+            return recs
+        with self._lock:
+            recs = self._read()
+            self._cache = (stamp, recs)
+        return recs
+
+    def _read(self) -> dict[str, TokenRecord]:
+        if not self.path.exists():
+            return {}
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            return {
+                t["token_id"]: TokenRecord(
+                    token_id=t["token_id"],
+                    name=t["name"],
+                    role=Role(t["role"]),
+                    organisation=t.get("organisation", ""),
+                    sha256=t["sha256"],
+                    grants=list(t.get("grants", [])),
+                    created=t.get("created", ""),
+                    revoked=bool(t.get("revoked", False)),
+                )
+                for t in data.get("tokens", [])
+            }
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ChemearthError(f"access file {self.path} is corrupt: {exc}") from None
+
+    def authenticate(self, token: str) -> Actor:
+        """The actor of ``token``.
+
+        Raises
+        ------
+        AuthenticationError
+            The token is malformed, unknown or revoked (one message for all three).
+        """
+        m = _TOKEN.fullmatch(token.strip())
+        rec = self.records().get(m.group(1)) if m else None
+        expected = rec.sha256 if rec is not None else _DUMMY
+        ok = hmac.compare_digest(_hash(token.strip()), expected)
+        if not ok or rec is None or rec.revoked:
+            raise AuthenticationError("invalid or revoked API token")
+        return rec.actor()
+
+    # ---------------------------------------------------------------- writing
+
+    @contextlib.contextmanager
+    def _editing(self) -> Iterator[dict[str, TokenRecord]]:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path.with_suffix(".lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            recs = self._read()
+            yield recs
+            tmp = self.path.with_suffix(".tmp")
+            tmp.write_text(
+                json.dumps({"tokens": [r.to_dict() for r in recs.values()]}, indent=1),
+                encoding="utf-8",
+            )
+            os.chmod(tmp, 0o600)
+            os.replace(tmp, self.path)
+        self._cache = (None, {})
+
+    def create(
+        self,
+        name: str,
+        role: str | Role,
+        organisation: str = "",
+        grants: Iterable[str] = (),
+    ) -> str:
+        """Create a token and return it; only its hash is kept, so show it once."""
+        role = Role(role)
+        if role is Role.ANONYMOUS:
+            raise ChemearthError("a token cannot have the role 'anonymous'")
+        if role is Role.OWNER and not organisation:
+            raise ChemearthError("a data owner's token needs an organisation")
+        token_id = secrets.token_hex(6)
+        token = f"ce_{token_id}_{secrets.token_urlsafe(32)}"
+        with self._editing() as recs:
+            recs[token_id] = TokenRecord(
+                token_id=token_id,
+                name=name,
+                role=role,
+                organisation=organisation,
+                sha256=_hash(token),
+                grants=sorted(set(grants)),
+                created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            )
+        return token
+
+    def _change(self, token_id: str) -> contextlib.AbstractContextManager[TokenRecord]:
+        @contextlib.contextmanager
+        def edit() -> Iterator[TokenRecord]:
+            with self._editing() as recs:
+                if token_id not in recs:
+                    raise ChemearthError(f"no token with id {token_id!r}")
+                yield recs[token_id]
+
+        return edit()
+
+    def revoke(self, token_id: str) -> None:
+        """Revoke a token (it stays listed, marked revoked)."""
+        with self._change(token_id) as rec:
+            rec.revoked = True
+
+    def grant(self, token_id: str, dataset_id: str, revoke: bool = False) -> None:
+        """Grant (or with ``revoke`` withdraw) full access to a dataset."""
+        with self._change(token_id) as rec:
+            grants = set(rec.grants)
+            grants.discard(dataset_id) if revoke else grants.add(dataset_id)
+            rec.grants = sorted(grants)

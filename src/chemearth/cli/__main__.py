@@ -1,0 +1,5 @@
+"""``python -m chemearth.cli``."""
+
+from chemearth.cli import main
+
+main()

@@ -1,0 +1,183 @@
+"""Survey commands: ``ingest``, ``describe``, ``catalog`` and ``rejects``."""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from chemearth.cli.common import (
+    cli,
+    home_option,
+    load_settings,
+    open_store_at,
+    print_table,
+    progress,
+    report_line,
+)
+from chemearth.errors import ChemearthWarning
+
+if TYPE_CHECKING:
+
+    from chemearth.store import Store
+
+
+@cli.command()
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "-d",
+    "--descriptor",
+    "descriptor_path",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Dataset descriptor (TOML), or a shipped descriptor's id.",
+)
+@click.option("--strict", is_flag=True, help="Reject the whole file if any row is bad.")
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Folder that the descriptor's relative paths refer to.",
+)
+@click.option(
+    "--boundaries",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Natural Earth admin-0 countries (GeoJSON) for locating countries.",
+)
+@click.option(
+    "--rejects",
+    "rejects_out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Write the reject report (CSV) here.",
+)
+@home_option
+def ingest(
+    files: tuple[Path, ...],
+    descriptor_path: Path,
+    strict: bool,
+    data_dir: Path | None,
+    boundaries: Path | None,
+    rejects_out: Path | None,
+    home: Path | None,
+) -> None:
+    """Ingest FILES (or the descriptor's own file) into the store.
+
+    Bad rows go to a reject report and the rest is ingested; with --strict the whole
+    file is rejected. A failed ingest leaves the store exactly as it was.
+    """
+    from chemearth.ingest.descriptor import load_descriptor
+    from chemearth.ingest.pipeline import ingest as run
+    from chemearth.ingest.shipped import shipped_descriptor
+
+    settings = load_settings()
+    if not descriptor_path.exists() and shipped_descriptor(str(descriptor_path)) is not None:
+        descriptor_path = shipped_descriptor(str(descriptor_path))  # type: ignore[assignment]
+    desc = load_descriptor(descriptor_path)
+    store = open_store_at(home)
+    targets: list[Path | None] = list(files) or [None]
+    for f in targets:
+        with progress(sys.stderr.isatty()) as tick, warnings.catch_warnings(record=True) as ws:
+            warnings.simplefilter("always", ChemearthWarning)
+            report = run(
+                store,
+                desc,
+                f,
+                data_dir=data_dir or settings.data_dir,
+                boundaries=boundaries or settings.boundaries,
+                strict=strict,
+                progress=tick,
+            )
+        for w in ws:
+            click.echo(f"warning: {w.message}", err=True)
+        click.echo(report_line(report))
+        if report.n_rejected:
+            for m in report.messages(10):
+                click.echo(f"  rejected: {m}", err=True)
+            if report.n_rejected > 10:
+                click.echo(f"  … and {len(report.rejects) - 10} more problems", err=True)
+            if rejects_out:
+                report.rejects.to_csv(rejects_out, index=False)
+                click.echo(f"reject report written to {rejects_out}", err=True)
+
+
+@cli.command()
+@click.option("--by-country", is_flag=True, help="Show the per-country table only.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table")
+@home_option
+def catalog(by_country: bool, fmt: str, home: Path | None) -> None:
+    """List the datasets in the store, and what each country shares."""
+    store = open_store_at(home)
+    show_catalog(store, by_country=by_country, fmt=fmt)
+
+
+def show_catalog(store: Store, by_country: bool = False, fmt: str = "table") -> None:
+    """Print the dataset catalogue and the per-country table."""
+    datasets = store.dataset_summary()
+    countries = store.country_summary()
+    if fmt == "json":
+        import json
+
+        out: dict[str, Any] = {"countries": countries.to_dict("records")}
+        if not by_country:
+            out["datasets"] = datasets.to_dict("records")
+        click.echo(json.dumps(out, indent=2, default=str))
+        return
+    if fmt == "csv":
+        click.echo((countries if by_country else datasets).to_csv(index=False), nl=False)
+        return
+    if not by_country:
+        cols = [
+            "dataset_id",
+            "version",
+            "samples",
+            "elements",
+            "data_items",
+            "countries",
+            "media",
+            "licence",
+            "n_rejected",
+        ]
+        print_table(datasets[cols].rename(columns={"n_rejected": "rejected"}), "Datasets")
+    print_table(countries, "Per country (surveys, latest versions)")
+
+
+@cli.command()
+@click.argument("dataset_id")
+@click.option("--version", type=int, default=None)
+@home_option
+def rejects(dataset_id: str, version: int | None, home: Path | None) -> None:
+    """Show the rows rejected when DATASET_ID was ingested, with reasons."""
+    df = open_store_at(home).rejects(dataset_id, version)
+    if df.empty:
+        click.echo(f"{dataset_id}: no rows were rejected")
+        return
+    click.echo(df.to_csv(index=False), nl=False)
+
+
+@cli.command()
+@click.argument("file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--header-row", type=int, default=None, help="1-based header row (default: found).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Write the proposed descriptor here instead of printing it.",
+)
+def describe(file: Path, header_row: int | None, output: Path | None) -> None:
+    """Propose a descriptor for FILE by recognising its element columns and units."""
+    from chemearth.ingest.describe import propose_descriptor
+
+    text = propose_descriptor(file, header_row=header_row)
+    if output:
+        output.write_text(text, encoding="utf-8")
+        click.echo(
+            f"descriptor written to {output}: review it, then `chemearth ingest {file} -d {output}`"
+        )
+    else:
+        click.echo(text, nl=False)

@@ -1,0 +1,374 @@
+"""Build the multi-scale grid database: per-cell statistics of every dataset at every level.
+
+For each dataset version, medium, element (and analytical method) and grid level, every
+cell holding samples gets the statistics of :data:`chemearth.grid.aggregate.STATISTICS`. The
+result is stored with the dataset version (``cells-<grid>.parquet``), so adding a dataset
+computes only that dataset, and a new version of a dataset only that version.
+
+The computation itself is :func:`cell_tables`, which works on plain arrays and knows
+nothing of the store: the single-machine path (:func:`build_cells`) feeds it a whole
+dataset, the distributed path (:mod:`chemearth.grid.distributed`) one partition of 160 km
+root cells at a time. Every level of both grids nests in the 160 km root cells, so a
+cell never straddles two partitions and both paths give the same rows; :func:`canonical`
+puts them in the same order.
+
+Examples
+--------
+>>> import numpy as np
+>>> lon, lat = np.array([10.01, 10.02, 10.5]), np.array([50.01, 50.02, 50.5])
+>>> col = ColumnData("Cu", "", "mg/kg", np.arange(3), np.array([1.0, 3.0, 8.0]),
+...                  np.zeros(3, bool))
+>>> t = canonical(pa.concat_tables(cell_tables("global", [160_000, 10_000], lon, lat,
+...                                            np.array(["soil"] * 3), [col])))
+>>> t.select(["level_m", "cell_id", "n", "median"]).to_pylist()[0]
+{'level_m': 160000, 'cell_id': 'G160km-E006-N35', 'n': 3, 'median': 3.0}
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from chemearth.grid.aggregate import STATISTICS, RankedValues, factorize
+from chemearth.grid.geometry import Grid
+from chemearth.store.base import Store
+
+__all__ = [
+    "CELL_COLUMNS",
+    "ColumnData",
+    "build_cells",
+    "canonical",
+    "cell_table_schema",
+    "cell_tables",
+    "iter_cells",
+]
+
+#: Key columns of a cell table, before the statistics.
+CELL_COLUMNS = ("grid", "level_m", "cell", "cell_id", "medium", "element", "method", "unit")
+
+#: The order of a cell table: coarse levels first, then medium, element, method, cell.
+SORT_KEYS = [
+    ("level_m", "descending"),
+    ("medium", "ascending"),
+    ("element", "ascending"),
+    ("method", "ascending"),
+    ("unit", "ascending"),
+    ("cell", "ascending"),
+]
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class ColumnData:
+    """One analyte column: what it is, and its values by sample position.
+
+    ``rows`` are positions into the sample arrays passed to :func:`cell_tables`;
+    ``values`` are in the canonical unit, censored ones at their detection limit.
+    """
+
+    element: str
+    method: str
+    unit: str
+    rows: np.ndarray
+    values: np.ndarray
+    censored: np.ndarray
+
+
+def cell_table_schema() -> pa.Schema:
+    """The Arrow schema of a stored cell table."""
+    fields = [
+        pa.field("grid", pa.dictionary(pa.int8(), pa.string())),
+        pa.field("level_m", pa.int32()),
+        pa.field("cell", pa.int64()),
+        pa.field("cell_id", pa.string()),
+        pa.field("medium", pa.dictionary(pa.int8(), pa.string())),
+        pa.field("element", pa.dictionary(pa.int16(), pa.string())),
+        pa.field("method", pa.dictionary(pa.int16(), pa.string())),
+        pa.field("unit", pa.dictionary(pa.int8(), pa.string())),
+    ]
+    for name in STATISTICS:
+        kind = pa.int64() if name in ("n", "n_censored") else pa.float64()
+        fields.append(pa.field(name, kind))
+    return pa.schema(fields)
+
+
+def canonical(table: pa.Table) -> pa.Table:
+    """``table`` in the canonical row order (:data:`SORT_KEYS`), with the stored schema."""
+    schema = cell_table_schema()
+    if table.num_rows == 0:
+        return schema.empty_table()
+    plain = table.select(list(schema.names))
+    for name in ("grid", "medium", "element", "method", "unit"):
+        i = plain.schema.get_field_index(name)
+        plain = plain.set_column(i, name, plain.column(name).cast(pa.string()))
+    order = pc.sort_indices(plain, sort_keys=SORT_KEYS)
+    return plain.take(order).cast(schema).combine_chunks()
+
+
+def cell_tables(
+    grid: str,
+    levels: Sequence[int],
+    longitude: np.ndarray,
+    latitude: np.ndarray,
+    media: np.ndarray,
+    columns: Iterable[ColumnData],
+    threads: int | None = None,
+    progress: Progress | None = None,
+    n_columns: int | None = None,
+) -> Iterator[pa.Table]:
+    """Per-cell statistics of some samples, one table per column, medium and level.
+
+    Parameters
+    ----------
+    grid : str
+        ``"global"`` or ``"europe"``.
+    levels : sequence of int
+        Cell sizes in metres.
+    longitude, latitude : ndarray
+        WGS 84 coordinates of every sample; samples off the grid (or without a location)
+        are left out.
+    media : ndarray of str
+        The sampled medium of every sample.
+    columns : iterable of ColumnData
+        The analyte columns; consumed lazily, a few at a time.
+    threads : int, optional
+        Columns computed at once (default: the number of CPUs). numpy releases the GIL
+        in the sorts and gathers that dominate, so threads scale.
+    progress : callable, optional
+        Called as ``progress(element, done, total)``.
+    n_columns : int, optional
+        The number of columns, for progress only.
+
+    Yields
+    ------
+    pyarrow.Table
+        One table per column (with analyses on the grid), with the schema of
+        :func:`cell_table_schema`; rows by medium, then ``levels`` order, then cell.
+    """
+    from chemearth.grid.geometry import get_grid
+
+    g = get_grid(grid)
+    lon = np.asarray(longitude, dtype=np.float64)
+    lat = np.asarray(latitude, dtype=np.float64)
+    x, y = g.to_xy(lon, lat)  # project once, key every level
+    keys = [g.cell_keys_xy(x, y, level) for level in levels]
+    on_grid = np.ones(len(lon), dtype=bool)
+    for k in keys:
+        on_grid &= k >= 0
+    per_level = []
+    for k in keys:
+        unique, gidx = factorize(k[on_grid])
+        full = np.full(len(lon), -1, dtype=np.int64)
+        full[on_grid] = gidx
+        per_level.append((unique, full, pa.array(g.key_to_id(unique), pa.string())))
+    medium_names, medium_code = np.unique(np.asarray(media, dtype=str), return_inverse=True)
+    medium_code = np.where(on_grid, medium_code, -1)
+    plan = _plan(g, levels)
+
+    def work(col: ColumnData) -> pa.Table | None:
+        rows = np.asarray(col.rows, dtype=np.int64)
+        values = np.asarray(col.values, dtype=np.float64)
+        censored = np.asarray(col.censored, dtype=bool)
+        keep = (medium_code[rows] >= 0) & np.isfinite(values)
+        rows, values, censored = rows[keep], values[keep], censored[keep]
+        codes = medium_code[rows]
+        out: list[pa.Table] = []
+        for m in np.unique(codes):
+            sel = codes == m if len(medium_names) > 1 else slice(None)
+            ranked = RankedValues(values[sel], censored[sel])
+            r = rows[sel]
+            orders: dict[int, np.ndarray] = {}
+            tables: dict[int, pa.Table] = {}
+            for i, finer in plan:
+                unique, full, ids = per_level[i]
+                stats = ranked.grouped_stats(unique, full[r], orders.get(finer))
+                orders[i] = stats.pop("_order")
+                tables[i] = _table(g.name, levels[i], stats, unique, ids, str(medium_names[m]), col)
+            out.extend(tables[i] for i in range(len(levels)))
+        return pa.concat_tables(out) if out else None
+
+    tick = progress or (lambda step, done, total: None)
+    total = n_columns or 0
+    workers = max(1, threads or os.cpu_count() or 1)
+    with ThreadPoolExecutor(workers) as pool:
+        pending: deque[tuple[str, Future[pa.Table | None]]] = deque()
+        done = 0
+        for col in columns:
+            pending.append((col.element, pool.submit(work, col)))
+            if len(pending) > workers:
+                name, fut = pending.popleft()
+                if (table := fut.result()) is not None:
+                    yield table
+                done += 1
+                tick(name, done, total)
+        while pending:
+            name, fut = pending.popleft()
+            if (table := fut.result()) is not None:
+                yield table
+            done += 1
+            tick(name, done, total)
+
+
+def _plan(g: Grid, levels: Sequence[int]) -> list[tuple[int, int]]:
+    """The order to compute levels in, finest first, each with the coarsest finer level
+    nested in it (fewest, longest runs).
+
+    Returns ``(index, finer_index)`` pairs (``finer_index`` -1 for none): the sorted order
+    of a level nested in the next is a set of ascending runs per cell, which
+    :meth:`~chemearth.grid.aggregate.RankedValues.group_order` merges instead of sorting.
+
+    Examples
+    --------
+    >>> from chemearth.grid.geometry import GLOBAL
+    >>> _plan(GLOBAL, [20_000, 10_000, 4_000, 2_000])
+    [(3, -1), (2, 3), (1, 3), (0, 1)]
+    """
+    by_size = sorted(range(len(levels)), key=lambda i: levels[i])
+    plan: list[tuple[int, int]] = []
+    for pos, i in enumerate(by_size):
+        finer = [j for j in by_size[:pos] if g.nests(levels[j], levels[i])]
+        plan.append((i, finer[-1] if finer else -1))
+    return plan
+
+
+def iter_cells(
+    store: Store,
+    dataset_id: str,
+    version: int | None = None,
+    grid: str = "global",
+    levels: Sequence[int] | None = None,
+    progress: Progress | None = None,
+    threads: int | None = None,
+) -> Iterator[pa.Table]:
+    """:func:`cell_tables` over one dataset version of ``store``, reading columns lazily.
+
+    Yields tables with the stored schema (:func:`cell_table_schema`), ready for
+    :meth:`Store.write_cells <chemearth.store.base.Store.write_cells>`.
+    """
+    from chemearth.grid.geometry import get_grid
+
+    g = get_grid(grid)
+    levels = list(levels or g.levels)
+    if version is None:  # fix the version once: every read below is of the same one
+        catalogue = store.datasets()
+        latest = catalogue.loc[catalogue["dataset_id"] == dataset_id, "version"]
+        version = int(latest.iloc[0]) if len(latest) else None
+    samples = store.samples(dataset_id, version)
+    lon = samples["longitude"].to_numpy(dtype=np.float64, na_value=np.nan)
+    lat = samples["latitude"].to_numpy(dtype=np.float64, na_value=np.nan)
+    sample_index = samples["sample_index"].to_numpy(dtype=np.int64)
+    media = samples["medium"].astype(str).to_numpy()
+    meta = store.measurement_columns(dataset_id, version)
+
+    def columns() -> Iterator[ColumnData]:
+        for col in meta.itertuples(index=False):
+            wide = store.column_values(dataset_id, version, int(col.column_id))  # type: ignore[arg-type]
+            rows = _positions(sample_index, wide["sample_index"])
+            ok = rows >= 0
+            yield ColumnData(
+                str(col.element),
+                str(col.method or ""),
+                str(col.unit),
+                rows[ok],
+                wide["value"][ok],
+                wide["censored"][ok],
+            )
+
+    yield from cell_tables(g.name, levels, lon, lat, media, columns(), threads, progress, len(meta))
+
+
+def build_cells(
+    store: Store,
+    dataset_id: str,
+    version: int | None = None,
+    grid: str = "global",
+    levels: Sequence[int] | None = None,
+    progress: Progress | None = None,
+    threads: int | None = None,
+) -> pa.Table:
+    """Per-cell statistics of one dataset version at every level of ``grid``.
+
+    Parameters
+    ----------
+    store : Store
+        Where the dataset lives.
+    dataset_id : str
+        The dataset.
+    version : int, optional
+        Its version (default: the latest).
+    grid : str
+        ``"global"`` (EASE-Grid 2.0, EPSG:6933) or ``"europe"`` (INSPIRE, EPSG:3035).
+    levels : sequence of int, optional
+        Cell sizes in metres (default: all levels of the grid).
+    progress : callable, optional
+        Called as ``progress(step, done, total)``.
+    threads : int, optional
+        Columns computed at once (default: the number of CPUs).
+
+    Returns
+    -------
+    pyarrow.Table
+        Schema :func:`cell_table_schema`, in :func:`canonical` order; one row per
+        (level, cell, medium, element, method). Samples without a location, or outside
+        the grid, are left out.
+    """
+    tables = list(iter_cells(store, dataset_id, version, grid, levels, progress, threads))
+    if not tables:
+        return cell_table_schema().empty_table()
+    return canonical(pa.concat_tables(tables))
+
+
+def _positions(index: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Position of each ``wanted`` sample index in ``index`` (-1 where absent)."""
+    if not len(index):
+        return np.full(len(wanted), -1, dtype=np.int64)
+    order = np.argsort(index)
+    pos = np.minimum(np.searchsorted(index, wanted, sorter=order), len(index) - 1)
+    found = index[order[pos]] == wanted
+    return np.where(found, order[pos], -1).astype(np.int64)
+
+
+def _table(
+    grid: str,
+    level: int,
+    stats: dict[str, np.ndarray],
+    unique: np.ndarray,
+    ids: pa.Array,
+    medium: str,
+    col: ColumnData,
+) -> pa.Table:
+    """One level's statistics as a table of the stored schema (constant columns are
+    dictionary arrays of one value, and ids are taken from the level's id array, so no
+    string is built per row)."""
+    n = len(stats["cell"])
+    pos = np.searchsorted(unique, stats["cell"])
+    schema = cell_table_schema()
+
+    def constant(name: str, value: str) -> pa.Array:
+        kind = schema.field(name).type
+        return pa.DictionaryArray.from_arrays(
+            pa.array(np.zeros(n, dtype=kind.index_type.to_pandas_dtype())),
+            pa.array([value], pa.string()),
+        )
+
+    cols: dict[str, pa.Array] = {
+        "grid": constant("grid", grid),
+        "level_m": pa.array(np.full(n, level, dtype=np.int32)),
+        "cell": pa.array(stats["cell"].astype(np.int64)),
+        "cell_id": ids.take(pa.array(pos)),
+        "medium": constant("medium", medium),
+        "element": constant("element", col.element),
+        "method": constant("method", col.method),
+        "unit": constant("unit", col.unit),
+    }
+    for name in STATISTICS:
+        cols[name] = pa.array(stats[name])
+    return pa.table(cols, schema=schema)

@@ -1,0 +1,3 @@
+"""Interpolation: variograms, ordinary kriging, surfaces on grid cells and the local
+projections they are computed in.
+"""

@@ -1,0 +1,800 @@
+"""Publication-quality geochemical maps: class-symbol point maps, cell maps and surfaces.
+
+Drawn as the European geochemical atlases (FOREGS, GEMAS) draw them, in classes bounded at
+percentiles of the mapped values (:data:`ATLAS_PERCENTS`, 7 classes, by default) coloured by
+:func:`chemearth.stats.classes.legend` (viridis: perceptually uniform, colour-blind safe):
+
+* :func:`point_map` — one symbol per sample, one marker per class growing in size from the
+  lowest class to the highest; values below the detection limit as open symbols;
+* :func:`cell_map` — grid cells as filled polygons reprojected (densified) into the map CRS;
+* :func:`surface_map` — an interpolated surface in its own CRS, one image, NaN transparent.
+
+``scale="continuous"`` colours on :data:`CONTINUOUS_COLORMAP` (a log norm when all values are
+positive) with a colorbar. Every map gets atlas furniture: Natural Earth country boundaries
+(optional), the legend with the unit, a scale bar labelled with its true (geodesic) length,
+a north arrow, the projection (:func:`chemearth.interp.projections.crs_name`), the data citation,
+``Map: chemearth`` and a title. Point and cell maps are pure vector graphics.
+
+Figures are :class:`matplotlib.figure.Figure` on the Agg canvas, never ``pyplot``; ``ax=``
+draws into an Axes of a caller's figure (an atlas page). Chinese labels (``lang="zh"``) need
+a CJK font (:func:`chemearth.render.plots.cjk_font_family`), else English is used.
+
+Artists carry gids (for tests and SVG styling): ``class-<k>`` and ``class-<k>-censored``
+symbols, ``points`` and ``points-censored`` (continuous), ``cells``, ``surface``, ``sites``,
+``boundary-<ADM0_A3>``, ``land-<ADM0_A3>``, ``scalebar`` (the bar's baseline, end to end),
+``scalebar-label``, ``north-arrow``, ``footer``.
+
+Examples
+--------
+>>> fig = point_map([28.0, 30.0, 32.0, 31.0], [67.5, 68.0, 69.0, 70.0], [5.0, 10.0, 20.0, 40.0],
+...                 element="Cu", unit="mg/kg", percents=(50,), source="Kola Project 1995")
+>>> fig.axes[0].get_title()
+'Cu (mg/kg)'
+>>> [t.get_text() for t in fig.axes[0].get_legend().get_texts()][:2]
+['15.0 – 40.0 (P50–max)', '5.00 – 15.0 (min–P50)']
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import math
+import textwrap
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+import numpy as np
+import pyproj
+import shapely
+from matplotlib import colormaps
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.cm import ScalarMappable
+from matplotlib.collections import LineCollection, PolyCollection
+from matplotlib.colors import BoundaryNorm, Colormap, ListedColormap, LogNorm, Normalize
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import FancyArrowPatch, Patch, PathPatch, Rectangle
+from matplotlib.path import Path as MplPath
+from matplotlib.patheffects import withStroke
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+from numpy.typing import ArrayLike, NDArray
+
+from chemearth.errors import ChemearthError
+from chemearth.interp.projections import crs_name, from_local, local_crs, to_local
+from chemearth.render.plots import LANGUAGES, cjk_font_family
+from chemearth.stats import classes
+
+if TYPE_CHECKING:
+    import xarray as xr
+    from matplotlib.artist import Artist
+    from matplotlib.axes import Axes
+
+    from chemearth.grid.geometry import Grid
+
+__all__ = [
+    "ATLAS_PERCENTS",
+    "CONTINUOUS_COLORMAP",
+    "MARKERS",
+    "SCALES",
+    "MapError",
+    "cell_map",
+    "point_map",
+    "surface_map",
+]
+
+#: Class percentiles of the European geochemical atlases (FOREGS, GEMAS): 7 classes.
+ATLAS_PERCENTS: Final = (5, 25, 50, 75, 90, 98)
+#: Colour scales of a map.
+SCALES: Final = ("classes", "continuous")
+#: Colormap of ``scale="continuous"``: perceptually uniform and colour-blind safe.
+CONTINUOUS_COLORMAP: Final = "viridis"
+#: Point symbol of each class, lowest first (cycled beyond nine classes).
+MARKERS: Final = ("o", "s", "D", "^", "v", "p", "h", "P", "*")
+
+Floats = NDArray[np.float64]
+Extent = tuple[float, float, float, float]  # xmin, xmax, ymin, ymax in map metres
+
+_MARGIN = 0.05  # of the data extent, on each side
+_DENSIFY = 8  # segments per cell edge reprojected into the map CRS
+_EDGE = "#222222"
+_LINE = "#3a3a3a"
+_LAND = "#f1f0eb"
+_SEA = "#e9f1f6"
+_HALO = [withStroke(linewidth=2.5, foreground="white")]
+_GEOD = pyproj.Geod(ellps="WGS84")
+_CORNERS = ("lower left", "lower right", "upper left", "upper right")
+
+# fmt: off
+_LABELS: dict[str, dict[str, str]] = {
+    "en": {"title": "{element} ({unit})", "projection": "Projection: {name}",
+           "source": "Data: {source}", "credit": "Map: chemearth",
+           "censored": "open symbol: below detection limit", "n": "n = {n}",
+           "sites": "dots: sample sites (n = {n})", "min": "min", "max": "max"},
+    "zh": {"title": "{element} 含量 ({unit})", "projection": "投影：{name}",
+           "source": "数据来源：{source}", "credit": "制图：chemearth",
+           "censored": "空心符号：低于检出限", "n": "n = {n}",
+           "sites": "黑点：采样点（n = {n}）", "min": "最小值", "max": "最大值"},
+}
+# fmt: on
+
+
+class MapError(ChemearthError, ValueError):
+    """Input a map cannot be drawn from: no finite values, mismatched lengths, an unknown
+    scale or language, a surface without a CRS, an unreadable boundaries file."""
+
+    exit_code = 2
+
+
+# --------------------------------------------------------------------------- input
+
+
+def _setup(lang: str, scale: str) -> tuple[dict[str, str], dict[str, Any]]:
+    """The labels and font properties of a language, after checking the scale."""
+    if scale not in SCALES:
+        raise MapError(f"unknown scale {scale!r}; choose one of {', '.join(SCALES)}")
+    if lang not in LANGUAGES:
+        raise MapError(f"unknown language {lang!r}; choose one of {', '.join(LANGUAGES)}")
+    family = cjk_font_family() if lang == "zh" else None
+    if lang == "zh" and family is None:
+        lang = "en"  # no font with Chinese glyphs: English rather than missing glyphs
+    return _LABELS[lang], ({"family": ["DejaVu Sans", family]} if family else {})
+
+
+def _floats(values: ArrayLike, name: str, size: int | None = None) -> Floats:
+    try:
+        x = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise MapError(f"{name} must be numbers: {exc}") from None
+    if x.ndim != 1:
+        raise MapError(f"{name} must be one-dimensional, got shape {x.shape}")
+    if size is not None and x.size != size:
+        raise MapError(f"{name} has {x.size} entries but there are {size} values")
+    return x
+
+
+def _map_crs(crs: pyproj.CRS | str | None, lon: Floats, lat: Floats) -> pyproj.CRS:
+    return local_crs(lon, lat) if crs is None else _projected(crs, "map CRS")
+
+
+def _projected(crs: pyproj.CRS | str, what: str) -> pyproj.CRS:
+    """``crs`` as a projected CRS, or a MapError naming ``what``."""
+    try:
+        out = pyproj.CRS.from_user_input(crs)
+    except pyproj.exceptions.CRSError as exc:
+        raise MapError(f"the {what} {str(crs)[:60]!r} is unknown: {exc}") from None
+    if not out.is_projected:
+        raise MapError(f"the {what} must be projected (metres), got {out.name!r}")
+    return out
+
+
+@functools.lru_cache(maxsize=32)
+def _transformer(source: str, target: str) -> pyproj.Transformer:
+    return pyproj.Transformer.from_crs(source, target, always_xy=True)
+
+
+def _extent(x: Floats, y: Floats) -> Extent:
+    """The data extent plus a 5 % margin, the short side widened to at least half the long
+    one (room for the furniture; at least 2 km for a single site)."""
+    xmin, xmax, ymin, ymax = float(x.min()), float(x.max()), float(y.min()), float(y.max())
+    w, h = (xmax - xmin) * (1 + 2 * _MARGIN), (ymax - ymin) * (1 + 2 * _MARGIN)
+    side = max(w, h, 2_000.0) / 2
+    w, h = max(w, side), max(h, side)
+    cx, cy = (xmin + xmax) / 2, (ymin + ymax) / 2
+    return cx - w / 2, cx + w / 2, cy - h / 2, cy + h / 2
+
+
+# --------------------------------------------------------------------------- figure
+
+
+def _axes(ax: Axes | None, extent: Extent) -> Axes:
+    if ax is not None:
+        return ax
+    width, height = extent[1] - extent[0], extent[3] - extent[2]
+    map_w = 5.4
+    map_h = min(max(map_w * height / width, 3.0), 9.0)
+    fig = Figure(figsize=(map_w + 2.6, map_h + 1.2), layout="constrained")
+    fig.get_layout_engine().set(w_pad=0.1, h_pad=0.08)  # type: ignore[call-arg, union-attr]
+    FigureCanvasAgg(fig)
+    return fig.add_subplot()
+
+
+def _root(ax: Axes) -> Figure:
+    fig: Any = ax.figure
+    while not isinstance(fig, Figure):  # a SubFigure: its parent, up to the root Figure
+        fig = fig.figure
+    return fig
+
+
+def _prop(fonts: dict[str, Any], size: float) -> dict[str, Any]:
+    return {"size": size, **fonts}
+
+
+def _fmt(v: float, sig: int) -> str:
+    if v == 0 or not math.isfinite(v):
+        return f"{v:g}"
+    decimals = sig - 1 - math.floor(math.log10(abs(v)))
+    return f"{round(v, decimals):.0f}" if decimals <= 0 else f"{v:.{decimals}f}"
+
+
+def _limit_texts(limits: Sequence[float]) -> list[str]:
+    """Limits with 3 significant digits, more where neighbours would print alike."""
+    for sig in range(3, 8):
+        texts = [_fmt(v, sig) for v in limits]
+        if all(a != b for a, b in itertools.pairwise(texts)):
+            break
+    return texts
+
+
+def _percent(p: float, labels: dict[str, str]) -> str:
+    return labels["min"] if p <= 0 else labels["max"] if p >= 100 else f"P{p:g}"
+
+
+def _class_legend(ax: Axes, lg: classes.Legend, handles: Sequence[Artist], heading: str,
+                  labels: dict[str, str], fonts: dict[str, Any],
+                  extra: Sequence[tuple[Artist, str]] = ()) -> None:
+    """Legend right of the map: one row per class, the highest on top."""
+    texts = _limit_texts(lg.limits)
+    rows = [
+        f"{texts[k]} – {texts[k + 1]} ({_percent(lg.percent_lower[k], labels)}–"
+        f"{_percent(lg.percent_upper[k], labels)})"
+        for k in range(lg.n_classes)
+    ]
+    ax.legend([*reversed(handles), *(h for h, _ in extra)],
+              [*reversed(rows), *(t for _, t in extra)], title=heading, loc="upper left",
+              bbox_to_anchor=(1.03, 1.0), borderaxespad=0.0, frameon=False,
+              prop=_prop(fonts, 8), title_fontproperties=_prop(fonts, 9), alignment="left",
+              handletextpad=0.6, labelspacing=0.7)
+
+
+def _patches(lg: classes.Legend) -> list[Artist]:
+    return [Patch(facecolor=c, edgecolor="#555555", linewidth=0.3) for c in lg.colours]
+
+
+def _norm(v: Floats) -> Normalize:
+    lo, hi = float(v.min()), float(v.max())
+    if lo > 0 and hi > lo:
+        return LogNorm(lo, hi)
+    if hi > lo:
+        return Normalize(lo, hi)
+    pad = abs(lo) * 0.1 or 1.0
+    return Normalize(lo - pad, hi + pad)
+
+
+def _cmap() -> Colormap:
+    return colormaps[CONTINUOUS_COLORMAP].with_extremes(bad=(0.0, 0.0, 0.0, 0.0))
+
+
+def _colorbar(ax: Axes, norm: Normalize, heading: str, fonts: dict[str, Any]) -> None:
+    cb = _root(ax).colorbar(
+        ScalarMappable(norm=norm, cmap=_cmap()), ax=ax, shrink=0.7, aspect=25, pad=0.03
+    )
+    cb.set_label(heading, fontdict=_prop(fonts, 9))
+    cb.ax.tick_params(labelsize=8)
+    if isinstance(norm, LogNorm):  # plain numbers in the unit, 1-2-5 over few decades
+        few = math.log10(float(norm.vmax or 1.0) / float(norm.vmin or 1.0)) <= 3
+        cb.locator = LogLocator(subs=(1.0, 2.0, 5.0) if few else (1.0,))
+        cb.formatter = FuncFormatter(lambda v, _pos: f"{v:g}")
+        cb.minorformatter = NullFormatter()
+    if cb.solids is not None:
+        cb.solids.set_rasterized(False)  # keep the map pure vector
+
+
+# --------------------------------------------------------------------------- furniture
+
+
+def _lonlat_boxes(crs: pyproj.CRS, ext: Extent) -> list[tuple[float, float, float, float]]:
+    """(west, south, east, north) boxes in degrees covering the map extent, split at the
+    antimeridian; the whole longitude range when a pole is in the map."""
+    xmin, xmax, ymin, ymax = ext
+    ring = shapely.get_coordinates(shapely.segmentize(
+        shapely.box(xmin, ymin, xmax, ymax), max(xmax - xmin, ymax - ymin) / 64))
+    lon, lat = from_local(crs, ring[:, 0], ring[:, 1])
+    ok = np.isfinite(lon) & np.isfinite(lat)
+    if not ok.any():
+        return []
+    lon, lat = lon[ok], lat[ok]
+    south, north = max(float(lat.min()) - 1.0, -90.0), min(float(lat.max()) + 1.0, 90.0)
+    px, py = to_local(crs, [0.0, 0.0], [90.0, -90.0])
+    inside = (px >= xmin) & (px <= xmax) & (py >= ymin) & (py <= ymax)
+    if inside[0] or inside[1]:
+        return [(-180.0, -90.0 if inside[1] else south, 180.0, 90.0 if inside[0] else north)]
+    lonc = float(from_local(crs, [(xmin + xmax) / 2], [(ymin + ymax) / 2])[0][0])
+    rel = (lon - lonc + 180.0) % 360.0 - 180.0
+    west, east = lonc + float(rel.min()) - 1.0, lonc + float(rel.max()) + 1.0
+    if east - west >= 360.0:
+        return [(-180.0, south, 180.0, north)]
+    if west < -180.0:
+        return [(west + 360.0, south, 180.0, north), (-180.0, south, east, north)]
+    if east > 180.0:
+        return [(west, south, 180.0, north), (-180.0, south, east - 360.0, north)]
+    return [(west, south, east, north)]
+
+
+def _read_countries(path: Path, box: tuple[float, float, float, float]
+                    ) -> tuple[list[str], NDArray[np.object_]]:
+    """The countries whose bounding boxes meet ``box`` (lon/lat), from a file read once."""
+    names, geoms, bounds = _countries_file(str(path), path.stat().st_mtime_ns)
+    west, south, east, north = box
+    sel = np.flatnonzero((bounds[:, 0] <= east) & (bounds[:, 2] >= west)
+                         & (bounds[:, 1] <= north) & (bounds[:, 3] >= south))
+    return [names[i] for i in sel], geoms[sel]
+
+
+@functools.lru_cache(maxsize=4)
+def _countries_file(path: str, mtime_ns: int
+                    ) -> tuple[list[str], NDArray[np.object_], Floats]:
+    """Every country of a boundaries file: names, valid geometries and their bounds
+    (cached per file and modification time: a 10m file takes a second to read)."""
+    import pyogrio
+
+    del mtime_ns  # part of the cache key only
+    try:
+        fields = list(pyogrio.read_info(path)["fields"])
+        code = next((f for f in ("ADM0_A3", "ISO_A3", "NAME") if f in fields), None)
+        df = pyogrio.read_dataframe(path, columns=[code] if code else [])
+    except Exception as exc:  # pyogrio raises several unrelated types
+        raise MapError(f"cannot read country boundaries {path}: {exc}") from None
+    names = [str(v) for v in df[code]] if code else [str(i) for i in range(len(df))]
+    geoms = np.asarray(df.geometry.to_numpy(), dtype=object)
+    bad = ~shapely.is_valid(geoms)
+    geoms[bad] = shapely.buffer(geoms[bad], 0)  # Natural Earth 10m Egypt
+    return names, geoms, shapely.bounds(geoms)
+
+
+def _boundaries(ax: Axes, crs: pyproj.CRS, ext: Extent, path: str | Path) -> None:
+    """Country outlines (thin dark lines) and land (light fill), clipped in longitude and
+    latitude first, then projected and clipped to the map."""
+    path = Path(path)
+    if not path.is_file():
+        raise MapError(f"country boundaries file not found: {path}")
+    w, h = ext[1] - ext[0], ext[3] - ext[2]
+    frame = (ext[0] - 0.1 * w, ext[2] - 0.1 * h, ext[1] + 0.1 * w, ext[3] + 0.1 * h)
+    to_map = _transformer("EPSG:4326", crs.to_wkt())
+    lines: dict[str, list[Floats]] = {}
+    land: dict[str, list[MplPath]] = {}
+    for box in _lonlat_boxes(crs, (frame[0], frame[2], frame[1], frame[3])):
+        names, geoms = _read_countries(path, box)
+        outline = shapely.clip_by_rect(shapely.boundary(geoms), *box)
+        area = shapely.clip_by_rect(geoms, *box)
+        for name, line, poly in zip(names, outline, area, strict=True):
+            line_m = _project(line, to_map, frame)
+            if line_m is not None:
+                lines.setdefault(name, []).extend(
+                    shapely.get_coordinates(p) for p in shapely.get_parts(line_m))
+            poly_m = _project(poly, to_map, frame)
+            if poly_m is not None:
+                land.setdefault(name, []).extend(_paths(poly_m))
+    for name, paths in land.items():
+        ax.add_patch(PathPatch(MplPath.make_compound_path(*paths), facecolor=_LAND,
+                               edgecolor="none", zorder=0.5, gid=f"land-{name}"))
+    for name, segments in lines.items():
+        ax.add_collection(LineCollection(segments, colors=_LINE, linewidths=0.5, zorder=2,
+                                         gid=f"boundary-{name}"), autolim=False)
+    if land:
+        ax.set_facecolor(_SEA)
+
+
+def _project(geom: Any, to_map: pyproj.Transformer, frame: tuple[float, ...]) -> Any:
+    if geom is None or shapely.is_empty(geom):
+        return None
+    out = shapely.transform(shapely.segmentize(geom, 0.25), to_map.transform, interleaved=False)
+    if not np.isfinite(shapely.get_coordinates(out)).all():
+        return None
+    out = shapely.clip_by_rect(out, *frame)
+    return None if shapely.is_empty(out) else out
+
+
+def _paths(geom: Any) -> list[MplPath]:
+    paths = []
+    for poly in shapely.get_parts(geom):
+        if not isinstance(poly, shapely.Polygon) or poly.is_empty:
+            continue
+        oriented = shapely.orient_polygons(poly)  # holes opposite to shells: nonzero fill
+        paths += [MplPath(np.asarray(r.coords), closed=True)
+                  for r in (oriented.exterior, *oriented.interiors)]
+    return paths
+
+
+def _free_corners(occupied: Floats, ext: Extent) -> tuple[str, str]:
+    """The corner with the fewest data for the scale bar, the next one for the arrow."""
+    xmin, xmax, ymin, ymax = ext
+    w, h = xmax - xmin, ymax - ymin
+
+    def crowd(corner: str, fw: float, fh: float) -> int:
+        x0 = xmin if corner.endswith("left") else xmax - fw * w
+        y0 = ymin if corner.startswith("lower") else ymax - fh * h
+        x, y = occupied[:, 0], occupied[:, 1]
+        return int(((x >= x0) & (x <= x0 + fw * w) & (y >= y0) & (y <= y0 + fh * h)).sum())
+
+    bar = min(_CORNERS, key=lambda c: crowd(c, 0.36, 0.13))
+    arrow = min((c for c in _CORNERS if c != bar), key=lambda c: crowd(c, 0.1, 0.18))
+    return bar, arrow
+
+
+def _geodesic(crs: pyproj.CRS, x0: float, x1: float, y: float) -> float:
+    lon, lat = from_local(crs, [x0, x1], [y, y])
+    return float(_GEOD.inv(lon[0], lat[0], lon[1], lat[1])[2])
+
+
+def _nice(v: float) -> float:
+    """The 1, 2 or 5 × 10^k nearest to ``v`` (in ratio)."""
+    k = math.floor(math.log10(v))
+    return min((m * 10.0**k for m in (1, 2, 5, 10)), key=lambda c: abs(math.log(c / v)))
+
+
+def _scale_bar(ax: Axes, crs: pyproj.CRS, ext: Extent, corner: str,
+               fonts: dict[str, Any]) -> None:
+    """A bar of a round length, ~1/5 of the map wide, whose geodesic length (between its
+    drawn end points) is the labelled one."""
+    xmin, xmax, ymin, ymax = ext
+    w, h = xmax - xmin, ymax - ymin
+    thick = 0.007 * (w + h)
+    y = ymin + 0.05 * h if corner.startswith("lower") else ymax - 0.09 * h
+    guess_x = xmin + 0.05 * w if corner.endswith("left") else xmax - 0.28 * w
+    km = _nice(_geodesic(crs, guess_x, guess_x + w / 5, y) / 1000.0)
+    d = w / 5 * km * 1000.0 / _geodesic(crs, guess_x, guess_x + w / 5, y)
+    x0 = xmin + 0.05 * w if corner.endswith("left") else xmax - 0.08 * w - d
+    for _ in range(4):  # geodesic length is smooth in d: a few fixed-point steps converge
+        d *= km * 1000.0 / _geodesic(crs, x0, x0 + d, y)
+    for i in range(4):
+        ax.add_patch(Rectangle((x0 + i * d / 4, y), d / 4, thick, zorder=6, lw=0.6,
+                               facecolor="black" if i % 2 == 0 else "white",
+                               edgecolor="black", gid="scalebar-segment"))
+    ax.add_line(Line2D([x0, x0 + d], [y, y], color="black", lw=0.6, zorder=6, gid="scalebar"))
+    for pos, text, gid in ((0.0, "0", "scalebar-zero"), (0.5, f"{km / 2:g}", "scalebar-mid"),
+                           (1.0, f"{km:g} km", "scalebar-label")):
+        ax.annotate(text, (x0 + pos * d, y + thick), xytext=(0, 2), textcoords="offset points",
+                    ha="center", va="bottom", zorder=6, gid=gid, path_effects=_HALO,
+                    fontproperties=_prop(fonts, 7))
+
+
+def _north_arrow(ax: Axes, crs: pyproj.CRS, ext: Extent, corner: str) -> None:
+    xmin, xmax, ymin, ymax = ext
+    w, h = xmax - xmin, ymax - ymin
+    length = 0.08 * min(w, h) + 0.02 * max(w, h)
+    x = xmin + 0.05 * w if corner.endswith("left") else xmax - 0.05 * w
+    y = ymin + 0.05 * h if corner.startswith("lower") else ymax - 0.07 * h - length
+    lon, lat = from_local(crs, [x], [y])
+    if not np.isfinite(lat[0]) or lat[0] > 89.0:
+        return  # at (or near) the pole north has no single direction
+    nx, ny = to_local(crs, lon, lat + 0.1)
+    dx, dy = float(nx[0]) - x, float(ny[0]) - y
+    norm = math.hypot(dx, dy)
+    tip = (x + dx / norm * length, y + dy / norm * length)
+    ax.add_patch(FancyArrowPatch((x, y), tip, arrowstyle="-|>", mutation_scale=14, lw=1.4,
+                                 color="black", zorder=6, gid="north-arrow"))
+    ax.annotate("N", tip, xytext=(0, 2), textcoords="offset points", ha="center", va="bottom",
+                fontsize=9, fontweight="bold", zorder=6, path_effects=_HALO, gid="north")
+
+
+def _finish(ax: Axes, crs: pyproj.CRS, ext: Extent, occupied: Floats, *,
+            boundaries: str | Path | None, heading: str, title: str | None,
+            source: str | None, notes: Sequence[str], labels: dict[str, str],
+            fonts: dict[str, Any]) -> Figure:
+    """The furniture of every map: boundaries, scale bar, north arrow, footer, title."""
+    if boundaries is not None:
+        _boundaries(ax, crs, ext, boundaries)
+    ax.set_xlim(ext[0], ext[1])
+    ax.set_ylim(ext[2], ext[3])
+    ax.set_aspect("equal", adjustable="box")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    bar, arrow = _free_corners(occupied, ext)
+    _scale_bar(ax, crs, ext, bar, fonts)
+    _north_arrow(ax, crs, ext, arrow)
+    lines = [labels["projection"].format(name=crs_name(crs))]
+    if source:
+        lines.append(textwrap.fill(labels["source"].format(source=source), 95))
+    lines += [*notes, labels["credit"]]
+    ax.text(0.0, -0.015, "\n".join(lines), transform=ax.transAxes, ha="left", va="top",
+            fontproperties=_prop(fonts, 7), color="#333333", gid="footer")
+    ax.set_title(title or heading, fontproperties=_prop(fonts, 12), pad=8)
+    return _root(ax)
+
+
+# --------------------------------------------------------------------------- maps
+
+
+def point_map(
+    longitude: ArrayLike, latitude: ArrayLike, values: ArrayLike, *,
+    censored: ArrayLike | None = None, element: str, unit: str, scale: str = "classes",
+    percents: Sequence[float] = ATLAS_PERCENTS, boundaries: str | Path | None = None,
+    crs: pyproj.CRS | str | None = None, source: str | None = None, title: str | None = None,
+    lang: str = "en", ax: Axes | None = None,
+) -> Figure:
+    """A class-symbol (or continuous-colour) map of sample values.
+
+    Parameters
+    ----------
+    longitude, latitude : array_like
+        WGS 84 degrees of each sample.
+    values : array_like
+        Values in ``unit``; censored values at their detection limit. Samples without
+        finite coordinates or value are left out.
+    censored : array_like of bool, optional
+        True where a value is below its detection limit: drawn as an open symbol.
+    element, unit : str
+        For the title and legend, e.g. ``"Cu"`` and ``"mg/kg"``.
+    scale : {"classes", "continuous"}
+        Percentile classes (symbols of growing size, :data:`MARKERS`) or filled circles
+        on :data:`CONTINUOUS_COLORMAP` (log norm when all values are positive).
+    percents : sequence of float
+        Class percentiles (default :data:`ATLAS_PERCENTS`; or
+        :data:`chemearth.stats.classes.CLASS_PERCENTS`).
+    boundaries : str or Path, optional
+        A Natural Earth admin-0 countries file; no boundaries if None.
+    crs : pyproj.CRS or str, optional
+        Projected map CRS; default :func:`chemearth.interp.projections.local_crs` of the samples.
+    source : str, optional
+        The data citation printed under the map.
+    title : str, optional
+        Default ``"{element} ({unit})"``.
+    lang : {"en", "zh"}
+        Label language.
+    ax : matplotlib.axes.Axes, optional
+        Draw into this Axes (its figure is returned) instead of a new figure.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    MapError
+        Mismatched lengths, no finite value, unknown scale, language or CRS.
+    chemearth.stats.classes.ClassError
+        Invalid ``percents``.
+
+    Examples
+    --------
+    >>> fig = point_map([10.0, 10.5, 11.0], [60.0, 60.2, 60.1], [1.0, 3.0, 9.0],
+    ...                 censored=[True, False, False], element="Ni", unit="mg/kg",
+    ...                 scale="continuous")
+    >>> type(fig.axes[0].collections[0].norm).__name__
+    'LogNorm'
+    """
+    labels, fonts = _setup(lang, scale)
+    v = _floats(values, "values")
+    lon, lat = _floats(longitude, "longitude", v.size), _floats(latitude, "latitude", v.size)
+    cen = (np.zeros(v.size, dtype=bool) if censored is None
+           else np.asarray(censored, dtype=bool).ravel())
+    if cen.size != v.size:
+        raise MapError(f"censored has {cen.size} entries but there are {v.size} values")
+    ok = np.isfinite(lon) & np.isfinite(lat) & np.isfinite(v)
+    if not ok.any():
+        raise MapError(f"no sample with finite coordinates and a finite {element} value to map")
+    lon, lat, v, cen = lon[ok], lat[ok], v[ok], cen[ok]
+    map_crs = _map_crs(crs, lon, lat)
+    x, y = to_local(map_crs, lon, lat)
+    ext = _extent(x, y)
+    ax = _axes(ax, ext)
+    heading = labels["title"].format(element=element, unit=unit)
+    notes: list[str] = []
+    if scale == "classes":
+        _class_points(ax, ext, x, y, v, cen, heading, labels, fonts, percents, unit)
+    else:
+        norm = _norm(v)
+        order = np.argsort(v, kind="stable")  # high values drawn last, on top
+        det, low = order[~cen[order]], order[cen[order]]
+        ax.scatter(x[det], y[det], s=20, c=v[det], cmap=_cmap(), norm=norm, zorder=3,
+                   edgecolors=_EDGE, linewidths=0.25, gid="points")
+        if low.size:
+            ax.scatter(x[low], y[low], s=20, facecolors="none", zorder=3, linewidths=1.0,
+                       edgecolors=_cmap()(norm(v[low])), gid="points-censored")
+        _colorbar(ax, norm, heading, fonts)
+        notes = [labels["censored"].capitalize()] if cen.any() else []
+    occupied = np.column_stack([x, y])
+    return _finish(ax, map_crs, ext, occupied, boundaries=boundaries, heading=heading,
+                   title=title, source=source, notes=notes, labels=labels, fonts=fonts)
+
+
+def _class_points(ax: Axes, ext: Extent, x: Floats, y: Floats, v: Floats,
+                  cen: NDArray[np.bool_], heading: str, labels: dict[str, str],
+                  fonts: dict[str, Any], percents: Sequence[float], unit: str) -> None:
+    lg = classes.legend(v, unit, "sample value", percents=percents)
+    k_of = classes.classify(v, lg.breaks)
+    n = lg.n_classes
+    # smaller symbols for dense surveys: the mean spacing of the sites on a 390 pt wide map
+    spacing = math.sqrt((ext[1] - ext[0]) * (ext[3] - ext[2]) / v.size) / (ext[1] - ext[0])
+    shrink = min(1.0, max(0.7, spacing * 390 / 12))
+    handles = []
+    for k in range(n):  # lowest class first, so the highest are drawn on top
+        marker = MARKERS[k % len(MARKERS)]
+        full = 3.2 + 4.8 * k / max(n - 1, 1)  # diameter in points
+        size = (full * shrink) ** 2
+        for flag in (False, True):
+            sel = (k_of == k) & (cen == flag)
+            if sel.any():
+                ax.scatter(x[sel], y[sel], s=size, marker=marker, zorder=3 + 0.01 * k,
+                           facecolors="none" if flag else lg.colours[k],
+                           edgecolors=lg.colours[k] if flag else _EDGE,
+                           linewidths=1.1 if flag else 0.3,
+                           gid=f"class-{k}-censored" if flag else f"class-{k}")
+        handles.append(Line2D([], [], ls="", marker=marker, markersize=full,
+                              markerfacecolor=lg.colours[k], markeredgecolor=_EDGE,
+                              markeredgewidth=0.3))
+    extra: list[tuple[Artist, str]] = []
+    if cen.any():
+        extra.append((Line2D([], [], ls="", marker="o", markersize=6, markerfacecolor="none",
+                             markeredgecolor="#555555", markeredgewidth=1.1),
+                      f"{labels['censored']} ({int(cen.sum())})"))
+    extra.append((Line2D([], [], ls=""), labels["n"].format(n=v.size)))
+    _class_legend(ax, lg, handles, heading, labels, fonts, extra)
+
+
+def cell_map(
+    grid: Grid | str, level_m: int, keys: ArrayLike, values: ArrayLike, *,
+    element: str, unit: str, scale: str = "classes",
+    percents: Sequence[float] = ATLAS_PERCENTS, boundaries: str | Path | None = None,
+    crs: pyproj.CRS | str | None = None, source: str | None = None, title: str | None = None,
+    lang: str = "en", ax: Axes | None = None,
+) -> Figure:
+    """A map of grid cells (e.g. cell medians) as filled polygons.
+
+    The cell outlines (:meth:`chemearth.grid.geometry.Grid.cell_polygons`, every edge split into
+    8 segments) are reprojected from ``grid.crs`` into the map CRS, so they stay exact.
+    Drawn as one ``PolyCollection`` (gid ``cells``) of the cells with a finite value, in
+    the order given. Other parameters as for :func:`point_map`; the default map CRS is
+    :func:`chemearth.interp.projections.local_crs` of the cell centres.
+
+    Raises
+    ------
+    MapError
+        Mismatched lengths, keys not of ``level_m``, no finite value, unknown scale.
+    chemearth.errors.GridError
+        An unknown grid or an invalid cell key.
+
+    Examples
+    --------
+    >>> from chemearth.grid.geometry import GLOBAL
+    >>> keys = GLOBAL.cell_keys([25.0, 26.0, 27.0], [68.0, 68.5, 69.0], 20_000)
+    >>> fig = cell_map(GLOBAL, 20_000, keys, [4.0, 8.0, 16.0], element="Cu", unit="mg/kg")
+    >>> len(fig.axes[0].collections[0].get_paths())
+    3
+    """
+    from chemearth.grid.geometry import get_grid
+
+    labels, fonts = _setup(lang, scale)
+    g = get_grid(grid)
+    v = _floats(values, "values")
+    k = np.asarray(keys).ravel()
+    if k.size != v.size:
+        raise MapError(f"keys has {k.size} entries but there are {v.size} values")
+    ok = np.isfinite(v)
+    if not ok.any():
+        raise MapError(f"no cell with a finite {element} value to map")
+    k, v = k[ok], v[ok]
+    levels = g.level_of(k)
+    if np.any(levels != level_m):
+        bad = k[levels != level_m][0]
+        raise MapError(f"cell {bad} is not a cell of the {level_m} m level of grid {g.name!r}")
+    lon, lat = g.cell_centres(k)
+    map_crs = _map_crs(crs, lon, lat)
+    polygons = g.cell_polygons(k, densify=_DENSIFY)
+    xy = shapely.get_coordinates(polygons).reshape(len(polygons), 4 * _DENSIFY + 1, 2)
+    mx, my = _transformer(g.crs, map_crs.to_wkt()).transform(xy[..., 0], xy[..., 1])
+    verts = np.stack([mx, my], axis=-1)
+    ext = _extent(verts[..., 0].ravel(), verts[..., 1].ravel())
+    ax = _axes(ax, ext)
+    heading = labels["title"].format(element=element, unit=unit)
+    cells = PolyCollection(list(verts), edgecolors="face", linewidths=0.2, zorder=1, gid="cells")
+    if scale == "classes":
+        lg = classes.legend(v, unit, "cell value", percents=percents)
+        cells.set_facecolor([lg.colours[i] for i in classes.classify(v, lg.breaks)])
+        _class_legend(ax, lg, _patches(lg), heading, labels, fonts,
+                      [(Line2D([], [], ls=""), labels["n"].format(n=v.size))])
+    else:
+        norm = _norm(v)
+        cells.set_array(v)
+        cells.set_cmap(_cmap())
+        cells.set_norm(norm)
+        _colorbar(ax, norm, heading, fonts)
+    ax.add_collection(cells, autolim=False)
+    occupied = verts.reshape(-1, 2)
+    return _finish(ax, map_crs, ext, occupied, boundaries=boundaries, heading=heading,
+                   title=title, source=source, notes=(), labels=labels, fonts=fonts)
+
+
+def _surface_grid(surface: xr.DataArray) -> tuple[pyproj.CRS, Floats, Floats, Floats]:
+    """CRS, increasing x and y (cell centres) and the values with rows along y."""
+    dims = tuple(getattr(surface, "dims", ()))
+    if dims != ("y", "x"):
+        raise MapError(f"the surface must have dims ('y', 'x'), got {dims}")
+    given = surface.attrs.get("crs")
+    if not given:
+        raise MapError("the surface has no CRS: set surface.attrs['crs'] (WKT or 'EPSG:…')")
+    crs = _projected(given, "surface CRS")
+    x = _floats(surface["x"].values, "surface x")
+    y = _floats(surface["y"].values, "surface y")
+    z = np.asarray(surface.values, dtype=np.float64)
+    for name, c in (("x", x), ("y", y)):
+        step = np.diff(c)
+        if c.size < 2 or not np.isfinite(c).all() or step[0] == 0 or not np.allclose(
+                step, step[0], rtol=1e-6):
+            raise MapError(f"surface {name} must be 2 or more evenly spaced cell centres")
+    if x[1] < x[0]:
+        x, z = x[::-1], z[:, ::-1]
+    if y[1] < y[0]:
+        y, z = y[::-1], z[::-1, :]
+    return crs, x, y, z
+
+
+def surface_map(
+    surface: xr.DataArray, *, element: str, unit: str,
+    points: tuple[ArrayLike, ArrayLike] | None = None, scale: str = "classes",
+    percents: Sequence[float] = ATLAS_PERCENTS, boundaries: str | Path | None = None,
+    source: str | None = None, title: str | None = None, lang: str = "en",
+    ax: Axes | None = None,
+) -> Figure:
+    """A map of an interpolated surface, drawn in its own CRS as one image.
+
+    Parameters
+    ----------
+    surface : xarray.DataArray
+        Dims ``("y", "x")``, 1-D evenly spaced coordinates ``x`` and ``y`` (cell centres in
+        metres; either may decrease) of the projected CRS in ``surface.attrs["crs"]`` (WKT
+        or ``"EPSG:…"``). NaN cells are transparent.
+    points : (longitude, latitude), optional
+        Sample sites drawn as small black dots (gid ``sites``).
+
+    Other parameters as for :func:`point_map`; the classes are percentiles of the finite
+    surface values.
+
+    Raises
+    ------
+    MapError
+        Wrong dims, no or a geographic CRS, uneven coordinates, no finite value.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> s = xr.DataArray(np.arange(12.0).reshape(3, 4) + 1, dims=("y", "x"),
+    ...                  coords={"y": [2e3, 1e3, 0.0], "x": [0.0, 1e3, 2e3, 3e3]},
+    ...                  attrs={"crs": "EPSG:3035"})
+    >>> fig = surface_map(s, element="Zn", unit="mg/kg", percents=(50,))
+    >>> fig.axes[0].images[0].get_extent()  # cell edges: centres ± 500 m
+    [-500.0, 3500.0, -500.0, 2500.0]
+    """
+    labels, fonts = _setup(lang, scale)
+    crs, x, y, z = _surface_grid(surface)
+    finite = np.isfinite(z)
+    if not finite.any():
+        raise MapError(f"the {element} surface has no finite value to map")
+    dx, dy = float(x[1] - x[0]), float(y[1] - y[0])
+    rows, cols = np.nonzero(finite)
+    ext = _extent(np.array([x[cols.min()] - dx / 2, x[cols.max()] + dx / 2]),
+                  np.array([y[rows.min()] - dy / 2, y[rows.max()] + dy / 2]))
+    ax = _axes(ax, ext)
+    heading = labels["title"].format(element=element, unit=unit)
+    image_extent = (float(x[0] - dx / 2), float(x[-1] + dx / 2), float(y[0] - dy / 2),
+                    float(y[-1] + dy / 2))
+    options: dict[str, Any] = {"origin": "lower", "extent": image_extent, "zorder": 1,
+                               "interpolation": "nearest", "gid": "surface"}
+    notes: list[str] = []
+    sites: Floats = np.empty((0, 2))
+    if points is not None:
+        plon = _floats(points[0], "points longitude")
+        plat = _floats(points[1], "points latitude", plon.size)
+        px, py = to_local(crs, plon, plat)
+        sites = np.column_stack([px, py])[np.isfinite(px) & np.isfinite(py)]
+        ax.plot(sites[:, 0], sites[:, 1], ls="", marker="o", ms=1.6, color="black", zorder=3,
+                gid="sites")
+        notes.append(labels["sites"].format(n=len(sites)))
+    if scale == "classes":
+        lg = classes.legend(z[finite], unit, "surface value", percents=percents)
+        idx = np.ma.masked_array(classes.classify(z, lg.breaks).astype(np.float64), ~finite)
+        cmap = ListedColormap(list(lg.colours)).with_extremes(bad=(0.0, 0.0, 0.0, 0.0))
+        ax.imshow(idx, cmap=cmap, norm=BoundaryNorm(np.arange(lg.n_classes + 1) - 0.5,
+                                                    lg.n_classes), **options)
+        _class_legend(ax, lg, _patches(lg), heading, labels, fonts)
+    else:
+        norm = _norm(z[finite])
+        ax.imshow(np.ma.masked_invalid(z), cmap=_cmap(), norm=norm, **options)
+        _colorbar(ax, norm, heading, fonts)
+    step = max(1, int(np.sqrt(finite.sum() / 20_000)))  # a thinned set of cells is enough
+    gy, gx = np.meshgrid(y[::step], x[::step], indexing="ij")
+    occupied = np.column_stack([gx[finite[::step, ::step]], gy[finite[::step, ::step]]])
+    return _finish(ax, crs, ext, np.vstack([occupied, sites]), boundaries=boundaries,
+                   heading=heading, title=title, source=source, notes=notes, labels=labels,
+                   fonts=fonts)
