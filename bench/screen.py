@@ -192,7 +192,7 @@ def main() -> None:
     ap.add_argument("--levels", default=",".join(str(lv) for lv in LEVELS),
                     help="cell sizes in metres or like 10km (default 80km,20km,10km)")
     args = ap.parse_args()
-    from chemearth.grid.geometry import parse_level
+    from chemearth.grid.levels import parse_level
 
     levels = tuple(parse_level(v) for v in args.levels.split(","))
     if args.child:

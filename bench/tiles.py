@@ -10,7 +10,7 @@ The same random tiles (default 500, zooms 4–10, each around a cell of the laye
 rendered by
 
 * chemearth: :func:`chemearth.render.tiles.render_tile` from a
-  :class:`~chemearth.render.tiles.LayerIndex`
+  :class:`~chemearth.render.layer_index.LayerIndex`
   with its dense raster, and again with the sparse (binary search) lookup;
 * rasterio: :func:`rasterio.warp.reproject` (nearest neighbour, GDAL's default error
   threshold of 0.125 pixel) from the dense raster of classes of the layer in the grid
@@ -35,7 +35,8 @@ from collections.abc import Callable
 import numpy as np
 
 from chemearth.grid.geometry import get_grid
-from chemearth.render.tiles import LayerIndex, encode_png, render_tile, tile_classes
+from chemearth.render.layer_index import LayerIndex
+from chemearth.render.tiles import encode_png, render_tile, tile_classes
 from chemearth.stats.classes import classify, legend
 
 LEVEL = 10_000

@@ -43,6 +43,35 @@ def test_errors_subclass_builtins() -> None:
             assert name in (errors.__doc__ or ""), f"{name} missing from the error tree"
 
 
+def _subclasses(cls: type) -> set[type]:
+    out = set()
+    for sub in cls.__subclasses__():
+        out |= {sub} | _subclasses(sub)
+    return out
+
+
+def test_every_error_is_in_the_documented_tree() -> None:
+    import importlib
+    import pkgutil
+
+    from chemearth import errors
+
+    for mod in pkgutil.walk_packages(chemearth.__path__, "chemearth."):
+        if not mod.name.endswith("__main__"):
+            importlib.import_module(mod.name)
+    tree = errors.__doc__ or ""
+    for cls in _subclasses(errors.ChemearthError) | _subclasses(errors.ChemearthWarning):
+        if cls.__module__.startswith("chemearth."):
+            assert re.search(rf"\b{cls.__name__}\b", tree), (
+                f"{cls.__module__}.{cls.__name__} is missing from the error tree in "
+                "chemearth.errors"
+            )
+            for base in cls.__bases__:
+                if base.__module__ == "builtins" and base is not Exception:
+                    assert re.search(rf"{cls.__name__}\({base.__name__}\)|also {base.__name__}",
+                                     tree), f"{cls.__name__}: its {base.__name__} is not said"
+
+
 def _descriptor_keys() -> dict[str, set[str]]:
     """Every key parse_descriptor accepts, read from the dataclasses it fills."""
     from dataclasses import fields
@@ -73,6 +102,20 @@ def test_every_setting_is_documented() -> None:
     readme = (ROOT / "README.md").read_text()
     for var in set(re.findall(r"CHEMEARTH_[A-Z]+", src)):
         assert var in readme, f"{var} is not documented in README.md"
+
+
+def test_only_config_reads_the_environment() -> None:
+    src = Path(chemearth.__file__).parent
+    reads = re.compile(r"os\.getenv\(|os\.environ\.get\(|os\.environ\[[^\]]+\](?!\s*=[^=])"
+                       r"|environ\.copy\(")
+    found = [
+        f"{p.relative_to(src)}:{n}"
+        for p in sorted(src.rglob("*.py"))
+        if p.name != "config.py"
+        for n, line in enumerate(p.read_text().splitlines(), 1)
+        if reads.search(line)
+    ]
+    assert found == [], "read settings through chemearth.config"
 
 
 def test_shipped_descriptors_parse_and_name_their_file() -> None:

@@ -701,7 +701,7 @@ def main() -> None:
         args.tile_urls = min(args.tile_urls, 20_000)
         args.mixed_urls = min(args.mixed_urls, 10_000)
     args.zmin, args.zmax = (int(v) for v in args.zooms.split("-"))
-    from chemearth.grid.geometry import parse_level
+    from chemearth.grid.levels import parse_level
 
     args.level_m = parse_level(args.level)
     if shutil.which("wrk") is None:

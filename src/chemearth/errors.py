@@ -18,8 +18,40 @@ expect ``ValueError`` or ``KeyError`` keep working::
     ├── StatisticsError(ValueError)      the data cannot give the statistic asked for
     ├── StoreError(RuntimeError)         the store is unusable or locked
     ├── NotFoundError(KeyError)          a dataset id (or version) is not in the store
+    │   ├── LayerChoiceError             a layer request matches no layer, or several
+    │   │                                (chemearth.grid.layers)
+    │   └── TileError                    a tile outside the tile matrix, or a bad size
+    │                                    (chemearth.render.tiles)
     ├── AccessDenied(PermissionError)    the actor may not see or change this
-    └── AuthenticationError              an API token is malformed, unknown or revoked
+    ├── AuthenticationError(PermissionError)  an API token is malformed, unknown or revoked
+    │
+    │   errors of one stage, defined in its module (all also ValueError):
+    ├── StandardError                    a soil-quality standard file or request is invalid
+    │                                    (chemearth.reference.standards)
+    ├── RegionError                      a region that cannot be understood
+    │                                    (chemearth.stats.baselines)
+    ├── ClassError                       map classes cannot be made (chemearth.stats.classes)
+    ├── VariogramError                   a variogram cannot be fitted or is invalid
+    │                                    (chemearth.interp.variogram)
+    ├── InterpolationError               kriging or IDW cannot be done
+    │                                    (chemearth.interp.kriging)
+    ├── ProjectionError                  a local projection cannot be made
+    │                                    (chemearth.interp.projections)
+    ├── SurfaceError                     a surface cannot be made on the cells asked for
+    │                                    (chemearth.interp.surfaces)
+    ├── ChangeError                      two campaigns cannot be compared
+    │                                    (chemearth.assess.change)
+    ├── AnomalyError                     anomalies cannot be found as asked
+    │                                    (chemearth.assess.anomalies)
+    ├── BlockError                       geochemical blocks cannot be delineated
+    │                                    (chemearth.assess.blocks)
+    ├── PlotError                        a statistical plot cannot be drawn
+    │                                    (chemearth.render.plots)
+    ├── MapError                         a map cannot be drawn (chemearth.render.map_furniture)
+    └── AtlasError                       an atlas cannot be made (chemearth.render.atlas)
+
+A test imports every module and fails on a subclass of :class:`ChemearthError` that this
+tree does not name.
 
 Warnings derive from :class:`ChemearthWarning` (a ``UserWarning``).
 """

@@ -21,12 +21,12 @@ from chemearth.grid.geometry import (
     EUROPE,
     GLOBAL,
     INVALID_KEY,
-    LEVELS,
     Grid,
     GridError,
     TooManyCellsError,
     get_grid,
 )
+from chemearth.grid.levels import LEVELS
 
 ROOT = Path(__file__).resolve().parents[2]
 GEOD = Geod(ellps="WGS84")

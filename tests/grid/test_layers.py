@@ -10,8 +10,8 @@ import pyproj
 import pytest
 
 from chemearth.errors import ChemearthWarning, GridError, TooManyCellsError
-from chemearth.grid.geometry import parse_level
 from chemearth.grid.layers import LayerChoiceError, build_layers, cells, grids_for, layer
+from chemearth.grid.levels import parse_level
 from chemearth.ingest.descriptor import load_descriptor
 from chemearth.ingest.pipeline import ingest
 from chemearth.ingest.shipped import shipped_descriptor

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from scipy.spatial import cKDTree
 
-from chemearth.grid.geometry import get_grid, parse_level
+from chemearth.grid.geometry import get_grid
+from chemearth.grid.levels import parse_level
 from chemearth.interp.kriging import Interpolator
 from chemearth.interp.projections import to_local
 from chemearth.interp.surfaces import SurfaceError, interpolate, interpolate_values

@@ -33,7 +33,7 @@ def test_cog_is_tiled_with_overviews_and_right_pixels(grid_store, tmp_path: Path
         band = src.read(1)
         frame = cells(grid_store, "As", **LAYER)
         for row in frame.sample(20, random_state=0).itertuples():
-            r, c = src.index(row.x, row.y)
+            r, c = src.index(row.easting, row.northing)
             assert band[r, c] == np.float32(row.p90)
         assert np.isnan(band).sum() == band.size - len(frame)
     assert band.shape == da.shape

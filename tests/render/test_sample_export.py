@@ -13,7 +13,7 @@ import pyogrio
 import pytest
 
 from chemearth.errors import ChemearthError, ChemearthWarning, InputFileError, NotFoundError
-from chemearth.render.export import (
+from chemearth.render.sample_export import (
     SAMPLE_FIELDS,
     read_samples_csv,
     samples_wide,

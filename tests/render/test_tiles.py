@@ -14,14 +14,13 @@ from pyproj import Transformer
 
 from chemearth.errors import GridError, NotFoundError
 from chemearth.grid.geometry import EUROPE, GLOBAL, Grid
-from chemearth.render import tiles
+from chemearth.render import layer_index, tiles
+from chemearth.render.layer_index import LayerIndex, layer_bounds
 from chemearth.render.tiles import (
     MAX_ERROR_PX,
-    LayerIndex,
     TileError,
     empty_tile,
     encode_png,
-    layer_bounds,
     render_tile,
     tile_bounds,
     tile_classes,
@@ -234,7 +233,7 @@ def test_sparse_lookups_equal_dense_ones(
         make_layer(grid, region, level).index,
         make_layer(grid, region, level, False).index,
     )
-    monkeypatch.setattr(tiles, "_BLOCK_PER_PIXEL", per_pixel)  # 0: binary search per pixel
+    monkeypatch.setattr(layer_index, "_BLOCK_PER_PIXEL", per_pixel)  # 0: binary search per pixel
     expected = tile_classes(dense, *tile)
     assert np.any(expected != 255)
     np.testing.assert_array_equal(tile_classes(sparse, *tile), expected)
@@ -272,7 +271,7 @@ def test_tiles_away_from_the_layer_short_circuit(
     def no_transform(*args: object) -> None:
         raise AssertionError("a tile outside the layer should not be transformed")
 
-    monkeypatch.setattr(tiles, "_transformer", no_transform)
+    monkeypatch.setattr(tiles, "transformer", no_transform)
     assert render_tile(layer.index, *tile, COLOURS) is empty_tile()
     assert np.all(tile_classes(layer.index, *tile) == 255)
 
@@ -287,7 +286,7 @@ def test_tiles_within_the_bounds_but_without_cells_are_empty() -> None:
 def test_an_index_of_no_cells() -> None:
     index = LayerIndex.from_cells(EUROPE, 1_000, np.array([], dtype=np.int64), [])
     assert index.n_cells == 0
-    assert index.bounds is None
+    assert index.bbox is None
     assert layer_bounds(index) == (-180.0, -85.0511287798066, 180.0, 85.0511287798066)
     assert render_tile(index, 0, 0, 0, []) is empty_tile()
     assert index.cell_at(10.0, 50.0) is None

@@ -17,7 +17,6 @@ tiles of an assessment layer are rendered from one computation.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Hashable, Sequence
 from typing import Any
 
@@ -38,11 +37,12 @@ from chemearth.assess.blocks import (
 from chemearth.assess.change import change_by_cell, enrichment
 from chemearth.assess.screening import Screening, screen
 from chemearth.errors import AccessDenied, NotFoundError
+from chemearth.jsonable import records
 from chemearth.reference.standards import Standard, available_standards, get_standard
 from chemearth.stats.classes import NO_CLASS
 from chemearth.store.selectors import element_values
 
-__all__ = ["CHANGE_CLASSES", "SCREEN_COLOURS", "Assessor", "records"]
+__all__ = ["CHANGE_CLASSES", "SCREEN_COLOURS", "Assessor"]
 
 #: Colours of the classes of a standard (2–4 classes: low to high risk).
 SCREEN_COLOURS = {2: ["#1a9850", "#d73027"], 3: ["#1a9850", "#fee08b", "#d73027"],
@@ -50,20 +50,6 @@ SCREEN_COLOURS = {2: ["#1a9850", "#d73027"], 3: ["#1a9850", "#fee08b", "#d73027"
 #: Classes of a change layer and their colours.
 CHANGE_CLASSES = (("decrease", "#2166ac"), ("no significant change", "#d9d9d9"),
                   ("increase", "#b2182b"))
-
-
-def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows as JSON-ready dicts (numpy scalars as Python, NaN and NA as None)."""
-    out = []
-    for rec in frame.to_dict("records"):
-        row = {}
-        for k, raw in rec.items():
-            v = raw.item() if isinstance(raw, np.generic) else raw
-            if (isinstance(v, float) and not math.isfinite(v)) or v is pd.NA:
-                v = None
-            row[str(k)] = v
-        out.append(row)
-    return out
 
 
 class Assessor:
@@ -253,8 +239,9 @@ class Assessor:
     def layer(self, actor: Actor, kind: str, dataset_id: str, element: str,
               **params: Any) -> tuple[Any, list[str], list[str]]:
         """A tile index of an assessment layer, its colours and class names."""
-        from chemearth.grid.geometry import get_grid, parse_level
-        from chemearth.render.tiles import LayerIndex
+        from chemearth.grid.geometry import get_grid
+        from chemearth.grid.levels import parse_level
+        from chemearth.render.layer_index import LayerIndex
 
         grid = params.get("grid") or "global"
         level = params.get("level") or ("10km" if kind == "screening" else "20km")

@@ -1,10 +1,12 @@
-"""The core query layer: every read of the website and API goes through here, with an actor.
+"""The core read path: every read of the website and API goes through here, with an actor.
 
-:class:`Gateway` wraps a store and applies the sharing rules of :mod:`chemearth.access.policy`
-on every read: restricted datasets and embargoed elements are invisible (the same
-:class:`~chemearth.errors.NotFoundError` as for something that does not exist), sample
-data of aggregated-only datasets are refused, and their cells of fewer than *k* samples
-are dropped before anything is computed from them (class limits, tiles, downloads).
+:class:`Gateway` extends the :class:`~chemearth.access.catalogue.Catalogue` with grid
+layers, cell and sample features, sample downloads and baselines, and applies the sharing
+rules of :mod:`chemearth.access.policy` on every read: restricted datasets and embargoed
+elements are invisible (the same :class:`~chemearth.errors.NotFoundError` as for something
+that does not exist), sample data of aggregated-only datasets are refused, and their cells
+of fewer than *k* samples are dropped before anything is computed from them (class limits,
+tiles, downloads).
 Pages, API routes, tiles, downloads and error messages are built on these methods only.
 
 Examples
@@ -17,31 +19,28 @@ Examples
 from __future__ import annotations
 
 import threading
-import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from chemearth.access.policy import MIN_CELL_N, Actor, Policy, Role, policies_from_catalogue
+from chemearth.access.catalogue import MAX_ROWS, Catalogue
+from chemearth.access.policy import MIN_CELL_N, Actor, Policy
 from chemearth.access.tokens import TokenStore
-from chemearth.errors import AccessDenied, ChemearthError, GridError, NotFoundError
+from chemearth.errors import ChemearthError, GridError, NotFoundError
 from chemearth.grid.aggregate import STATISTICS
-from chemearth.grid.geometry import Grid, get_grid, parse_level
+from chemearth.grid.geometry import Grid, get_grid
 from chemearth.grid.layers import LayerChoiceError, default_level
+from chemearth.grid.levels import parse_level
+from chemearth.jsonable import finite, plain
 from chemearth.store.base import Store
 from chemearth.store.selectors import string_list
 
-__all__ = ["MAX_ROWS", "Gateway", "LayerView"]
+__all__ = ["PUBLISHED_STATISTICS", "Gateway", "LayerView", "cell_feature_id"]
 
-#: Most rows (features, cells) one request may return.
-MAX_ROWS = 10_000
-#: Seconds a catalogue snapshot is trusted when the store cannot say it changed.
-_REFRESH_S = 2.0
 #: Layer views kept in memory.
 _VIEWS = 256
 
@@ -117,21 +116,11 @@ class LayerView:
         }
         for name in STATISTICS:
             v = row[name]
-            out[name] = int(v) if name in ("n", "n_censored") else _num(v)
+            out[name] = int(v) if name in ("n", "n_censored") else finite(v)
         return out
 
 
-@dataclass
-class _Snapshot:
-    generation: object
-    taken: float
-    records: dict[str, dict[str, Any]]
-    policies: dict[str, Policy]
-    inventory: pd.DataFrame
-    memo: dict[Hashable, Any] = field(default_factory=dict)
-
-
-class Gateway:
+class Gateway(Catalogue):
     """Read a store on behalf of actors, applying every sharing rule.
 
     Parameters
@@ -153,169 +142,12 @@ class Gateway:
         k: int = MIN_CELL_N,
         max_rows: int = MAX_ROWS,
     ) -> None:
-        self.store = store
-        home = getattr(store, "home", None)
-        self.tokens = tokens if tokens is not None else (TokenStore(home) if home else None)
-        self.k = k
-        self.max_rows = max_rows
-        self._lock = threading.RLock()
-        self._snap: _Snapshot | None = None
+        super().__init__(store, tokens, k, max_rows)
         self._views: OrderedDict[tuple[Hashable, ...], LayerView] = OrderedDict()
         self._view_locks: dict[tuple[Hashable, ...], threading.Lock] = {}
 
-    # ------------------------------------------------------------------ actors
-
-    def actor(self, token: str | None) -> Actor:
-        """The actor of an API token (anonymous without one).
-
-        Raises
-        ------
-        AuthenticationError
-            For a token that is malformed, unknown or revoked.
-        """
-        if not token:
-            return Actor.anonymous()
-        if self.tokens is None:
-            from chemearth.errors import AuthenticationError
-
-            raise AuthenticationError("invalid or revoked API token")
-        return self.tokens.authenticate(token)
-
-    # ------------------------------------------------------------------ catalogue
-
-    def snapshot(self) -> _Snapshot:
-        """The catalogue as last read; re-read when the store changed."""
-        gen = self.store.generation()
-        snap = self._snap
-        now = time.monotonic()
-        if snap is not None and (
-            (gen is not None and gen == snap.generation)
-            or (gen is None and now - snap.taken < _REFRESH_S)
-        ):
-            return snap
-        with self._lock:
-            if self._snap is not None and self._snap is not snap:
-                return self._snap
-            datasets = self.store.datasets()
-            records = [{str(k): v for k, v in r.items()} for r in datasets.to_dict("records")]
-            snap = _Snapshot(
-                generation=gen,
-                taken=now,
-                records={str(r["dataset_id"]): r for r in records},
-                policies=policies_from_catalogue(records, self.k),
-                inventory=self.store.cell_inventory(),
-            )
-            self._snap = snap
-            self._views.clear()
-            return snap
-
-    def memo(self, key: Hashable, make: Callable[[], Any]) -> Any:
-        """``make()``, computed once per catalogue snapshot and ``key``."""
-        memo = self.snapshot().memo
-        if key not in memo:
-            memo[key] = make()
-        return memo[key]
-
-    def sight(self, actor: Actor) -> tuple[Hashable, ...]:
-        """What ``actor`` may see, as a hashable key for :meth:`memo`."""
-        snap = self.snapshot()
-        return tuple(
-            (d, p.min_cell_n(actor), tuple(sorted(e for e in p.embargo
-                                                  if not p.element_visible(actor, e))))
-            for d, p in sorted(snap.policies.items())
-            if p.visible(actor)
-        )
-
-    def policy(self, actor: Actor, dataset_id: str) -> Policy:
-        """The policy of a dataset ``actor`` may see.
-
-        Raises
-        ------
-        NotFoundError
-            The dataset does not exist or is restricted (one message for both).
-        """
-        pol = self.snapshot().policies.get(dataset_id)
-        if pol is None or not pol.visible(actor):
-            raise NotFoundError(f"dataset {dataset_id!r} not found")
-        return pol
-
-    def visible_datasets(self, actor: Actor) -> list[str]:
-        """Ids of the datasets ``actor`` may see, sorted."""
-        return sorted(d for d, p in self.snapshot().policies.items() if p.visible(actor))
-
-    def dataset(self, actor: Actor, dataset_id: str) -> dict[str, Any]:
-        """The catalogue entry of one dataset as ``actor`` may see it."""
-        pol = self.policy(actor, dataset_id)
-        row = self.snapshot().records[dataset_id]
-        full = pol.full_access(actor)
-        elements = sorted(str(e) for e in string_list(row.get("elements")))
-        shown = [e for e in elements if pol.element_visible(actor, e)]
-        out = {
-            "dataset_id": dataset_id,
-            "version": int(row["version"]),
-            "title": str(row["title"]),
-            "organisation": str(row["organisation"]),
-            "countries": string_list(row.get("countries")),
-            "media": string_list(row.get("media")),
-            "depth_top_cm": _num(row.get("depth_top_cm")),
-            "depth_bottom_cm": _num(row.get("depth_bottom_cm")),
-            "sampling_years": [int(y) for y in string_list(row.get("sampling_years"))],
-            "methods": string_list(row.get("methods")),
-            "licence": str(row["licence"]),
-            "citation": str(row["citation"]),
-            "url": str(row["url"] or ""),
-            "kind": str(row["kind"]),
-            "sharing": pol.sharing,
-            "embargo": bool(pol.embargo),
-            "samples_visible": pol.samples_visible(actor),
-            "min_cell_n": pol.min_cell_n(actor),
-            "n_samples": int(row["n_samples"]),
-            "elements": shown,
-            "ingested_at": str(row["ingested_at"]),
-        }
-        if full:
-            out["embargoed_elements"] = sorted(pol.embargo)
-            out["sharing_organisations"] = sorted(pol.organisations)
-        return out
-
-    def datasets(self, actor: Actor) -> list[dict[str, Any]]:
-        """Catalogue entries of every dataset ``actor`` may see."""
-        return [self.dataset(actor, d) for d in self.visible_datasets(actor)]
-
-    def countries(self, actor: Actor) -> list[dict[str, Any]]:
-        """Per country: datasets, samples and data items ``actor`` may see.
-
-        Like :meth:`Store.country_summary`, quality-control and textbook datasets and
-        second files of one survey are left out; embargoed elements are not counted.
-        """
-        return list(self.memo(("countries", self.sight(actor)),
-                               lambda: self._countries(actor)))
-
-    def _countries(self, actor: Actor) -> list[dict[str, Any]]:
-        snap = self.snapshot()
-        rows: dict[str, dict[str, Any]] = {}
-        for ds in self.visible_datasets(actor):
-            rec = snap.records[ds]
-            if str(rec["kind"]) != "survey" or str(rec.get("same_samples_as") or ""):
-                continue
-            pol = snap.policies[ds]
-            hidden = sorted(e for e in pol.embargo if not pol.element_visible(actor, e))
-            m = self.store.measurements(ds, elements=None)
-            if hidden:
-                m = m[~m["element"].astype(str).isin(hidden)]
-            country = m["country"].astype(object).where(m["country"].notna(), "?").astype(str)
-            per = m.assign(country=country).groupby("country", observed=True)
-            for c, g in per:
-                r = rows.setdefault(str(c), {"country": str(c), "datasets": set(),
-                                             "samples": 0, "data_items": 0})
-                r["datasets"].add(ds)
-                r["samples"] += int(g["sample_index"].nunique())
-                r["data_items"] += len(g)
-        out = []
-        for c in sorted(rows):
-            r = rows[c]
-            out.append({**r, "datasets": len(r["datasets"]), "dataset_ids": sorted(r["datasets"])})
-        return out
+    def _snapshot_changed(self) -> None:
+        self._views.clear()
 
     # ------------------------------------------------------------------ layers
 
@@ -426,7 +258,7 @@ class Gateway:
     ) -> LayerView:
         """The published cells of one layer for ``actor``, with classes and tile index."""
         if stat not in STATISTICS or stat in ("dl_max",):
-            raise GridError(f"unknown statistic {stat!r}; one of {', '.join(_STATS)}")
+            raise GridError(f"unknown statistic {stat!r}; one of {', '.join(PUBLISHED_STATISTICS)}")
         pol = self.policy(actor, dataset_id)
         # the resolved key of a request depends only on the catalogue and what is visible
         ask = ("view", dataset_id, element, medium, method, grid, level, stat,
@@ -463,7 +295,7 @@ class Gateway:
         return view
 
     def _build_view(self, key: tuple[Hashable, ...], row: pd.Series, g: Grid) -> LayerView:
-        from chemearth.render.tiles import LayerIndex
+        from chemearth.render.layer_index import LayerIndex
         from chemearth.stats.classes import classify, legend
 
         ds, version, element, medium, method, _, level_m, stat, min_n = key
@@ -566,7 +398,7 @@ class Gateway:
                 "unit": str(rec["unit"]),
             }
             for name in STATISTICS:
-                props[name] = int(rec[name]) if name in ("n", "n_censored") else _num(rec[name])
+                props[name] = int(rec[name]) if name in ("n", "n_censored") else finite(rec[name])
             feats.append(
                 {
                     "type": "Feature",
@@ -600,15 +432,6 @@ class Gateway:
             raise NotFoundError(f"feature {feature_id!r} not found")
         return feats[0]
 
-    def _sample_policy(self, actor: Actor, dataset_id: str) -> Policy:
-        """The policy of a dataset whose samples ``actor`` may see, else AccessDenied."""
-        pol = self.policy(actor, dataset_id)
-        if not pol.samples_visible(actor):
-            raise AccessDenied(
-                f"the sample data of dataset {dataset_id!r} are shared as grid layers only"
-            )
-        return pol
-
     def sample_frame(
         self, actor: Actor, dataset_id: str, elements: Sequence[str] | None = None
     ) -> pd.DataFrame:
@@ -619,9 +442,9 @@ class Gateway:
         AccessDenied
             For an aggregated-only dataset without full access.
         """
-        from chemearth.render.export import samples_wide
+        from chemearth.render.sample_export import samples_wide
 
-        pol = self._sample_policy(actor, dataset_id)
+        pol = self.sample_policy(actor, dataset_id)
         row = self.snapshot().records[dataset_id]
         allowed = [e for e in string_list(row.get("elements")) if pol.element_visible(actor, e)]
         if elements:  # unknown and embargoed elements are left out alike
@@ -664,7 +487,7 @@ class Gateway:
             props: dict[str, Any] = {"dataset": dataset_id, "sample_id": str(rec["sample_id"])}
             for k, v in rec.items():
                 if k not in base:
-                    props[str(k)] = _jsonable(v)
+                    props[str(k)] = plain(v, default=str)
             feats.append(
                 {
                     "type": "Feature",
@@ -686,17 +509,6 @@ class Gateway:
         return feats[0]
 
     # ------------------------------------------------------------------ elements
-
-    def elements(self, actor: Actor) -> list[dict[str, Any]]:
-        """Every element ``actor`` may see, with the datasets that hold it."""
-        snap = self.snapshot()
-        by: dict[str, list[str]] = {}
-        for ds in self.visible_datasets(actor):
-            pol = snap.policies[ds]
-            for e in string_list(snap.records[ds].get("elements")):
-                if pol.element_visible(actor, e):
-                    by.setdefault(e, []).append(ds)
-        return [{"element": e, "datasets": by[e]} for e in sorted(by)]
 
     def element_baselines(self, actor: Actor, element: str) -> list[dict[str, Any]]:
         """Baseline statistics of ``element`` per dataset, medium and method."""
@@ -720,7 +532,7 @@ class Gateway:
                 if int(rec.get("n", 0)) < pol.min_cell_n(actor):
                     continue
                 rec["samples_visible"] = pol.samples_visible(actor, element)
-                out.append({str(k): _jsonable(v) for k, v in rec.items()})
+                out.append({str(k): plain(v, default=str) for k, v in rec.items()})
         return out
 
     def element_values(
@@ -738,7 +550,7 @@ class Gateway:
         AccessDenied
             For an aggregated-only dataset without full access.
         """
-        pol = self._sample_policy(actor, dataset_id)
+        pol = self.sample_policy(actor, dataset_id)
         m = self.store.measurements(dataset_id, elements=[element])
         if not pol.element_visible(actor, element):  # as if the dataset did not hold it
             m = m.iloc[:0]
@@ -758,45 +570,10 @@ class Gateway:
             str(units[0]),
         )
 
-    # ------------------------------------------------------------------ uploads
 
-    def upload(
-        self,
-        actor: Actor,
-        survey: Path,
-        descriptor_text: str,
-        *,
-        boundaries: Path | None = None,
-        strict: bool = False,
-        build: Callable[[Store, str], object] | None = None,
-    ) -> Any:
-        """Ingest an uploaded survey file with its descriptor, as a data owner or admin.
-
-        The same validation as ``chemearth ingest``; the store is unchanged on any error.
-        Returns the :class:`~chemearth.ingest.pipeline.IngestReport`; ``build(store, dataset_id)``
-        then builds its grid layers.
-        """
-        from chemearth.ingest.descriptor import parse_descriptor
-        from chemearth.ingest.pipeline import ingest
-
-        if actor.role not in (Role.OWNER, Role.ADMIN):
-            raise AccessDenied("uploads need a data owner's or an administrator's token")
-        desc = parse_descriptor(descriptor_text, Path(f"upload:{survey.name}.toml"))
-        if not actor.is_admin and desc.dataset.organisation != actor.organisation:
-            raise AccessDenied(
-                f"a data owner of {actor.organisation!r} may upload only datasets whose "
-                f"descriptor names that organisation (got {desc.dataset.organisation!r})"
-            )
-        existing = self.snapshot().policies.get(desc.dataset.id)
-        if existing is not None and not existing.full_access(actor):
-            raise AccessDenied(f"dataset id {desc.dataset.id!r} is taken; choose another id")
-        report = ingest(self.store, desc, survey, boundaries=boundaries, strict=strict)
-        if build is not None and report.status != "unchanged":
-            build(self.store, desc.dataset.id)
-        return report
-
-
-_STATS = [s for s in STATISTICS if s != "dl_max"]
+#: The statistics a published layer offers (``dl_max`` is the detection limit, not a
+#: statistic of the values).
+PUBLISHED_STATISTICS = [s for s in STATISTICS if s != "dl_max"]
 
 
 def cell_feature_id(props: dict[str, Any]) -> str:
@@ -818,27 +595,3 @@ def _bbox(bbox: Sequence[float]) -> tuple[float, float, float, float]:
     if not (-180 <= w <= 180 and -180 <= e <= 180 and -90 <= s <= n <= 90):
         raise GridError(f"bbox {w},{s},{e},{n} is not west,south,east,north in degrees")
     return w, s, e, n
-
-
-def _num(value: Any) -> float | None:
-    try:
-        f = float(value)
-    except (TypeError, ValueError):
-        return None
-    return f if np.isfinite(f) else None
-
-
-def _jsonable(value: Any) -> Any:
-    if value is None:
-        return None
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return _num(value)
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return [_jsonable(v) for v in value]
-    if pd.isna(value):
-        return None
-    return str(value)

@@ -95,8 +95,9 @@ class Mapper:
     def layer(self, actor: Actor, dataset_id: str, element: str, *, method: str = "kriging",
               grid: str = "global", level: str = "10km") -> tuple[Any, list[str]]:
         """A tile index of the surface's cells and the class colours."""
-        from chemearth.grid.geometry import get_grid, parse_level
-        from chemearth.render.tiles import LayerIndex
+        from chemearth.grid.geometry import get_grid
+        from chemearth.grid.levels import parse_level
+        from chemearth.render.layer_index import LayerIndex
         from chemearth.stats.classes import classify
 
         cells, d = self.surface(actor, dataset_id, element, method=method, grid=grid,

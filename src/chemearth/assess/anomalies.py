@@ -42,8 +42,9 @@ from scipy.spatial import cKDTree
 
 from chemearth.errors import ChemearthError
 from chemearth.grid.aggregate import cell_stats
-from chemearth.grid.geometry import INVALID_KEY, Grid, get_grid, parse_level
+from chemearth.grid.geometry import INVALID_KEY, Grid, get_grid
 from chemearth.grid.layers import grids_for
+from chemearth.grid.levels import parse_level
 from chemearth.stats import summary as st
 from chemearth.stats.baselines import baseline_of
 from chemearth.store.base import Store

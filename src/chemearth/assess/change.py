@@ -40,7 +40,8 @@ import pandas as pd
 from scipy import stats
 
 from chemearth.errors import ChemearthError, NotFoundError
-from chemearth.grid.geometry import INVALID_KEY, get_grid, parse_level
+from chemearth.grid.geometry import INVALID_KEY, get_grid
+from chemearth.grid.levels import parse_level
 from chemearth.reference.elements import is_element
 from chemearth.store.base import Store
 from chemearth.store.selectors import digestion_rank, element_values

@@ -40,7 +40,8 @@ import shapely
 from scipy import sparse
 
 from chemearth.errors import NotFoundError
-from chemearth.grid.geometry import INVALID_KEY, get_grid, parse_level
+from chemearth.grid.geometry import INVALID_KEY, get_grid
+from chemearth.grid.levels import parse_level
 from chemearth.reference.standards import INDETERMINATE, Standard, StandardError
 from chemearth.stats.baselines import in_region, parse_region
 from chemearth.store.base import Store

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 def parse_levels(text: str | None) -> list[int] | None:
     if not text:
         return None
-    from chemearth.grid.geometry import parse_level
+    from chemearth.grid.levels import parse_level
 
     return [parse_level(x) for x in text.split(",") if x.strip()]
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import functools
 import math
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -35,6 +34,8 @@ import shapely
 from numpy.typing import ArrayLike, NDArray
 
 from chemearth.errors import GridError, TooManyCellsError
+from chemearth.grid.cell_ids import format_ids, parse_id
+from chemearth.grid.levels import LEVELS, level_label
 
 __all__ = [
     "EASE_X",
@@ -43,16 +44,12 @@ __all__ = [
     "GLOBAL",
     "GRIDS",
     "INVALID_KEY",
-    "LEVELS",
     "Grid",
     "GridError",
     "TooManyCellsError",
     "get_grid",
-    "parse_level",
 ]
 
-#: Cell sizes of the chemearth grids in metres, coarsest first.
-LEVELS: Final = (160_000, 80_000, 40_000, 20_000, 10_000, 4_000, 2_000, 1_000, 500)
 #: The key of "no cell": a point outside the grid, or a missing coordinate.
 INVALID_KEY: Final = -1
 #: Projected half-width and half-height of EASE-Grid 2.0 Global: x of longitude 180° and
@@ -64,8 +61,6 @@ _WGS84 = "EPSG:4326"
 _BITS = 28  # bits of the column and of the row in a key
 _OFFSET = 1 << (_BITS - 1)  # indices are stored offset-binary, so keys stay >= 0
 _MASK = (1 << _BITS) - 1
-_ID_EASE = re.compile(r"G(\d+(?:km|m))-([EW])(\d+)-([NS])(\d+)")
-_ID_INSPIRE = re.compile(r"(\d+(?:km|m))E(\d+)N(\d+)")
 
 Region = tuple[float, float, float, float]
 Keys = NDArray[np.int64]
@@ -86,28 +81,6 @@ def _floor_div(values: Floats, size: float) -> Keys:
     q -= q * size > values
     q += (q + 1.0) * size <= values
     return q.astype(np.int64)
-
-
-class _Hemispheres:
-    """Lazily made pyarrow arrays of the hemisphere letters (E/W, N/S) for ``take``."""
-
-    def __init__(self, letters: tuple[str, str]) -> None:
-        self.letters = letters
-        self._array: object = None
-
-    def take(self, index: object) -> object:
-        import pyarrow as pa
-
-        if self._array is None:
-            self._array = pa.array(list(self.letters))
-        return self._array.take(index)  # type: ignore[attr-defined]
-
-
-_HEMI_EW, _HEMI_NS = _Hemispheres(("E", "W")), _Hemispheres(("N", "S"))
-
-
-def _label(level_m: int) -> str:
-    return f"{level_m // 1000}km" if level_m % 1000 == 0 else f"{level_m}m"
 
 
 @dataclass(frozen=True)
@@ -171,7 +144,7 @@ class Grid:
         >>> GLOBAL.level_label(10_000), GLOBAL.level_label(500)
         ('10km', '500m')
         """
-        return _label(self.levels[self._index(level_m)])
+        return level_label(self.levels[self._index(level_m)])
 
     def nests(self, child_level: int, parent_level: int) -> bool:
         """Whether every cell of ``child_level`` lies in one cell of ``parent_level``.
@@ -355,51 +328,13 @@ class Grid:
         >>> GLOBAL.key_to_id(keys).tolist()
         ['G500m-E00009-S00010', 'G500m-W00010-N00009']
         """
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
         valid, index, col, row = self._decode(self._as_keys(keys))
         out = np.full(valid.shape, None, dtype=object)
         for i in np.unique(index[valid]).tolist():
             sel = valid & (index == i)
-            label = _label(self.levels[i])
-            c, r = col[sel], row[sel]
-            # vectorised formatting (pyarrow): a Python f-string per cell costs ~1 µs
-            if self.style == "inspire":
-                parts = [f"{label}E", pa.array(c).cast(pa.string()), "N",
-                         pa.array(r).cast(pa.string())]
-            else:
-                wc, wr = self._widths[i]
-                parts = [
-                    f"G{label}-", _HEMI_EW.take(pa.array((c < 0).astype(np.int8))),
-                    pc.utf8_lpad(pa.array(np.abs(c)).cast(pa.string()), wc, padding="0"),
-                    "-", _HEMI_NS.take(pa.array((r < 0).astype(np.int8))),
-                    pc.utf8_lpad(pa.array(np.abs(r)).cast(pa.string()), wr, padding="0"),
-                ]
-            ids = pc.binary_join_element_wise(*parts, "")
-            out[sel] = ids.to_numpy(zero_copy_only=False)
+            label = level_label(self.levels[i])
+            out[sel] = format_ids(self.style, label, col[sel], row[sel], self._widths[i])
         return out
-
-    def _parse_id(self, text: str, labels: Mapping[str, int]) -> tuple[int, int, int] | None:
-        if self.style == "inspire":
-            m = _ID_INSPIRE.fullmatch(text)
-            if m is None or m[1] not in labels:
-                return None
-            digits = (m[2], m[3])
-            if any(d != str(int(d)) for d in digits):
-                return None  # leading zeros: not the canonical code
-            return labels[m[1]], int(m[2]), int(m[3])
-        m = _ID_EASE.fullmatch(text)
-        if m is None or m[1] not in labels:
-            return None
-        index = labels[m[1]]
-        if (len(m[3]), len(m[5])) != self._widths[index]:
-            return None
-        col = -int(m[3]) if m[2] == "W" else int(m[3])
-        row = -int(m[5]) if m[4] == "S" else int(m[5])
-        if (m[2] == "W" and col == 0) or (m[4] == "S" and row == 0):
-            return None
-        return index, col, row
 
     def id_to_key(self, ids: Cells) -> Keys:
         """Keys of cell ids (the inverse of :meth:`key_to_id`; None gives ``-1``).
@@ -417,7 +352,7 @@ class Grid:
         ['10kmE432N321', '500mE8643N6421']
         """
         arr = np.asarray(ids, dtype=object)
-        labels = {_label(s): i for i, s in enumerate(self.levels)}
+        labels = {level_label(s): i for i, s in enumerate(self.levels)}
         parsed = np.zeros((arr.size, 3), dtype=np.int64)
         missing = np.zeros(arr.size, dtype=bool)
         failed = np.zeros(arr.size, dtype=bool)
@@ -425,7 +360,8 @@ class Grid:
             if text is None or (isinstance(text, float) and math.isnan(text)):
                 missing[pos] = True
                 continue
-            cell = self._parse_id(text, labels) if isinstance(text, str) else None
+            cell = (parse_id(self.style, text, labels, self._widths)
+                    if isinstance(text, str) else None)
             if cell is None:
                 failed[pos] = True
             else:
@@ -571,9 +507,10 @@ class Grid:
             child = self.levels[i]
             target = self.parent_level(child) if level_m is None else level_m
             if target is None:
-                raise GridError(f"{_label(child)} is the coarsest level; it has no parent")
+                raise GridError(f"{level_label(child)} is the coarsest level; it has no parent")
             if not self.nests(child, target):
-                raise GridError(f"{_label(child)} cells do not nest in {_label(target)} cells")
+                raise GridError(
+                    f"{level_label(child)} cells do not nest in {level_label(target)} cells")
             ratio = target // child
             sel = valid & (index == i)
             out[sel] = self._encode(self._index(target), col[sel] // ratio, row[sel] // ratio)
@@ -600,9 +537,10 @@ class Grid:
         parent = self.levels[int(index[0])]
         target = self.child_level(parent) if level_m is None else level_m
         if target is None:
-            raise GridError(f"{_label(parent)} is the finest level; it has no children")
+            raise GridError(f"{level_label(parent)} is the finest level; it has no children")
         if not self.nests(target, parent):
-            raise GridError(f"{_label(target)} cells do not nest in {_label(parent)} cells")
+            raise GridError(
+                f"{level_label(target)} cells do not nest in {level_label(parent)} cells")
         ratio, ti = parent // target, self._index(target)
         c0, c1, r0, r1 = (int(v) for v in self._ranges[ti])
         cols = np.arange(int(col[0]) * ratio, (int(col[0]) + 1) * ratio)
@@ -643,7 +581,8 @@ class Grid:
         count = max(0, c1 - c0 + 1) * max(0, r1 - r0 + 1)
         if count > max_cells:
             raise TooManyCellsError(
-                f"region {tuple(region)} spans {count:,} cells of {_label(self.levels[index])} "
+                f"region {tuple(region)} spans {count:,} cells of "
+                f"{level_label(self.levels[index])} "
                 f"in the {self.name} grid, more than max_cells={max_cells:,}"
             )
         cc, rr = (
@@ -712,22 +651,3 @@ def get_grid(name: str | Grid) -> Grid:
         return GRIDS[str(name).strip().lower()]
     except KeyError:
         raise GridError(f"unknown grid {name!r}; grids: {', '.join(GRIDS)}") from None
-
-
-def parse_level(level: int | str) -> int:
-    """A grid level in metres from ``10000``, ``"10000"``, ``"10km"``, ``"10 km"`` or ``"500m"``.
-
-    Examples
-    --------
-    >>> parse_level("10km"), parse_level("500 m"), parse_level(4000), parse_level("0.5km")
-    (10000, 500, 4000, 500)
-    """
-    if isinstance(level, int | np.integer):
-        return int(level)
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(km|m)?\s*", str(level).lower())
-    if not m:
-        raise GridError(f"level {level!r}: give metres (10000) or a size like '10km' or '500m'")
-    metres = float(m.group(1)) * (1000 if m.group(2) == "km" else 1)
-    if metres != int(metres):
-        raise GridError(f"level {level!r} is not a whole number of metres")
-    return int(metres)

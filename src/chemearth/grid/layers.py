@@ -32,7 +32,8 @@ import pandas as pd
 
 from chemearth.errors import GridError, NotFoundError, TooManyCellsError
 from chemearth.grid.aggregate import STATISTICS
-from chemearth.grid.geometry import get_grid, parse_level
+from chemearth.grid.geometry import get_grid
+from chemearth.grid.levels import parse_level
 from chemearth.store.base import Store
 
 if TYPE_CHECKING:

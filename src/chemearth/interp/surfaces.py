@@ -173,7 +173,7 @@ class Interpolation:
         SurfaceError
             For an unknown level, or more than ``max_cells`` cells.
         """
-        from chemearth.grid.geometry import parse_level
+        from chemearth.grid.levels import parse_level
 
         g = get_grid(grid)
         level_m = parse_level(level)

@@ -40,6 +40,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from chemearth.errors import StatisticsError
+from chemearth.jsonable import plain
 
 __all__ = [
     "DRIFT_P",
@@ -122,15 +123,7 @@ class ControlChart:
         out.update(limits=self.limits, outside=self.outside)
         if points:
             out.update(order=list(self.order), values=list(self.values), z=list(self.z))
-        return {k: _clean(v) for k, v in out.items()}
-
-
-def _clean(v: Any) -> Any:
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    if isinstance(v, dict):
-        return {k: _clean(x) for k, x in v.items()}
-    return v
+        return {str(k): plain(v) for k, v in out.items()}
 
 
 def control_charts(frame: pd.DataFrame, reference: pd.DataFrame | None = None

@@ -50,6 +50,7 @@ import pyarrow as pa
 from scipy import stats as sps
 
 from chemearth.errors import NotFoundError, StatisticsError
+from chemearth.jsonable import finite, plain
 from chemearth.store.base import Store, VersionRecord
 from chemearth.store.selectors import string_list
 
@@ -64,7 +65,6 @@ __all__ = [
     "level",
     "levelled_method",
     "paired_values",
-    "plain",
 ]
 
 #: Transforms :func:`fit_transform` knows.
@@ -251,16 +251,8 @@ class Levelling:
         out = asdict(self)
         out["transform"]["formula"] = self.transform.describe()
         out["method"] = self.method
-        clean: dict[str, Any] = _jsonable(out)
+        clean: dict[str, Any] = plain(out)
         return clean
-
-
-def _jsonable(v: Any) -> Any:
-    if isinstance(v, dict):
-        return {k: _jsonable(x) for k, x in v.items()}
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    return v
 
 
 def levelled_method(source_method: str, target_dataset: str, target_method: str,
@@ -425,7 +417,7 @@ def apply_levelling(store: Store, lev: Levelling) -> int:
     record = VersionRecord(
         dataset_id=ds, title=str(rec["title"]), organisation=str(rec["organisation"]),
         countries=string_list(rec["countries"]), media=string_list(rec["media"]),
-        depth_top_cm=_num(rec["depth_top_cm"]), depth_bottom_cm=_num(rec["depth_bottom_cm"]),
+        depth_top_cm=finite(rec["depth_top_cm"]), depth_bottom_cm=finite(rec["depth_bottom_cm"]),
         sampling_years=[int(y) for y in string_list(rec["sampling_years"])], methods=methods,
         licence=str(rec["licence"]), citation=str(rec["citation"]), url=str(rec["url"] or ""),
         sharing=str(rec["sharing"]),
@@ -442,20 +434,3 @@ def apply_levelling(store: Store, lev: Levelling) -> int:
         w.write_samples(samples)
         w.write_measurements(wide)
         return w.commit(record, rejects, None)
-
-
-def _num(v: Any) -> float | None:
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
-
-
-def plain(v: Any) -> Any:
-    """A numpy scalar as a Python one; NaN and infinities as None (JSON-ready)."""
-    if isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    return v

@@ -34,8 +34,9 @@ import pandas as pd
 
 from chemearth.errors import ChemearthError, NotFoundError, StatisticsError
 from chemearth.ingest.descriptor import QcSpec, parse_descriptor
+from chemearth.jsonable import plain
 from chemearth.qc.control import ControlChart, batch_status, control_charts
-from chemearth.qc.levelling import levellings, plain
+from chemearth.qc.levelling import levellings
 from chemearth.qc.precision import MAPPING_SHARE, precision, variance_components
 from chemearth.store.base import Store
 

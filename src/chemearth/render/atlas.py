@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from chemearth.errors import ChemearthError, NotFoundError
+from chemearth.jsonable import plain
 from chemearth.render.atlas_text import LABELS, element_name
 
 if TYPE_CHECKING:
@@ -146,8 +147,8 @@ def element_table(store: Store, dataset: str, element: str, method: str | None =
     meth = method if method is not None else _chosen_method(store, dataset, element, None)[1]
     table = baseline(store, element, dataset=dataset, method=meth)
     row = table.iloc[0].to_dict()
-    return {str(k): (None if isinstance(v, float) and math.isnan(v) else v)
-            for k, v in row.items()}
+    out: dict[str, Any] = plain(row)
+    return out
 
 
 def _fmt(v: Any) -> str:
@@ -220,8 +221,9 @@ def element_map(
         fig = maps.point_map(lon, lat, val, censored=cen, **common)
     elif kind == "cells":
         from chemearth.grid.aggregate import cell_stats
-        from chemearth.grid.geometry import get_grid, parse_level
+        from chemearth.grid.geometry import get_grid
         from chemearth.grid.layers import grids_for
+        from chemearth.grid.levels import parse_level
 
         g = get_grid(grid or grids_for(lon, lat)[-1])  # square cells in Europe's LAEA
         lv = parse_level(level)

@@ -259,9 +259,9 @@ class _Data:
 
 
 def _prepare(values: ArrayLike, censored: ArrayLike | None, log: bool) -> _Data:
-    from chemearth.stats.censored import _clean
+    from chemearth.stats.censored import checked_values
 
-    x, c = _clean(values, censored)  # the checks of the censored-data statistics
+    x, c = checked_values(values, censored)  # the checks of the censored-data statistics
     dropped = 0
     if log:
         positive = x > 0

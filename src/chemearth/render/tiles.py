@@ -1,11 +1,11 @@
 """XYZ PNG map tiles (Web Mercator, ``WebMercatorQuad``) rendered from a grid layer's cells.
 
 A layer at one level is a set of cells of one grid, each with a colour class
-(:func:`chemearth.stats.classes.classify` of the mapped statistic). :meth:`LayerIndex.from_cells`
-indexes them once; :func:`render_tile` then draws any tile: the centre of each pixel is
-taken from Web Mercator to the grid's CRS, keyed to its cell like
-:meth:`chemearth.grid.geometry.Grid.cell_keys_xy`, and painted in its class colour. Pixels
-without a cell are transparent.
+(:func:`chemearth.stats.classes.classify` of the mapped statistic), indexed once in a
+:class:`~chemearth.render.layer_index.LayerIndex`. :func:`render_tile` then draws any
+tile: the centre of each pixel is taken from Web Mercator to the grid's CRS, keyed to its
+cell like :meth:`chemearth.grid.geometry.Grid.cell_keys_xy`, and painted in its class
+colour. Pixels without a cell are transparent.
 
 Speed
 -----
@@ -20,10 +20,9 @@ Speed
   error is bounded from the errors at the middles of the mesh's edges and the mesh
   refined (33, 65 nodes, then every pixel) until it is under :data:`MAX_ERROR_PX` of a
   pixel: 17 nodes from zoom 6 on.
-* A layer whose bounding box holds at most :data:`DENSE_MAX_CELLS` cells is also kept as
-  a dense ``uint8`` raster of classes (one byte per cell of the box, with a border of
-  255) and looked up by position; larger ones are looked up in the sorted cells (a small
-  dense block of the cells under the tile, or binary search per pixel).
+* The pixels' cells are looked up in the index: by position in its dense raster of
+  classes, or in its sorted cells for large layers (see
+  :mod:`chemearth.render.layer_index`).
 
 The PNGs are palette images (``P`` mode): colour ``k`` is class ``k`` and the one index
 after the classes is fully transparent (tRNS), so a tile of nine classes is a 4-bit PNG.
@@ -36,8 +35,6 @@ Examples
 >>> from chemearth.grid.geometry import EUROPE
 >>> keys = EUROPE.cell_keys([30.0, 31.0], [69.0, 69.0], 10_000)  # two cells on Kola
 >>> index = LayerIndex.from_cells(EUROPE, 10_000, keys, np.array([0, 1], dtype=np.uint8))
->>> index.cell_at(30.0, 69.0) == int(keys[0]), index.cell_at(0.0, 50.0)
-(True, None)
 >>> png = render_tile(index, 8, 149, 60, ["#440154", "#fde725"])
 >>> Image.open(io.BytesIO(png)).size
 (256, 256)
@@ -53,32 +50,36 @@ import math
 import re
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
 import pyproj
-import shapely
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike
 
-from chemearth.errors import GridError, NotFoundError
-from chemearth.grid.geometry import INVALID_KEY, Grid, get_grid
+from chemearth.errors import NotFoundError
+from chemearth.render.layer_index import (
+    Box,
+    Classes,
+    Floats,
+    LayerIndex,
+    Mesh,
+    Weights,
+    bilinear,
+    transformer,
+)
 from chemearth.stats.classes import NO_CLASS, ClassError
 
 if TYPE_CHECKING:
     import morecantile
 
 __all__ = [
-    "DENSE_MAX_CELLS",
     "MAX_ERROR_PX",
     "MAX_TILE_SIZE",
     "MAX_ZOOM",
     "TILE_MATRIX_SET",
-    "LayerIndex",
     "TileError",
     "empty_tile",
     "encode_png",
-    "layer_bounds",
     "render_tile",
     "tile_bounds",
     "tile_classes",
@@ -88,24 +89,15 @@ __all__ = [
 TILE_MATRIX_SET: Final = "WebMercatorQuad"
 #: Highest zoom level served.
 MAX_ZOOM: Final = 22
-#: Largest bounding box (in cells) of a layer kept as a dense raster (1 byte per cell).
-DENSE_MAX_CELLS: Final = 16_000_000
-#: Largest dense raster at all (its flat indexes are int32).
-_DENSE_LIMIT = 1 << 30
 #: Largest error, in pixels, of the interpolated pixel positions of non-separable grids.
 MAX_ERROR_PX: Final = 0.05
 #: Largest tile side in pixels.
 MAX_TILE_SIZE: Final = 4096
 
-#: Web Mercator latitude limit (degrees).
-_MERC_LAT = 85.0511287798066
 #: Grid CRSs whose easting depends only on longitude and northing only on latitude.
 _SEPARABLE = frozenset({"EPSG:6933", "EPSG:4326", "EPSG:3857"})
 #: Node counts of the interpolation mesh, coarsest first (then every pixel).
 _MESH_NODES = (17, 33, 65)
-#: A sparse layer's cells under a tile are gathered in a dense block when they are at
-#: most this many per pixel; otherwise every pixel is looked up by binary search.
-_BLOCK_PER_PIXEL = 4
 #: Windows of at most this many pixels are transformed pixel by pixel.
 _EXACT_PIXELS = 1024
 #: zlib settings of the PNGs: run-length encoding is 2–4x faster than the default
@@ -113,25 +105,9 @@ _EXACT_PIXELS = 1024
 _PNG_OPTIONS: Final = {"compress_level": 6, "compress_type": zlib.Z_RLE}
 _COLOUR = re.compile(r"#([0-9a-fA-F]{6})")
 
-Box = tuple[float, float, float, float]
-_F = TypeVar("_F", np.float32, np.float64)
-#: Interval and fraction of linear interpolation of each pixel between mesh nodes.
-_Weights = tuple[NDArray[np.intp], NDArray[np.float64]]
-#: Column and row weights, and grid x and y of the nodes.
-_Mesh = tuple[_Weights, _Weights, NDArray[np.float64], NDArray[np.float64]]
-Keys = NDArray[np.int64]
-Classes = NDArray[np.uint8]
-Floats = NDArray[np.float64]
-
 
 class TileError(NotFoundError):
     """A tile that is not in the tile matrix set (bad zoom, column or row)."""
-
-
-@functools.lru_cache(maxsize=16)
-def _transformer(source: str, target: str) -> pyproj.Transformer:
-    # Transformers are thread-safe (pyproj >= 3.1), so one per CRS pair is shared.
-    return pyproj.Transformer.from_crs(source, target, always_xy=True)
 
 
 @functools.lru_cache(maxsize=1)
@@ -190,400 +166,11 @@ def _tile_xy_bounds(z: int, x: int, y: int) -> Box:
     return (float(b.left), float(b.bottom), float(b.right), float(b.top))
 
 
-def _floor_div(values: Floats, size: float) -> Keys:
-    """Exact ``floor(values / size)``, as :meth:`Grid.cell_keys_xy` computes cell indexes."""
-    q = np.floor(values / size)
-    q -= q * size > values
-    q += (q + 1.0) * size <= values
-    return q.astype(np.int64)
-
-
-def _lonlat_box(grid: Grid, col: Keys, row: Keys, size: float) -> Box:
-    """Longitude/latitude bounding box of cells (their columns and rows at one level).
-
-    The box of the cells' convex hull in the grid's CRS (the hull of the first and last
-    cell of every row), its edges densified to 5 km, padded by 5e-4° (~50 m): it holds
-    every cell, and is tight for layers with a convex outline.
-    """
-    order = np.argsort(row, kind="stable")
-    r, c = row[order], col[order]
-    starts = np.flatnonzero(np.r_[True, r[1:] != r[:-1]])
-    rows, first, last = r[starts], np.minimum.reduceat(c, starts), np.maximum.reduceat(c, starts)
-    w, e, s, n = grid.bounds
-    xs = np.clip(np.concatenate([first, first, last + 1, last + 1]) * size, w, e)
-    ys = np.clip(np.concatenate([rows, rows + 1, rows, rows + 1]) * size, s, n)
-    hull = shapely.MultiPoint(np.column_stack([xs, ys])).convex_hull
-    ring = shapely.get_coordinates(shapely.segmentize(hull.boundary, 5_000.0))
-    lon, lat = (
-        np.asarray(v) for v in _transformer(grid.crs, "EPSG:4326").transform(ring[:, 0], ring[:, 1])
-    )
-    if not (np.all(np.isfinite(lon)) and np.all(np.isfinite(lat))):
-        return (-180.0, -90.0, 180.0, 90.0)
-    pad = 5e-4
-    west, east = float(lon.min()) - pad, float(lon.max()) + pad
-    south, north = float(lat.min()) - pad, float(lat.max()) + pad
-    if np.any(np.abs(np.diff(lon)) > 180.0):  # the outline crosses the antimeridian
-        west, east = -180.0, 180.0
-    to_crs = _transformer("EPSG:4326", grid.crs)
-    for pole in (-90.0, 90.0):
-        px, py = to_crs.transform(0.0, pole, errcheck=False)
-        if shapely.intersects_xy(hull, px, py):
-            west, east = -180.0, 180.0
-            south, north = min(south, pole), max(north, pole)
-    return (max(west, -180.0), max(south, -90.0), min(east, 180.0), min(north, 90.0))
-
-
-@dataclass(frozen=True, eq=False, repr=False)
-class LayerIndex:
-    """The cells of one layer at one level, indexed for tiles and point queries.
-
-    Build it with :meth:`from_cells`. ``keys`` are sorted and ``classes`` follow them.
-    The cells are those published at this level; a cell absent from the index is
-    transparent on tiles and ``None`` for :meth:`cell_at`. A cell of class
-    :data:`~chemearth.stats.classes.NO_CLASS` (255) is in the index but not drawn.
-
-    Attributes
-    ----------
-    grid : Grid
-        The grid of the cells.
-    level_m : int
-        Their level (cell size in metres).
-    keys : numpy.ndarray
-        Sorted, distinct ``int64`` cell keys.
-    classes : numpy.ndarray
-        ``uint8`` class of each cell.
-    bounds : tuple of float or None
-        ``(west, south, east, north)`` in degrees around all cells (None if no cells).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from chemearth.grid.geometry import GLOBAL
-    >>> keys = GLOBAL.cell_keys([-105.0, -104.9], [39.0, 39.0], 10_000)
-    >>> index = LayerIndex.from_cells("global", 10_000, keys, np.array([3, 4]))
-    >>> index
-    LayerIndex(global, 10000 m, 2 cells, dense 2x1)
-    """
-
-    grid: Grid
-    level_m: int
-    keys: Keys
-    classes: Classes
-    bounds: Box | None
-    _col0: int
-    _row0: int
-    _ncols: int
-    _nrows: int
-    _last_col: int  # the grid's last column and row at this level
-    _last_row: int
-    _max_class: int  # highest class drawn, -1 if none
-    _whole: bool  # every cell of the bounding box is a whole square inside the grid
-    _lin: Keys  # sorted (col - col0) * nrows + (row - row0) of each cell
-    _lin_classes: Classes
-    _dense: Classes | None  # (nrows + 2, ncols + 2) classes, a NO_CLASS border around
-    _xy_box: Box  # the bounds in Web Mercator metres
-
-    @classmethod
-    def from_cells(
-        cls,
-        grid: Grid | str,
-        level_m: int,
-        cell_keys: ArrayLike,
-        classes: ArrayLike,
-        *,
-        dense_max_cells: int = DENSE_MAX_CELLS,
-    ) -> LayerIndex:
-        """Index the published cells of one layer at one level.
-
-        Parameters
-        ----------
-        grid : Grid or str
-            The grid of the cells, or its name.
-        level_m : int
-            The level of every cell (cell size in metres).
-        cell_keys : array_like of int64
-            The cells' keys (:meth:`Grid.cell_keys`), distinct, in any order.
-        classes : array_like of int
-            One class index (0–255, 255 = not drawn) per cell, as
-            :func:`chemearth.stats.classes.classify` gives.
-        dense_max_cells : int
-            Keep a dense raster when the cells' bounding box holds at most this many
-            cells (one byte each); ``0`` never.
-
-        Raises
-        ------
-        GridError
-            For an unknown grid or level, keys of another grid or level, or a key given
-            twice.
-        ClassError
-            If ``classes`` is not one integer 0–255 per key.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from chemearth.grid.geometry import EUROPE
-        >>> index = LayerIndex.from_cells(EUROPE, 1_000, [], np.array([], dtype=np.uint8))
-        >>> index.bounds is None, render_tile(index, 0, 0, 0, []) == empty_tile()
-        (True, True)
-        """
-        g = get_grid(grid)
-        g.level_label(level_m)  # raises a GridError listing the levels for another level
-        level_m, size = int(level_m), float(level_m)
-        try:
-            keys = np.asarray(cell_keys, dtype=np.int64).ravel()
-        except (TypeError, ValueError, OverflowError):
-            raise GridError("cell_keys must be int64 cell keys (see Grid.id_to_key)") from None
-        raw = np.asarray(classes)
-        if raw.shape != keys.shape or (raw.size and raw.dtype.kind not in "iu"):
-            raise ClassError(
-                f"classes must be one integer per cell key: got {raw.dtype} of shape "
-                f"{raw.shape} for {keys.size} keys"
-            )
-        if raw.size and (raw.min() < 0 or raw.max() > NO_CLASS):
-            raise ClassError("classes must be 0–255")
-        levels = g.level_of(keys)  # raises GridError for keys of another grid
-        if np.any(levels != level_m):
-            bad = int(keys[np.argmax(levels != level_m)])
-            raise GridError(f"{bad} is not a cell key of the {g.level_label(level_m)} level")
-        order = np.argsort(keys, kind="stable")
-        keys, cl = keys[order], raw.astype(np.uint8)[order]
-        if keys.size > 1 and np.any(keys[1:] == keys[:-1]):
-            dup = int(keys[1:][keys[1:] == keys[:-1]][0])
-            raise GridError(f"cell key {dup} ({g.key_to_id([dup])[0]}) is given twice")
-        w, e, s, n = g.bounds
-        last_col, last_row = math.ceil(e / size) - 1, math.ceil(n / size) - 1
-        drawn = cl[cl != NO_CLASS]
-        max_class = int(drawn.max()) if drawn.size else -1
-        if keys.size == 0:
-            empty = np.empty(0, dtype=np.int64)
-            return cls(
-                g, level_m, empty, np.empty(0, np.uint8), None, 0, 0, 0, 0, last_col,
-                last_row, -1, False, empty, np.empty(0, np.uint8), None, (0.0, 0.0, 0.0, 0.0),
-            )  # fmt: skip
-        cx, cy = g.cell_centres(keys, to_wgs84=False)
-        col, row = np.floor(cx / size).astype(np.int64), np.floor(cy / size).astype(np.int64)
-        col0, row0 = int(col.min()), int(row.min())
-        ncols, nrows = int(col.max()) - col0 + 1, int(row.max()) - row0 + 1
-        lin = (col - col0) * nrows + (row - row0)
-        lin_order = np.argsort(lin, kind="stable")
-        dense = None
-        if ncols * nrows <= min(dense_max_cells, _DENSE_LIMIT):
-            dense = np.full((nrows + 2, ncols + 2), NO_CLASS, dtype=np.uint8)
-            dense[row - row0 + 1, col - col0 + 1] = cl
-        x0, x1, y0, y1 = col0 * size, (col0 + ncols) * size, row0 * size, (row0 + nrows) * size
-        whole = w <= x0 and x1 <= e and s <= y0 and y1 <= n
-        bounds = _lonlat_box(g, col, row, size)
-        lat = np.clip([bounds[1], bounds[3]], -_MERC_LAT, _MERC_LAT)
-        mx, my = _transformer("EPSG:4326", "EPSG:3857").transform([bounds[0], bounds[2]], lat)
-        xy_box = (float(mx[0]), float(my[0]), float(mx[1]), float(my[1]))
-        lin, lin_classes = lin[lin_order], cl[lin_order]
-        arrays: list[NDArray[Any]] = [keys, cl, lin, lin_classes]
-        arrays += [dense] if dense is not None else []
-        for a in arrays:
-            a.flags.writeable = False
-        return cls(
-            g, level_m, keys, cl, bounds, col0, row0, ncols, nrows, last_col, last_row,
-            max_class, whole, lin, lin_classes, dense, xy_box,
-        )  # fmt: skip
-
-    def __repr__(self) -> str:
-        kind = f"dense {self._ncols}x{self._nrows}" if self._dense is not None else "sparse"
-        return f"LayerIndex({self.grid.name}, {self.level_m} m, {self.keys.size} cells, {kind})"
-
-    @property
-    def n_cells(self) -> int:
-        """The number of cells."""
-        return int(self.keys.size)
-
-    @property
-    def n_classes(self) -> int:
-        """One more than the highest class drawn (the colours :func:`render_tile` needs)."""
-        return self._max_class + 1
-
-    @property
-    def nbytes(self) -> int:
-        """Memory held by the index's arrays, in bytes."""
-        arrays = (self.keys, self.classes, self._lin, self._lin_classes, self._dense)
-        return sum(a.nbytes for a in arrays if a is not None)
-
-    def lookup(self, x: ArrayLike, y: ArrayLike) -> Classes:
-        """Class of the cell under each point in the grid's CRS (metres, broadcast).
-
-        :data:`~chemearth.stats.classes.NO_CLASS` (255) where no cell of the layer is. Points
-        are keyed exactly as :meth:`Grid.cell_keys_xy` keys them.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from chemearth.grid.geometry import EUROPE
-        >>> keys = EUROPE.id_to_key(["10kmE432N321"])
-        >>> index = LayerIndex.from_cells(EUROPE, 10_000, keys, np.array([7]))
-        >>> index.lookup([4_321_000.0, 4_331_000.0], 3_215_000.0).tolist()
-        [7, 255]
-        """
-        k = self.grid.cell_keys_xy(x, y, self.level_m)
-        if self.keys.size == 0:
-            return np.full(k.shape, NO_CLASS, dtype=np.uint8)
-        pos = np.minimum(np.searchsorted(self.keys, k), self.keys.size - 1)
-        hit = (self.keys[pos] == k) & (k != INVALID_KEY)
-        return np.where(hit, self.classes[pos], NO_CLASS).astype(np.uint8)
-
-    def cell_at(self, lon: float, lat: float) -> int | None:
-        """Key of the layer's cell under a WGS84 point, or None where it has none.
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from chemearth.grid.geometry import GLOBAL
-        >>> keys = GLOBAL.cell_keys([-105.0], [39.0], 10_000)
-        >>> index = LayerIndex.from_cells(GLOBAL, 10_000, keys, np.array([0]))
-        >>> GLOBAL.key_to_id([index.cell_at(-105.01, 39.01)]).tolist(), index.cell_at(0, 0)
-        (['G10km-W1014-N460'], None)
-        """
-        k = int(self.grid.cell_keys(lon, lat, self.level_m).ravel()[0])
-        if k == INVALID_KEY or self.keys.size == 0:
-            return None
-        pos = int(np.searchsorted(self.keys, k))
-        return k if pos < self.keys.size and int(self.keys[pos]) == k else None
-
-    def _classes_xy(self, gx: Floats, gy: Floats) -> Classes:
-        """Classes at grid-CRS points (broadcast), keyed as :meth:`Grid.cell_keys_xy` does."""
-        size = float(self.level_m)
-        w, e, s, n = self.grid.bounds
-        col = np.minimum(_floor_div(np.where(np.isfinite(gx), gx, 0.0), size), self._last_col)
-        row = np.minimum(_floor_div(np.where(np.isfinite(gy), gy, 0.0), size), self._last_row)
-        ci, ri = col - self._col0, row - self._row0
-        ci[(gx < w) | (gx > e) | ~np.isfinite(gx) | (ci < 0) | (ci >= self._ncols)] = -1
-        ri[(gy < s) | (gy > n) | ~np.isfinite(gy) | (ri < 0) | (ri >= self._nrows)] = -1
-        if self._dense is not None:
-            out: Classes = np.take(self._dense, (ri + 1) * (self._ncols + 2) + (ci + 1))
-            return out
-        if ci.ndim == ri.ndim == 2 and ci.shape[0] == 1 and ri.shape[1] == 1:
-            # separable: look up each distinct (column, row) once
-            cu, cinv = np.unique(ci, return_inverse=True)
-            ru, rinv = np.unique(ri, return_inverse=True)
-            block = self._sparse(cu[None, :], ru[:, None])
-            return block[rinv.reshape(-1, 1), cinv.reshape(1, -1)]
-        return self._sparse(ci, ri)
-
-    def _classes_mesh(self, mesh: _Mesh) -> Classes:
-        """Classes at pixels whose grid coordinates are interpolated in a mesh.
-
-        The fast path of :func:`tile_classes` for layers of whole cells: the nodes are
-        turned into cell indexes (an affine map, so it commutes with the interpolation),
-        made local to the tile and interpolated in float32, which is exact to ~1e-5
-        pixel. A cell index is a rounding or so from the exact ``floor(x / size)``; the
-        interpolation itself is good to :data:`MAX_ERROR_PX`.
-        """
-        u, v, nx, ny = mesh
-        size = float(self.level_m)
-        index, spans = [], []
-        for nodes, origin, last in (
-            (nx, self._col0 - 1, self._ncols + 1),
-            (ny, self._row0 - 1, self._nrows + 1),
-        ):
-            cells = nodes / size - origin  # 1 + the index in the bounding box
-            base = math.floor(float(cells.min()))
-            local = _bilinear((cells - base).astype(np.float32), u, v)
-            i = local.astype(np.int32)  # local >= 0: truncation is floor
-            i += base
-            index.append(np.clip(i, 0, last, out=i))  # 0 and last: outside the box
-            spans.append((min(max(base, 0), last), min(max(math.floor(cells.max()), 0), last)))
-        ci, ri = index
-        if self._dense is not None:
-            ri *= self._ncols + 2
-            ri += ci
-            out: Classes = np.take(self._dense, ri)
-            return out
-        (c0, c1), (r0, r1) = spans
-        if (c1 - c0 + 1) * (r1 - r0 + 1) <= _BLOCK_PER_PIXEL * ci.size:
-            # few cells under the tile: a small dense block of them
-            ri -= r0
-            ri *= c1 - c0 + 1
-            ri += ci
-            ri -= c0
-            block: Classes = np.take(self._block(c0, c1, r0, r1), ri)
-            return block
-        col, row = ci.astype(np.int64) - 1, ri.astype(np.int64) - 1
-        col[col >= self._ncols] = -1
-        row[row >= self._nrows] = -1
-        return self._sparse(col, row)
-
-    def _block(self, c0: int, c1: int, r0: int, r1: int) -> Classes:
-        """Classes of cells ``c0``–``c1`` × ``r0``–``r1`` from the sorted cells (255: none).
-
-        Indexes are 1 + the column and row in the bounding box, as in the dense raster.
-        """
-        block = np.full((r1 - r0 + 1, c1 - c0 + 1), NO_CLASS, dtype=np.uint8)
-        cols = np.arange(max(c0, 1), min(c1, self._ncols) + 1, dtype=np.int64) - 1
-        lo_row, hi_row = max(r0, 1) - 1, min(r1, self._nrows) - 1
-        if cols.size == 0 or lo_row > hi_row:
-            return block
-        start = np.searchsorted(self._lin, cols * self._nrows + lo_row)
-        stop = np.searchsorted(self._lin, cols * self._nrows + hi_row, side="right")
-        counts = stop - start
-        total = int(counts.sum())
-        if total == 0:
-            return block
-        # the positions start[i] … stop[i] - 1 of every column, in one array
-        offsets = np.repeat(start - np.cumsum(counts) + counts, counts)
-        pos = offsets + np.arange(total)
-        lin = self._lin[pos]
-        block[lin % self._nrows + 1 - r0, lin // self._nrows + 1 - c0] = self._lin_classes[pos]
-        return block
-
-    def _sparse(self, ci: Keys, ri: Keys) -> Classes:
-        shape = np.broadcast_shapes(ci.shape, ri.shape)
-        if self._lin.size == 0:
-            return np.full(shape, NO_CLASS, dtype=np.uint8)
-        lin = ci * self._nrows + ri
-        pos = np.minimum(np.searchsorted(self._lin, lin), self._lin.size - 1)
-        hit = (ci >= 0) & (ri >= 0) & (self._lin[pos] == lin)
-        return np.where(hit, self._lin_classes[pos], NO_CLASS).astype(np.uint8)
-
-
-def layer_bounds(index: LayerIndex) -> Box:
-    """``(west, south, east, north)`` of a layer for TileJSON, in degrees.
-
-    The bounding box of the layer's cells, within the Web Mercator latitudes; the whole
-    Web Mercator world for a layer of no cells.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from chemearth.grid.geometry import GLOBAL
-    >>> keys = GLOBAL.cell_keys([-105.0], [39.0], 160_000)
-    >>> w, s, e, n = layer_bounds(LayerIndex.from_cells(GLOBAL, 160_000, keys, np.array([0])))
-    >>> round(w, 2), round(s, 2), round(e, 2), round(n, 2)
-    (-106.13, 37.73, -104.47, 39.32)
-    """
-    if index.bounds is None:
-        return (-180.0, -_MERC_LAT, 180.0, _MERC_LAT)
-    w, s, e, n = index.bounds
-    return (w, max(s, -_MERC_LAT), e, min(n, _MERC_LAT))
-
-
-def _interpolation(at: Floats, nodes: Floats) -> _Weights:
+def _interpolation(at: Floats, nodes: Floats) -> Weights:
     """Interval ``k`` and fraction ``t`` of each of ``at`` between monotone ``nodes``."""
     sign = 1.0 if nodes[-1] > nodes[0] else -1.0
     k = np.clip(np.searchsorted(sign * nodes, sign * at, side="right") - 1, 0, nodes.size - 2)
     return k, (at - nodes[k]) / (nodes[k + 1] - nodes[k])
-
-
-def _bilinear(values: NDArray[_F], u: _Weights, v: _Weights) -> NDArray[_F]:
-    """``values`` on a mesh (rows v, columns u) interpolated at the points ``v`` × ``u``.
-
-    Separable and element-wise in the dtype of ``values``: no BLAS (whose threads stall
-    on a busy machine).
-    """
-    (ku, fu), (kv, fv) = u, v
-    tu: NDArray[_F] = fu.astype(values.dtype)
-    tv: NDArray[_F] = fv.astype(values.dtype)
-    rows: NDArray[_F] = values[:, ku] * (1 - tu) + values[:, ku + 1] * tu  # (mesh rows, pixels)
-    out: NDArray[_F] = np.diff(rows, axis=0).take(kv, axis=0)
-    out *= tv[:, None]
-    out += rows.take(kv, axis=0)
-    return out
 
 
 def _exact_xy(t: pyproj.Transformer, cx: Floats, cy: Floats) -> tuple[Floats, Floats]:
@@ -592,7 +179,7 @@ def _exact_xy(t: pyproj.Transformer, cx: Floats, cy: Floats) -> tuple[Floats, Fl
     return np.asarray(gx).reshape(cy.size, cx.size), np.asarray(gy).reshape(cy.size, cx.size)
 
 
-def _mesh(t: pyproj.Transformer, cx: Floats, cy: Floats, edges: Box) -> _Mesh | None:
+def _mesh(t: pyproj.Transformer, cx: Floats, cy: Floats, edges: Box) -> Mesh | None:
     """A mesh to interpolate the grid coordinates of pixel centres ``cx`` × ``cy`` in.
 
     ``cx``, ``cy`` are in Web Mercator, rows north first; ``edges`` are the window's
@@ -644,7 +231,7 @@ def _grid_xy(t: pyproj.Transformer, cx: Floats, cy: Floats, edges: Box) -> tuple
     if mesh is None:
         return _exact_xy(t, cx, cy)
     u, v, nx, ny = mesh
-    return _bilinear(nx, u, v), _bilinear(ny, u, v)
+    return bilinear(nx, u, v), bilinear(ny, u, v)
 
 
 def _overlaps(a: Box, b: Box) -> bool:
@@ -673,23 +260,23 @@ def tile_classes(index: LayerIndex, z: int, x: int, y: int, size: int = 256) -> 
     size = _check_size(size)
     out = np.full((size, size), NO_CLASS, dtype=np.uint8)
     box = _tile_xy_bounds(z, x, y)
-    if index.bounds is None or not _overlaps(box, index._xy_box):
+    if index.bbox is None or not _overlaps(box, index.xy_box):
         return out
     left, bottom, right, top = box
     centres = (np.arange(size) + 0.5) / size
     cx, cy = left + (right - left) * centres, top - (top - bottom) * centres
-    west, south, east, north = index._xy_box
+    west, south, east, north = index.xy_box
     ix = np.flatnonzero((cx >= west) & (cx <= east))
     iy = np.flatnonzero((cy >= south) & (cy <= north))
     if ix.size == 0 or iy.size == 0:
         return out
     i0, i1, j0, j1 = int(ix[0]), int(ix[-1]) + 1, int(iy[0]), int(iy[-1]) + 1
     cx, cy = cx[i0:i1], cy[j0:j1]
-    t = _transformer("EPSG:3857", index.grid.crs)
+    t = transformer("EPSG:3857", index.grid.crs)
     if index.grid.crs in _SEPARABLE:
         gx = np.asarray(t.transform(cx, np.zeros(cx.size))[0])
         gy = np.asarray(t.transform(np.zeros(cy.size), cy)[1])
-        out[j0:j1, i0:i1] = index._classes_xy(gx[None, :], gy[:, None])
+        out[j0:j1, i0:i1] = index.classes_xy(gx[None, :], gy[:, None])
     else:
         edges = (
             left + (right - left) * i0 / size,
@@ -698,10 +285,10 @@ def tile_classes(index: LayerIndex, z: int, x: int, y: int, size: int = 256) -> 
             top - (top - bottom) * j1 / size,
         )
         mesh = _mesh(t, cx, cy, edges)
-        if mesh is not None and index._whole:
-            out[j0:j1, i0:i1] = index._classes_mesh(mesh)
+        if mesh is not None and index.whole_cells:
+            out[j0:j1, i0:i1] = index.classes_mesh(mesh)
         else:
-            out[j0:j1, i0:i1] = index._classes_xy(*_grid_xy(t, cx, cy, edges))
+            out[j0:j1, i0:i1] = index.classes_xy(*_grid_xy(t, cx, cy, edges))
     return out
 
 

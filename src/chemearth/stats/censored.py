@@ -42,11 +42,13 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.special import ndtri
 
 from chemearth.errors import StatisticsError
+from chemearth.jsonable import plain
 
 __all__ = [
     "KMResult",
     "ROSResult",
     "StatisticsError",
+    "checked_values",
     "kaplan_meier",
     "plotting_positions",
     "ros",
@@ -67,27 +69,15 @@ def _frozen(array: ArrayLike, dtype: Any = np.float64) -> NDArray[Any]:
     return out
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
-
-
 class _AsDict:
     """``as_dict()`` for the result dataclasses: arrays become lists, numpy scalars floats."""
 
     def as_dict(self) -> dict[str, Any]:
         """The result as a dict of plain Python values (JSON-friendly, NaN kept)."""
-        return {f.name: _plain(getattr(self, f.name)) for f in fields(self)}  # type: ignore[arg-type]
+        return {f.name: plain(getattr(self, f.name), keep_nan=True) for f in fields(self)}  # type: ignore[arg-type]
 
 
-def _clean(
+def checked_values(
     values: ArrayLike, censored: ArrayLike | None = None, *, name: str = "values"
 ) -> tuple[FloatArray, BoolArray]:
     """Check ``values``/``censored`` and drop missing values.
@@ -98,7 +88,7 @@ def _clean(
 
     Examples
     --------
-    >>> x, c = _clean([1.0, float("nan"), 3.0], [False, True, True])
+    >>> x, c = checked_values([1.0, float("nan"), 3.0], [False, True, True])
     >>> x.tolist(), c.tolist()
     ([1.0, 3.0], [False, True])
     """
@@ -248,7 +238,7 @@ def kaplan_meier(values: ArrayLike, censored: ArrayLike) -> KMResult:
     >>> round(km.mean, 4), km.median, km.lowest_censored
     (2.25, 1.0, False)
     """
-    x, c = _clean(values, censored)
+    x, c = checked_values(values, censored)
     if x.size == 0:
         raise StatisticsError("kaplan_meier: no values")
     detects = x[~c]
@@ -339,7 +329,7 @@ def plotting_positions(values: ArrayLike, censored: ArrayLike | None = None) -> 
     ...                    [True, False, False, True, False, False, False]).round(4).tolist()
     [0.0952, 0.3175, 0.4444, 0.2857, 0.6786, 0.7857, 0.8929]
     """
-    x, c = _clean(values, censored)
+    x, c = checked_values(values, censored)
     pp = np.empty(x.size, dtype=np.float64)
     det, cen = x[~c], x[c]
     limits = np.unique(cen)
@@ -464,7 +454,7 @@ def ros(values: ArrayLike, censored: ArrayLike) -> ROSResult:
     >>> round(r.mean, 3), r.median
     (16.69, 1.0)
     """
-    x, c = _clean(values, censored)
+    x, c = checked_values(values, censored)
     n_input = x.size
     if np.count_nonzero(~c) < 2:
         raise StatisticsError("ros: needs at least 2 detected values")

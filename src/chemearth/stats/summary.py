@@ -54,7 +54,7 @@ from chemearth.stats.censored import (
     ROSResult,
     StatisticsError,
     _AsDict,
-    _clean,
+    checked_values,
     kaplan_meier,
     plotting_positions,
     ros,
@@ -109,7 +109,7 @@ UBV_MIN_SAMPLES = 30
 def _nonempty(
     values: ArrayLike, censored: ArrayLike | None = None
 ) -> tuple[FloatArray, NDArray[np.bool_]]:
-    x, c = _clean(values, censored)
+    x, c = checked_values(values, censored)
     if x.size == 0:
         raise StatisticsError("values: no non-missing values")
     return x, c

@@ -11,21 +11,21 @@ Layout (``docs/conventions.md``)::
 A version is written to ``tmp/``, renamed into ``data/`` and then registered in one
 DuckDB transaction. Only registered versions are read, so a write killed at any point
 (even by SIGKILL) leaves the visible store as it was; the leftovers are removed by the
-next writer, under the store's lock.
+next writer, under the store's lock. That writing is in
+:mod:`chemearth.store.embedded_writer`; this module holds the store itself: opening and
+locking the catalogue, the reads, the catalogue summaries and the grid-cell tables.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
-import json
 import os
-import shutil
 import time
 import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -34,14 +34,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from chemearth.config import fault_point
 from chemearth.errors import NotFoundError, StoreError
-from chemearth.store.base import (
-    MEASUREMENT_COLUMNS,
-    SAMPLE_SCHEMA,
-    Store,
-    VersionRecord,
-    VersionWriter,
+from chemearth.store.base import MEASUREMENT_COLUMNS, SAMPLE_SCHEMA, Store, VersionWriter
+from chemearth.store.embedded_writer import (
+    EmbeddedVersionWriter,
+    fault,
+    frame,
+    quote,
+    remove_uncommitted,
 )
 
 __all__ = ["EmbeddedStore"]
@@ -81,7 +81,6 @@ SELECT v.* FROM versions v
 JOIN (SELECT dataset_id, max(version) AS version FROM versions GROUP BY dataset_id) l
 USING (dataset_id, version)
 """
-_FSYNC = True
 #: Longest wait for another process's DuckDB file lock before giving up.
 LOCK_WAIT_S = 10.0
 
@@ -122,7 +121,7 @@ class EmbeddedStore(Store):
                     [str(_SCHEMA_VERSION)],
                 )
             with self._write_lock(), self._connect() as con:
-                self._cleanup(con)
+                remove_uncommitted(self.home, con)
 
     # ------------------------------------------------------------------ plumbing
 
@@ -166,19 +165,6 @@ class EmbeddedStore(Store):
             fcntl.flock(lock, fcntl.LOCK_UN)
             lock.close()
 
-    def _cleanup(self, con: duckdb.DuckDBPyConnection) -> None:
-        """Remove files of writes that never committed (call under the write lock)."""
-        tmp = self.home / "tmp"
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-        registered = {r[0] for r in con.execute("SELECT path FROM versions").fetchall()}
-        data = self.home / "data"
-        if not data.exists():
-            return
-        for d in data.glob("dataset_id=*/version=*"):
-            if str(d.relative_to(self.home)) not in registered:
-                shutil.rmtree(d, ignore_errors=True)
-
     # ------------------------------------------------------------------ writing
 
     def find_version(
@@ -195,74 +181,7 @@ class EmbeddedStore(Store):
     def begin_version(self, dataset_id: str) -> VersionWriter:
         if self.read_only:
             raise StoreError(f"store {self.home} is open read-only")
-        return _EmbeddedVersionWriter(self, dataset_id)
-
-    def _register(
-        self, record: VersionRecord, final: Path, per_country: dict[str, tuple[int, int]]
-    ) -> None:
-        elements = sorted({str(c["element"]) for c in record.columns})
-        with self._connect() as con:
-            con.execute("BEGIN TRANSACTION")
-            _fault("before-commit")
-            con.execute(
-                "INSERT INTO versions VALUES (" + ", ".join(["?"] * 30) + ")",
-                [
-                    record.dataset_id,
-                    record.version,
-                    record.title,
-                    record.organisation,
-                    record.countries,
-                    record.media,
-                    record.depth_top_cm,
-                    record.depth_bottom_cm,
-                    record.sampling_years,
-                    record.methods,
-                    record.licence,
-                    record.citation,
-                    record.url,
-                    record.sharing,
-                    record.sharing_organisations,
-                    record.embargoed_elements,
-                    record.kind,
-                    record.same_samples_as,
-                    record.source_file,
-                    record.source_sha256,
-                    record.descriptor_sha256,
-                    record.descriptor,
-                    record.n_rows,
-                    record.n_samples,
-                    record.n_measurements,
-                    record.n_rejected,
-                    elements,
-                    record.ingested_at,
-                    str(final.relative_to(self.home)),
-                    json.dumps(record.extra),
-                ],
-            )
-            for col in record.columns:
-                con.execute(
-                    "INSERT INTO version_columns VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        record.dataset_id,
-                        record.version,
-                        col["column_id"],
-                        col["source_column"],
-                        col["element"],
-                        col["unit"],
-                        col["method"],
-                        col["digestion"],
-                        col["original_unit"],
-                        col["factor"],
-                        col["detection_limit"],
-                    ],
-                )
-            for c in sorted(per_country):
-                n_s, n_m = per_country[c]
-                con.execute(
-                    "INSERT INTO version_countries VALUES (?, ?, ?, ?, ?)",
-                    [record.dataset_id, record.version, c or None, n_s, n_m],
-                )
-            con.execute("COMMIT")
+        return EmbeddedVersionWriter(self.home, dataset_id, self._write_lock(), self._connect)
 
     def _registered(self, dataset_id: str, version: int) -> bool:
         with self._connect(read_only=True) as con:
@@ -277,7 +196,7 @@ class EmbeddedStore(Store):
     def datasets(self, all_versions: bool = False) -> pd.DataFrame:
         sql = "SELECT * FROM versions" if all_versions else _LATEST
         with self._connect(read_only=True) as con:
-            return _frame(con.execute(sql + " ORDER BY dataset_id, version"))
+            return frame(con.execute(sql + " ORDER BY dataset_id, version"))
 
     def _version(
         self, con: duckdb.DuckDBPyConnection, dataset_id: str, version: int | None
@@ -324,7 +243,7 @@ class EmbeddedStore(Store):
             paths = self._paths(con, dataset_id, version)
             if not paths:
                 return pd.DataFrame(columns=["dataset_id", "version", *SAMPLE_SCHEMA.names])
-            return _frame(
+            return frame(
                 con.execute(
                     f"SELECT * FROM {self._parquet(paths, 'samples.parquet')} "
                     "ORDER BY dataset_id, version, sample_index"
@@ -345,7 +264,7 @@ class EmbeddedStore(Store):
                 return pd.DataFrame(columns=list(MEASUREMENT_COLUMNS))
             lim = f" LIMIT {int(limit)}" if limit is not None else ""
             order = " ORDER BY dataset_id, version, sample_index, element, method"
-            return _frame(con.execute(sql + order + lim, params))
+            return frame(con.execute(sql + order + lim, params))
 
     def _version_keys(
         self, con: duckdb.DuckDBPyConnection, dataset_id: str | None, version: int | None
@@ -377,8 +296,8 @@ class EmbeddedStore(Store):
                 "WHERE dataset_id = ? AND version = ? ORDER BY column_id",
                 [ds, ver],
             ).fetchall()
-            m_sql = _quote(m_file)
-            s_sql = _quote(self.home / path / "samples.parquet")
+            m_sql = quote(m_file)
+            s_sql = quote(self.home / path / "samples.parquet")
             for k, element, unit, method, digestion, ounit, factor, dl, source in cols:
                 if elements and element not in elements:
                     continue
@@ -403,7 +322,7 @@ class EmbeddedStore(Store):
     def measurement_columns(self, dataset_id: str, version: int | None = None) -> pd.DataFrame:
         with self._connect(read_only=True) as con:
             v, _ = self._version(con, dataset_id, version)
-            return _frame(
+            return frame(
                 con.execute(
                     "SELECT column_id, element, unit, method, digestion, original_unit, factor, "
                     "detection_limit, source_column FROM version_columns "
@@ -460,7 +379,7 @@ class EmbeddedStore(Store):
                 if writer is None:
                     raise StoreError(f"no cell table given for {dataset_id} on {grid}")
                 writer.close()
-                _fault("cells-before-rename")
+                fault("cells-before-rename")
                 os.replace(tmp, final)
             finally:
                 tmp.unlink(missing_ok=True)
@@ -473,7 +392,7 @@ class EmbeddedStore(Store):
 
     def cell_versions(self) -> pd.DataFrame:
         with self._connect(read_only=True) as con:
-            return _frame(
+            return frame(
                 con.execute(
                     "SELECT dataset_id, version, grid, n_rows FROM version_cells "
                     "ORDER BY dataset_id, version, grid"
@@ -506,8 +425,8 @@ class EmbeddedStore(Store):
                     where.append(f"{col} = ?")
                     params.append(val)
             lim = f" LIMIT {int(limit)}" if limit is not None else ""
-            src = ", ".join(_quote(f) for f in files)
-            return _frame(
+            src = ", ".join(quote(f) for f in files)
+            return frame(
                 con.execute(
                     f"SELECT * FROM read_parquet([{src}], hive_partitioning = true, "
                     "hive_types = {'dataset_id': VARCHAR, 'version': INTEGER}) "
@@ -530,8 +449,8 @@ class EmbeddedStore(Store):
                         "unit", "level_m", "cells", "cells_n3",
                     ]
                 )
-            src = ", ".join(_quote(self.home / p / f"cells-{g}.parquet") for p, g in rows)
-            return _frame(
+            src = ", ".join(quote(self.home / p / f"cells-{g}.parquet") for p, g in rows)
+            return frame(
                 con.execute(
                     f"SELECT dataset_id, version, grid::VARCHAR AS grid, "
                     "element::VARCHAR AS element, medium::VARCHAR AS medium, "
@@ -563,7 +482,7 @@ class EmbeddedStore(Store):
             FROM ({_LATEST}) ORDER BY dataset_id
         """
         with self._connect(read_only=True) as con:
-            return _frame(con.execute(sql))
+            return frame(con.execute(sql))
 
     def country_summary(self) -> pd.DataFrame:
         sql = f"""
@@ -575,7 +494,7 @@ class EmbeddedStore(Store):
             GROUP BY 1 ORDER BY 1
         """
         with self._connect(read_only=True) as con:
-            return _frame(con.execute(sql))
+            return frame(con.execute(sql))
 
     def version_tables(
         self, dataset_id: str, version: int | None = None
@@ -594,174 +513,3 @@ class EmbeddedStore(Store):
         if not f.exists():
             return pd.DataFrame(columns=["file", "row", "column", "value", "reason"])
         return pd.read_csv(f, dtype={"value": str}, keep_default_na=False)
-
-
-class _EmbeddedVersionWriter(VersionWriter):
-    """Writes Parquet files under ``tmp/`` holding the store's write lock until done."""
-
-    def __init__(self, store: EmbeddedStore, dataset_id: str) -> None:
-        self.store = store
-        self.dataset_id = dataset_id
-        self._lock = store._write_lock()
-        self._lock.__enter__()
-        try:
-            with store._connect() as con:
-                store._cleanup(con)
-                row = con.execute(
-                    "SELECT coalesce(max(version), 0) FROM versions WHERE dataset_id = ?",
-                    [dataset_id],
-                ).fetchone()
-            self.version = int(row[0]) + 1 if row else 1
-            self.tmp = store.home / "tmp" / uuid.uuid4().hex
-            self.tmp.mkdir(parents=True)
-        except BaseException:
-            self._lock.__exit__(None, None, None)
-            raise
-        self.final = store.home / "data" / f"dataset_id={dataset_id}" / f"version={self.version}"
-        self._samples = pq.ParquetWriter(
-            self.tmp / "samples.parquet",
-            SAMPLE_SCHEMA,
-            compression="lz4",
-            use_dictionary=["crs_orig", "country", "medium"],  # ids and numbers do not repeat
-        )
-        self._measurements: pq.ParquetWriter | None = None
-        self._closed = False
-        self.n_measurements = 0
-        self.n_censored = 0
-
-    def write_samples(self, table: pa.Table) -> None:
-        self._samples.write_table(table.cast(SAMPLE_SCHEMA))
-
-    def write_measurements(self, table: pa.Table) -> None:
-        if self._measurements is None:
-            self._measurements = pq.ParquetWriter(
-                self.tmp / "measurements.parquet",
-                table.schema,
-                compression="lz4",
-                write_statistics=["sample_index"],
-            )
-        self._measurements.write_table(table, row_group_size=1 << 18)
-        self._count(table)
-
-    def _count(self, table: pa.Table) -> None:
-        for name in table.column_names:
-            if name.startswith("v"):
-                col = table.column(name)
-                self.n_measurements += len(col) - col.null_count
-            elif name.startswith("c"):
-                self.n_censored += int(pc.sum(table.column(name)).as_py() or 0)
-
-    def _close_files(self) -> None:
-        if not self._closed:
-            self._samples.close()
-            if self._measurements is not None:
-                self._measurements.close()
-            self._closed = True
-
-    def exclude_samples(self, sample_index: np.ndarray) -> None:
-        self._close_files()
-        drop = pa.array(np.asarray(sample_index, dtype=np.int32))
-        for name in ("samples", "measurements"):
-            src = self.tmp / f"{name}.parquet"
-            if not src.exists():
-                continue
-            table = pq.read_table(src)
-            keep = pc.invert(pc.is_in(table.column("sample_index"), value_set=drop))
-            kept = table.filter(keep)
-            if name == "measurements":
-                self.n_measurements = self.n_censored = 0
-                self._count(kept)
-            pq.write_table(kept.cast(table.schema), src, compression="zstd")
-
-    def commit(
-        self,
-        record: VersionRecord,
-        rejects: pd.DataFrame | None,
-        per_country: dict[str, tuple[int, int]] | None,
-    ) -> int:
-        self._close_files()
-        if per_country is None:
-            per_country = self._count_by_country()
-        if rejects is not None and not rejects.empty:
-            rejects.to_csv(self.tmp / "rejects.csv", index=False)
-        if _FSYNC:
-            for f in self.tmp.iterdir():
-                with open(f, "rb") as fh:
-                    os.fsync(fh.fileno())
-        record.version = self.version
-        record.n_measurements = self.n_measurements
-        self.final.parent.mkdir(parents=True, exist_ok=True)
-        _fault("before-rename")
-        os.rename(self.tmp, self.final)
-        _fsync_dir(self.final.parent)
-        try:
-            self.store._register(record, self.final, per_country)
-        except BaseException:
-            shutil.rmtree(self.final, ignore_errors=True)
-            raise
-        self.committed = True
-        self._lock.__exit__(None, None, None)
-        return self.version
-
-    def _count_by_country(self) -> dict[str, tuple[int, int]]:
-        s_path = str(self.tmp / "samples.parquet").replace("'", "''")
-        m_path = str(self.tmp / "measurements.parquet").replace("'", "''")
-        con = duckdb.connect(":memory:")
-        try:
-            vcols = (
-                [
-                    f.name
-                    for f in pq.read_schema(self.tmp / "measurements.parquet")
-                    if f.name.startswith("v")
-                ]
-                if (self.tmp / "measurements.parquet").exists()
-                else []
-            )
-            count = " + ".join(f"count(m.{c})" for c in vcols) or "0"
-            join = f"LEFT JOIN read_parquet('{m_path}') m USING (sample_index)" if vcols else ""
-            rows = con.execute(f"""
-                SELECT coalesce(s.country, ''), count(DISTINCT s.sample_index), {count}
-                FROM read_parquet('{s_path}') s {join}
-                GROUP BY 1""").fetchall()
-        finally:
-            con.close()
-        return {str(c): (int(a), int(b)) for c, a, b in rows}
-
-    def abort(self) -> None:
-        if self.committed:
-            return
-        with contextlib.suppress(Exception):
-            self._close_files()
-        shutil.rmtree(self.tmp, ignore_errors=True)
-        self._lock.__exit__(None, None, None)
-
-
-def _fault(point: str) -> None:
-    """Fault injection for the atomicity tests: ``CHEMEARTH_FAULT=<point>`` pauses there.
-
-    The tests kill the process (SIGKILL) while it waits, to prove that a write killed at
-    that point leaves the store as it was.
-    """
-    wanted, flag = fault_point()
-    if wanted == point:
-        flag.touch()
-        time.sleep(3600)
-
-
-def _frame(result: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """A query result as a pandas frame (through Arrow, keeping list and string types)."""
-    return cast(pd.DataFrame, result.to_arrow_table().to_pandas())
-
-
-def _quote(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
-
-
-def _fsync_dir(path: Path) -> None:
-    if not _FSYNC:
-        return
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

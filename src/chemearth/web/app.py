@@ -30,7 +30,8 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from chemearth.access.gateway import MAX_ROWS, Gateway
+from chemearth.access.catalogue import MAX_ROWS
+from chemearth.access.gateway import Gateway
 from chemearth.config import DEFAULT_MIN_CELL_N, DEFAULT_TILE_CACHE, node_modules_dir
 from chemearth.errors import (
     AccessDenied,
@@ -112,6 +113,7 @@ def create_app(store: Store, settings: WebSettings | None = None) -> FastAPI:
         routes_quality,
         routes_tiles,
     )
+    from chemearth.web.caching import TileCache
 
     settings = settings or WebSettings()
     gateway = Gateway(store, k=settings.k, max_rows=settings.max_rows)
@@ -130,7 +132,7 @@ def create_app(store: Store, settings: WebSettings | None = None) -> FastAPI:
     )
     app.state.gateway = gateway
     app.state.settings = settings
-    app.state.tile_cache = routes_tiles.TileCache(settings.tile_cache)
+    app.state.tile_cache = TileCache(settings.tile_cache)
 
     app.add_middleware(BoundedTime, timeout_s=settings.timeout_s)
     app.add_middleware(routes_tiles.CachedTiles, gateway=gateway, cache=app.state.tile_cache)

@@ -359,7 +359,7 @@ def download_layer(
             export.write_netcdf(ds, out)  # type: ignore[arg-type]
         else:
             export.write_atlas_csv(frame, out, stat,
-                                   export._detection_limit(gw.store, frame.attrs))
+                                   export.detection_limit(gw.store, frame.attrs))
         data = out.read_bytes()
     return _attachment(data, name, _LAYER_FORMATS[fmt], dataset, request)
 
@@ -381,7 +381,7 @@ def download_samples(
 ) -> Response:
     """Sample data where the dataset shares them: CSV with the atlas three-line header, or
     GeoPackage; citation and licence inside."""
-    from chemearth.render import export
+    from chemearth.render import sample_export
 
     if fmt not in _SAMPLE_FORMATS:
         raise NotFoundError(f"format {fmt!r} not offered; one of {', '.join(_SAMPLE_FORMATS)}")
@@ -392,9 +392,9 @@ def download_samples(
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / name
         if fmt == "csv":
-            export.write_samples_csv(frame, out, **cite)
+            sample_export.write_samples_csv(frame, out, **cite)
         else:
-            export.write_samples_gpkg(frame, out, **cite)
+            sample_export.write_samples_gpkg(frame, out, **cite)
         data = out.read_bytes()
     return _attachment(data, name, _SAMPLE_FORMATS[fmt], dataset, request)
 
@@ -446,8 +446,10 @@ async def upload(
         text = (await descriptor.read(1 << 20)).decode("utf-8", errors="replace")
 
         def run() -> Any:
-            return gw.upload(
-                actor, path, text, boundaries=settings.boundaries, strict=strict,
+            from chemearth.access.uploads import upload
+
+            return upload(
+                gw, actor, path, text, boundaries=settings.boundaries, strict=strict,
                 build=lambda store, ds: build_layers(store, [ds]),
             )
 

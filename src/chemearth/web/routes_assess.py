@@ -10,9 +10,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from chemearth.access.assessor import CHANGE_CLASSES, SCREEN_COLOURS, Assessor, records
+from chemearth.access.assessor import CHANGE_CLASSES, SCREEN_COLOURS, Assessor
+from chemearth.jsonable import records
+from chemearth.web.caching import body_etag, cached_response
 from chemearth.web.deps import ActorDep
-from chemearth.web.routes_tiles import body_etag, cached_response
 
 __all__ = ["router"]
 

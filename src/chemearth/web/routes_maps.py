@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from chemearth.access.mapper import Mapper
+from chemearth.web.caching import body_etag, cached_response
 from chemearth.web.deps import ActorDep
-from chemearth.web.routes_tiles import body_etag, cached_response
 
 __all__ = ["router"]
 

@@ -15,7 +15,7 @@ from chemearth.errors import AuthenticationError, NotFoundError
 from chemearth.web.deps import COOKIE, gateway, request_token
 from chemearth.web.i18n import LANGUAGES, strings, translate
 
-__all__ = ["router"]
+__all__ = ["page_actor", "render_page", "router"]
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -31,7 +31,7 @@ def _lang(request: Request) -> str:
     return "zh" if request.headers.get("accept-language", "").lower().startswith("zh") else "en"
 
 
-def _actor(request: Request) -> Actor:
+def page_actor(request: Request) -> Actor:
     """The page's actor; a stale session cookie counts as anonymous on pages."""
     try:
         return gateway(request).actor(request_token(request))
@@ -39,9 +39,10 @@ def _actor(request: Request) -> Actor:
         return Actor.anonymous()
 
 
-def _page(request: Request, name: str, status: int = 200, **context: Any) -> Response:
+def render_page(request: Request, name: str, status: int = 200, **context: Any) -> Response:
+    """The page template ``name`` in the request's language, for the request's actor."""
     lang = _lang(request)
-    actor = _actor(request) if "actor" not in context else context.pop("actor")
+    actor = page_actor(request) if "actor" not in context else context.pop("actor")
     resp = templates.TemplateResponse(
         request,
         name,
@@ -62,14 +63,14 @@ def _page(request: Request, name: str, status: int = 200, **context: Any) -> Res
 @router.get("/", response_class=HTMLResponse)
 def map_page(request: Request) -> Response:
     """The map viewer."""
-    return _page(request, "map.html")
+    return render_page(request, "map.html")
 
 
 @router.get("/catalogue", response_class=HTMLResponse)
 def catalogue_page(request: Request) -> Response:
     """Datasets and the per-country table."""
-    gw, actor = gateway(request), _actor(request)
-    return _page(
+    gw, actor = gateway(request), page_actor(request)
+    return render_page(
         request, "catalogue.html", actor=actor,
         datasets=gw.datasets(actor), countries=gw.countries(actor),
     )
@@ -78,43 +79,43 @@ def catalogue_page(request: Request) -> Response:
 @router.get("/catalogue/datasets/{dataset}", response_class=HTMLResponse)
 def dataset_page(request: Request, dataset: str) -> Response:
     """One dataset: metadata, citation, licence, policy, elements, layers and downloads."""
-    gw, actor = gateway(request), _actor(request)
+    gw, actor = gateway(request), page_actor(request)
     try:
         entry = gw.dataset(actor, dataset)
     except NotFoundError as exc:
-        return _page(request, "error.html", status=404, actor=actor, message=str(exc))
+        return render_page(request, "error.html", status=404, actor=actor, message=str(exc))
     layers = [x for x in gw.layers(actor) if x["dataset"] == dataset]
-    return _page(request, "dataset.html", actor=actor, d=entry, layers=layers)
+    return render_page(request, "dataset.html", actor=actor, d=entry, layers=layers)
 
 
 @router.get("/catalogue/elements", response_class=HTMLResponse)
 def elements_page(request: Request) -> Response:
     """Every element with the datasets that hold it."""
-    gw, actor = gateway(request), _actor(request)
-    return _page(request, "elements.html", actor=actor, elements=gw.elements(actor))
+    gw, actor = gateway(request), page_actor(request)
+    return render_page(request, "elements.html", actor=actor, elements=gw.elements(actor))
 
 
 @router.get("/catalogue/elements/{element}", response_class=HTMLResponse)
 def element_page(request: Request, element: str) -> Response:
     """One element: histogram, boxplot and ECDF, and the baseline table per dataset."""
-    gw, actor = gateway(request), _actor(request)
+    gw, actor = gateway(request), page_actor(request)
     try:
         rows = gw.element_baselines(actor, element)
     except NotFoundError as exc:
-        return _page(request, "error.html", status=404, actor=actor, message=str(exc))
-    return _page(request, "element.html", actor=actor, element=element, rows=rows)
+        return render_page(request, "error.html", status=404, actor=actor, message=str(exc))
+    return render_page(request, "element.html", actor=actor, element=element, rows=rows)
 
 
 @router.get("/upload", response_class=HTMLResponse)
 def upload_page(request: Request) -> Response:
     """Upload a survey file and its descriptor (data owners)."""
-    return _page(request, "upload.html")
+    return render_page(request, "upload.html")
 
 
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request) -> Response:
     """Enter an API token."""
-    return _page(request, "login.html")
+    return render_page(request, "login.html")
 
 
 @router.get("/logout")

@@ -12,9 +12,9 @@ from fastapi.responses import HTMLResponse, Response
 
 from chemearth.access.inspector import PLOTS, Inspector
 from chemearth.errors import NotFoundError
+from chemearth.web.caching import body_etag, cached_response
 from chemearth.web.deps import ActorDep
-from chemearth.web.routes_pages import _actor, _page
-from chemearth.web.routes_tiles import body_etag, cached_response
+from chemearth.web.routes_pages import page_actor, render_page
 
 __all__ = ["router"]
 
@@ -121,11 +121,11 @@ def figure_links(report: dict[str, Any]) -> list[list[tuple[str, str]]]:
 def quality_page(request: Request, dataset: str) -> Response:
     """One dataset's data-quality report: QC datasets, the table per element and method,
     links to the figures the reader may see, and the levelling records."""
-    i, actor = inspector(request), _actor(request)
+    i, actor = inspector(request), page_actor(request)
     try:
         entry = i.gw.dataset(actor, dataset)
         report = i.report(actor, dataset)
     except NotFoundError as exc:
-        return _page(request, "error.html", status=404, actor=actor, message=str(exc))
-    return _page(request, "quality.html", actor=actor, d=entry, r=report,
+        return render_page(request, "error.html", status=404, actor=actor, message=str(exc))
+    return render_page(request, "quality.html", actor=actor, d=entry, r=report,
                  links=figure_links(report), figures=figure_kinds(report))

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import threading
-from collections import OrderedDict
 from collections.abc import Hashable
 from typing import Annotated, Any
 
@@ -17,9 +15,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from chemearth.access.gateway import Gateway, LayerView
 from chemearth.access.policy import Actor
 from chemearth.errors import AuthenticationError
+from chemearth.web.caching import TileCache, cache_headers, cached_response
 from chemearth.web.deps import ActorDep, GatewayDep, request_token
 
-__all__ = ["CachedTiles", "TileCache", "router", "tile_key"]
+__all__ = ["CachedTiles", "router", "tile_key"]
 
 router = APIRouter(prefix="/api", tags=["layers and tiles"])
 
@@ -41,32 +40,6 @@ Element = Annotated[str, "element symbol"]
 MAX_ZOOM = 14
 
 
-class TileCache:
-    """Rendered tiles, least recently used out first (thread-safe)."""
-
-    def __init__(self, entries: int) -> None:
-        self.entries = entries
-        self._tiles: OrderedDict[Hashable, tuple[bytes, str]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: Hashable) -> tuple[bytes, str] | None:
-        """A cached tile, or None."""
-        with self._lock:
-            tile = self._tiles.get(key)
-            if tile is not None:
-                self._tiles.move_to_end(key)
-            return tile
-
-    def put(self, key: Hashable, tile: tuple[bytes, str]) -> None:
-        """Keep a tile."""
-        if self.entries <= 0:
-            return
-        with self._lock:
-            self._tiles[key] = tile
-            while len(self._tiles) > self.entries:
-                self._tiles.popitem(last=False)
-
-
 def _view(
     gw: GatewayDep, actor: ActorDep, dataset: str, element: str, medium: str | None,
     method: str | None, grid: str | None, level: str | None, stat: str,
@@ -85,9 +58,9 @@ def _query(view: LayerView) -> str:
 @router.get("/layers", summary="The grid layers you may see")
 def list_layers(gw: GatewayDep, actor: ActorDep) -> dict[str, Any]:
     """One entry per dataset, element, medium and method, with its grids and levels."""
-    from chemearth.access.gateway import _STATS
+    from chemearth.access.gateway import PUBLISHED_STATISTICS
 
-    return {"layers": gw.layers(actor), "stats": _STATS}
+    return {"layers": gw.layers(actor), "stats": PUBLISHED_STATISTICS}
 
 
 @router.get("/layers/{dataset}/{element}/tilejson.json", summary="TileJSON of a layer")
@@ -97,7 +70,7 @@ def tilejson(
     stat: Stat = "median",
 ) -> dict[str, Any]:
     """TileJSON 3.0.0 for the XYZ tiles of one layer (one statistic at one level)."""
-    from chemearth.render.tiles import layer_bounds
+    from chemearth.render.layer_index import layer_bounds
 
     view = _view(gw, actor, dataset, element, medium, method, grid, level, stat)
     base = str(request.base_url).rstrip("/")
@@ -175,31 +148,6 @@ def tile_key(
             pol.element_visible(actor, element))
 
 
-def tile_headers(etag: str, anonymous: bool) -> dict[str, str]:
-    """Headers of a tile answer."""
-    return {
-        "ETag": etag,
-        # what anonymous users see may sit in shared caches; anything else may not
-        "Cache-Control": ("public" if anonymous else "private") + ", max-age=600",
-        "Vary": "Authorization, Cookie",
-    }
-
-
-def body_etag(body: bytes) -> str:
-    """A strong ETag of a response body."""
-    return '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
-
-
-def cached_response(body: bytes, media: str, etag: str, anonymous: bool,
-                    request: Request | None, extra: dict[str, str] | None = None) -> Response:
-    """``body`` with :func:`tile_headers` (and ``extra``), or 304 when the client holds
-    ``etag`` already."""
-    headers = {**tile_headers(etag, anonymous), **(extra or {})}
-    if request is not None and request.headers.get("if-none-match") == etag:
-        return Response(status_code=304, headers=headers)
-    return Response(body, media_type=media, headers=headers)
-
-
 _TILE_PATH = re.compile(r"^/api/layers/([^/]+)/([^/]+)/tiles/\d+/\d+/\d+\.png$")
 
 
@@ -236,7 +184,7 @@ class CachedTiles:
             return False
         png, etag = hit
         out = [(k.lower().encode(), v.encode())
-               for k, v in tile_headers(etag, actor.role == "anonymous").items()]
+               for k, v in cache_headers(etag, actor.role == "anonymous").items()]
         if conn.headers.get("if-none-match") == etag:
             await send({"type": "http.response.start", "status": 304, "headers": out})
             await send({"type": "http.response.body", "body": b""})
