@@ -38,8 +38,9 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy src/chemearth
 
+# Two workers (the machine has two cores); a worker steals tests from the other when idle.
 test: $(STAMP) $(NODE) $(BROWSER) $(CJKFONT) lint typecheck
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist worksteal
 
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py

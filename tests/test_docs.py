@@ -114,13 +114,25 @@ def test_toml_blocks_are_valid_descriptor_sections(page: Path) -> None:
 
 
 def test_the_set_up_commands_are_make_targets() -> None:
+    """``make …`` and ``.venv/bin/pytest …`` are not run from within the suite (they would
+    run it again); their targets, markers and test folders must exist."""
     makefile = (ROOT / "Makefile").read_text()
+    markers = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"][
+        "ini_options"]["markers"]
     for b in blocks(ROOT / "README.md"):
-        if b.language == "sh":
-            for cmd in commands(b.code):
-                if cmd.startswith("make "):
-                    target = cmd.split()[1]
-                    assert re.search(rf"^{target}:", makefile, re.M), f"{b}: no `{target}`"
+        if b.language != "sh":
+            continue
+        for cmd in commands(b.code):
+            words = shlex.split(cmd, comments=True)
+            if words[0] == "make":
+                assert re.search(rf"^{words[1]}:", makefile, re.M), f"{b}: no `{words[1]}`"
+            elif words[0] == ".venv/bin/pytest":
+                for i, w in enumerate(words[1:], 1):
+                    if words[i - 1] == "-m":
+                        for m in re.findall(r"[a-z_]+", w.replace("not ", "")):
+                            assert any(x.startswith(f"{m}:") for x in markers), f"{b}: {m}?"
+                    elif not w.startswith("-"):
+                        assert (ROOT / w).exists(), f"{b}: no {w}"
 
 
 # ------------------------------------------------------------------- running the pages
@@ -212,9 +224,11 @@ class Reader:
     server: subprocess.Popen[bytes] | None = None
 
     def run(self, cmd: str, where: str) -> str:
-        if cmd.startswith("make ") or cmd.startswith(". .venv/bin/activate"):
-            return ""  # the set-up commands; see test_the_set_up_commands_are_make_targets
+        if cmd.startswith(("make ", ". .venv/bin/activate", ".venv/bin/pytest")):
+            return ""  # set-up and the test suite itself: see test_the_set_up_commands_...
         cmd = cmd.replace("127.0.0.1:8000", f"127.0.0.1:{self.port}")
+        if cmd.startswith("curl "):  # an HTTP error status fails the command
+            cmd = "curl -sS --fail-with-body " + cmd[len("curl "):]
         if re.match(r"chemearth serve\b", cmd):
             self.serve(cmd, where)
             return ""

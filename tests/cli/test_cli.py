@@ -108,6 +108,7 @@ def test_main_turns_an_internal_error_into_one_line(
     assert "Traceback" not in err
 
 
+@pytest.mark.slow
 def test_demo_ingests_every_dataset_prints_the_catalogue_and_serves(
     env: dict[str, str], tmp_path: Path
 ) -> None:

@@ -39,6 +39,7 @@ def client():
         yield c
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("dataset", "grid"),
     [("kola-chorizon", "global"), ("usgs-ds801-top5", "global"), ("gemas", "europe")],

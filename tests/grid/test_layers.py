@@ -108,7 +108,7 @@ def test_layer_raster_places_each_cell_at_its_pixel(grid_store) -> None:
     assert np.all(np.diff(da["y"].values) < 0)
     assert np.all(np.diff(da["x"].values) > 0)
     for row in frame.itertuples():
-        assert da.sel(x=row.x, y=row.y).item() == row.median
+        assert da.sel(x=row.easting, y=row.northing).item() == row.median
     assert int(np.isfinite(da.values).sum()) == len(frame)
     ds = layer(grid_store, "Ni", dataset="kola-humus", level="20km", stat=None)
     assert int(ds["n"].sum()) == int(frame["n"].sum()) == 617

@@ -61,6 +61,7 @@ def test_cell_stats_equal_numpy_and_round_trip_the_store(store) -> None:
         assert row.cell_id.startswith("G160km-")
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None)
 @given(
     grid=st.sampled_from(["global", "europe"]),

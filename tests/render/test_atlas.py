@@ -36,6 +36,7 @@ def atlas(request, grid_store, small_boundaries, tmp_path_factory):
     return ds, report, pymupdf.open(out), ticks
 
 
+@pytest.mark.slow
 def test_the_pdf_renders_with_every_page(atlas) -> None:
     ds, report, doc, ticks = atlas
     assert report.elements == ATLASES[ds]

@@ -114,6 +114,7 @@ def _run_and_kill(
         proc.wait()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fault", [None, "before-rename", "before-commit"])
 def test_sigkill_leaves_store_unchanged_and_usable(
     seeded: Path, tmp_path: Path, boundaries: Path, fault: str | None

@@ -113,11 +113,14 @@ class Viewer:
         self.shots.append(path)
 
     def wait_layer(self) -> str:
-        """Wait until the tiles of the current layer have loaded; return the layer key."""
+        """Wait until the tiles and the legend of the current layer have loaded (the legend
+        is fetched after the tiles are requested, so under load it may come last); return
+        the layer key."""
         self.page.wait_for_function(
             "() => { const m = document.getElementById('map');"
+            " const lg = document.getElementById('legend');"
             " return m.dataset.layer && m.dataset.loaded === m.dataset.layer"
-            " && m.dataset.tiles === 'loaded'; }"
+            " && m.dataset.tiles === 'loaded' && !(lg && lg.dataset.state === 'loading'); }"
         )
         return str(self.page.get_attribute("#map", "data-layer"))
 
@@ -180,6 +183,7 @@ def test_viewer_strings_complete() -> None:
     assert zh["map.popup.samples"] == "样品数"
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_map_viewer(browser: Any, live_server: str) -> None:
     base_url = live_server
@@ -430,6 +434,7 @@ def test_map_viewer(browser: Any, live_server: str) -> None:
         context.close()
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_assessment_overlays(browser: Any, live_server: str) -> None:
     """Screening tiles, change tiles, anomaly targets and blocks drawn over the Kola layer;
@@ -503,6 +508,7 @@ def test_assessment_overlays(browser: Any, live_server: str) -> None:
         context.close()
 
 
+@pytest.mark.slow
 def test_surface_overlay_and_atlas_page_links(browser: Any, live_server: str) -> None:
     """The kriged surface as a map layer (tiles, legend with the API's class limits, the
     variogram note), and the element page's atlas links answer PNG and PDF."""

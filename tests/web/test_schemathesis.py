@@ -16,6 +16,7 @@ from schemathesis.checks import not_a_server_error
 EXAMPLES = 25
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("actor", ["admin", "anonymous"])
 def test_generated_requests_find_no_server_error(
     secure_app: Any, secure_store: Any, actor: str

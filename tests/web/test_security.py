@@ -325,6 +325,7 @@ def _same_as(client: Any, case: Case, headers: dict[str, str], r: Any, old: str,
 # --------------------------------------------------------------------------- tests
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("actor", list(ACTORS))
 def test_every_route_keeps_every_secret(
     client: Any, secure_store: Any, cases: list[Case], kola_cells: Any, actor: str

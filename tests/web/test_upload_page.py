@@ -42,6 +42,7 @@ def _descriptor(tmp: Path, dataset_id: str) -> Path:
     return path
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_owner_uploads_through_the_page(
     site: tuple[str, str], data_dir: Path, tmp_path: Path

@@ -121,18 +121,10 @@ class LayerView:
 
 
 class Gateway(Catalogue):
-    """Read a store on behalf of actors, applying every sharing rule.
+    """Read layers, cells and samples on behalf of actors, applying every sharing rule.
 
-    Parameters
-    ----------
-    store : Store
-        The store.
-    tokens : TokenStore, optional
-        API tokens (default: ``access.json`` in an embedded store's directory).
-    k : int
-        Fewest samples behind a published cell of an aggregated-only dataset.
-    max_rows : int
-        Most rows one request returns.
+    The parameters are those of :class:`~chemearth.access.catalogue.Catalogue`; a gateway
+    also keeps the layer views it built (:meth:`layer_view`) until the catalogue changes.
     """
 
     def __init__(
