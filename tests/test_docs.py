@@ -24,6 +24,7 @@ in the background on a free port, and the page's ``curl`` commands are sent to i
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import re
 import shlex
@@ -146,11 +147,23 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def demo_home(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
-    """A store as ``make demo`` leaves it: every shipped survey ingested, every grid built."""
-    home = tmp_path_factory.mktemp("docs") / "demo-home"
-    env = {**os.environ, "CHEMEARTH_DATA": str(data_dir)}
-    subprocess.run([str(BIN / "chemearth"), "demo", "--no-serve", "--home", str(home)],
-                   check=True, capture_output=True, env=env, timeout=900)
+    """A store as ``make demo`` leaves it: every shipped survey ingested, every grid built.
+
+    Made once per test run: under pytest-xdist the workers share it (the first one to ask
+    builds it under a lock, the others wait), as the pages only ever copy it.
+    """
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the run's folder, above each worker's own
+    home, done = root / "docs-demo-home", root / "docs-demo-home.done"
+    with (root / "docs-demo-home.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            shutil.rmtree(home, ignore_errors=True)
+            env = {**os.environ, "CHEMEARTH_DATA": str(data_dir)}
+            subprocess.run([str(BIN / "chemearth"), "demo", "--no-serve", "--home", str(home)],
+                           check=True, capture_output=True, env=env, timeout=900)
+            done.touch()
     return home
 
 
@@ -242,8 +255,8 @@ class Reader:
         if cmd.startswith("curl"):
             assert proc.stdout.strip(), f"{where}: `{cmd}` answered nothing"
         token = re.search(r"\bce_[0-9a-f]{12}_[A-Za-z0-9_-]{43}\b", proc.stdout)
-        if cmd.startswith("chemearth token create") and token:
-            self.env["TOKEN"] = token.group(0)
+        if cmd.startswith("chemearth token create") and "--role owner" in cmd and token:
+            self.env["TOKEN"] = token.group(0)  # $TOKEN of the page: a data owner's token
         return proc.stdout
 
     def serve(self, cmd: str, where: str) -> None:

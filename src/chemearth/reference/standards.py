@@ -1,7 +1,7 @@
 """Soil-quality standards as data: limit values by element, level, land use and soil pH.
 
-A standard file is TOML (the shipped ones are in ``chemearth/standards/``; users add
-their own in the same form, by path or in ``<CHEMEARTH_HOME>/standards/``)::
+A standard file is TOML (the shipped ones are in ``chemearth/reference/data/standards/``;
+users add their own in the same form, by path or in ``<CHEMEARTH_HOME>/standards/``)::
 
     id = "gb15618-2018"                    # the file's id (lowercase, digits, hyphens)
     title = "…"
