@@ -8,6 +8,7 @@ the project root (``Path(__file__).parents[2] / "shared" / "data"``), or whereve
 from __future__ import annotations
 
 import os
+import socket
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,13 @@ EXPECTED_WARNINGS = (
 def _data_dir() -> Path:
     env = os.environ.get("CHEMEARTH_DATA")
     return Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def free_port() -> int:
+    """A TCP port on the loopback address that is free now (for a server a test starts)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="session")

@@ -30,7 +30,6 @@ import re
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -41,6 +40,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 import pytest
+from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -137,12 +137,6 @@ def test_the_set_up_commands_are_make_targets() -> None:
 
 
 # ------------------------------------------------------------------- running the pages
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
@@ -301,7 +295,7 @@ def reader(tmp_path: Path, demo_home: Path, data_dir: Path) -> Iterator[Reader]:
     env = {**os.environ, "CHEMEARTH_HOME": str(home), "CHEMEARTH_DATA": str(data_dir),
            "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
     env.pop("CHEMEARTH_DEBUG", None)
-    r = Reader(work, env, _free_port())
+    r = Reader(work, env, free_port())
     try:
         yield r
     finally:

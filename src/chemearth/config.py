@@ -31,6 +31,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from chemearth.errors import ChemearthError
+
 __all__ = [
     "BOUNDARIES_FILE",
     "DEFAULT_MIN_CELL_N",
@@ -62,8 +64,6 @@ def _env(name: str) -> str | None:
 
 
 def _int_env(name: str, default: int, minimum: int) -> int:
-    from chemearth.errors import ChemearthError
-
     raw = _env(name)
     if raw is None:
         return default

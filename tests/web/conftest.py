@@ -33,7 +33,6 @@ import dataclasses
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -44,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.conftest import free_port
 
 from chemearth.errors import ChemearthWarning
 
@@ -193,14 +193,8 @@ def secure_client(secure_app: Any) -> Any:
     return TestClient(secure_app)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _start(home: Path, data_dir: Path, log: Path) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "CHEMEARTH_HOME": str(home), "CHEMEARTH_DATA": str(data_dir)}
     with log.open("w") as fh:
         proc = subprocess.Popen(

@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chemearth.access.policy import MIN_CELL_N, Actor, Policy, policies_from_catalogue
 from chemearth.access.tokens import TokenStore
@@ -30,6 +30,9 @@ from chemearth.errors import AccessDenied, NotFoundError
 from chemearth.jsonable import finite
 from chemearth.store.base import Store
 from chemearth.store.selectors import string_list
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["MAX_ROWS", "Catalogue", "Snapshot"]
 
@@ -47,7 +50,7 @@ class Snapshot:
     taken: float
     records: dict[str, dict[str, Any]]
     policies: dict[str, Policy]
-    inventory: Any  # pandas.DataFrame of Store.cell_inventory()
+    inventory: pd.DataFrame  # Store.cell_inventory()
     memo: dict[Hashable, Any] = field(default_factory=dict)
 
 

@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 
+from chemearth.access import uploads
 from chemearth.access.policy import Actor
 from chemearth.errors import (
     AccessDenied,
@@ -446,9 +447,7 @@ async def upload(
         text = (await descriptor.read(1 << 20)).decode("utf-8", errors="replace")
 
         def run() -> Any:
-            from chemearth.access.uploads import upload
-
-            return upload(
+            return uploads.upload(
                 gw, actor, path, text, boundaries=settings.boundaries, strict=strict,
                 build=lambda store, ds: build_layers(store, [ds]),
             )
