@@ -173,7 +173,7 @@ def _reader_files(work: Path, data_dir: Path) -> None:
     own = own[["SiteID", "Latitude", "Longitude", "Top5_As", "Top5_Cu", "Top5_Pb"]]
     own.columns = ["site", "lat", "lon", "As_ppm", "Cu_ppm", "Pb_ppm"]
     own.to_csv(work / "survey.csv", index=False)
-    descriptor = f'''[dataset]
+    descriptor = '''[dataset]
 id = "my-survey"
 title = "Colorado topsoils (200 DS-801 sites, a reader's own survey)"
 organisation = "U.S. Geological Survey"
@@ -185,7 +185,7 @@ citation = "Smith, D.B., et al., 2013, U.S. Geological Survey Data Series 801"
 sharing = "public"
 
 [source]
-path = "{work / 'survey.csv'}"
+path = "survey.csv"
 
 [coordinates]
 x = "lon"

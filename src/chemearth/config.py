@@ -2,21 +2,24 @@
 
 This module is the only place that reads the environment: every other module asks it.
 
-==========================  ============================================  ==========================
-variable                    meaning                                       default
-==========================  ============================================  ==========================
-``CHEMEARTH_HOME``          the store directory                           user data dir/chemearth
-``CHEMEARTH_DATA``          folder of survey files (``chemearth demo``)   ``../shared/data``
-``CHEMEARTH_BOUNDARIES``    Natural Earth admin-0 GeoJSON for countries   ``<data>/boundaries/...``
-``CHEMEARTH_CACHE``         folder of prepared boundaries (``off``)       user cache dir/chemearth
-``CHEMEARTH_DEBUG``         show tracebacks of internal errors            unset
-``CHEMEARTH_MIN_CELL_N``    fewest samples behind a published cell        3
-``CHEMEARTH_TILE_CACHE``    tiles the server keeps in memory              20000
-``CHEMEARTH_NODE_MODULES``  where ``npm ci`` put Leaflet                  ``./node_modules``
-``CHEMEARTH_STANDARDS``     folders of your own soil-quality standards    unset
-``CHEMEARTH_FAULT``         test only: pause a store write at this point  unset
-``CHEMEARTH_FAULT_FLAG``    test only: file touched when the pause starts ``/dev/null``
-==========================  ============================================  ==========================
+=============================  =========================================  =========================
+variable                       meaning                                    default
+=============================  =========================================  =========================
+``CHEMEARTH_HOME``             the store directory                        user data dir/chemearth
+``CHEMEARTH_DATA``             survey files folder (``chemearth demo``)   ``../shared/data``
+``CHEMEARTH_BOUNDARIES``       Natural Earth admin-0 GeoJSON (countries)  ``<data>/boundaries/...``
+``CHEMEARTH_CACHE``            folder of prepared boundaries (``off``)    user cache dir/chemearth
+``CHEMEARTH_DEBUG``            show tracebacks of internal errors         unset
+``CHEMEARTH_MIN_CELL_N``       fewest samples behind a published cell     3
+``CHEMEARTH_TILE_CACHE``       tiles the server keeps in memory           20000
+``CHEMEARTH_AUTH_FAILURES``    failed tokens per client a minute (429)    10
+``CHEMEARTH_SECURE_COOKIES``   always mark the session cookie Secure      unset
+``CHEMEARTH_TRUSTED_PROXIES``  proxies whose X-Forwarded-* are believed   unset
+``CHEMEARTH_NODE_MODULES``     where ``npm ci`` put Leaflet               ``./node_modules``
+``CHEMEARTH_STANDARDS``        folders of your soil-quality standards     unset
+``CHEMEARTH_FAULT``            test only: pause a store write here        unset
+``CHEMEARTH_FAULT_FLAG``       test only: touched when the pause starts   ``/dev/null``
+=============================  =========================================  =========================
 
 Examples
 --------
@@ -35,6 +38,7 @@ from chemearth.errors import ChemearthError
 
 __all__ = [
     "BOUNDARIES_FILE",
+    "DEFAULT_AUTH_FAILURES",
     "DEFAULT_MIN_CELL_N",
     "DEFAULT_TILE_CACHE",
     "Settings",
@@ -56,6 +60,9 @@ DEFAULT_MIN_CELL_N = 3
 #: Tiles the server keeps in memory.
 DEFAULT_TILE_CACHE = 20_000
 
+#: Failed API-token attempts one client address may make per minute before a 429.
+DEFAULT_AUTH_FAILURES = 10
+
 
 def _env(name: str) -> str | None:
     """The variable's value, or None when it is unset or empty."""
@@ -74,6 +81,15 @@ def _int_env(name: str, default: int, minimum: int) -> int:
     if value < minimum:
         raise ChemearthError(f"{name}={value} is below its minimum of {minimum}")
     return value
+
+
+def _flag_env(name: str) -> bool:
+    raw = (_env(name) or "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise ChemearthError(f"{name}={raw!r} is not one of 1, true, yes, on, 0, false, no, off")
 
 
 def default_data_dir() -> Path | None:
@@ -148,6 +164,12 @@ class Settings:
         Fewest samples behind a published cell of an aggregated-only dataset.
     tile_cache : int
         Tiles the server keeps in memory.
+    auth_failures : int
+        Failed API-token attempts per client address and minute before 429 (0: no limit).
+    secure_cookies : bool
+        Always mark the session cookie ``Secure``.
+    trusted_proxies : tuple of str
+        Addresses of reverse proxies whose ``X-Forwarded-*`` headers are believed.
     """
 
     home: Path
@@ -155,6 +177,9 @@ class Settings:
     boundaries: Path | None
     min_cell_n: int = DEFAULT_MIN_CELL_N
     tile_cache: int = DEFAULT_TILE_CACHE
+    auth_failures: int = DEFAULT_AUTH_FAILURES
+    secure_cookies: bool = False
+    trusted_proxies: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -173,4 +198,10 @@ class Settings:
             boundaries=boundaries,
             min_cell_n=_int_env("CHEMEARTH_MIN_CELL_N", DEFAULT_MIN_CELL_N, 1),
             tile_cache=_int_env("CHEMEARTH_TILE_CACHE", DEFAULT_TILE_CACHE, 0),
+            auth_failures=_int_env("CHEMEARTH_AUTH_FAILURES", DEFAULT_AUTH_FAILURES, 0),
+            secure_cookies=_flag_env("CHEMEARTH_SECURE_COOKIES"),
+            trusted_proxies=tuple(
+                a.strip() for a in (_env("CHEMEARTH_TRUSTED_PROXIES") or "").split(",")
+                if a.strip()
+            ),
         )

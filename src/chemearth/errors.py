@@ -7,7 +7,8 @@ expect ``ValueError`` or ``KeyError`` keep working::
     ChemearthError
     ├── DescriptorError(ValueError)      a dataset descriptor is invalid
     ├── InputFileError(ValueError)       a survey file cannot be read at all
-    │   └── EmptyFileError               the file holds no data rows
+    │   ├── EmptyFileError               the file holds no data rows
+    │   └── InputTooLargeError           a file (or what it inflates to) is over a size limit
     ├── RowError(ValueError)             one bad cell or row (file, row, column, reason)
     ├── GridError(ValueError)            an unknown grid or level, a bad cell key, id or region
     │   └── TooManyCellsError            a request would return more cells than its limit
@@ -24,6 +25,8 @@ expect ``ValueError`` or ``KeyError`` keep working::
     │                                    (chemearth.render.tiles)
     ├── AccessDenied(PermissionError)    the actor may not see or change this
     ├── AuthenticationError(PermissionError)  an API token is malformed, unknown or revoked
+    │   └── TooManyAttempts              too many failed tokens from one address (429)
+    │                                    (chemearth.web.hygiene)
     │
     │   errors of one stage, defined in its module (all also ValueError):
     ├── StandardError                    a soil-quality standard file or request is invalid
@@ -41,6 +44,9 @@ expect ``ValueError`` or ``KeyError`` keep working::
     │                                    (chemearth.interp.surfaces)
     ├── ChangeError                      two campaigns cannot be compared
     │                                    (chemearth.assess.change)
+    ├── PairingError                     the samples of two datasets cannot be paired: neither
+    │                                    declares the other's sites and none is co-located
+    │                                    (chemearth.assess.pairing)
     ├── AnomalyError                     anomalies cannot be found as asked
     │                                    (chemearth.assess.anomalies)
     ├── BlockError                       geochemical blocks cannot be delineated
@@ -69,6 +75,7 @@ __all__ = [
     "GridError",
     "IngestRejected",
     "InputFileError",
+    "InputTooLargeError",
     "NotFoundError",
     "RowError",
     "StatisticsError",
@@ -105,6 +112,11 @@ class InputFileError(ChemearthError, ValueError):
 
 class EmptyFileError(InputFileError):
     """A survey file has no data rows."""
+
+
+class InputTooLargeError(InputFileError):
+    """A file is larger than a limit: an upload, a descriptor, or a spreadsheet once
+    decompressed (its cells, or the time it takes to read). The web answers 413."""
 
 
 class RowError(ChemearthError, ValueError):

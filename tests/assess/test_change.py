@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from chemearth.assess.change import ChangeError, change_by_cell, change_frames, enrichment
+from chemearth.assess.change import change_by_cell, change_frames, enrichment
+from chemearth.assess.pairing import PairingError
 from chemearth.grid.geometry import get_grid
 from chemearth.ingest.shipped import shipped_descriptor
 
@@ -82,6 +83,10 @@ def test_bss_top_over_bottom(data_dir: Path, demo_store) -> None:
         assert got.loc[el, "wilcoxon_p"] == pytest.approx(p, rel=1e-6), el
         checked += 1
     assert checked >= 40
+    assert (got["n_site_pairs"] == len(j)).all()
+    assert (got["pairing_rule"] == "declared (bss-bottom same_sites_as bss-top): "
+                                   "paired by sample id").all()
+    assert got["max_distance_m"].isna().all()
     assert got.loc["P", "enriched"] == "upper"
     assert got.loc["Pb", "enriched"] == "upper"
 
@@ -121,15 +126,34 @@ def test_paired_sites_use_the_signed_rank_test() -> None:
     rng = np.random.default_rng(3)
     before = _campaign(rng, 20, 1.0, 5.0)
     after = before.assign(value=before["value"] * rng.lognormal(0.3, 0.1, 20))
-    c = change_frames(before, after, level="80km").iloc[0]
+    c = change_frames(before, after, level="80km", same_sites=True).iloc[0]
     assert c["pairing"] == "sites"
     assert c["test"].startswith("wilcoxon")
     d = np.log(after["value"].to_numpy() / before["value"].to_numpy())
     assert c["p_value"] == pytest.approx(stats.wilcoxon(d, method="exact").pvalue)
     assert c["direction"] == "increase"
-    with pytest.raises(ChangeError, match="share no sample id"):
-        change_frames(before, after.assign(sample_id="x" + after["sample_id"]),
-                      pairing="sites")
+    assert (c["n_pairs"], c["pairing_rule"]) == (20, "declared (same sites, given by the "
+                                                     "caller): paired by sample id")
+    renamed = after.assign(sample_id="x" + after["sample_id"])
+    with pytest.raises(PairingError, match="share no sample id"):
+        change_frames(before, renamed, pairing="sites", same_sites=True)
+
+
+def test_sample_ids_alone_never_pair_campaigns() -> None:
+    """The same ids 1 km apart are two sites: `sites` is an error naming both campaigns
+    and the distance, `auto` compares independent samples."""
+    rng = np.random.default_rng(5)
+    before = _campaign(rng, 20, 1.0, 5.0)
+    after = before.assign(latitude=50.005, value=before["value"] * 3)  # 556 m north
+    with pytest.raises(PairingError, match=r"'before' and 'after'.*within 20 m"):
+        change_frames(before, after, level="80km", pairing="sites")
+    c = change_frames(before, after, level="80km").iloc[0]
+    assert (c["pairing"], c["test"], c["n_pairs"]) == ("independent", "mann-whitney u", 0)
+    # ... and within a stated distance they are one site, paired one to one
+    c = change_frames(before, after, level="80km", max_distance_m=600).iloc[0]
+    assert (c["pairing"], c["n_pairs"], c["max_distance_m"]) == ("sites", 20, 600)
+    with pytest.raises(PairingError, match="at most 1000 m"):
+        change_frames(before, after, level="80km", max_distance_m=1500)
 
 
 def test_kola_c_horizon_to_humus_by_cell(demo_store) -> None:
@@ -138,6 +162,8 @@ def test_kola_c_horizon_to_humus_by_cell(demo_store) -> None:
     c = change_by_cell(demo_store.store, "kola-chorizon", "kola-humus", "Pb", level="80km",
                        method_before="aqua regia extraction; ICP-AES or graphite-furnace AAS")
     assert (c["pairing"] == "sites").all()
+    assert c["pairing_rule"].iloc[0] == ("declared (kola-humus same_sites_as kola-chorizon): "
+                                         "paired by sample id")
     assert len(c) >= 15
     assert (c["direction"] == "increase").mean() > 0.9
     store = demo_store.store

@@ -15,15 +15,6 @@ from chemearth.cli import cli, main
 CHEMEARTH = str(Path(sys.executable).parent / "chemearth")
 
 
-@pytest.fixture
-def env(tmp_path: Path, data_dir: Path, boundaries: Path) -> dict[str, str]:
-    return {
-        "CHEMEARTH_HOME": str(tmp_path / "store"),
-        "CHEMEARTH_DATA": str(data_dir),
-        "CHEMEARTH_BOUNDARIES": str(boundaries),
-    }
-
-
 def test_ingest_catalog_rejects(env: dict[str, str]) -> None:
     runner = CliRunner()
     r = runner.invoke(cli, ["ingest", "-d", "meuse"], env=env)

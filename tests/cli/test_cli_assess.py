@@ -67,6 +67,33 @@ def test_change_and_ratios(home: str) -> None:
     assert rows["Pb"]["median_ratio"] > 5
     out = _run(["change", "bss-bottom", "bss-top", "Pb", "--level", "160km", "--home", home])
     assert "no significant change" in out
+    assert "768 sites paired, declared (bss-bottom same_sites_as bss-top)" in out
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    # unrelated surveys whose sample ids coincide: ratios, and change by pairs
+    (["change", "meuse", "jura"], "'jura' and 'meuse' have no sample in common"),
+    (["change", "meuse", "jura", "Zn", "--pairing", "sites"],
+     "'meuse' and 'jura' have no sample in common"),
+    (["change", "meuse", "jura", "--max-distance", "500"], "within 500 m"),
+])
+def test_unpaired_datasets_exit_non_zero(home: str, capsys: pytest.CaptureFixture[str],
+                                         args: list[str], message: str) -> None:
+    with pytest.raises(SystemExit) as info:
+        main([*args, "--home", home])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: datasets ")
+    assert message in err
+    assert "(pairing by co-location)" in err
+    assert err.count("\n") == 1
+
+
+def test_the_cli_distance_default_is_the_library_one() -> None:
+    from chemearth.assess.pairing import DEFAULT_MAX_DISTANCE_M
+
+    opt = next(p for p in cli.commands["change"].params if p.name == "max_distance")
+    assert opt.default == DEFAULT_MAX_DISTANCE_M
 
 
 def test_anomalies_geojson(home: str, tmp_path: Path) -> None:

@@ -6,10 +6,12 @@ rules as every other door (:mod:`chemearth.access.policy`):
 * a restricted dataset answers as a dataset that does not exist;
 * an embargoed element answers as an element the dataset does not hold, and is left out
   of every list (screening summaries, enrichment tables, target associations);
-* an aggregated-only dataset gives no per-sample result: screening per sample is refused,
-  cells and regions of fewer than k samples are dropped before anything is computed from
-  them, and anomaly targets and blocks are drawn from published cells only, their peak
-  given as the cell (centre and median), never as a sample.
+* an aggregated-only dataset gives no per-sample result: screening per sample and per
+  country is refused, only cells that pass disclosure control
+  (:mod:`chemearth.access.disclosure`) are used, dataset-wide figures only where the
+  layer's statistics are published, and anomaly targets and blocks are drawn from
+  published cells whose median may be published, their peak given as the cell (centre
+  and median), never as a sample.
 
 Results are memoised per catalogue snapshot, request and what the actor may see, so map
 tiles of an assessment layer are rendered from one computation.
@@ -23,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from chemearth.access.gateway import Gateway
+from chemearth.access.gateway import CONTROLLED_GRID, Gateway
 from chemearth.access.policy import Actor, Policy
 from chemearth.assess.anomalies import Surface, as_geojson, surface, targets, threshold_of
 from chemearth.assess.blocks import (
@@ -69,6 +71,32 @@ class Assessor:
     def _key(self, actor: Actor, *parts: Hashable) -> tuple[Hashable, ...]:
         return ("assess", self.gw.sight(actor), *parts)
 
+    def _published(self, actor: Actor, pol: Policy, dataset_id: str, element: str,
+                   samples: pd.DataFrame, grid: str, level_m: int | None,
+                   cells: np.ndarray | None = None) -> np.ndarray | bool:
+        """Which ``cells`` (of ``level_m``) pass disclosure control for ``actor``; with
+        ``cells`` None, whether the element's dataset-wide figures are published.
+
+        ``samples`` are the analyses the result was computed from (their media and
+        methods name the layers). True everywhere for actors with full access.
+        """
+        if not pol.disclosure_controlled(actor):
+            return True if cells is None else np.ones(len(cells), dtype=bool)
+        mine = samples[samples["element"].astype(str) == element] if "element" in samples \
+            else samples
+        layers = mine[["medium", "method"]].fillna("").astype(str).drop_duplicates()
+        pubs = [self.gw.publication(dataset_id, element, r["medium"], r["method"],
+                                    pol.min_cell_n(actor))
+                for r in layers.to_dict("records")]
+        if cells is None:
+            return bool(pubs) and all(p.root for p in pubs)
+        if grid != CONTROLLED_GRID or level_m is None:
+            return np.zeros(len(cells), dtype=bool)
+        ok = np.ones(len(cells), dtype=bool) if pubs else np.zeros(len(cells), dtype=bool)
+        for p in pubs:
+            ok &= p.published(level_m, cells)
+        return ok
+
     def standards(self) -> list[dict[str, Any]]:
         """Every standard (public: no data)."""
         home = getattr(self.store, "home", None)
@@ -101,6 +129,10 @@ class Assessor:
         if by == "sample" and not pol.samples_visible(actor):
             raise AccessDenied(
                 f"the sample data of dataset {dataset_id!r} are shared as grid layers only")
+        if by == "country" and pol.disclosure_controlled(actor):
+            raise AccessDenied(
+                f"dataset {dataset_id!r} is shared as grid layers only; per-country figures "
+                "would cut its published cells at borders and are for full access only")
         std = self.standard(standard_id)
         s = self._screening(actor, dataset_id, std, land_use)
         min_n = pol.min_cell_n(actor)
@@ -109,9 +141,13 @@ class Assessor:
         elif by == "cell":
             rows = s.by_cell(grid, level)
             rows = rows[rows["n"] >= min_n]
+            rows = self._published_rows(actor, pol, dataset_id, s, rows, grid)
         elif by in ("country", "all"):
             rows = s.by_region(by)
             rows = rows[rows["n"] >= min_n]
+            keep = [bool(self._published(actor, pol, dataset_id, str(e), s.samples, grid, None))
+                    for e in rows["element"]]
+            rows = rows[np.array(keep, dtype=bool)] if len(rows) else rows
         else:
             raise NotFoundError(f"screening by {by!r}: use sample, cell, country or all")
         if elements:
@@ -132,34 +168,111 @@ class Assessor:
         cells = s.by_cell(grid, level)
         cells = cells[(cells["element"].astype(str) == element)
                       & (cells["n"] >= pol.min_cell_n(actor))]
+        cells = self._published_rows(actor, pol, dataset_id, s, cells, grid)
         if cells.empty:
             raise NotFoundError(f"dataset {dataset_id!r} holds no analyses of {element!r}")
         return cells, std
+
+    def _published_rows(self, actor: Actor, pol: Policy, dataset_id: str, s: Screening,
+                        rows: pd.DataFrame, grid: str) -> pd.DataFrame:
+        """Screening rows per cell, only of cells that pass disclosure control."""
+        if not pol.disclosure_controlled(actor) or rows.empty:
+            return rows
+        keep = np.zeros(len(rows), dtype=bool)
+        groups: dict[Any, Any] = dict(rows.groupby(["element", "level_m"]).indices)
+        for (element, level_m), idx in groups.items():
+            cells = rows["cell"].to_numpy(np.int64)[idx]
+            keep[idx] = self._published(actor, pol, dataset_id, str(element), s.samples,
+                                        grid, int(level_m), cells)
+        return rows[keep]
 
     # ------------------------------------------------------------------ change
 
     def change(self, actor: Actor, before: str, after: str, element: str, *,
                grid: str = "global", level: str = "20km", pairing: str = "auto",
-               alpha: float = 0.05) -> pd.DataFrame:
-        """Per-cell change of ``element``, on cells published in both campaigns."""
+               alpha: float = 0.05, max_distance_m: float | None = None) -> pd.DataFrame:
+        """Per-cell change of ``element``, on cells published in both campaigns.
+
+        Pairing re-sampled sites needs the samples of both datasets: where ``actor`` may
+        not see those of one, ``pairing="sites"`` is refused and ``"auto"`` compares the
+        campaigns as independent samples (docs/assessment.md, *Access rules*).
+        """
+        from chemearth.assess.pairing import DEFAULT_MAX_DISTANCE_M
+
         pb, pa = self.gw.policy(actor, before), self.gw.policy(actor, after)
         self._visible_element(actor, pb, before, element)
         self._visible_element(actor, pa, after, element)
+        hidden = [ds for ds, p in ((before, pb), (after, pa)) if not p.samples_visible(actor)]
+        if hidden and pairing == "sites":
+            raise AccessDenied(
+                f"paired change pairs the samples of {before!r} and {after!r}, but the "
+                f"samples of dataset {hidden[0]!r} are shared as grid layers only: compare "
+                "the campaigns cell by cell with pairing=independent")
+        if hidden:
+            pairing = "independent"
+        distance = max_distance_m or DEFAULT_MAX_DISTANCE_M
         min_n = max(3, pb.min_cell_n(actor), pa.min_cell_n(actor))
 
         def make() -> pd.DataFrame:
             out = change_by_cell(self.store, before, after, element, grid=grid, level=level,
-                                 pairing=pairing, alpha=alpha, min_n=min_n)
+                                 pairing=pairing, alpha=alpha, min_n=min_n,
+                                 max_distance_m=distance)
             return out.assign(dataset=before)
 
-        return self.gw.memo(self._key(actor, "change", before, after, element, grid, level,  # type: ignore[no-any-return]
-                                       pairing, alpha), make)
+        out: pd.DataFrame = self.gw.memo(self._key(actor, "change", before, after, element,
+                                                   grid, level, pairing, alpha, distance), make)
+        controlled = [(ds, p, n_col) for ds, p, n_col in ((before, pb, "n_before"),
+                                                          (after, pa, "n_after"))
+                      if p.disclosure_controlled(actor)]
+        return self._controlled_change(actor, out, controlled, element, grid, level) \
+            if controlled else out
+
+    def _controlled_change(self, actor: Actor, out: pd.DataFrame,
+                           controlled: list[tuple[str, Policy, str]], element: str, grid: str,
+                           level: str) -> pd.DataFrame:
+        """Change rows an actor under disclosure control may see: cells published in each
+        aggregated campaign whose medians may be published, without significance.
+
+        A rank test or a bootstrap interval against a campaign the attacker made (values
+        at a chosen threshold) would count the hidden values below it, so p, q, the
+        interval and the direction are left out; the medians and their difference stay.
+        """
+        from chemearth.grid.levels import parse_level
+
+        level_m = parse_level(level)
+        keys = out["cell"].to_numpy(np.int64)
+        keep = np.ones(len(out), dtype=bool)
+        for ds, pol, n_col in controlled:
+            m, _ = element_values(self.store, ds, element)
+            keep &= np.asarray(self._published(actor, pol, ds, element, m, grid, level_m,
+                                               keys))
+            keep &= out[n_col].to_numpy() >= 2 * pol.min_cell_n(actor) + 1
+        shown = out[keep].copy()
+        for col in ("ci_low", "ci_high", "p_value", "q_value"):
+            if col in shown:
+                shown[col] = np.nan
+        shown["test"] = "none: significance needs the samples of an aggregated dataset"
+        shown["direction"] = None
+        return shown
 
     def enrichment(self, actor: Actor, upper: str, lower: str,
-                   elements: Sequence[str] | None = None) -> pd.DataFrame:
-        """Enrichment ratios of the elements both datasets show ``actor``."""
-        # per-element statistics over every shared site: no sample value or place leaves
+                   elements: Sequence[str] | None = None, *,
+                   max_distance_m: float | None = None) -> pd.DataFrame:
+        """Enrichment ratios of the elements both datasets show ``actor``.
+
+        Ratios are made of pairs of samples, so they need the samples of both datasets:
+        where ``actor`` may not see those of one (aggregated-only), the request is refused,
+        whatever the pairing rule (docs/assessment.md, *Access rules*).
+        """
+        from chemearth.assess.pairing import DEFAULT_MAX_DISTANCE_M
+
         pu, pl = self.gw.policy(actor, upper), self.gw.policy(actor, lower)
+        hidden = [ds for ds, p in ((upper, pu), (lower, pl)) if not p.samples_visible(actor)]
+        if hidden:
+            # a ratio's percentiles over pairs with a known side are the other side's values
+            raise AccessDenied(
+                f"enrichment ratios pair the samples of {upper!r} and {lower!r}, but the "
+                f"samples of dataset {hidden[0]!r} are shared as grid layers only")
         cu = set(self.store.measurement_columns(upper)["element"])
         cl = set(self.store.measurement_columns(lower)["element"])
         shown = sorted(e for e in cu & cl
@@ -168,7 +281,8 @@ class Assessor:
             shown = [e for e in shown if e in set(elements)]
         if not shown:
             raise NotFoundError(f"datasets {upper!r} and {lower!r} share none of the elements")
-        table = enrichment(self.store, upper, lower, shown)
+        table = enrichment(self.store, upper, lower, shown,
+                           max_distance_m=max_distance_m or DEFAULT_MAX_DISTANCE_M)
         return table[table["n_pairs"] >= 3].assign(dataset=upper)
 
     # ------------------------------------------------------------------ anomalies, blocks
@@ -179,8 +293,27 @@ class Assessor:
         pol = self.gw.policy(actor, dataset_id)
         self._visible_element(actor, pol, dataset_id, element)
         m, method = element_values(self.store, dataset_id, element)
-        surf = surface(m, variable=element, grid=grid, level=level, method=method,
-                       min_n=pol.min_cell_n(actor))
+        controlled = pol.disclosure_controlled(actor)
+        if controlled and not self._published(actor, pol, dataset_id, element, m, "", None):
+            raise AccessDenied(f"the statistics of {element!r} in dataset {dataset_id!r} are "
+                               "not published (a new version changed too few samples)")
+        if controlled and level is None:  # the layer's default level, on the published chain
+            level = next((str(x["default_level"]) for x in self.gw.layers(actor)
+                          if x["dataset"] == dataset_id and x["element"] == element
+                          and x["method"] == method), None)
+        surf = surface(m, variable=element, grid=CONTROLLED_GRID if controlled else grid,
+                       level=level, method=method, min_n=pol.min_cell_n(actor))
+        if controlled:  # cells that pass disclosure control, whose median may be published
+            keys = surf.cells["cell"].to_numpy(np.int64)
+            ok = self._published(actor, pol, dataset_id, element, m, surf.grid.name,
+                                 surf.level_m, keys)
+            ok &= surf.cells["n"].to_numpy() >= 2 * pol.min_cell_n(actor) + 1
+            if not ok.any():
+                raise NotFoundError(f"no published {surf.grid.level_label(surf.level_m)} cell "
+                                    f"of {element!r} in dataset {dataset_id!r}")
+            surf.cells = surf.cells[ok].reset_index(drop=True)
+            surf.cells["max"] = surf.cells["value"]  # a cell's maximum is a sample value
+            surf.samples = surf.samples[surf.samples["cell"].isin(surf.cells["cell"])]
         if not pol.samples_visible(actor):  # peaks are cells, never samples
             lon, lat = surf.grid.cell_centres(surf.cells["cell"].to_numpy())
             surf.samples = pd.DataFrame({
@@ -259,6 +392,11 @@ class Assessor:
                 keys = cells["cell"].to_numpy(np.int64)
             elif kind == "change":
                 against = params.get("against") or dataset_id
+                if any(self.gw.policy(actor, d).disclosure_controlled(actor)
+                       for d in (dataset_id, against)):
+                    raise AccessDenied(
+                        "a change layer marks significant change, which needs the samples "
+                        "of both campaigns; see the change table for the cell medians")
                 c = self.change(actor, dataset_id, against, element, grid=grid, level=level)
                 order = [name for name, _ in CHANGE_CLASSES]
                 classes = c["direction"].map(order.index).to_numpy(np.uint8)

@@ -186,7 +186,7 @@ class Catalogue:
             "url": str(row["url"] or ""),
             "kind": str(row["kind"]),
             "sharing": pol.sharing,
-            "embargo": bool(pol.embargo),
+            "embargo": full and bool(pol.embargo),  # told only to full access
             "samples_visible": pol.samples_visible(actor),
             "min_cell_n": pol.min_cell_n(actor),
             "n_samples": int(row["n_samples"]),

@@ -5,8 +5,8 @@ layers, cell and sample features, sample downloads and baselines, and applies th
 rules of :mod:`chemearth.access.policy` on every read: restricted datasets and embargoed
 elements are invisible (the same :class:`~chemearth.errors.NotFoundError` as for something
 that does not exist), sample data of aggregated-only datasets are refused, and their cells
-of fewer than *k* samples are dropped before anything is computed from them (class limits,
-tiles, downloads).
+pass disclosure control (:mod:`chemearth.access.disclosure`) before anything is computed
+from them (class limits, tiles, downloads).
 Pages, API routes, tiles, downloads and error messages are built on these methods only.
 
 Examples
@@ -28,6 +28,13 @@ import numpy as np
 import pandas as pd
 
 from chemearth.access.catalogue import MAX_ROWS, Catalogue
+from chemearth.access.disclosure import (
+    NEVER_PUBLISHED,
+    Publication,
+    chain_levels,
+    layer_publication,
+    withhold_statistics,
+)
 from chemearth.access.policy import MIN_CELL_N, Actor, Policy
 from chemearth.access.tokens import TokenStore
 from chemearth.errors import ChemearthError, GridError, NotFoundError
@@ -43,6 +50,8 @@ __all__ = ["PUBLISHED_STATISTICS", "Gateway", "LayerView", "cell_feature_id"]
 
 #: Layer views kept in memory.
 _VIEWS = 256
+#: The one grid on which data under disclosure control are published.
+CONTROLLED_GRID = "global"
 
 
 @dataclass
@@ -154,9 +163,12 @@ class Gateway(Catalogue):
             return []
         out = []
         keys = ["dataset_id", "element", "medium", "method", "unit"]
-        for (ds, el, med, meth, unit), g in inv.groupby(keys, sort=True):
+        for (ds, el, med, meth, unit), group in inv.groupby(keys, sort=True):
             pol = snap.policies.get(str(ds))
             if pol is None or not pol.element_visible(actor, str(el)):
+                continue
+            g = self._controlled_rows(pol, actor, group)
+            if g.empty:
                 continue
             grids = _grids(g)
             levels = {
@@ -198,6 +210,7 @@ class Gateway(Catalogue):
         # an embargoed element answers exactly as an element the dataset does not hold
         shown = pol.element_visible(actor, element)
         rows = inv[(inv["dataset_id"] == dataset_id) & (inv["element"] == element) & shown]
+        rows = self._controlled_rows(pol, actor, rows)
         if medium:
             rows = rows[rows["medium"] == medium]
         if method is not None:  # "" is the layer without a method, None any method
@@ -252,6 +265,9 @@ class Gateway(Catalogue):
         if stat not in STATISTICS or stat in ("dl_max",):
             raise GridError(f"unknown statistic {stat!r}; one of {', '.join(PUBLISHED_STATISTICS)}")
         pol = self.policy(actor, dataset_id)
+        if pol.disclosure_controlled(actor) and stat in NEVER_PUBLISHED:
+            raise GridError(f"the {stat} of a cell is a sample value and is not published for "
+                            f"dataset {dataset_id!r}; choose median, gmean or a percentile")
         # the resolved key of a request depends only on the catalogue and what is visible
         ask = ("view", dataset_id, element, medium, method, grid, level, stat,
                pol.min_cell_n(actor), pol.element_visible(actor, element))
@@ -296,7 +312,10 @@ class Gateway(Catalogue):
             medium=str(medium),
         )
         frame = frame[frame["method"].astype(str) == method]
-        frame = frame[frame["n"] >= min_n].reset_index(drop=True)
+        if int(min_n) > 1:  # type: ignore[call-overload]  # under disclosure control
+            frame = self._disclose(str(ds), frame, g.name, int(level_m), int(min_n))  # type: ignore[call-overload]
+            frame = frame[frame[stat].notna()]
+        frame = frame.reset_index(drop=True)
         values = frame[stat].to_numpy(dtype=float)
         classes = legend(values, str(row["unit"]), str(stat))
         breaks, colours = np.asarray(classes.breaks, dtype=float), list(classes.colours)
@@ -323,6 +342,86 @@ class Gateway(Catalogue):
         if rec is None:
             raise NotFoundError(f"no published {view.level} cell at lon {lon:g}, lat {lat:g}")
         return rec
+
+    # ------------------------------------------------------------------ disclosure
+
+    def _controlled_rows(self, pol: Policy, actor: Actor, rows: pd.DataFrame) -> pd.DataFrame:
+        """Inventory ``rows`` an actor under disclosure control may see: one grid, and
+        the levels that nest in each other."""
+        if not pol.disclosure_controlled(actor) or rows.empty:
+            return rows
+        on = rows[rows["grid"] == CONTROLLED_GRID]
+        chain = chain_levels(get_grid(CONTROLLED_GRID), on["level_m"].astype(int).tolist())
+        return on[on["level_m"].astype(int).isin(chain)]
+
+    def publication(self, dataset_id: str, element: str, medium: str, method: str,
+                    k: int | None = None) -> Publication:
+        """The cells of one layer that pass disclosure control (memoised per snapshot).
+
+        Every version of the dataset in the store counts as published, so that no
+        difference between versions isolates fewer than *k* samples.
+        """
+        k = self.k if k is None else int(k)
+
+        def make() -> Publication:
+            inv = self.snapshot().inventory
+            rows = inv[(inv["dataset_id"] == dataset_id) & (inv["grid"] == CONTROLLED_GRID)]
+            levels = sorted({int(v) for v in rows["level_m"]}, reverse=True)
+            allv = self.store.datasets(all_versions=True)
+            vers = sorted(int(v) for v in allv.loc[allv["dataset_id"] == dataset_id, "version"])
+            frames = {}
+            for v in vers:
+                m = self.store.measurements(dataset_id, version=v, elements=[element])
+                m = m[m["value"].notna() & (m["medium"].astype(str) == medium)
+                      & (m["method"].fillna("").astype(str) == method)]
+                frames[v] = m[["sample_id", "longitude", "latitude"]]
+            return layer_publication(frames, get_grid(CONTROLLED_GRID), levels, k)
+
+        return self.memo(("publication", dataset_id, element, medium, method, k), make)  # type: ignore[no-any-return]
+
+    def totals_published(self, actor: Actor, dataset_id: str, element: str) -> bool:
+        """True if ``actor`` may see dataset-wide figures of ``element`` (baselines, QC):
+        always with full access; else when every layer of the element publishes them."""
+        pol = self.policy(actor, dataset_id)
+        if not pol.element_visible(actor, element):
+            return False
+        if not pol.disclosure_controlled(actor):
+            return True
+        inv = self.snapshot().inventory
+        rows = inv[(inv["dataset_id"] == dataset_id) & (inv["element"] == element)]
+        combos = rows[["medium", "method"]].astype(str).drop_duplicates().to_dict("records")
+        return bool(combos) and all(
+            self.publication(dataset_id, element, c["medium"], c["method"]).root for c in combos)
+
+    def _disclose(self, dataset_id: str, frame: pd.DataFrame, grid: str, level_m: int,
+                  k: int) -> pd.DataFrame:
+        """The rows of a cell table that pass disclosure control, their statistics
+        withheld where a group is too small for them."""
+        if grid != CONTROLLED_GRID or frame.empty:
+            return frame.iloc[:0]
+        keep = np.zeros(len(frame), dtype=bool)
+        cols = ["element", "medium", "method"]
+        layers = frame[cols].astype(str).drop_duplicates().to_dict("records")
+        for lay in layers:
+            pub = self.publication(dataset_id, lay["element"], lay["medium"], lay["method"], k)
+            on = ((frame["element"].astype(str) == lay["element"])
+                  & (frame["medium"].astype(str) == lay["medium"])
+                  & (frame["method"].astype(str) == lay["method"])).to_numpy()
+            keys = frame["cell"].to_numpy(dtype=np.int64)
+            keep |= on & pub.published(level_m, keys) & (frame["n"].to_numpy() >= k)
+        return withhold_statistics(frame[keep], k)
+
+    def _disclose_totals(self, dataset_id: str, element: str, table: pd.DataFrame,
+                         k: int) -> pd.DataFrame:
+        """Rows of layer-wide statistics (baselines) that pass disclosure control."""
+        if table.empty:
+            return table
+        keep = []
+        for rec in table.to_dict("records"):
+            pub = self.publication(dataset_id, element, str(rec.get("medium") or ""),
+                                   str(rec.get("method") or ""), k)
+            keep.append(pub.root)
+        return withhold_statistics(table[np.array(keep, dtype=bool)], k)
 
     # ------------------------------------------------------------------ features
 
@@ -362,7 +461,8 @@ class Gateway(Catalogue):
         frame = frame[frame["element"].astype(str).isin(elements)]
         if method is not None:
             frame = frame[frame["method"].astype(str) == method]
-        frame = frame[frame["n"] >= pol.min_cell_n(actor)]
+        if pol.disclosure_controlled(actor):
+            frame = self._disclose(dataset_id, frame, g.name, level_m, pol.min_cell_n(actor))
         if cell_id is not None:
             frame = frame[frame["cell_id"].astype(str) == cell_id]
         keys = frame["cell"].to_numpy(dtype=np.int64)
@@ -391,6 +491,8 @@ class Gateway(Catalogue):
             }
             for name in STATISTICS:
                 props[name] = int(rec[name]) if name in ("n", "n_censored") else finite(rec[name])
+            if pol.disclosure_controlled(actor):
+                props = {k: v for k, v in props.items() if v is not None or k not in STATISTICS}
             feats.append(
                 {
                     "type": "Feature",
@@ -520,6 +622,8 @@ class Gateway(Catalogue):
                 table = baseline(self.store, element, dataset=ds)
             except ChemearthError:
                 continue
+            if pol.disclosure_controlled(actor):
+                table = self._disclose_totals(ds, element, table, pol.min_cell_n(actor))
             for rec in table.to_dict("records"):
                 if int(rec.get("n", 0)) < pol.min_cell_n(actor):
                     continue

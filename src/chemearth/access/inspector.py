@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Hashable
 from typing import Any, Final
 
+import numpy as np
 import pandas as pd
 
 from chemearth.access.gateway import Gateway
@@ -86,6 +87,9 @@ class Inspector:
             el = rep.elements
             k_survey = pol.min_cell_n(actor)
             el = el[el["n"] >= k_survey].copy()
+            if pol.disclosure_controlled(actor) and len(el):  # dataset-wide figures
+                ok = [self.gw.totals_published(actor, dataset_id, str(e)) for e in el["element"]]
+                el = el[np.array(ok, dtype=bool)].copy()
             # figures of aggregated-only QC datasets rest on at least their smallest cell
             k_qc = max((self.gw.policy(actor, d).min_cell_n(actor) for d in qc), default=1)
             for n_col, cols in _N_COLUMNS.items():

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chemearth.access.policy import Actor, Role
-from chemearth.errors import AuthenticationError, ChemearthError
+from chemearth.access.policy import Actor, Role, check_actor
+from chemearth.errors import AccessDenied, AuthenticationError, ChemearthError
 
 __all__ = ["TokenRecord", "TokenStore"]
 
@@ -45,7 +45,10 @@ class TokenRecord:
     revoked: bool = False
 
     def actor(self) -> Actor:
-        """The actor this token stands for."""
+        """The actor this token stands for (a ``public`` token never carries an
+        organisation or grants, even if an old access file says so)."""
+        if self.role is Role.PUBLIC:
+            return Actor(self.name, self.role, "", frozenset(), self.token_id)
         return Actor(self.name, self.role, self.organisation, frozenset(self.grants), self.token_id)
 
     def to_dict(self, secret_hash: bool = True) -> dict[str, Any]:
@@ -178,12 +181,16 @@ class TokenStore:
         organisation: str = "",
         grants: Iterable[str] = (),
     ) -> str:
-        """Create a token and return it; only its hash is kept, so show it once."""
-        role = Role(role)
-        if role is Role.ANONYMOUS:
-            raise ChemearthError("a token cannot have the role 'anonymous'")
-        if role is Role.OWNER and not organisation:
-            raise ChemearthError("a data owner's token needs an organisation")
+        """Create a token and return it; only its hash is kept, so show it once.
+
+        Raises
+        ------
+        AccessDenied
+            For a role, organisation and grants that do not go together
+            (:func:`~chemearth.access.policy.check_actor`): a ``public`` token carries no
+            organisation and no grants, a data owner's needs an organisation.
+        """
+        role = check_actor(role, organisation, grants)
         token_id = secrets.token_hex(6)
         token = f"ce_{token_id}_{secrets.token_urlsafe(32)}"
         with self._editing() as recs:
@@ -214,8 +221,11 @@ class TokenStore:
             rec.revoked = True
 
     def grant(self, token_id: str, dataset_id: str, revoke: bool = False) -> None:
-        """Grant (or with ``revoke`` withdraw) full access to a dataset."""
+        """Grant (or with ``revoke`` withdraw) full access to a dataset (partners only)."""
         with self._change(token_id) as rec:
+            if not revoke and rec.role is not Role.PARTNER:
+                raise AccessDenied(
+                    f"only 'partner' tokens carry grants; token {token_id} is {str(rec.role)!r}")
             grants = set(rec.grants)
             grants.discard(dataset_id) if revoke else grants.add(dataset_id)
             rec.grants = sorted(grants)

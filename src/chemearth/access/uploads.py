@@ -4,54 +4,217 @@ Reading is :mod:`chemearth.access.catalogue` and :mod:`chemearth.access.gateway`
 the one door that changes the store on an actor's behalf. An upload is ingested with the
 same validation as ``chemearth ingest`` (atomically: the store is unchanged on any error),
 only by data owners and administrators, only for the owner's own organisation, and never
-over a dataset id that another organisation holds.
+over a dataset id that another organisation holds. Unlike a local ingest:
+
+* the descriptor may name no file of the server: a path in it (``[censoring].limits_file``,
+  ``[censoring].flag_file``, an absolute or ``..`` ``[source].path``) is refused before any
+  file is opened, with one message whether the path exists or not (:func:`check_references`);
+  a relative ``[source].path`` is ignored, the uploaded file being the survey;
+* a descriptor that does not say how the dataset is shared makes it ``restricted`` to its
+  organisation (:data:`UPLOAD_DEFAULT_SHARING`), and the policy in effect is returned;
+* the commit can be called off (:class:`CommitGate`) when the request is given up, so that
+  an error answer never comes with committed data.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
+import tomllib
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass, replace
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
 
 from chemearth.access.catalogue import Catalogue
-from chemearth.access.policy import Actor, Role
-from chemearth.errors import AccessDenied
+from chemearth.access.policy import Action, Actor, Resource, Role, allowed
+from chemearth.errors import AccessDenied, ChemearthError, DescriptorError
 from chemearth.store.base import Store
+from chemearth.store.selectors import string_list
 
-__all__ = ["upload"]
+if TYPE_CHECKING:
+    from chemearth.ingest.descriptor import Descriptor
+    from chemearth.ingest.pipeline import IngestReport
+
+__all__ = [
+    "MAX_DESCRIPTOR_BYTES",
+    "UPLOAD_DEFAULT_SHARING",
+    "CommitGate",
+    "UploadResult",
+    "check_references",
+    "upload",
+]
+
+log = logging.getLogger("chemearth.uploads")
+
+#: Largest descriptor accepted with an upload, in bytes (larger ones are refused whole).
+MAX_DESCRIPTOR_BYTES = 1 << 20
+#: Sharing of an uploaded dataset whose descriptor has no ``[dataset].sharing``.
+UPLOAD_DEFAULT_SHARING = "restricted"
+
+
+@dataclass
+class UploadResult:
+    """What an upload did: the ingest report and the sharing policy in effect."""
+
+    report: IngestReport
+    policy: dict[str, Any]
+
+
+class CommitGate:
+    """Lets an upload commit only while its request still waits for the answer.
+
+    The ingest thread calls :meth:`open` right before committing; the request calls
+    :meth:`cancel` when it is given up (its time is over). Whichever comes first wins:
+    a cancelled upload commits nothing, and a commit once begun is waited for.
+
+    Examples
+    --------
+    >>> gate = CommitGate()
+    >>> gate.cancel(), gate.open()
+    (True, False)
+    >>> gate = CommitGate()
+    >>> gate.open(), gate.cancel()
+    (True, False)
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._cancelled = False
+        self._committing = False
+
+    def open(self) -> bool:
+        """True, and the commit may go ahead, unless the request was given up."""
+        with self._lock:
+            if self._cancelled:
+                return False
+            self._committing = True
+            return True
+
+    def cancel(self) -> bool:
+        """Give the request up; False when the commit has begun already (wait for it)."""
+        with self._lock:
+            if self._committing:
+                return False
+            self._cancelled = True
+            return True
+
+
+def check_references(desc: Descriptor) -> None:
+    """Refuse an uploaded descriptor that names a file other than the uploaded one.
+
+    An upload holds one survey file and its descriptor, so ``limits_file`` and
+    ``flag_file`` can name nothing of it; ``[source].path`` is ignored (the uploaded file
+    is the survey) unless it is absolute or climbs out with ``..``. Nothing is opened and
+    the message is the same whether the path exists or not.
+
+    Raises
+    ------
+    DescriptorError
+        Naming the descriptor, the key and the value.
+    """
+    for key, value in desc.referenced_files().items():
+        if key == "[source].path" and _plain_relative(value):
+            continue
+        raise DescriptorError(
+            f"{desc.where} {key}: {value!r} is not a file of the same upload; an uploaded "
+            "descriptor may name only files uploaded with it, and an upload holds one survey "
+            "file (give detection limits in [columns] and flags in columns of the survey)"
+        )
+
+
+def _plain_relative(value: str) -> bool:
+    p = PurePosixPath(value.replace("\\", "/"))
+    return not p.is_absolute() and ".." not in p.parts and ":" not in value
+
+
+def _declares_sharing(text: str) -> bool:
+    """True if the descriptor says how its dataset is shared (``[dataset].sharing``)."""
+    try:
+        dataset = tomllib.loads(text).get("dataset")
+    except tomllib.TOMLDecodeError:
+        return False
+    return isinstance(dataset, dict) and "sharing" in dataset
 
 
 def upload(
-catalogue: Catalogue,
+    catalogue: Catalogue,
     actor: Actor,
     survey: Path,
     descriptor_text: str,
     *,
+    descriptor_name: str = "descriptor.toml",
     boundaries: Path | None = None,
     strict: bool = False,
     build: Callable[[Store, str], object] | None = None,
-) -> Any:
+    gate: CommitGate | None = None,
+) -> UploadResult:
     """Ingest an uploaded survey file with its descriptor, as a data owner or admin.
 
     The same validation as ``chemearth ingest``; the store is unchanged on any error.
-    Returns the :class:`~chemearth.ingest.pipeline.IngestReport`; ``build(store, dataset_id)``
-    then builds its grid layers. ``catalogue`` says which dataset ids are taken, and by whom.
+    ``build(store, dataset_id)`` then builds its grid layers; a build that fails leaves
+    the (committed) dataset without layers and says so in the report's warnings, so the
+    upload is still a success. ``catalogue`` says which dataset ids are taken, and by
+    whom; ``descriptor_name`` is how messages name the descriptor; ``gate`` may call the
+    commit off.
+
+    Raises
+    ------
+    AccessDenied
+        Not a data owner of the descriptor's organisation (nor an admin), or the id is
+        another organisation's.
+    DescriptorError, InputFileError, RowError, IngestRejected
+        As ``chemearth ingest``, and a descriptor naming files (:func:`check_references`).
     """
     from chemearth.ingest.descriptor import parse_descriptor
     from chemearth.ingest.pipeline import ingest
 
     if actor.role not in (Role.OWNER, Role.ADMIN):
         raise AccessDenied("uploads need a data owner's or an administrator's token")
-    desc = parse_descriptor(descriptor_text, Path(f"upload:{survey.name}.toml"))
-    if not actor.is_admin and desc.dataset.organisation != actor.organisation:
+    desc = parse_descriptor(descriptor_text, Path(descriptor_name))
+    org = desc.dataset.organisation
+    if not allowed(actor, Action.UPLOAD, Resource.organisation_of(org)):
         raise AccessDenied(
             f"a data owner of {actor.organisation!r} may upload only datasets whose "
-            f"descriptor names that organisation (got {desc.dataset.organisation!r})"
+            f"descriptor names that organisation (got {org!r})"
         )
     existing = catalogue.snapshot().policies.get(desc.dataset.id)
-    if existing is not None and not existing.full_access(actor):
+    if existing is not None and not allowed(actor, Action.REPLACE, Resource.of(existing)):
         raise AccessDenied(f"dataset id {desc.dataset.id!r} is taken; choose another id")
-    report = ingest(catalogue.store, desc, survey, boundaries=boundaries, strict=strict)
+    check_references(desc)
+    if not _declares_sharing(descriptor_text):
+        desc = replace(desc, dataset=replace(desc.dataset, sharing=UPLOAD_DEFAULT_SHARING))
+    report = ingest(
+        catalogue.store, desc, survey, boundaries=boundaries, strict=strict,
+        may_commit=gate.open if gate is not None else None,
+    )
     if build is not None and report.status != "unchanged":
-        build(catalogue.store, desc.dataset.id)
-    return report
+        _build(build, catalogue.store, desc.dataset.id, report)
+    return UploadResult(report, _policy(catalogue.store, report))
+
+
+def _policy(store: Store, report: IngestReport) -> dict[str, Any]:
+    """The sharing policy of the version written (or found unchanged), as stored."""
+    rows = store.datasets(all_versions=True)
+    row = rows[(rows["dataset_id"] == report.dataset_id) & (rows["version"] == report.version)]
+    rec: Any = row.iloc[0] if len(row) else {}
+    return {
+        "sharing": str(rec.get("sharing") or UPLOAD_DEFAULT_SHARING),
+        "sharing_organisations": string_list(rec.get("sharing_organisations")),
+        "embargoed_elements": string_list(rec.get("embargoed_elements")),
+    }
+
+
+def _build(
+    build: Callable[[Store, str], object], store: Store, dataset_id: str, report: IngestReport
+) -> None:
+    """Build the layers of a committed upload; a failure is a warning, not an error."""
+    try:
+        build(store, dataset_id)
+    except Exception as exc:  # the dataset is committed: its answer must not be an error
+        log.exception("grid layers of upload %r not built", dataset_id)
+        why = str(exc) if isinstance(exc, ChemearthError) else "an internal error"
+        report.warnings.append(
+            f"the grid layers could not be built ({why}); the dataset is stored, and an "
+            "administrator can build its layers with `chemearth grid`"
+        )

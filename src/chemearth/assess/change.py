@@ -4,14 +4,18 @@
 level: the change in median, a bootstrap percentile confidence interval for it, and a
 rank test — Mann–Whitney U for independent samples, or the Wilcoxon signed-rank test on
 log ratios where the same sites were re-sampled (``pairing="sites"``; ``"auto"`` pairs
-when most sample ids recur). p-values are adjusted for the number of cells tested
-(Benjamini–Hochberg false-discovery rate), and a cell's ``direction`` is ``increase`` or
-``decrease`` where the adjusted value is below ``alpha``.
+when 80 % of the samples of the smaller campaign find a pair). p-values are adjusted for
+the number of cells tested (Benjamini–Hochberg false-discovery rate), and a cell's
+``direction`` is ``increase`` or ``decrease`` where the adjusted value is below ``alpha``.
 
 :func:`enrichment` gives per element the ratio between two media sampled at the same sites
 (topsoil/subsoil, humus/C-horizon), for elements only (not pH or LOI): per-site ratios,
 their median, geometric mean and quartiles, the ratio of medians and a Wilcoxon
 signed-rank test of "no enrichment".
+
+Samples of two datasets pair only by the rules of :mod:`chemearth.assess.pairing`: by sample
+id where one dataset declares the other's samples or sites (``same_samples_as``,
+``same_sites_as``), else by co-location within ``max_distance_m``; never by sample id alone.
 
 Values below the detection limit: rank tests re-censor both campaigns at the highest
 detection limit (every value below it ties), so that a change of laboratory limit is not
@@ -24,9 +28,11 @@ Examples
 >>> a = pd.DataFrame({"sample_id": [str(i) for i in range(40)], "longitude": 10.0,
 ...                   "latitude": 50.0, "value": rng.lognormal(2, 0.3, 40), "censored": False})
 >>> b = a.assign(value=a["value"] * 2.0)
->>> c = change_frames(a, b, level="80km")
+>>> c = change_frames(a, b, level="80km", same_sites=True)
 >>> c[["n_before", "pairing", "ratio", "direction"]].to_dict("records")
 [{'n_before': 40, 'pairing': 'sites', 'ratio': 2.0, 'direction': 'increase'}]
+>>> c["pairing_rule"].iloc[0]
+'declared (same sites, given by the caller): paired by sample id'
 """
 
 from __future__ import annotations
@@ -39,6 +45,15 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from chemearth.assess.pairing import (
+    DEFAULT_MAX_DISTANCE_M,
+    PairingError,
+    SamplePairs,
+    check_max_distance,
+    declared_link,
+    pair_datasets,
+    pair_frames,
+)
 from chemearth.errors import ChemearthError, NotFoundError
 from chemearth.grid.geometry import INVALID_KEY, get_grid
 from chemearth.grid.levels import parse_level
@@ -105,15 +120,26 @@ def _signed_rank_p(d: np.ndarray) -> float:
     return float(stats.wilcoxon(d, method=method).pvalue)
 
 
-def _pairing(before: pd.DataFrame, after: pd.DataFrame, pairing: Pairing) -> bool:
+def _pairing(before: pd.DataFrame, after: pd.DataFrame, pairing: Pairing,
+             same_sites: bool | str, max_distance_m: float,
+             names: tuple[str, str]) -> SamplePairs | None:
+    """The pairs of re-sampled sites, or None for independent samples."""
     if pairing == "independent":
-        return False
-    shared = len(set(before["sample_id"]) & set(after["sample_id"]))
-    if pairing == "sites":
-        if shared == 0:
-            raise ChangeError("pairing='sites' but the campaigns share no sample id")
-        return True
-    return shared >= 0.8 * min(len(before), len(after))
+        return None
+    if pairing not in ("auto", "sites"):
+        raise ChangeError(f"pairing={pairing!r}: use auto, sites or independent")
+    check_max_distance(max_distance_m)  # a bad distance is an error, also for auto
+    try:
+        sp = pair_frames(before, after, same_sites=same_sites, max_distance_m=max_distance_m,
+                         names=names)
+    except PairingError:
+        if pairing == "sites":
+            raise
+        return None
+    smaller = min(before["sample_id"].nunique(), after["sample_id"].nunique())
+    if pairing == "auto" and sp.n_pairs < 0.8 * smaller:
+        return None
+    return sp
 
 
 def change_frames(
@@ -128,6 +154,9 @@ def change_frames(
     n_boot: int = 2000,
     pairing: Pairing = "auto",
     seed: int = 0,
+    same_sites: bool | str = False,
+    max_distance_m: float = DEFAULT_MAX_DISTANCE_M,
+    names: tuple[str, str] = ("before", "after"),
 ) -> pd.DataFrame:
     """Per-cell change between two campaigns given as tables.
 
@@ -147,9 +176,17 @@ def change_frames(
     n_boot : int
         Bootstrap resamples.
     pairing : {"auto", "sites", "independent"}
-        Paired by sample id (re-sampled sites) or independent samples.
+        Re-sampled sites (paired, :mod:`chemearth.assess.pairing`) or independent samples;
+        ``auto`` pairs when 80 % of the samples of the smaller campaign find a pair.
     seed : int
         Of the bootstrap (results are reproducible).
+    same_sites : bool or str
+        True (or the declaration in words) when both campaigns hold the same sites under
+        the same sample ids: pairs by sample id. Otherwise pairs by co-location.
+    max_distance_m : float
+        Of co-location (default 20 m).
+    names : tuple of str
+        Of the two campaigns, for messages.
 
     Returns
     -------
@@ -157,17 +194,28 @@ def change_frames(
         Per cell: ``cell``, ``cell_id``, ``n_before``, ``n_after``, ``median_before``,
         ``median_after``, ``change`` (after − before), ``change_pct``, ``ratio``,
         ``ci_low``/``ci_high`` (of ``change``), ``test``, ``p_value``, ``q_value``
-        (Benjamini–Hochberg) and ``direction``.
+        (Benjamini–Hochberg), ``direction``, and how samples were paired: ``pairing``
+        (``sites`` or ``independent``), ``pairing_rule``, ``max_distance_m`` (NaN unless
+        co-located) and ``n_pairs`` (pairs of sites over all cells; 0 when independent).
+
+    Raises
+    ------
+    PairingError
+        ``pairing="sites"`` and no sample of one campaign pairs with one of the other.
     """
     g = get_grid(grid)
     level_m = parse_level(level)
     rng = np.random.default_rng(seed)
-    paired = _pairing(before, after, pairing)
+    sp = _pairing(before, after, pairing, same_sites, max_distance_m, names)
+    paired = sp is not None
     b = before[_COLS].dropna(subset=["value"])
     a = after[_COLS].dropna(subset=["value"])
-    if paired:
+    if sp is not None:
         # a re-sampled site: both analyses go to the cell of the first campaign's location
-        j = b.merge(a, on="sample_id", suffixes=("_b", "_a"))
+        j = (sp.pairs.merge(b.astype({"sample_id": str}), left_on="sample_id_first",
+                            right_on="sample_id")
+             .merge(a.astype({"sample_id": str}), left_on="sample_id_second",
+                    right_on="sample_id", suffixes=("_b", "_a")))
         keys = g.cell_keys(j["longitude_b"].to_numpy(float), j["latitude_b"].to_numpy(float),
                            level_m)
         groups = {k: (j.index[keys == k]) for k in np.unique(keys[keys != INVALID_KEY])}
@@ -220,6 +268,10 @@ def change_frames(
     out.insert(0, "level_m", level_m)
     out.insert(0, "grid", g.name)
     out["pairing"] = "sites" if paired else "independent"
+    out["pairing_rule"] = sp.description if sp is not None else "independent samples"
+    out["max_distance_m"] = (sp.max_distance_m if sp is not None and sp.max_distance_m
+                             else np.nan)
+    out["n_pairs"] = sp.n_pairs if sp is not None else 0
     return out
 
 
@@ -236,7 +288,10 @@ def change_by_cell(
     """Per-cell change of ``element`` from dataset ``before`` to dataset ``after``.
 
     Methods default to the one closest to a total in each dataset; ``options`` are those
-    of :func:`change_frames`. The result also names the element, unit and methods.
+    of :func:`change_frames` (``max_distance_m`` among them). Sites pair by sample id only
+    where one dataset declares the other's samples or sites
+    (:func:`chemearth.assess.pairing.declared_link`), else by co-location. The result also
+    names the element, unit and methods.
 
     Examples
     --------
@@ -248,7 +303,9 @@ def change_by_cell(
     units = set(mb["unit"]) | set(ma["unit"])
     if len(units) != 1:
         raise ChangeError(f"{element}: units differ between campaigns ({', '.join(units)})")
-    out = change_frames(mb, ma, **options)  # type: ignore[arg-type]
+    link = declared_link(store, before, after)
+    out = change_frames(mb, ma, same_sites=link or False, names=(before, after),
+                        **options)  # type: ignore[arg-type]
     out.insert(3, "element", element)
     out.insert(4, "unit", units.pop())
     out["before"], out["after"] = before, after
@@ -297,35 +354,53 @@ def pair_methods(store: Store, upper: str, lower: str,
 
 
 def site_ratios(store: Store, upper: str, lower: str,
-                elements: Sequence[str] | None = None) -> pd.DataFrame:
-    """Per site and element, ``upper / lower`` for the same sample id.
+                elements: Sequence[str] | None = None, *,
+                max_distance_m: float = DEFAULT_MAX_DISTANCE_M,
+                sites: SamplePairs | None = None) -> pd.DataFrame:
+    """Per site and element, ``upper / lower`` for each pair of samples of one site.
+
+    Sites are paired by :func:`chemearth.assess.pairing.pair_datasets` (``sites``, when
+    given, are those pairs already made): by sample id where one dataset declares the
+    other's samples or sites, else by co-location within ``max_distance_m``.
 
     Returns
     -------
     pandas.DataFrame
-        ``sample_id``, ``longitude``, ``latitude``, ``element``, ``upper``, ``lower``,
-        ``ratio`` (NaN where either side is censored or not positive) and ``censored``.
+        ``sample_id`` (of ``upper``), ``sample_id_lower``, ``distance_m``, ``longitude``,
+        ``latitude``, ``element``, ``upper``, ``lower``, ``ratio`` (NaN where either side is
+        censored or not positive) and ``censored``.
+
+    Raises
+    ------
+    PairingError
+        When no sample of one dataset pairs with a sample of the other.
     """
     pairs = pair_methods(store, upper, lower, elements)
     if not pairs:
         raise NotFoundError(f"datasets {upper!r} and {lower!r} share no element")
+    sp = sites or pair_datasets(store, upper, lower, max_distance_m=max_distance_m)
+    link = sp.pairs.rename(columns={"sample_id_first": "sample_id",
+                                    "sample_id_second": "sample_id_lower"})
     els = [p.element for p in pairs]
-    mu = store.measurements(upper, elements=els)
-    ml = store.measurements(lower, elements=els)
+    mu = store.measurements(upper, elements=els).astype({"sample_id": str})
+    ml = store.measurements(lower, elements=els).astype({"sample_id": str})
     frames = []
     for p in pairs:
         u = mu[(mu["element"] == p.element) & (mu["method"].astype(str) == p.method_upper)]
         low = ml[(ml["element"] == p.element) & (ml["method"].astype(str) == p.method_lower)]
-        j = u[["sample_id", "longitude", "latitude", "value", "censored", "unit"]].merge(
-            low[["sample_id", "value", "censored", "unit"]], on="sample_id",
-            suffixes=("_u", "_l"))
+        j = (u[["sample_id", "longitude", "latitude", "value", "censored", "unit"]]
+             .merge(link, on="sample_id")
+             .merge(low[["sample_id", "value", "censored", "unit"]].rename(
+                 columns={"sample_id": "sample_id_lower"}), on="sample_id_lower",
+                 suffixes=("_u", "_l")))
         j = j.dropna(subset=["value_u", "value_l"])
         if (j["unit_u"] != j["unit_l"]).any():
             raise ChangeError(f"{p.element}: units differ between {upper} and {lower}")
         cens = j["censored_u"].astype(bool) | j["censored_l"].astype(bool)
         ok = ~cens & (j["value_u"] > 0) & (j["value_l"] > 0)
         frames.append(pd.DataFrame({
-            "sample_id": j["sample_id"], "longitude": j["longitude"],
+            "sample_id": j["sample_id"], "sample_id_lower": j["sample_id_lower"],
+            "distance_m": j["distance_m"], "longitude": j["longitude"],
             "latitude": j["latitude"], "element": p.element, "upper": j["value_u"],
             "lower": j["value_l"], "ratio": np.where(ok, j["value_u"] / j["value_l"], np.nan),
             "censored": cens.to_numpy(),
@@ -334,8 +409,12 @@ def site_ratios(store: Store, upper: str, lower: str,
 
 
 def enrichment(store: Store, upper: str, lower: str,
-               elements: Sequence[str] | None = None) -> pd.DataFrame:
+               elements: Sequence[str] | None = None, *,
+               max_distance_m: float = DEFAULT_MAX_DISTANCE_M) -> pd.DataFrame:
     """Enrichment ratios ``upper / lower`` per element, from sites sampled in both media.
+
+    Sites pair as :func:`site_ratios` says: by sample id only where one dataset declares
+    the other's samples or sites, else by co-location within ``max_distance_m``.
 
     Returns
     -------
@@ -344,14 +423,22 @@ def enrichment(store: Store, upper: str, lower: str,
         (left out), ``median_ratio``, ``gmean_ratio``, ``p25_ratio``, ``p75_ratio``,
         ``ratio_of_medians``, ``wilcoxon_p`` (signed-rank test of log ratio = 0),
         ``enriched`` (``upper``, ``lower`` or ``neither`` at the 5 % level), the methods
-        and digestions compared.
+        and digestions compared, and the pairing: ``pairing_rule``, ``max_distance_m``
+        (NaN for declared pairs) and ``n_site_pairs`` (sites paired, any element).
+
+    Raises
+    ------
+    PairingError
+        When no sample of one dataset pairs with a sample of the other (never an empty
+        table).
 
     Examples
     --------
     >>> e = enrichment(store, "kola-humus", "kola-chorizon")        # doctest: +SKIP
     >>> e.set_index("element").loc[["Ni", "Cu", "Pb"], "median_ratio"]  # doctest: +SKIP
     """
-    r = site_ratios(store, upper, lower, elements)
+    sp = pair_datasets(store, upper, lower, max_distance_m=max_distance_m)
+    r = site_ratios(store, upper, lower, elements, sites=sp)
     pairs = {p.element: p for p in pair_methods(store, upper, lower, elements)}
     rows = []
     for el, part in r.groupby("element", sort=True):
@@ -374,6 +461,10 @@ def enrichment(store: Store, upper: str, lower: str,
             )
         row.update(upper=upper, lower=lower, method_upper=p.method_upper,
                    method_lower=p.method_lower, digestion_upper=p.digestion_upper,
-                   digestion_lower=p.digestion_lower)
+                   digestion_lower=p.digestion_lower, pairing_rule=sp.description,
+                   max_distance_m=sp.max_distance_m or np.nan, n_site_pairs=sp.n_pairs)
         rows.append(row)
+    if not rows:
+        raise PairingError(f"datasets {upper!r} and {lower!r}: the {sp.n_pairs} sites paired "
+                           f"({sp.description}) hold no analysis of an element in both")
     return pd.DataFrame(rows)

@@ -59,7 +59,9 @@ def _emit(table: pd.DataFrame, fmt: str | None, output: Path | None, title: str,
     elif fmt == "json":
         text = flat.to_json(orient="records", indent=2, force_ascii=False)
     else:
-        text = flat.to_csv(index=False)
+        from chemearth.render.export import csv_safe_frame
+
+        text = csv_safe_frame(flat).to_csv(index=False)
     if output:
         output.write_text(text, encoding="utf-8")
         click.echo(f"wrote {output} ({len(table)} rows)")
@@ -156,36 +158,47 @@ def screen(dataset: str, standard_id: str, land_use: str | None, elements: str |
 @click.option("--method-before", default=None, help="Method in BEFORE (default: most total).")
 @click.option("--method-after", default=None, help="Method in AFTER (default: most total).")
 @click.option("--elements", default=None, help="Ratios: comma-separated elements.")
+@click.option("--max-distance", type=click.FloatRange(0, 1000, min_open=True), default=20.0,
+              show_default=True,
+              help="Sites of datasets that declare no shared sites (same_sites_as) pair when "
+              "this close, in metres.")
 @_FORMAT
 @_OUTPUT
 @home_option
 def change(before: str, after: str, element: str | None, grid_name: str, level: str,
            pairing: str, alpha: float, min_n: int, method_before: str | None,
-           method_after: str | None, elements: str | None, fmt: str | None,
-           output: Path | None, home: Path | None) -> None:
+           method_after: str | None, elements: str | None, max_distance: float,
+           fmt: str | None, output: Path | None, home: Path | None) -> None:
     """Change of ELEMENT per grid cell from campaign BEFORE to campaign AFTER.
 
     Without ELEMENT: enrichment ratios AFTER/BEFORE per element at the sites sampled in
-    both (e.g. humus over C-horizon, topsoil over subsoil).
+    both (e.g. humus over C-horizon, topsoil over subsoil). Sites pair by sample id only
+    where one dataset declares the other's samples or sites (same_samples_as,
+    same_sites_as), else by co-location within --max-distance; no pair is an error.
     """
     from chemearth.assess.change import change_by_cell, enrichment
 
     store = open_store_at(home)
     if element is None:
-        table = enrichment(store, after, before, _split(elements))
+        table = enrichment(store, after, before, _split(elements), max_distance_m=max_distance)
         _emit(table, fmt, output, f"{after} / {before}",
               ["element", "n_pairs", "median_ratio", "gmean_ratio", "p25_ratio", "p75_ratio",
-               "wilcoxon_p", "enriched", "digestion_upper", "digestion_lower"])
+               "wilcoxon_p", "enriched", "digestion_upper", "digestion_lower"],
+              [f"{table['n_site_pairs'].iloc[0]} sites paired, "
+               f"{table['pairing_rule'].iloc[0]}"] if len(table) else None)
         return
     table = change_by_cell(store, before, after, element, method_before=method_before,
                            method_after=method_after, grid=grid_name, level=level,
-                           pairing=pairing, alpha=alpha, min_n=min_n)
+                           pairing=pairing, alpha=alpha, min_n=min_n,
+                           max_distance_m=max_distance)
     counts = table["direction"].value_counts().to_dict()
+    first = table.iloc[0]
+    how = (f"{first['n_pairs']} sites paired, {first['pairing_rule']}"
+           if first["pairing"] == "sites" else "independent samples")
     _emit(table, fmt, output, f"{element}: {before} → {after}, {level} cells",
           ["cell_id", "n_before", "n_after", "median_before", "median_after", "change_pct",
            "ci_low", "ci_high", "q_value", "direction"],
-          [f"{table['pairing'].iloc[0]} samples; " + ", ".join(
-              f"{v} {k}" for k, v in sorted(counts.items()))])
+          [f"{how}; " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))])
 
 
 @cli.command()

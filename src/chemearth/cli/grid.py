@@ -172,7 +172,9 @@ def baseline(
     table = run(open_store_at(home), element, region, dataset=dataset, medium=medium,
                 method=method, by=by)
     if fmt == "csv":
-        text = table.to_csv(index=False)
+        from chemearth.render.export import csv_safe_frame
+
+        text = csv_safe_frame(table).to_csv(index=False)
     elif fmt == "json":
         text = table.to_json(orient="records", indent=2)
     else:

@@ -134,7 +134,9 @@ def interpolate(dataset: str, element: str, how: str, log: bool | None, model: s
         cells.to_parquet(output, index=False)
         click.echo(f"wrote {output} ({len(cells)} cells)")
     elif suffix == ".csv":
-        cells.to_csv(output, index=False)
+        from chemearth.render.export import csv_safe_frame
+
+        csv_safe_frame(cells).to_csv(output, index=False)
         click.echo(f"wrote {output} ({len(cells)} cells)")
     else:
         raise click.UsageError("output must end in .csv, .parquet, .tif or .nc")

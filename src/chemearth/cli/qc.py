@@ -111,7 +111,9 @@ def qc(dataset: str, elements: tuple[str, ...], threshold: float, reference: Pat
         if output.suffix.lower() == ".json":
             output.write_text(json.dumps(rep.to_dict(), indent=1, default=str))
         elif output.suffix.lower() == ".csv":
-            table.to_csv(output, index=False)
+            from chemearth.render.export import csv_safe_frame
+
+            csv_safe_frame(table).to_csv(output, index=False)
         else:
             raise click.UsageError("output must end in .csv or .json")
         click.echo(f"wrote {output}")

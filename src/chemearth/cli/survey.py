@@ -101,7 +101,9 @@ def ingest(
             if report.n_rejected > 10:
                 click.echo(f"  … and {len(report.rejects) - 10} more problems", err=True)
             if rejects_out:
-                report.rejects.to_csv(rejects_out, index=False)
+                from chemearth.render.export import csv_safe_frame
+
+                csv_safe_frame(report.rejects).to_csv(rejects_out, index=False)
                 click.echo(f"reject report written to {rejects_out}", err=True)
 
 
@@ -128,7 +130,10 @@ def show_catalog(store: Store, by_country: bool = False, fmt: str = "table") -> 
         click.echo(json.dumps(out, indent=2, default=str))
         return
     if fmt == "csv":
-        click.echo((countries if by_country else datasets).to_csv(index=False), nl=False)
+        from chemearth.render.export import csv_safe_frame
+
+        table = csv_safe_frame(countries if by_country else datasets)
+        click.echo(table.to_csv(index=False), nl=False)
         return
     if not by_country:
         cols = [
@@ -156,7 +161,9 @@ def rejects(dataset_id: str, version: int | None, home: Path | None) -> None:
     if df.empty:
         click.echo(f"{dataset_id}: no rows were rejected")
         return
-    click.echo(df.to_csv(index=False), nl=False)
+    from chemearth.render.export import csv_safe_frame
+
+    click.echo(csv_safe_frame(df).to_csv(index=False), nl=False)
 
 
 @cli.command()

@@ -18,7 +18,13 @@ import pyarrow.compute as pc
 
 from chemearth.errors import DescriptorError, RowError, UnitError, UnknownElementError
 from chemearth.ingest.descriptor import ColumnSpec, Descriptor
-from chemearth.ingest.detection_limits import CensoredColumn, apply_censoring, parse_cells
+from chemearth.ingest.detection_limits import (
+    NOT_FINITE,
+    Cells,
+    CensoredColumn,
+    apply_censoring,
+    parse_cells,
+)
 from chemearth.ingest.readers import RawTable
 from chemearth.ingest.samples import Problems, SampleFrame
 
@@ -161,17 +167,22 @@ def _parse_one(
 
 
 def _column_problems(
-    cells: object, col: CensoredColumn, spec: ColumnSpec, problems: Problems
+    cells: Cells, col: CensoredColumn, spec: ColumnSpec, problems: Problems
 ) -> None:
-    bad = cells.bad  # type: ignore[attr-defined]
+    nonfinite = cells.nonfinite if cells.nonfinite is not None else np.zeros_like(cells.bad)
+    bad = cells.bad & ~nonfinite
     if bad.any():
         idx = np.flatnonzero(bad)
         problems.add(
             idx,
             spec.column,
-            [cells.bad_text(i) for i in idx],  # type: ignore[attr-defined]
+            [cells.bad_text(int(i)) for i in idx],
             "value is not a number (nor a '<DL' value)",
         )
+    if nonfinite.any():
+        idx = np.flatnonzero(nonfinite)
+        texts = [cells.bad_text(int(i)) for i in idx]
+        problems.add_each(idx, spec.column, texts, [_not_finite(t) for t in texts])
     if col.negative_bad.any():
         idx = np.flatnonzero(col.negative_bad)
         problems.add(
@@ -181,6 +192,13 @@ def _column_problems(
             "negative value is not a detection-limit encoding of this dataset "
             "(set [censoring] encoding = 'negative' if it is)",
         )
+
+
+def _not_finite(text: str) -> str:
+    """The reason for a non-finite cell; NaN may be a 'no value' marker, so say how."""
+    if text.strip().lstrip("+-").lower() == "nan":
+        return f"{NOT_FINITE} (list {text.strip()!r} in [source] missing if it means no value)"
+    return NOT_FINITE
 
 
 def _finish(

@@ -27,6 +27,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -105,6 +106,9 @@ class DatasetMeta:
     embargoed_elements: tuple[str, ...] = ()
     kind: str = "survey"
     same_samples_as: str = ""
+    #: ids of datasets sampled at the same sites under the same sample ids (another medium
+    #: or depth of one survey): their samples pair by id (``chemearth.assess.pairing``)
+    same_sites_as: tuple[str, ...] = ()
     notes: str = ""
 
 
@@ -120,7 +124,7 @@ class Source:
     units_row: int = 0
     sheet: str | int = 0
     layer: str = ""
-    missing: tuple[str, ...] = ("", "NA", "N/A", "NaN", "nan", "-", "n.d.")
+    missing: tuple[str, ...] = ("", "NA", "N/A", "-", "n.d.")
     not_sampled: tuple[str, ...] = ()
 
 
@@ -243,6 +247,24 @@ class Descriptor:
         """How error messages name this descriptor."""
         return str(self.path) if self.path else f"descriptor {self.dataset.id!r}"
 
+    def referenced_files(self) -> dict[str, str]:
+        r"""Every file path the descriptor names, by key (``[censoring].limits_file``…).
+
+        Examples
+        --------
+        >>> d = parse_descriptor(
+        ...     '[dataset]\nid = "a"\ntitle = "A"\n[censoring]\nlimits_file = "dl.csv"\n'
+        ...     '[columns]\nZn = "Zn"\n')
+        >>> d.referenced_files()
+        {'[censoring].limits_file': 'dl.csv'}
+        """
+        named = {
+            "[source].path": self.source.path,
+            "[censoring].limits_file": self.censoring.limits_file,
+            "[censoring].flag_file": self.censoring.flag_file,
+        }
+        return {key: value for key, value in named.items() if value}
+
     def referenced_columns(self) -> list[str]:
         """Every source column the descriptor names (for checking against the file)."""
         names = [c.column for c in self.columns]
@@ -273,6 +295,9 @@ def _take(
             raise DescriptorError(
                 f"{where}.{key}: expected {_typename(types)}, got {type(value).__name__} {value!r}"
             )
+        items = value if isinstance(value, list) else [value]
+        if any(isinstance(v, float) and not math.isfinite(v) for v in items):
+            raise DescriptorError(f"{where}.{key}: {value!r} is not a finite number")
         out[key] = tuple(value) if isinstance(value, list) else value
     return out
 
@@ -308,6 +333,7 @@ def _dataset(raw: dict[str, Any], where: str) -> DatasetMeta:
             "embargoed_elements": list,
             "kind": str,
             "same_samples_as": str,
+            "same_sites_as": (str, list),
             "notes": str,
         },
     )
@@ -330,7 +356,19 @@ def _dataset(raw: dict[str, Any], where: str) -> DatasetMeta:
     for key in ("depth_cm", "sampling_years"):
         if key in kw and (len(kw[key]) != 2 or not all(isinstance(v, _NUM) for v in kw[key])):
             raise DescriptorError(f"{where} [dataset].{key}: expected two numbers [from, to]")
+    if "same_sites_as" in kw:
+        kw["same_sites_as"] = _same_sites(kw["same_sites_as"], kw["id"], where)
     return DatasetMeta(**kw)
+
+
+def _same_sites(value: str | tuple[object, ...], own: str, where: str) -> tuple[str, ...]:
+    """``[dataset].same_sites_as``: one dataset id or a list of them, none the dataset's own."""
+    ids = (value,) if isinstance(value, str) else value
+    for v in ids:
+        if not isinstance(v, str) or not _ID_RE.match(v) or v == own:
+            raise DescriptorError(f"{where} [dataset].same_sites_as: {v!r} must be the id of "
+                                  "another dataset")
+    return tuple(str(v) for v in ids)
 
 
 def _columns(raw: dict[str, Any], defaults: dict[str, Any], where: str) -> tuple[ColumnSpec, ...]:

@@ -23,9 +23,13 @@ import pyarrow.compute as pc
 
 from chemearth.ingest.descriptor import Censoring
 
-__all__ = ["Cells", "CensoredColumn", "apply_censoring", "parse_cells"]
+__all__ = ["NOT_FINITE", "Cells", "CensoredColumn", "apply_censoring", "parse_cells"]
 
 _NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+#: Words for numbers that are not measurements: infinities and NaN.
+_NON_FINITE = r"^[+-]?(inf|infinity|nan)$"
+#: The reason given for a cell holding one (``inf``, ``-inf``, ``nan``, ``1e400``…).
+NOT_FINITE = "value is not a finite number"
 _REL_TOL = 1e-6
 
 
@@ -33,7 +37,9 @@ _REL_TOL = 1e-6
 class Cells:
     """The numbers of one column as written, with their qualifiers.
 
-    ``number`` is NaN where the cell is empty, not sampled or unparseable.
+    ``number`` is NaN where the cell is empty, not sampled or unparseable. ``bad`` marks
+    every unusable cell; ``nonfinite`` those of them that hold an infinite or NaN number
+    (``inf``, ``-inf``, ``nan``, or ``1e400``, too large for a double), None when none does.
     """
 
     number: np.ndarray
@@ -42,6 +48,7 @@ class Cells:
     bad: np.ndarray
     not_sampled: np.ndarray
     text: pa.Array | None = None
+    nonfinite: np.ndarray | None = None
 
     def bad_text(self, i: int) -> str:
         """The raw text of an unparseable cell ``i``."""
@@ -66,9 +73,11 @@ def parse_cells(array: pa.Array | pa.ChunkedArray, not_sampled: tuple[str, ...] 
         array = array.combine_chunks() if array.num_chunks != 1 else array.chunk(0)
     n = len(array)
     false = np.zeros(n, dtype=bool)
-    if pa.types.is_integer(array.type) or pa.types.is_floating(array.type):
+    if pa.types.is_integer(array.type):
         number = array.cast(pa.float64()).to_numpy(zero_copy_only=False)
         return Cells(number, false, false.copy(), false.copy(), false.copy())
+    if pa.types.is_floating(array.type):
+        return _floats(array)
     if pa.types.is_null(array.type):
         return Cells(np.full(n, np.nan), false, false.copy(), false.copy(), false.copy())
     if pa.types.is_boolean(array.type):
@@ -85,6 +94,19 @@ def parse_cells(array: pa.Array | pa.ChunkedArray, not_sampled: tuple[str, ...] 
     if fast is not None:
         return fast
     return _slow_path(pc.utf8_trim_whitespace(text), not_sampled)
+
+
+def _floats(array: pa.Array) -> Cells:
+    """A column read as numbers: infinities and NaN (not nulls) are non-finite, bad cells."""
+    number = np.array(array.cast(pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
+    false = np.zeros(len(number), dtype=bool)
+    valid = np.asarray(pc.is_valid(array).to_numpy(zero_copy_only=False), dtype=bool)
+    nonfinite = ~np.isfinite(number) & valid
+    if not nonfinite.any():
+        return Cells(number, false, false.copy(), false.copy(), false.copy())
+    number[nonfinite] = np.nan
+    return Cells(number, false, false.copy(), nonfinite.copy(), false.copy(),
+                 array.cast(pa.string()), nonfinite)
 
 
 def _fast_path(text: pa.Array) -> Cells | None:
@@ -112,15 +134,23 @@ def _slow_path(text: pa.Array, not_sampled: tuple[str, ...]) -> Cells:
     gt = pc.fill_null(pc.starts_with(text, ">"), False)
     body = pc.utf8_trim_whitespace(pc.utf8_ltrim(text, "<> "))
     ok = pc.fill_null(pc.match_substring_regex(body, _NUMBER), False)
-    number = pc.cast(pc.if_else(ok, body, pa.scalar(None, pa.string())), pa.float64())
-    bad = ~null & ~ok.to_numpy(zero_copy_only=False) & ~ns_np
+    number = np.array(
+        pc.cast(pc.if_else(ok, body, pa.scalar(None, pa.string())), pa.float64())
+        .to_numpy(zero_copy_only=False),
+        dtype=np.float64,
+    )
+    words = pc.fill_null(pc.match_substring_regex(body, _NON_FINITE, ignore_case=True), False)
+    nonfinite = np.isinf(number) | np.asarray(words.to_numpy(zero_copy_only=False), dtype=bool)
+    number[nonfinite] = np.nan
+    bad = (~null & ~ok.to_numpy(zero_copy_only=False) & ~ns_np) | nonfinite
     return Cells(
-        number.to_numpy(zero_copy_only=False),
+        number,
         lt.to_numpy(zero_copy_only=False),
         gt.to_numpy(zero_copy_only=False),
         bad,
         ns_np,
         text if bad.any() else None,  # kept only to quote bad cells in messages
+        nonfinite if nonfinite.any() else None,
     )
 
 

@@ -11,6 +11,10 @@ The pipeline is
 5. reject every row with a problem (or, with ``strict``, the whole file) and write the rest
    as one new dataset version, atomically.
 
+The store's write lock is taken only after the first table is read and checked: the whole
+of a spreadsheet or vector file, or the first chunk of a CSV file. A slow or hostile file
+(a zip bomb, a huge sheet) is refused, or times out, without ever holding the lock.
+
 Examples
 --------
 >>> from chemearth.store import open_store                       # doctest: +SKIP
@@ -26,7 +30,7 @@ import dataclasses
 import hashlib
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,7 +59,7 @@ from chemearth.ingest.columns import (
 )
 from chemearth.ingest.descriptor import Descriptor
 from chemearth.ingest.readers import RawTable, file_digest, iter_tables
-from chemearth.ingest.samples import Problems, find_duplicates, prepare_samples
+from chemearth.ingest.samples import Problems, SampleFrame, find_duplicates, prepare_samples
 from chemearth.store.base import Store, VersionRecord, VersionWriter
 
 __all__ = ["IngestReport", "ingest", "reject_messages", "resolve_source"]
@@ -131,6 +135,7 @@ def ingest(
     boundaries: Path | None = None,
     strict: bool = False,
     progress: Progress | None = None,
+    may_commit: Callable[[], bool] | None = None,
 ) -> IngestReport:
     """Ingest one survey file described by ``desc`` into ``store``.
 
@@ -150,6 +155,10 @@ def ingest(
         Reject the whole file when any row is bad (default: reject the bad rows only).
     progress : callable, optional
         Called as ``progress(step, done, total)``.
+    may_commit : callable, optional
+        Asked under the write lock, right before the commit; when it answers False the
+        ingest is abandoned (:class:`~chemearth.errors.IngestRejected`), nothing written.
+        A web upload passes one that answers False once its request has been given up.
 
     Returns
     -------
@@ -160,7 +169,8 @@ def ingest(
     InputFileError, DescriptorError, RowError, UnitError
         When the file or descriptor cannot be used at all.
     IngestRejected
-        With ``strict``, when any row is bad. The store is unchanged.
+        With ``strict``, when any row is bad; when every row is bad; when ``may_commit``
+        says no. The store is unchanged.
     """
     t0 = time.perf_counter()
     src = resolve_source(desc, path, data_dir)
@@ -173,23 +183,35 @@ def ingest(
         return IngestReport(desc.dataset.id, existing, "unchanged", src.name)
     tick = progress or (lambda step, done, total: None)
     ref_dir = data_dir if data_dir is not None else src.parent
-    run = _Run(desc, src, strict, boundaries, load_limits(desc, ref_dir), tick)
-    with store.begin_version(desc.dataset.id) as writer:
-        # under the store's write lock now: another process may have ingested it meanwhile
-        existing = store.find_version(desc.dataset.id, digest.sha256, desc_sha)
-        if existing is not None:
-            return IngestReport(desc.dataset.id, existing, "unchanged", src.name)
-        try:
-            for raw in iter_tables(src, desc.source, digest, _text_columns(desc)):
-                run.batch(_expand_replicates(raw, desc), writer, ref_dir)
-            report = run.finish(writer)
-        finally:
-            run.close()  # before the writer commits or aborts: no write is left in flight
-        record = _record(desc, src, digest.sha256, desc_sha, run, report)
-        record.columns = run.columns
-        report.warnings = _summarise_warnings(report.warnings)
-        tick("committing", 0, 1)
-        report.version = writer.commit(record, report.rejects, run.per_country())
+    run = _Run(desc, src, strict, boundaries, load_limits(desc, ref_dir), tick, ref_dir)
+    tables = iter_tables(src, desc.source, digest, _text_columns(desc))
+    try:
+        # before the write lock: a whole spreadsheet or vector file, or a CSV's first chunk
+        first = next(tables, None)
+        if first is None:
+            raise EmptyFileError(f"{src.name}: the file has a header but no data rows")
+        ready = run.prepare(first)
+        with store.begin_version(desc.dataset.id) as writer:
+            # under the store's write lock now: another process may have ingested it meanwhile
+            existing = store.find_version(desc.dataset.id, digest.sha256, desc_sha)
+            if existing is not None:
+                return IngestReport(desc.dataset.id, existing, "unchanged", src.name)
+            try:
+                report = run.write(ready, tables, writer)
+            finally:
+                run.close()  # before the writer commits or aborts: no write is left in flight
+            record = _record(desc, src, digest.sha256, desc_sha, run, report)
+            record.columns = run.columns
+            report.warnings = _summarise_warnings(report.warnings)
+            if may_commit is not None and not may_commit():
+                raise IngestRejected(
+                    f"{src.name}: the ingest was given up before its commit; nothing was ingested"
+                )
+            tick("committing", 0, 1)
+            report.version = writer.commit(record, report.rejects, run.per_country())
+    finally:
+        run.close()
+        tables.close()
     for w in report.warnings:  # after the commit: a warning never undoes an ingest
         warnings.warn(f"{src.name}: {w}", ChemearthWarning, stacklevel=2)
     report.seconds = time.perf_counter() - t0
@@ -251,6 +273,17 @@ def _text_columns(desc: Descriptor) -> frozenset[str]:
     return frozenset(n for n in names if n)
 
 
+@dataclass
+class _Batch:
+    """One chunk of the file, checked: its samples, parsed columns and problems."""
+
+    raw: RawTable
+    frame: SampleFrame
+    parsed: list[ParsedColumn]
+    problems: Problems
+    rejects: pd.DataFrame
+
+
 class _Run:
     """State of one ingest across the chunks of a file."""
 
@@ -262,9 +295,10 @@ class _Run:
         boundaries: Path | None,
         limits: dict[str, float],
         tick: Progress,
+        ref_dir: Path,
     ) -> None:
         self.desc, self.src, self.strict, self.boundaries = desc, src, strict, boundaries
-        self.limits, self.tick = limits, tick
+        self.limits, self.tick, self.ref_dir = limits, tick, ref_dir
         self.rejects: list[pd.DataFrame] = []
         self.ids: list[pa.Array] = []
         self.id_lines: list[np.ndarray] = []
@@ -281,14 +315,23 @@ class _Run:
         self.columns: list[dict[str, object]] = []
         self.flags: pd.DataFrame | None = None
 
-    def batch(self, raw: RawTable, writer: VersionWriter, ref_dir: Path) -> None:
-        """Validate, normalise and write one chunk of the file."""
+    def write(
+        self, first: _Batch, rest: Iterator[RawTable], writer: VersionWriter
+    ) -> IngestReport:
+        """Write the first chunk, checked already, then check and write the others."""
+        self.add(first, writer)
+        for raw in rest:
+            self.add(self.prepare(raw), writer)
+        return self.finish(writer)
+
+    def prepare(self, raw: RawTable) -> _Batch:
+        """Validate and normalise one chunk of the file (nothing is written)."""
         desc = self.desc
+        raw = _expand_replicates(raw, desc)
         if not self.checked:
             _check_columns(raw, desc)
-            self.flags = load_flags(desc, ref_dir)
+            self.flags = load_flags(desc, self.ref_dir)
             self.checked = True
-        n = raw.table.num_rows
         self.tick("ingesting", raw.bytes_read or self.src.stat().st_size, self.src.stat().st_size)
         problems = Problems()
         if self.flags is None:  # samples (CRS, countries) and columns in parallel
@@ -308,6 +351,12 @@ class _Run:
         rejects = _rejects_frame(raw, problems, [r[0] for r in raw.invalid])
         if self.strict and not rejects.empty:
             self._strict_fail(rejects)
+        return _Batch(raw, frame, parsed, problems, rejects)
+
+    def add(self, b: _Batch, writer: VersionWriter) -> None:
+        """Write one checked chunk (on the writer thread) and count it."""
+        raw, frame, parsed, problems, rejects = b.raw, b.frame, b.parsed, b.problems, b.rejects
+        n = raw.table.num_rows
         self.rejects.append(rejects)
         for w in frame.warnings + [w for p in parsed for w in p.warnings]:
             if w not in self.warnings:

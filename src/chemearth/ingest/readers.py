@@ -19,7 +19,7 @@ import codecs
 import csv
 import hashlib
 import re
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +30,7 @@ import pyarrow.csv as pacsv
 
 from chemearth.errors import EmptyFileError, InputFileError, RowError
 from chemearth.ingest.descriptor import Source
+from chemearth.ingest.spreadsheets import excel_rows
 
 __all__ = [
     "RawTable",
@@ -481,63 +482,6 @@ def _rows_to_raw(path: Path, rows: list[list[object]], source: Source, label: st
     return RawTable(path, pa.table(cols), lines, units, row_label=label)
 
 
-def excel_rows(path: Path, sheet: str | int = 0, limit: int | None = None) -> list[list[object]]:
-    """The cells of one sheet of an ``.xls`` or ``.xlsx`` workbook, row by row.
-
-    Dates become ISO strings; empty cells None.
-    """
-    if path.suffix.lower() == ".xlsx":
-        return _xlsx_rows(path, sheet, limit)
-    import xlrd
-
-    try:
-        book = xlrd.open_workbook(str(path), on_demand=True)
-    except Exception as exc:  # xlrd raises many kinds for a corrupt file
-        raise InputFileError(f"{path.name}: not a readable .xls workbook ({exc})") from None
-    sh = book.sheet_by_name(_pick_sheet(path, sheet, book.sheet_names()))
-    rows: list[list[object]] = []
-    for r in range(sh.nrows if limit is None else min(limit, sh.nrows)):
-        row: list[object] = []
-        for cell in sh.row(r):
-            if cell.ctype == xlrd.XL_CELL_DATE:
-                d = xlrd.xldate.xldate_as_datetime(cell.value, book.datemode)
-                row.append(d.date().isoformat())
-            elif cell.ctype in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK):
-                row.append(None)
-            else:
-                row.append(cell.value)
-        rows.append(row)
-    return rows
-
-
-def _xlsx_rows(path: Path, sheet: str | int, limit: int | None) -> list[list[object]]:
-    import datetime as dt
-    import zipfile
-
-    import openpyxl
-
-    try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise InputFileError(f"{path.name}: not a readable .xlsx workbook ({exc})") from None
-    ws = book[_pick_sheet(path, sheet, book.sheetnames)]
-    rows: list[list[object]] = []
-    for r in ws.iter_rows(values_only=True, max_row=limit):
-        rows.append([v.date().isoformat() if isinstance(v, dt.datetime) else v for v in r])
-    book.close()
-    return rows
-
-
-def _pick_sheet(path: Path, sheet: str | int, names: list[str]) -> str:
-    if isinstance(sheet, int):
-        if not 0 <= sheet < len(names):
-            raise InputFileError(f"{path.name}: no sheet number {sheet}; sheets: {names}")
-        return names[sheet]
-    if sheet not in names:
-        raise InputFileError(f"{path.name}: no sheet {sheet!r}; sheets: {names}")
-    return sheet
-
-
 def _read_vector(path: Path, source: Source) -> RawTable:
     import pyogrio
 
@@ -620,7 +564,7 @@ def iter_tables(
     digest: FileDigest | None = None,
     text_columns: frozenset[str] = frozenset(),
     chunk_bytes: int = 1 << 24,
-) -> Iterator[RawTable]:
+) -> Generator[RawTable, None, None]:
     """Read any survey file as a sequence of tables: CSV in chunks, other formats whole."""
     p = Path(path)
     fmt = source.format if source.format != "auto" else _FORMATS.get(p.suffix.lower(), "")

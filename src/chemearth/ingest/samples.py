@@ -171,9 +171,12 @@ def _text(raw: RawTable, name: str) -> np.ndarray:
 
 def _numbers(raw: RawTable, name: str, problems: Problems, what: str) -> np.ndarray:
     cells = parse_cells(raw.table.column(name))
-    if cells.bad.any():
-        idx = np.flatnonzero(cells.bad)
-        problems.add(idx, name, [cells.bad_text(int(i)) for i in idx], f"{what} is not a number")
+    nonfinite = cells.nonfinite if cells.nonfinite is not None else np.zeros_like(cells.bad)
+    for mask, reason in ((cells.bad & ~nonfinite, "is not a number"),
+                         (nonfinite, "is not a finite number")):
+        if mask.any():
+            idx = np.flatnonzero(mask)
+            problems.add(idx, name, [cells.bad_text(int(i)) for i in idx], f"{what} {reason}")
     return cells.number
 
 

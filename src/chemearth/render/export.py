@@ -32,7 +32,8 @@ from __future__ import annotations
 import csv
 import io
 import math
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +51,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FORMATS",
+    "FORMULA_TRIGGERS",
+    "SafeCsvWriter",
+    "csv_safe",
+    "csv_safe_frame",
+    "csv_unsafe",
     "detection_limit",
     "export_layer",
     "one_line",
@@ -169,7 +175,7 @@ def write_atlas_csv(
         else _num(detection_limit)
     )
     with path.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh, lineterminator="\n")
+        w = SafeCsvWriter(fh)  # text cells cannot start a spreadsheet formula
         w.writerow(["cell_id", "longitude", "latitude", "n", "n_below_dl", element])
         w.writerow(["", "deg", "deg", "count", "count", unit])
         w.writerow(["detection limit", "", "", "", "", dl])
@@ -203,13 +209,16 @@ def read_atlas_csv(path: str | Path) -> tuple[pd.DataFrame, dict[str, str]]:
     ([3.5], 'mg/kg', '0.5')
     """
     with Path(path).open(encoding="utf-8") as fh:
-        names = next(csv.reader([fh.readline()]))
-        units = next(csv.reader([fh.readline()]))
-        limits = next(csv.reader([fh.readline()]))
+        names = [csv_unsafe(c) for c in next(csv.reader([fh.readline()]))]
+        units = [csv_unsafe(c) for c in next(csv.reader([fh.readline()]))]
+        limits = [csv_unsafe(c) for c in next(csv.reader([fh.readline()]))]
         lines = fh.read().splitlines()
     notes = [line.strip('"') for line in lines if line.startswith(("#", '"#'))]
     data = "\n".join(line for line in lines if not line.startswith(("#", '"#')))
     table = pd.read_csv(io.StringIO(data), header=None, names=names)
+    for name in table.columns:
+        if _is_text(table[name]):
+            table[name] = table[name].map(lambda v: csv_unsafe(v) if isinstance(v, str) else v)
     meta = dict(zip(names, units, strict=True))
     meta["dl"] = limits[-1]
     for note in notes:  # "# citation: ..." and "# licence: ..."
@@ -289,6 +298,114 @@ def detection_limit(store: Store, which: Mapping[Any, Any]) -> float | None:
             low = float(v["value"][v["censored"]].min())
             lowest = low if lowest is None else min(lowest, low)
     return lowest
+
+
+#: First characters that make a spreadsheet read a cell as a formula (OWASP, "CSV
+#: injection"): ``=``, ``+``, ``-``, ``@``, tab and carriage return.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_FORMULA = re.compile("'*[" + re.escape("".join(FORMULA_TRIGGERS)) + "]")
+_NEUTRALISED = re.compile("'+[" + re.escape("".join(FORMULA_TRIGGERS)) + "]")
+
+
+def csv_safe(cell: Any) -> Any:
+    """``cell`` as a spreadsheet will not run it as a formula.
+
+    A text cell starting with one of :data:`FORMULA_TRIGGERS` (after any single quotes)
+    gets a leading single quote, which spreadsheets read as "this is text". Everything
+    else is returned unchanged: numbers, text that is a number (``-1.5``, ``+2``,
+    ``1e-05``: the negative detection limits of sample CSVs stay numbers) and any other
+    text (``<0.5``, ``Cu``). :func:`csv_unsafe` undoes it exactly.
+
+    Examples
+    --------
+    >>> [csv_safe(v) for v in ("=1+2", "@SUM(A1)", "-cmd", "-1.5", "<0.5", "Cu", -1.5)]
+    ["'=1+2", "'@SUM(A1)", "'-cmd", '-1.5', '<0.5', 'Cu', -1.5]
+    """
+    if not isinstance(cell, str) or not _FORMULA.match(cell) or _NUMBER.fullmatch(cell):
+        return cell
+    return "'" + cell
+
+
+def csv_unsafe(cell: str) -> str:
+    """A cell of :func:`csv_safe` back as it was before.
+
+    Examples
+    --------
+    >>> csv_unsafe("'=1+2"), csv_unsafe("''=x"), csv_unsafe("'quoted"), csv_unsafe("-1.5")
+    ('=1+2', "'=x", "'quoted", '-1.5')
+    """
+    return cell[1:] if _NEUTRALISED.match(cell) else cell
+
+
+class SafeCsvWriter:
+    """A CSV writer (``,``, ``"``, lines ending in ``\\n``) whose every cell goes through
+    :func:`csv_safe` first.
+
+    A cell is quoted when it holds a comma, a quote or a line break, carriage returns
+    included (:func:`csv.writer` leaves a lone ``\\r`` unquoted when lines end in
+    ``\\n``, and a reader then splits the row there).
+
+    Examples
+    --------
+    >>> out = io.StringIO()
+    >>> SafeCsvWriter(out).writerow(["=HYPERLINK(1)", "-0.5", 2, None, "a,b"])
+    >>> print(out.getvalue(), end="")
+    '=HYPERLINK(1),-0.5,2,,"a,b"
+    """
+
+    def __init__(self, fh: Any) -> None:
+        self._fh = fh
+
+    def writerow(self, row: Iterable[Any]) -> None:
+        """Write one row."""
+        cells = [_field(csv_safe(c)) for c in row]
+        if cells == [""]:
+            cells = ['""']  # as csv.writer: a row of one empty cell is not a blank line
+        self._fh.write(",".join(cells) + "\n")
+
+    def writerows(self, rows: Iterable[Iterable[Any]]) -> None:
+        """Write rows."""
+        for row in rows:
+            self.writerow(row)
+
+
+def _field(cell: Any) -> str:
+    """One CSV field, quoted where it must be."""
+    text = "" if cell is None else float.__repr__(cell) if isinstance(cell, float) else str(cell)
+    if any(c in text for c in ',"\n\r'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def _is_text(column: pd.Series) -> bool:
+    return column.dtype.kind == "O" or isinstance(
+        column.dtype, pd.CategoricalDtype | pd.StringDtype
+    )
+
+
+def csv_safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with :func:`csv_safe` applied to its column names and text cells, for
+    ``DataFrame.to_csv``; numeric columns are left alone.
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"id": ["=1+1", "a"], "v": [-1.5, 2.0]})
+    >>> print(csv_safe_frame(f).to_csv(index=False), end="")
+    id,v
+    '=1+1,-1.5
+    a,2.0
+    """
+    out = frame.copy(deep=False)
+    for name in out.columns:
+        if not _is_text(out[name]):
+            continue
+        values = out[name].astype(object)
+        safe = values.map(csv_safe)
+        if not safe.equals(values):
+            out[name] = safe
+    out.columns = [csv_safe(c) for c in out.columns]
+    return out
 
 
 def one_line(text: Any) -> str:

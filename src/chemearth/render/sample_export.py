@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from chemearth.errors import ChemearthError, InputFileError, NotFoundError
-from chemearth.render.export import one_line
+from chemearth.render.export import SafeCsvWriter, csv_unsafe, one_line
 
 if TYPE_CHECKING:
     from chemearth.store.base import Store
@@ -256,7 +256,7 @@ def write_samples_csv(
         *(f"method {n}: {one_line(methods[n])}" for n in names if methods.get(n)),
     ]
     with path.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh, lineterminator="\n")
+        w = SafeCsvWriter(fh)  # text cells cannot start a spreadsheet formula
         w.writerow([*SAMPLE_FIELDS, *names])
         w.writerow(["", "deg", "deg", "", "", *(units.get(n, "") for n in names)])
         w.writerow(["detection limit", "", "", "", "", *(_exact(limits.get(n)) for n in names)])
@@ -294,8 +294,9 @@ def read_samples_csv(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     with path.open(newline="", encoding="utf-8") as fh:
         reader = csv.reader(fh)
+        rows = ([csv_unsafe(c) for c in r] for r in reader)  # undo SafeCsvWriter
         try:
-            names, units, limits = next(reader), next(reader), next(reader)
+            names, units, limits = next(rows), next(rows), next(rows)
         except StopIteration:
             raise InputFileError(f"{path}: fewer than the three header lines") from None
         if tuple(names[: len(SAMPLE_FIELDS)]) != SAMPLE_FIELDS:
@@ -306,7 +307,7 @@ def read_samples_csv(path: str | Path) -> pd.DataFrame:
         body: list[list[str]] = []
         notes: dict[str, str] = {}
         methods: dict[str, str] = {}
-        for row in reader:
+        for row in rows:
             if len(row) == 1 and row[0].startswith("#"):
                 key, _, text = row[0].lstrip("#").strip().partition(":")
                 key, text = key.strip(), text.strip()

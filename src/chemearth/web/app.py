@@ -9,7 +9,10 @@ AuthenticationError      401
 AccessDenied             403
 NotFoundError            404
 TooManyCellsError        413
+InputTooLargeError       413
+TooManyAttempts          429 (with ``Retry-After``)
 other ChemearthError     422
+any other exception      500 (one line, no traceback)
 =======================  ======
 
 Every message comes from the core query layer, which never names what the actor may
@@ -30,17 +33,25 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from chemearth.access.audit import AuditLog
 from chemearth.access.catalogue import MAX_ROWS
 from chemearth.access.gateway import Gateway
-from chemearth.config import DEFAULT_MIN_CELL_N, DEFAULT_TILE_CACHE, node_modules_dir
+from chemearth.config import (
+    DEFAULT_AUTH_FAILURES,
+    DEFAULT_MIN_CELL_N,
+    DEFAULT_TILE_CACHE,
+    node_modules_dir,
+)
 from chemearth.errors import (
     AccessDenied,
     AuthenticationError,
     ChemearthError,
+    InputTooLargeError,
     NotFoundError,
     TooManyCellsError,
 )
 from chemearth.store.base import Store
+from chemearth.web.hygiene import FailedAttempts, Hygiene, TooManyAttempts
 
 __all__ = ["WebSettings", "create_app", "find_leaflet"]
 
@@ -82,7 +93,16 @@ class WebSettings:
     upload_max_bytes : int
         Largest upload accepted.
     secure_cookies : bool
-        Mark the session cookie ``Secure`` (behind HTTPS).
+        Always mark the session cookie ``Secure`` (it is marked anyway when the request
+        came over HTTPS, directly or through a trusted proxy).
+    trusted_proxies : tuple of str
+        Addresses of reverse proxies whose ``X-Forwarded-For``, ``X-Forwarded-Proto``
+        and ``X-Forwarded-Host`` are believed (none by default).
+    auth_failures : int
+        Failed token attempts one client address may make per ``auth_window_s`` before
+        its tokens are refused with 429 (0: no limit).
+    auth_window_s : float
+        The window of ``auth_failures``, in seconds.
     """
 
     boundaries: Path | None = None
@@ -92,6 +112,9 @@ class WebSettings:
     tile_cache: int = DEFAULT_TILE_CACHE
     upload_max_bytes: int = 200 * 1024 * 1024
     secure_cookies: bool = False
+    trusted_proxies: tuple[str, ...] = ()
+    auth_failures: int = DEFAULT_AUTH_FAILURES
+    auth_window_s: float = 60.0
 
 
 def create_app(store: Store, settings: WebSettings | None = None) -> FastAPI:
@@ -113,7 +136,9 @@ def create_app(store: Store, settings: WebSettings | None = None) -> FastAPI:
         routes_quality,
         routes_tiles,
     )
+    from chemearth.web.auditing import AuditUploads
     from chemearth.web.caching import TileCache
+    from chemearth.web.deps import carries_token
 
     settings = settings or WebSettings()
     gateway = Gateway(store, k=settings.k, max_rows=settings.max_rows)
@@ -133,9 +158,14 @@ def create_app(store: Store, settings: WebSettings | None = None) -> FastAPI:
     app.state.gateway = gateway
     app.state.settings = settings
     app.state.tile_cache = TileCache(settings.tile_cache)
+    app.state.auth_guard = FailedAttempts(settings.auth_failures, settings.auth_window_s)
+    app.state.audit = AuditLog(getattr(store, "home", None))
 
+    # the last added is the outermost: Hygiene marks every answer, cached tiles included
     app.add_middleware(BoundedTime, timeout_s=settings.timeout_s)
+    app.add_middleware(AuditUploads)
     app.add_middleware(routes_tiles.CachedTiles, gateway=gateway, cache=app.state.tile_cache)
+    app.add_middleware(Hygiene, carries_token=carries_token)
 
     _errors(app)
     app.include_router(routes_tiles.router)
@@ -156,8 +186,8 @@ def create_app(store: Store, settings: WebSettings | None = None) -> FastAPI:
 class BoundedTime:
     """ASGI middleware: answer 503 when a request runs longer than ``timeout_s``.
 
-    Also marks every response ``X-Content-Type-Options: nosniff``. A pure ASGI
-    middleware (not Starlette's BaseHTTPMiddleware) so it costs microseconds.
+    A pure ASGI middleware (not Starlette's BaseHTTPMiddleware) so it costs
+    microseconds. (:class:`~chemearth.web.hygiene.Hygiene` adds ``nosniff``.)
     """
 
     def __init__(self, app: ASGIApp, timeout_s: float) -> None:
@@ -174,7 +204,6 @@ class BoundedTime:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                message["headers"] = [*message.get("headers", []), _NOSNIFF]
             await send(message)
 
         try:
@@ -193,14 +222,10 @@ class BoundedTime:
                     "headers": [
                         (b"content-type", b"application/json"),
                         (b"content-length", str(len(body)).encode()),
-                        _NOSNIFF,
                     ],
                 }
             )
             await send({"type": "http.response.body", "body": body})
-
-
-_NOSNIFF = (b"x-content-type-options", b"nosniff")
 
 
 def _errors(app: FastAPI) -> None:
@@ -216,4 +241,19 @@ def _errors(app: FastAPI) -> None:
     app.add_exception_handler(AccessDenied, handler(403))
     app.add_exception_handler(NotFoundError, handler(404))
     app.add_exception_handler(TooManyCellsError, handler(413))
+    app.add_exception_handler(InputTooLargeError, handler(413))
     app.add_exception_handler(ChemearthError, handler(422))
+
+    async def too_many(request: Request, exc: Exception) -> JSONResponse:
+        wait = str(getattr(exc, "retry_after", 60))
+        return JSONResponse({"detail": str(exc)}, status_code=429,
+                            headers={"Retry-After": wait})
+
+    async def internal(request: Request, exc: Exception) -> JSONResponse:
+        # answered by Starlette's outermost middleware (which then re-raises, so the
+        # server logs the traceback), outside Hygiene: mark it here
+        return JSONResponse({"detail": "internal server error"}, status_code=500,
+                            headers={"X-Content-Type-Options": "nosniff"})
+
+    app.add_exception_handler(TooManyAttempts, too_many)
+    app.add_exception_handler(Exception, internal)

@@ -14,6 +14,7 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 
 from chemearth.access import uploads
+from chemearth.access.gateway import Gateway
 from chemearth.access.policy import Actor
 from chemearth.errors import (
     AccessDenied,
@@ -23,7 +24,17 @@ from chemearth.errors import (
     NotFoundError,
     RowError,
 )
-from chemearth.web.deps import COOKIE, ActorDep, GatewayDep
+from chemearth.web import upload_io
+from chemearth.web.auditing import audit
+from chemearth.web.deps import (
+    COOKIE,
+    ActorDep,
+    GatewayDep,
+    authenticate,
+    check_origin,
+    token_source,
+)
+from chemearth.web.hygiene import is_https
 
 __all__ = ["router"]
 
@@ -397,7 +408,19 @@ def download_samples(
         else:
             sample_export.write_samples_gpkg(frame, out, **cite)
         data = out.read_bytes()
+    _audit_download(request, gw, actor, dataset, fmt, frame.attrs.get("elements") or {})
     return _attachment(data, name, _SAMPLE_FORMATS[fmt], dataset, request)
+
+
+def _audit_download(request: Request, gw: Gateway, actor: Actor, dataset: str, fmt: str,
+                    columns: dict[str, str]) -> None:
+    """Record a download of sample data that is not public (see chemearth.access.audit)."""
+    pol = gw.policy(actor, dataset)
+    elements = sorted(set(map(str, columns.values())))
+    embargoed = sorted(set(elements) & pol.embargo)
+    if pol.sharing != "public" or embargoed:
+        audit(request, "download", actor, dataset=dataset, sharing=pol.sharing,
+              elements=elements, embargoed=embargoed or None, format=fmt, outcome="sent")
 
 
 # ---------------------------------------------------------------------- uploads
@@ -410,6 +433,7 @@ def download_samples(
     status_code=201,
     responses={
         403: {"description": "Not a data owner of the descriptor's organisation."},
+        413: {"description": "The file or descriptor is over its size limit."},
         422: {"description": "The file or descriptor is invalid; errors row by row."},
     },
 )
@@ -423,9 +447,13 @@ async def upload(
 ) -> JSONResponse:
     """Validate and ingest a survey file with its descriptor, then build its grid layers.
 
-    The same validation as ``chemearth ingest``: nothing is written unless the ingest
-    succeeds. Needs a data owner's token (for the descriptor's organisation) or an admin's.
+    The same validation as ``chemearth ingest``: nothing is committed unless the answer
+    is 201. Needs a data owner's token (for the descriptor's organisation) or an admin's.
+    A descriptor without ``sharing`` makes the dataset restricted to its organisation;
+    the answer gives the policy in effect. See docs/web.md (Uploads) for the limits.
     """
+    import asyncio
+
     from starlette.concurrency import run_in_threadpool
 
     from chemearth.grid.layers import build_layers
@@ -433,31 +461,29 @@ async def upload(
     settings = request.app.state.settings
     if actor.role not in ("owner", "admin"):
         raise AccessDenied("uploads need a data owner's or an administrator's token")
-    name = _SAFE_NAME.sub("_", Path(file.filename or "survey.csv").name).lstrip(".") or "survey"
+    name = upload_io.safe_name(file.filename, "survey.csv")
+    desc_name = upload_io.safe_name(descriptor.filename, "descriptor.toml")
+    text = await upload_io.read_descriptor(descriptor, desc_name)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / name
-        size = 0
-        with path.open("wb") as fh:
-            while chunk := await file.read(1 << 20):
-                size += len(chunk)
-                if size > settings.upload_max_bytes:
-                    limit = settings.upload_max_bytes
-                    raise ChemearthError(f"{name}: larger than the upload limit of {limit:,} bytes")
-                fh.write(chunk)
-        text = (await descriptor.read(1 << 20)).decode("utf-8", errors="replace")
+        await upload_io.save_upload(file, path, settings.upload_max_bytes)
+        gate = uploads.CommitGate()
 
-        def run() -> Any:
+        def run() -> uploads.UploadResult:
             return uploads.upload(
-                gw, actor, path, text, boundaries=settings.boundaries, strict=strict,
-                build=lambda store, ds: build_layers(store, [ds]),
+                gw, actor, path, text, descriptor_name=desc_name,
+                boundaries=settings.boundaries, strict=strict,
+                build=lambda store, ds: build_layers(store, [ds]), gate=gate,
             )
 
         try:
-            report = await run_in_threadpool(run)
+            result = await upload_io.until_committed(
+                asyncio.ensure_future(run_in_threadpool(run)), gate)
         except (RowError, IngestRejected) as exc:
             return _rejected(exc, tmp)
         except ChemearthError as exc:
             raise type(exc)(_scrub(str(exc), tmp)) from None
+        report = result.report
         rejects = report.rejects.head(500).to_dict("records")
     body = {
         "dataset_id": report.dataset_id,
@@ -468,9 +494,13 @@ async def upload(
         "n_samples": report.n_samples,
         "n_measurements": report.n_measurements,
         "n_rejected": report.n_rejected,
+        "policy": result.policy,
         "rejects": [_clean(r, tmp) for r in rejects],
         "warnings": [_scrub(w, tmp) for w in report.warnings],
     }
+    audit(request, "upload", actor, dataset=report.dataset_id, version=report.version,
+          file=name, n_samples=report.n_samples, n_rejected=report.n_rejected,
+          outcome=report.status)
     return JSONResponse(body, status_code=201)
 
 
@@ -479,7 +509,7 @@ def _scrub(text: str, tmp: str) -> str:
     return text.replace(tmp + "/", "").replace(tmp, "")
 
 
-def _clean(rec: dict[str, Any], tmp: str) -> dict[str, Any]:
+def _clean(rec: dict[Any, Any], tmp: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for k, v in rec.items():
         if isinstance(v, float) and math.isnan(v):
@@ -509,24 +539,43 @@ def whoami(actor: ActorDep) -> dict[str, Any]:
     return actor.to_dict()
 
 
-@router.post("/session", tags=["session"], summary="Log in with an API token")
+def _secure(request: Request) -> bool:
+    """Whether the session cookie is marked ``Secure``: always with ``secure_cookies``,
+    else when the client came over HTTPS (directly or through a trusted proxy)."""
+    settings = request.app.state.settings
+    return bool(settings.secure_cookies) or is_https(request.scope, settings.trusted_proxies)
+
+
+@router.post(
+    "/session", tags=["session"], summary="Log in with an API token",
+    responses={403: {"description": "Sent from another site."},
+               429: {"description": "Too many failed tokens from your address lately."}},
+)
 def login(
-    request: Request, gw: GatewayDep,
+    request: Request,
     token: Annotated[str, Form(max_length=200, description="An API token.")],
 ) -> JSONResponse:
-    """Check a token and keep it in an HttpOnly, SameSite=Strict session cookie."""
-    actor: Actor = gw.actor(token)
-    resp = JSONResponse(actor.to_dict())
+    """Check a token and keep it in an HttpOnly, SameSite=Strict session cookie
+    (``Secure`` over HTTPS). A request from another site (its ``Origin``) is refused."""
+    check_origin(request, required=False)
+    actor: Actor = authenticate(request, token)
+    resp = JSONResponse(actor.to_dict(), headers={"Cache-Control": "no-store"})
     resp.set_cookie(
         COOKIE, token, httponly=True, samesite="strict", path="/",
-        secure=request.app.state.settings.secure_cookies, max_age=12 * 3600,
+        secure=_secure(request), max_age=12 * 3600,
     )
     return resp
 
 
-@router.delete("/session", tags=["session"], summary="Log out")
-def logout() -> JSONResponse:
-    """Forget the session cookie."""
+@router.delete(
+    "/session", tags=["session"], summary="Log out",
+    responses={403: {"description": "Sent from another site."}},
+)
+def logout(request: Request) -> JSONResponse:
+    """Forget the session cookie (from this site only: ``Origin`` or ``Referer``)."""
+    if token_source(request) == "cookie":
+        check_origin(request)
     resp = JSONResponse({"detail": "logged out"})
-    resp.delete_cookie(COOKIE, path="/")
+    resp.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict",
+                       secure=_secure(request))
     return resp

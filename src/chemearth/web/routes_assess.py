@@ -34,6 +34,9 @@ Standard = Annotated[str, Query(description="A standard id (see /api/standards).
 Level = Annotated[str | None, Query(description="Cell size, e.g. 10km.", max_length=16)]
 GridQ = Annotated[str, Query(pattern="^(global|europe)$", description="The grid.")]
 GEOJSON = "application/geo+json"
+MaxDistance = Annotated[float | None, Query(
+    gt=0, le=1000, description="Samples of two datasets that declare no shared sites pair "
+    "when this close (m; default 20).")]
 
 
 def _numbers(text: str) -> list[float]:
@@ -91,11 +94,14 @@ def change(
                                          max_length=64)] = None,
     grid: GridQ = "global", level: Level = None,
     pairing: Annotated[str, Query(pattern="^(auto|sites|independent)$")] = "auto",
+    max_distance: MaxDistance = None,
 ) -> list[dict[str, Any]]:
     """Change in median from ``dataset`` to ``against`` per cell: bootstrap interval,
-    rank test, false-discovery-rate adjusted p and direction."""
+    rank test, false-discovery-rate adjusted p and direction. Sites pair by sample id only
+    where one dataset declares the other's sites, else by co-location; paired change needs
+    the samples of both datasets (403 otherwise)."""
     frame = a.change(actor, dataset, against or dataset, element, grid=grid,
-                     level=level or "20km", pairing=pairing)
+                     level=level or "20km", pairing=pairing, max_distance_m=max_distance)
     return records(frame)
 
 
@@ -106,10 +112,14 @@ def enrichment(
     over: Annotated[str | None, Query(description="The medium below (dataset id).",
                                       max_length=64)] = None,
     elements: Annotated[str | None, Query(max_length=200)] = None,
+    max_distance: MaxDistance = None,
 ) -> list[dict[str, Any]]:
-    """Per element, ``dataset`` / ``over`` at the sites sampled in both."""
+    """Per element, ``dataset`` / ``over`` at the sites sampled in both: paired by sample
+    id where one declares the other's sites, else by co-location. Needs the samples of
+    both datasets (403 otherwise); no pair at all is a 422."""
     frame = a.enrichment(actor, dataset, over or dataset,
-                         [e for e in (elements or "").split(",") if e] or None)
+                         [e for e in (elements or "").split(",") if e] or None,
+                         max_distance_m=max_distance)
     return records(frame)
 
 

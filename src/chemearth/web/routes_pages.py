@@ -12,7 +12,8 @@ from fastapi.templating import Jinja2Templates
 
 from chemearth.access.policy import Actor
 from chemearth.errors import AuthenticationError, NotFoundError
-from chemearth.web.deps import COOKIE, gateway, request_token
+from chemearth.web.auditing import audit_read
+from chemearth.web.deps import COOKIE, authenticate, gateway
 from chemearth.web.i18n import LANGUAGES, strings, translate
 
 __all__ = ["page_actor", "render_page", "router"]
@@ -32,11 +33,14 @@ def _lang(request: Request) -> str:
 
 
 def page_actor(request: Request) -> Actor:
-    """The page's actor; a stale session cookie counts as anonymous on pages."""
+    """The page's actor; a stale session cookie counts as anonymous on pages, and so does
+    any token while the client is over the limit of failed tokens."""
     try:
-        return gateway(request).actor(request_token(request))
+        actor = authenticate(request)
     except AuthenticationError:
         return Actor.anonymous()
+    audit_read(request, actor)
+    return actor
 
 
 def render_page(request: Request, name: str, status: int = 200, **context: Any) -> Response:

@@ -15,8 +15,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from chemearth.access.gateway import Gateway, LayerView
 from chemearth.access.policy import Actor
 from chemearth.errors import AuthenticationError
+from chemearth.web.auditing import audit_read
 from chemearth.web.caching import TileCache, cache_headers, cached_response
-from chemearth.web.deps import ActorDep, GatewayDep, request_token
+from chemearth.web.deps import ActorDep, GatewayDep, authenticate
 
 __all__ = ["CachedTiles", "router", "tile_key"]
 
@@ -173,8 +174,8 @@ class CachedTiles:
 
     async def _answer(self, scope: Scope, send: Send, m: re.Match[str]) -> bool:
         conn = HTTPConnection(scope)
-        try:
-            actor = self.gateway.actor(request_token(conn))
+        try:  # a failure is counted, and a blocked client refused, by the application
+            actor = authenticate(conn, count_failure=False)
         except AuthenticationError:
             return False
         query = scope["query_string"].decode("latin-1")
@@ -182,6 +183,7 @@ class CachedTiles:
         hit = self.cache.get(key) if key is not None else None
         if hit is None:
             return False
+        audit_read(conn, actor, m.group(1), m.group(2))
         png, etag = hit
         out = [(k.lower().encode(), v.encode())
                for k, v in cache_headers(etag, actor.role == "anonymous").items()]

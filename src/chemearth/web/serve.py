@@ -25,6 +25,9 @@ def app_from_env() -> FastAPI:
         boundaries=s.boundaries,
         k=s.min_cell_n,
         tile_cache=s.tile_cache,
+        auth_failures=s.auth_failures,
+        secure_cookies=s.secure_cookies,
+        trusted_proxies=s.trusted_proxies,
     )
     return create_app(open_store(s.home), settings)
 

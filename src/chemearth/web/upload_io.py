@@ -1,0 +1,92 @@
+"""Receiving an upload: file names, size limits, the descriptor's text, and the wait.
+
+The upload route (``POST /api/datasets`` in :mod:`chemearth.web.routes_api`) reads the
+survey file to a temporary folder and the descriptor into memory with these helpers.
+Limits reject, they never truncate: a descriptor over
+:data:`~chemearth.access.uploads.MAX_DESCRIPTOR_BYTES` or a file over the site's
+``upload_max_bytes`` is refused whole (413), before anything is ingested.
+:func:`until_committed` waits for the ingest so that a request given up (its time is over)
+calls the commit off, and an answer is an error only if nothing was committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from pathlib import Path
+from typing import Any, TypeVar
+
+from fastapi import UploadFile
+
+from chemearth.access.uploads import MAX_DESCRIPTOR_BYTES, CommitGate
+from chemearth.errors import DescriptorError, InputTooLargeError
+
+__all__ = ["read_descriptor", "safe_name", "save_upload", "until_committed"]
+
+T = TypeVar("T")
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_BLOCK = 1 << 20
+
+
+def safe_name(filename: str | None, default: str) -> str:
+    """A client's file name reduced to a safe base name (no folders, no leading dot).
+
+    Examples
+    --------
+    >>> safe_name("../../etc/pass wd.csv", "survey.csv"), safe_name(None, "survey.csv")
+    ('pass_wd.csv', 'survey.csv')
+    """
+    return _UNSAFE.sub("_", Path(filename or default).name).lstrip(".") or default
+
+
+async def save_upload(file: UploadFile, path: Path, limit: int) -> None:
+    """Write the uploaded ``file`` to ``path``; over ``limit`` bytes it is refused."""
+    size = 0
+    with path.open("wb") as fh:
+        while chunk := await file.read(_BLOCK):
+            size += len(chunk)
+            if size > limit:
+                raise InputTooLargeError(
+                    f"{path.name}: larger than the upload limit of {limit:,} bytes"
+                )
+            fh.write(chunk)
+
+
+async def read_descriptor(descriptor: UploadFile, name: str) -> str:
+    """The descriptor's text: at most :data:`MAX_DESCRIPTOR_BYTES` of UTF-8, or an error."""
+    data = await descriptor.read(MAX_DESCRIPTOR_BYTES + 1)
+    if len(data) > MAX_DESCRIPTOR_BYTES:
+        raise InputTooLargeError(
+            f"descriptor {name}: larger than the limit of {MAX_DESCRIPTOR_BYTES:,} bytes; "
+            "it was not read"
+        )
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DescriptorError(
+            f"descriptor {name}: not UTF-8 (byte {exc.start}: {exc.reason})"
+        ) from None
+
+
+async def until_committed(task: asyncio.Future[T], gate: CommitGate) -> T:
+    """The upload's result, with its commit called off if the request is given up.
+
+    When the request is cancelled (the site's time limit) before the ingest began its
+    commit, the gate is closed and the cancellation goes on: the ingest then abandons
+    its work and the error answer comes with nothing committed. Once the commit has
+    begun, the request waits for it and answers with its result, late.
+    """
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        if gate.cancel():
+            task.add_done_callback(_forget)
+            raise
+        return await task
+
+
+def _forget(task: asyncio.Future[Any]) -> None:
+    """Collect the outcome of an upload nobody waits for any more (no 'never retrieved')."""
+    if not task.cancelled():
+        task.exception()
