@@ -63,8 +63,10 @@ def _baseline(client: Any, element: str) -> dict[str, Any] | None:
 
 def _differencing(cells: pd.DataFrame, root: dict[str, Any] | None) -> list[tuple[int, float]]:
     """Remainders of 1..K-1 samples (n, their geometric mean) found by subtracting each
-    published cell's maximal published descendants from it (one grid: nested levels)."""
+    published cell's maximal published descendants from it (one grid: nested levels).
+    Prints how many subtractions were tried."""
     found = []
+    tried = 0
     for grid, on in cells.groupby("grid"):
         g = get_grid(str(grid))
         sets = {(int(r.level_m), int(r.key)): (int(r.n), r.gmean) for r in on.itertuples()}
@@ -88,6 +90,7 @@ def _differencing(cells: pd.DataFrame, root: dict[str, Any] | None) -> list[tupl
             if not kids:
                 continue
             n_p, g_p = sets[p]
+            tried += 1
             r = n_p - sum(sets[c][0] for c in kids)
             if 0 < r < K:
                 logs = None
@@ -95,6 +98,8 @@ def _differencing(cells: pd.DataFrame, root: dict[str, Any] | None) -> list[tupl
                     logs = n_p * math.log(g_p) - sum(sets[c][0] * math.log(sets[c][1])
                                                      for c in kids)
                 found.append((r, math.exp(logs / r) if logs is not None else math.nan))
+    print(f"differencing: {len(cells)} published sets, {tried} subtractions, "
+          f"{len(found)} groups of fewer than {K} recovered")
     return found
 
 

@@ -344,6 +344,7 @@ def test_every_route_keeps_every_secret(
 ) -> None:
     headers = secure_store.headers(actor)
     published = set(kola_cells.loc[kola_cells["published"], "cell"].astype(int))
+    print(f"crawl: {len(cases)} requests as {actor}")
     reached = {"secret": 0, "embargo": 0}
     for case in cases:
         r = _get(client, case.url, headers)
