@@ -283,7 +283,14 @@ class Assessor:
             raise NotFoundError(f"datasets {upper!r} and {lower!r} share none of the elements")
         table = enrichment(self.store, upper, lower, shown,
                            max_distance_m=max_distance_m or DEFAULT_MAX_DISTANCE_M)
-        return table[table["n_pairs"] >= 3].assign(dataset=upper)
+        shown_rows = table[table["n_pairs"] >= 3]
+        if shown_rows.empty:  # pairs, but too few for any element: an error, not []
+            from chemearth.assess.pairing import PairingError
+
+            raise PairingError(
+                f"datasets {upper!r} and {lower!r}: no element has 3 or more pairs of "
+                f"analyses ({int(table['n_pairs'].max()) if len(table) else 0} at most)")
+        return shown_rows.assign(dataset=upper)
 
     # ------------------------------------------------------------------ anomalies, blocks
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import re
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any
@@ -41,7 +40,6 @@ __all__ = ["router"]
 router = APIRouter(prefix="/api")
 
 GEOJSON = "application/geo+json"
-_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 Limit = Annotated[int, Query(ge=1, le=10_000, description="Most features to return.")]
 Offset = Annotated[int, Query(ge=0, le=10_000_000, description="Features to skip.")]
