@@ -129,3 +129,13 @@ def grid_store(tmp_path_factory: pytest.TempPathFactory, data_dir: Path, boundar
             ingest(store, desc, data_dir=data_dir, boundaries=boundaries)
     build_layers(store)
     return store
+
+
+@pytest.fixture
+def env(tmp_path: Path, data_dir: Path, boundaries: Path) -> dict[str, str]:
+    """Environment of a command run on an empty store in ``tmp_path`` with the real data."""
+    return {
+        "CHEMEARTH_HOME": str(tmp_path / "store"),
+        "CHEMEARTH_DATA": str(data_dir),
+        "CHEMEARTH_BOUNDARIES": str(boundaries),
+    }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chemearth.ingest.descriptor import Censoring
@@ -87,6 +87,7 @@ def test_not_sampled_markers_are_missing_not_bad():
     assert np.isnan(c.number[0])
 
 
+@settings(suppress_health_check=[HealthCheck.too_slow], deadline=None)  # loaded CI machines
 @given(
     st.lists(st.floats(min_value=1e-6, max_value=1e6, allow_nan=False), min_size=1, max_size=50),
     st.lists(st.booleans(), min_size=50, max_size=50),

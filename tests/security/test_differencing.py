@@ -24,7 +24,7 @@ from chemearth.access.disclosure import statistic_published
 from chemearth.grid.geometry import get_grid
 
 K = 3
-ELEMENTS = ("Pb", "Zn", "As", "Co")
+ELEMENTS = ("Pb", "Zn")
 
 
 def _published_cells(client: Any, element: str) -> pd.DataFrame:
