@@ -386,23 +386,10 @@ def _labels(keys: np.ndarray, pub: list[np.ndarray], root: bool, here: np.ndarra
     return lab
 
 
-def smallest_atom(labels: np.ndarray, prior: Sequence[np.ndarray] = ()) -> int:
-    """Samples in the smallest atom that lies in a published set (a large number if none).
-
-    ``labels`` and ``prior`` are :attr:`Publication.labels` of this and earlier versions.
-    """
-    sig = np.stack([*prior, labels]) if prior else labels[None, :]
-    sig = np.where(sig == ABSENT, NONE, sig)
-    covered = (sig != NONE).any(axis=0)
-    if not covered.any():
-        return 2**62
-    _, counts = np.unique(sig[:, covered], axis=1, return_counts=True)
-    return int(counts.min())
-
-
-def _violations(labels: np.ndarray, prior: Sequence[np.ndarray], k: int
-                ) -> list[int] | None:
-    """Current labels to suppress so that every covered atom holds >= k samples."""
+def _atoms(labels: np.ndarray, prior: Sequence[np.ndarray]
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The atoms of all versions' published sets: which samples lie in a published set,
+    each such sample's atom and the atoms' sizes (None if no sample does)."""
     sig = np.stack([*prior, labels]) if prior else labels[None, :]
     sig = np.where(sig == ABSENT, NONE, sig)  # absent or unpublished: in no set alike
     covered = (sig != NONE).any(axis=0)
@@ -410,15 +397,33 @@ def _violations(labels: np.ndarray, prior: Sequence[np.ndarray], k: int
         return None
     _, inv, counts = np.unique(sig[:, covered], axis=1, return_inverse=True,
                                return_counts=True)
-    small = counts[inv.ravel()] < k
-    if not small.any():
+    return covered, inv.ravel(), counts
+
+
+def smallest_atom(labels: np.ndarray, prior: Sequence[np.ndarray] = ()) -> int:
+    """Samples in the smallest atom that lies in a published set (a large number if none).
+
+    ``labels`` and ``prior`` are :attr:`Publication.labels` of this and earlier versions.
+    """
+    atoms = _atoms(labels, prior)
+    return 2**62 if atoms is None else int(atoms[2].min())
+
+
+def _violations(labels: np.ndarray, prior: Sequence[np.ndarray], k: int
+                ) -> list[int] | None:
+    """Current labels to suppress so that every covered atom holds >= k samples."""
+    atoms = _atoms(labels, prior)
+    if atoms is None:
+        return None
+    covered, inv, counts = atoms
+    small = np.flatnonzero(counts[inv] < k)
+    if not len(small):
         return None
     out: set[int] = set()
     cur = labels[covered]
     psig = np.stack(prior)[:, covered] if prior else None
-    atoms_small = np.unique(inv.ravel()[small])
-    first = {int(a): int(np.flatnonzero(inv.ravel() == a)[0]) for a in atoms_small}
-    for j in first.values():
+    _, first = np.unique(inv[small], return_index=True)  # one sample of each small atom
+    for j in small[first]:
         lab = int(cur[j])
         if lab >= 0 or lab == _ROOT:
             out.add(lab)

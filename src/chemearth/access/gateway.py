@@ -400,15 +400,13 @@ class Gateway(Catalogue):
         if grid != CONTROLLED_GRID or frame.empty:
             return frame.iloc[:0]
         keep = np.zeros(len(frame), dtype=bool)
-        cols = ["element", "medium", "method"]
-        layers = frame[cols].astype(str).drop_duplicates().to_dict("records")
-        for lay in layers:
-            pub = self.publication(dataset_id, lay["element"], lay["medium"], lay["method"], k)
-            on = ((frame["element"].astype(str) == lay["element"])
-                  & (frame["medium"].astype(str) == lay["medium"])
-                  & (frame["method"].astype(str) == lay["method"])).to_numpy()
-            keys = frame["cell"].to_numpy(dtype=np.int64)
-            keep |= on & pub.published(level_m, keys) & (frame["n"].to_numpy() >= k)
+        keys = frame["cell"].to_numpy(dtype=np.int64)
+        names = frame[["element", "medium", "method"]].astype(str)
+        groups: dict[Any, Any] = dict(names.groupby(list(names.columns)).indices)
+        for (element, medium, method), rows in groups.items():
+            pub = self.publication(dataset_id, str(element), str(medium), str(method), k)
+            keep[rows] = pub.published(level_m, keys[rows])
+        keep &= frame["n"].to_numpy() >= k
         return withhold_statistics(frame[keep], k)
 
     def _disclose_totals(self, dataset_id: str, element: str, table: pd.DataFrame,
