@@ -8,6 +8,8 @@ STAMP  := $(VENV)/.installed
 NODE   := node_modules/.package-lock.json
 BROWSER := /usr/bin/chromium
 CJKFONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
+POSTGIS := /usr/share/postgresql/15/extension/postgis.control
+PGDEBS  := postgresql postgresql-15-postgis-3
 
 .PHONY: demo test lint typecheck bench clean
 
@@ -29,7 +31,12 @@ $(BROWSER):
 $(CJKFONT):
 	apt-get install -y -q fonts-wqy-microhei || (apt-get update -q && apt-get install -y -q fonts-wqy-microhei)
 
-demo: $(STAMP) $(NODE) $(CJKFONT)
+# PostgreSQL 15 and PostGIS 3 (Debian's) for `chemearth db start` and the server-store tests,
+# which start their own server in a folder of their own (never the packaged cluster).
+$(POSTGIS):
+	apt-get install -y -q $(PGDEBS) || (apt-get update -q && apt-get install -y -q $(PGDEBS))
+
+demo: $(STAMP) $(NODE) $(CJKFONT) $(POSTGIS)
 	$(BIN)/chemearth demo
 
 lint: $(STAMP)
@@ -39,7 +46,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy src/chemearth
 
 # Two workers (the machine has two cores); a worker steals tests from the other when idle.
-test: $(STAMP) $(NODE) $(BROWSER) $(CJKFONT) lint typecheck
+test: $(STAMP) $(NODE) $(BROWSER) $(CJKFONT) $(POSTGIS) lint typecheck
 	$(BIN)/pytest -n 2 --dist worksteal
 
 bench: $(STAMP)

@@ -139,3 +139,64 @@ def env(tmp_path: Path, data_dir: Path, boundaries: Path) -> dict[str, str]:
         "CHEMEARTH_DATA": str(data_dir),
         "CHEMEARTH_BOUNDARIES": str(boundaries),
     }
+
+
+# ------------------------------------------------------------------ a PostgreSQL server
+
+
+#: The database with PostGIS that ``fresh_pg_url`` copies (nobody connects to it).
+PG_TEMPLATE = "test_template_postgis"
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """A local PostgreSQL + PostGIS server (``chemearth.store.pgcluster.Cluster``) for the
+    session, on a free port of 127.0.0.1; each pytest-xdist worker gets its own.
+
+    Its folder is made under ``/tmp`` (mode 0755), not by ``tmp_path_factory``: as root the
+    server runs as the ``postgres`` user, who cannot enter pytest's ``/tmp/pytest-of-root``.
+    Fails (never skips) when PostgreSQL or PostGIS is missing: ``make test`` installs them.
+    """
+    import shutil
+    import tempfile
+
+    from chemearth.errors import StoreError
+    from chemearth.store.pgcluster import Cluster
+
+    folder = Path(tempfile.mkdtemp(prefix="chemearth-pg-", dir="/tmp"))
+    folder.chmod(0o755)
+    cluster = Cluster(folder / "postgres")
+    try:
+        cluster.start()  # on a free port (another if a worker's server took it first)
+    except StoreError as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        pytest.fail(f"cannot start a PostgreSQL server for the tests (`make test` installs "
+                    f"Debian's postgresql and postgresql-15-postgis-3): {exc}", pytrace=False)
+    try:
+        cluster.create_database(PG_TEMPLATE)  # PostGIS once: fresh databases copy it
+        yield cluster
+    finally:
+        try:
+            cluster.stop()
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pg_url(pg_cluster) -> str:
+    """The URL of the session server's ``chemearth`` database (role ``chemearth``, PostGIS)."""
+    return str(pg_cluster.url())
+
+
+@pytest.fixture
+def fresh_pg_url(pg_cluster):
+    """The URL of a new, empty database with PostGIS (owned by ``chemearth``), dropped after
+    the test."""
+    import uuid
+
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    pg_cluster.create_database(name, template=PG_TEMPLATE)
+    try:
+        yield pg_cluster.url(name)
+    finally:
+        pg_cluster.drop_database(name)

@@ -6,6 +6,8 @@ This module is the only place that reads the environment: every other module ask
 variable                       meaning                                    default
 =============================  =========================================  =========================
 ``CHEMEARTH_HOME``             the store directory                        user data dir/chemearth
+``CHEMEARTH_STORE``            a ``postgresql://`` URL (or a folder)      ``CHEMEARTH_HOME``
+``CHEMEARTH_DB_USER``          OS user that runs ``chemearth db start``   ``postgres`` as root
 ``CHEMEARTH_DATA``             survey files folder (``chemearth demo``)   ``../shared/data``
 ``CHEMEARTH_BOUNDARIES``       Natural Earth admin-0 GeoJSON (countries)  ``<data>/boundaries/...``
 ``CHEMEARTH_CACHE``            folder of prepared boundaries (``off``)    user cache dir/chemearth
@@ -112,6 +114,11 @@ def default_home() -> Path | None:
     return Path(env) if env else None
 
 
+def db_os_user() -> str | None:
+    """The unprivileged OS user a local PostgreSQL cluster runs as (``CHEMEARTH_DB_USER``)."""
+    return _env("CHEMEARTH_DB_USER")
+
+
 def debug_enabled() -> bool:
     """Whether internal errors show their traceback (``CHEMEARTH_DEBUG``)."""
     return _env("CHEMEARTH_DEBUG") is not None
@@ -155,7 +162,10 @@ class Settings:
     Attributes
     ----------
     home : Path
-        The store directory.
+        The store directory (also where a local PostgreSQL cluster is kept).
+    store : str
+        The store to open: ``CHEMEARTH_STORE`` (a folder or a ``postgresql://`` URL),
+        else ``home``.
     data_dir : Path or None
         The folder of survey files.
     boundaries : Path or None
@@ -180,6 +190,7 @@ class Settings:
     auth_failures: int = DEFAULT_AUTH_FAILURES
     secure_cookies: bool = False
     trusted_proxies: tuple[str, ...] = ()
+    store: str = ""
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -204,4 +215,5 @@ class Settings:
                 a.strip() for a in (_env("CHEMEARTH_TRUSTED_PROXIES") or "").split(",")
                 if a.strip()
             ),
+            store=_env("CHEMEARTH_STORE") or str(home),
         )

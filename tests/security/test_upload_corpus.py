@@ -23,6 +23,7 @@ from __future__ import annotations
 import concurrent.futures
 import fcntl
 import hashlib
+import json
 import re
 import time
 import zipfile
@@ -31,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 
 ORG = "Geological Survey of Xanadu"
@@ -106,13 +108,32 @@ def _snapshot(home: Path) -> dict[str, bytes]:
     return out
 
 
+def _assert_unchanged_files(
+    home: Path, before: dict[str, bytes], after: dict[str, bytes]
+) -> None:
+    """As :func:`_assert_unchanged`, on snapshots taken by the caller."""
+    _compare(home, dict(before), dict(after))
+
+
 def _assert_unchanged(home: Path, before: dict[str, bytes]) -> None:
-    """Every file as it was, except the audit log, to which lines may only be appended."""
+    """Every file as it was, except the audit log, to which lines may only be appended,
+    and the records of failed jobs."""
+    _compare(home, before, _snapshot(home))
+
+
+def _compare(home: Path, before: dict[str, bytes], after: dict[str, bytes]) -> None:
     from chemearth.access.audit import AUDIT_FILE
 
-    after = _snapshot(home)
     log_before, log_after = before.pop(AUDIT_FILE, b""), after.pop(AUDIT_FILE, b"")
     assert log_after.startswith(log_before), "the audit log was rewritten"
+    # the upload's job is kept as its record, failed, with its file removed
+    new_jobs = {k.split("/")[1] for k in after.keys() - before.keys() if k.startswith("jobs/")}
+    for job_id in new_jobs:
+        state = json.loads((home / "jobs" / job_id / "job.json").read_text())["state"]
+        assert state == "failed", f"job {job_id} of a bad upload is {state}"
+        assert not any((home / "jobs" / job_id / "files").glob("*")), "its file was kept"
+    after = {k: v for k, v in after.items() if not k.startswith("jobs/")}
+    before = {k: v for k, v in before.items() if not k.startswith("jobs/")}
     changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
     assert not changed, f"the store changed: {changed}"
 
@@ -661,31 +682,68 @@ def _wait_unlocked(home: Path, seconds: float = 30.0) -> None:
     pytest.fail("the store's write lock was never released")
 
 
-def test_an_upload_out_of_time_before_its_commit_commits_nothing(
-    hurried: Site, kit: Kit, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from chemearth.ingest import pipeline
-
-    # the ingest is slow under the write lock, after reading the file, before its commit
-    monkeypatch.setattr(pipeline, "_summarise_warnings",
-                        _slowly(HURRIED_S + 1.5, pipeline._summarise_warnings))
-    before = _snapshot(hurried.home)
-    r = hurried.post(kit.valid(0))
-    assert r.status_code == 503, r.text
-    _wait_unlocked(hurried.home)  # the ingest thread gave up, and let the lock go
-    _assert_unchanged(hurried.home, before)
+def _job_ended(site: Site, url: str, seconds: float = 60.0) -> dict[str, Any]:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        job = site.client.get(url, headers={"Authorization": f"Bearer {site.tokens['owner']}"})
+        assert job.status_code == 200, job.text
+        if job.json()["state"] in ("done", "failed"):
+            return dict(job.json())
+        time.sleep(0.1)
+    pytest.fail(f"job {url} did not end in {seconds} s")
 
 
-def test_an_upload_out_of_time_after_its_commit_began_is_answered_201(
+def test_an_upload_out_of_time_is_a_job_published_only_with_its_layers(
     hurried: Site, kit: Kit, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from chemearth.grid import layers
     from chemearth.store import open_store
 
+    # the grid layers take longer than the site's time limit
     monkeypatch.setattr(layers, "build_layers", _slowly(HURRIED_S + 1.5, layers.build_layers))
-    t0 = time.monotonic()
     r = hurried.post(kit.valid(1))
-    assert r.status_code == 201, r.text  # late, but true: the dataset is committed
-    assert time.monotonic() - t0 > HURRIED_S
-    stored = open_store(hurried.home, read_only=True).datasets()
-    assert stored["dataset_id"].tolist() == [r.json()["dataset_id"]]
+    assert r.status_code == 202, r.text  # accepted: the job goes on
+    url = r.headers["Location"]
+    assert r.json()["url"] == url
+    assert r.json()["state"] in ("queued", "running")
+    store = open_store(hurried.home, read_only=True)
+    assert store.datasets().empty, "the version is visible before its layers are built"
+    job = _job_ended(hurried, url)
+    assert job["state"] == "done", job
+    ds = job["result"]["dataset_id"]
+    assert store.datasets()["dataset_id"].tolist() == [ds]
+    assert ds in set(store.cell_versions()["dataset_id"]), "published without its layers"
+    assert store.unpublished().empty
+
+
+def test_an_upload_whose_layers_fail_publishes_nothing_and_a_retry_repairs_it(
+    hurried: Site, kit: Kit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chemearth.errors import GridError
+    from chemearth.grid import layers
+    from chemearth.store import open_store
+
+    real = layers.build_layers
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise GridError("the grid builder broke down")
+
+    monkeypatch.setattr(layers, "build_layers", broken)
+    store = open_store(hurried.home, read_only=True)
+    catalogue = store.datasets(all_versions=True)
+    # the version was committed unpublished, then discarded: the catalogue file was
+    # written, so compare what it holds, and every other file byte for byte
+    before = {k: v for k, v in _snapshot(hurried.home).items() if "catalog.duckdb" not in k}
+    r = hurried.post(kit.valid(2))
+    assert r.status_code == 422, r.text
+    assert "the grid builder broke down" in r.json()["detail"]
+    after = {k: v for k, v in _snapshot(hurried.home).items() if "catalog.duckdb" not in k}
+    _assert_unchanged_files(hurried.home, before, after)
+    pd.testing.assert_frame_equal(store.datasets(all_versions=True), catalogue)
+    assert store.unpublished().empty
+    assert store.cell_versions().empty
+    monkeypatch.setattr(layers, "build_layers", real)
+    again = hurried.post(kit.valid(2))  # the same file: the retry publishes it whole
+    assert again.status_code == 201, again.text
+    assert again.json()["status"] == "ingested"
+    assert set(store.datasets()["dataset_id"]) == {again.json()["dataset_id"]}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -189,9 +190,11 @@ def test_no_token_secret_is_in_the_log(site: Site) -> None:
         assert token.split("_", 2)[2] not in text
 
 
-def test_a_store_without_a_home_audits_nothing_and_works(site: Site, boundaries: Path,
-                                                        data_dir: Path) -> None:
-    from chemearth.store import open_store
+def test_a_store_without_a_home_audits_and_authenticates_through_the_store(
+    site: Site, boundaries: Path
+) -> None:
+    """The audit log and the tokens are the store's (a server store has no folder)."""
+    from chemearth.store import Store, open_store
     from chemearth.web import WebSettings, create_app
 
     class Homeless:
@@ -205,15 +208,17 @@ def test_a_store_without_a_home_audits_nothing_and_works(site: Site, boundaries:
                 raise AttributeError(name)
             return getattr(self._store, name)
 
-    client = TestClient(create_app(Homeless(open_store(site.home)),
+    Store.register(Homeless)
+    client = TestClient(create_app(Homeless(open_store(site.home)),  # type: ignore[arg-type]
                                    WebSettings(boundaries=boundaries)))
     log = site.home / "audit.log"
     before = log.read_text() if log.exists() else ""
     assert client.get(f"/api/downloads/{OPEN}/samples.csv?element=Zn").status_code == 200
-    assert _upload(site, {}, data_dir, "x").status_code == 403  # site's client: logged
-    assert client.post("/api/datasets", files={"file": ("a.csv", b"a"),
-                                               "descriptor": ("a.toml", b"")},
-                       headers=site.headers("owner")).status_code == 401  # no tokens
+    r = client.post("/api/datasets", files={"file": ("a.csv", b"a"),
+                                            "descriptor": ("a.toml", b"")},
+                    headers=site.headers("owner"))
+    assert r.status_code == 422, r.text  # the owner's token is known: the descriptor is bad
     after = log.read_text()
     assert after.startswith(before)
-    assert len(after.splitlines()) == len(before.splitlines()) + 1
+    added = after.splitlines()[len(before.splitlines()):]
+    assert [json.loads(x)["outcome"] for x in added] == ["rejected"]

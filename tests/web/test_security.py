@@ -35,6 +35,7 @@ from tests.web.conftest import (
     AGGREGATED,
     EMBARGO,
     FULL_ACCESS,
+    OWNER_ORG,
     PUBLIC,
     QC_AGGREGATED,
     QC_PUBLIC,
@@ -141,6 +142,9 @@ def _instantiate(  # noqa: C901 - one table of every route shape
         query = {"/api/elements/{element}/plot.png": None}.get(path, {})
         if query is not None:
             yield Case(path, path)
+        return
+    if names == ["job_id"]:  # jobs are checked one actor at a time below
+        yield Case(path, path.replace("{job_id}", "no-such-job"))
         return
     if names == ["standard_id"]:  # no data behind it
         for sid in ("gb15618-2018", "no-such-standard"):
@@ -369,6 +373,35 @@ def test_every_route_keeps_every_secret(
         assert reached["secret"] >= 10, f"{actor} should reach {SECRET}: {reached}"
     if actor in FULL_ACCESS[AGGREGATED]:
         assert reached["embargo"] >= 10, f"{actor} should reach embargoed elements: {reached}"
+
+
+@pytest.mark.parametrize("actor", list(ACTORS))
+def test_a_job_is_seen_only_by_its_organisation(
+    client: Any, secure_store: Any, actor: str
+) -> None:
+    """An upload's job (its dataset, file, rejected rows) is its organisation's: anyone
+    else gets the answer of a job that does not exist, and no list shows it."""
+    store = secure_store.store
+    job_id = store.submit_job("upload", {"file": "secret.csv", "descriptor": "x"},
+                              dataset_id=SECRET, actor="owner", organisation=OWNER_ORG)
+    headers = secure_store.headers(actor)
+    r = client.get(f"/api/jobs/{job_id}", headers=headers)
+    listed = client.get("/api/jobs", headers=headers)
+    if actor in ("owner", "admin"):
+        assert r.status_code == 200, r.text
+        assert r.json()["dataset_id"] == SECRET
+        assert "payload" not in r.json()  # the descriptor stays in the store
+        assert job_id in {j["job_id"] for j in listed.json()["jobs"]}
+    else:
+        missing = client.get("/api/jobs/20000101000000-000000000000", headers=headers)
+        assert (r.status_code, r.text) == (404, missing.text)
+        assert SECRET not in r.text
+        if actor == "other-org":  # a data owner of another organisation: its own jobs
+            assert listed.status_code == 200
+            assert job_id not in listed.text
+            assert SECRET not in listed.text
+        else:
+            assert listed.status_code == 403
 
 
 def test_the_walk_covers_every_route(client: Any, cases: list[Case]) -> None:

@@ -53,12 +53,9 @@ True
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import fcntl
 import json
 import logging
-import os
 import re
 import threading
 import time
@@ -68,13 +65,16 @@ from pathlib import Path
 from typing import Any
 
 from chemearth.access.policy import Actor
+from chemearth.errors import ChemearthError
+from chemearth.store.base import Store
+from chemearth.store.embedded_files import append_line, read_lines
 
 __all__ = ["AUDIT_FILE", "EVENTS", "AuditLog"]
 
 #: Name of the audit log in the store's home.
 AUDIT_FILE = "audit.log"
 #: Events recorded by the website.
-EVENTS = ("upload", "read", "download")
+EVENTS = ("upload", "read", "download", "job")
 #: Most throttle entries kept before old ones are dropped.
 _MAX_THROTTLE = 50_000
 #: An API token as it may appear in text: its secret is masked before anything is written.
@@ -102,12 +102,13 @@ def _masked(value: Any) -> Any:
 
 
 class AuditLog:
-    """An append-only log of JSON lines in ``<home>/audit.log``.
+    """An append-only log of JSON lines, kept by the store.
 
     Parameters
     ----------
-    home : Path or str, optional
-        The store's home; None records nothing.
+    home : Store, Path or str, optional
+        The store (the embedded store keeps ``<home>/audit.log``, the server store a
+        table), or the folder of an ``audit.log``; None records nothing.
     read_interval_s : float
         Shortest time between two ``read`` events of one token, dataset and kind of data.
     clock : callable
@@ -116,12 +117,19 @@ class AuditLog:
 
     def __init__(
         self,
-        home: Path | str | None,
+        home: Store | Path | str | None,
         *,
         read_interval_s: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.path = Path(home) / AUDIT_FILE if home is not None else None
+        self.store: Store | None = None
+        self.path: Path | None = None
+        if isinstance(home, Store):
+            self.store = home
+            store_home = getattr(home, "home", None)
+            self.path = Path(store_home) / AUDIT_FILE if store_home is not None else None
+        elif home is not None:
+            self.path = Path(home) / AUDIT_FILE
         self.read_interval_s = read_interval_s
         self._clock = clock
         self._last: dict[Hashable, float] = {}
@@ -133,7 +141,7 @@ class AuditLog:
         ``fields`` whose value is None are left out. The actor's name, role, organisation
         and token id are written, never a token's secret.
         """
-        if self.path is None:
+        if not self.enabled:
             return None
         who = actor if actor is not None else Actor.anonymous()
         entry: dict[str, Any] = {
@@ -146,19 +154,35 @@ class AuditLog:
         }
         entry.update({k: v for k, v in fields.items() if v is not None and k not in entry})
         entry = _masked(entry)
-        line = (json.dumps(entry, ensure_ascii=False, sort_keys=False) + "\n").encode()
+        line = json.dumps(entry, ensure_ascii=False, sort_keys=False)
         try:
-            self._append(line)
-        except OSError as exc:
-            log.error("audit log %s could not be written: %s", self.path, exc)
+            if self.store is not None:
+                self.store.append_audit(line)
+            else:
+                assert self.path is not None
+                append_line(self.path, line)
+        except (OSError, ChemearthError) as exc:
+            log.error("audit log of %s could not be written: %s", self.where, exc)
         return entry
+
+    @property
+    def enabled(self) -> bool:
+        """Whether events are recorded at all."""
+        return self.store is not None or self.path is not None
+
+    @property
+    def where(self) -> str:
+        """Where the log is kept (a file or the server store), for messages."""
+        if self.path is not None:
+            return str(self.path)
+        return self.store.location if self.store is not None else "nowhere"
 
     def record_read(
         self, actor: Actor, dataset: str, data: str = "dataset", **fields: Any
     ) -> dict[str, Any] | None:
         """A ``read`` event, unless one of the same token, ``dataset`` and ``data`` was
         recorded less than :attr:`read_interval_s` ago (then None)."""
-        if self.path is None:
+        if not self.enabled:
             return None
         key = (actor.token_id or actor.name, dataset, data)
         now = self._clock()
@@ -172,30 +196,21 @@ class AuditLog:
                 self._last = {k: t for k, t in self._last.items() if t >= old}
         return self.record("read", actor, dataset=dataset, data=data, **fields)
 
-    def _append(self, line: bytes) -> None:
-        assert self.path is not None
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            view = memoryview(line)
-            while view:
-                view = view[os.write(fd, view):]
-        finally:
-            os.close(fd)  # releases the lock
-
     def __iter__(self) -> Iterator[dict[str, Any]]:
         """Every event, oldest first (lines that are not JSON objects are skipped)."""
-        if self.path is None:
+        if self.store is not None:
+            lines = self.store.audit_lines()
+        elif self.path is not None:
+            lines = read_lines(self.path)
+        else:
             return
-        with contextlib.suppress(FileNotFoundError), self.path.open("rb") as fh:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_SH)
-            for raw in fh:
-                try:
-                    entry = json.loads(raw)
-                except ValueError:
-                    continue
-                if isinstance(entry, dict):
-                    yield entry
+        for raw in lines:
+            try:
+                entry = json.loads(raw)
+            except ValueError:
+                continue
+            if isinstance(entry, dict):
+                yield entry
 
     def read(
         self,

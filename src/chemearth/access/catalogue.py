@@ -77,8 +77,7 @@ class Catalogue:
         max_rows: int = MAX_ROWS,
     ) -> None:
         self.store = store
-        home = getattr(store, "home", None)
-        self.tokens = tokens if tokens is not None else (TokenStore(home) if home else None)
+        self.tokens: TokenStore | None = tokens if tokens is not None else TokenStore(store)
         self.k = k
         self.max_rows = max_rows
         self._lock = threading.RLock()

@@ -173,6 +173,9 @@ class Action(enum.StrEnum):
     ATTACH_MEDIA = "attach-media"
     #: Create, revoke and grant API tokens.
     MANAGE_TOKENS = "manage-tokens"
+    #: See a job (an upload's progress and outcome); the resource names the job's
+    #: organisation.
+    VIEW_JOB = "view-job"
 
 
 @dataclass(frozen=True)
@@ -221,6 +224,7 @@ def allowed(actor: Actor, action: Action | str, resource: Resource | None = None
 
     * ``manage-tokens``: administrators only.
     * ``upload``: data owners of the resource's organisation, and administrators.
+    * ``view-job``: as ``upload`` (an upload's job, by the job's organisation).
     * ``replace``, ``attach-media``: data owners with full access to the dataset, and
       administrators.
     * ``view-dataset``: everyone for public and aggregated datasets; full access for
@@ -255,7 +259,7 @@ def allowed(actor: Actor, action: Action | str, resource: Resource | None = None
     res = resource or Resource()
     if act is Action.MANAGE_TOKENS:
         return actor.is_admin
-    if act is Action.UPLOAD:
+    if act in (Action.UPLOAD, Action.VIEW_JOB):
         if actor.is_admin:
             return True
         return actor.role is Role.OWNER and bool(actor.organisation) and (

@@ -8,23 +8,22 @@ fast hash is right here because the secret is random, not a password: guessing
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import fcntl
 import hashlib
 import hmac
 import json
-import os
 import re
 import secrets
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from chemearth.access.policy import Actor, Role, check_actor
 from chemearth.errors import AccessDenied, AuthenticationError, ChemearthError
+from chemearth.store.base import Store
+from chemearth.store.embedded_files import read_document, update_document
 
 __all__ = ["TokenRecord", "TokenStore"]
 
@@ -76,12 +75,13 @@ _DUMMY = _hash("ce_000000000000_" + "0" * 43)
 
 
 class TokenStore:
-    """API tokens kept hashed in ``<home>/access.json``.
+    """API tokens, kept hashed by the store (``access.json`` in the embedded store's
+    folder, a document table in the server store).
 
     Parameters
     ----------
-    home : Path
-        The store directory.
+    home : Store or Path
+        The store, or the folder of an ``access.json``.
 
     Examples
     --------
@@ -94,36 +94,52 @@ class TokenStore:
     False
     """
 
-    def __init__(self, home: Path) -> None:
-        self.path = Path(home) / "access.json"
+    #: The document's name in the store.
+    DOCUMENT = "access.json"
+
+    def __init__(self, home: Store | Path) -> None:
+        self.store: Store | None = None
+        folder: Path | None
+        if isinstance(home, Store):
+            self.store = home
+            folder = getattr(home, "home", None)
+        else:
+            folder = Path(home)
+        self.path: Path | None = Path(folder) / self.DOCUMENT if folder is not None else None
         self._lock = threading.Lock()
-        self._cache: tuple[tuple[int, int] | None, dict[str, TokenRecord]] = (None, {})
+        self._cache: tuple[object, dict[str, TokenRecord]] = (None, {})
+
+    @property
+    def where(self) -> str:
+        """Where the tokens are kept, for messages."""
+        if self.path is not None:
+            return str(self.path)
+        return f"{self.store.location if self.store else '?'} ({self.DOCUMENT})"
 
     # ---------------------------------------------------------------- reading
 
-    def _stamp(self) -> tuple[int, int] | None:
-        try:
-            st = self.path.stat()
-        except FileNotFoundError:
-            return None
-        return st.st_mtime_ns, st.st_size
+    def _document(self) -> tuple[object, str | None]:
+        if self.store is not None:
+            return self.store.read_document(self.DOCUMENT)
+        assert self.path is not None
+        return read_document(self.path)
 
     def records(self) -> dict[str, TokenRecord]:
-        """All tokens by id (re-read when the file changed)."""
-        stamp = self._stamp()
+        """All tokens by id (re-read when the document changed)."""
+        stamp, text = self._document()
         cached_stamp, recs = self._cache
-        if stamp == cached_stamp and (recs or stamp is None):
+        if stamp is not None and stamp == cached_stamp:
             return recs
         with self._lock:
-            recs = self._read()
+            recs = self._parse(text)
             self._cache = (stamp, recs)
         return recs
 
-    def _read(self) -> dict[str, TokenRecord]:
-        if not self.path.exists():
+    def _parse(self, text: str | None) -> dict[str, TokenRecord]:
+        if text is None:
             return {}
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
+            data = json.loads(text)
             return {
                 t["token_id"]: TokenRecord(
                     token_id=t["token_id"],
@@ -138,7 +154,7 @@ class TokenStore:
                 for t in data.get("tokens", [])
             }
         except (ValueError, KeyError, TypeError) as exc:
-            raise ChemearthError(f"access file {self.path} is corrupt: {exc}") from None
+            raise ChemearthError(f"access file {self.where} is corrupt: {exc}") from None
 
     def authenticate(self, token: str) -> Actor:
         """The actor of ``token``.
@@ -158,20 +174,20 @@ class TokenStore:
 
     # ---------------------------------------------------------------- writing
 
-    @contextlib.contextmanager
-    def _editing(self) -> Iterator[dict[str, TokenRecord]]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path.with_suffix(".lock"), "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            recs = self._read()
-            yield recs
-            tmp = self.path.with_suffix(".tmp")
-            tmp.write_text(
-                json.dumps({"tokens": [r.to_dict() for r in recs.values()]}, indent=1),
-                encoding="utf-8",
-            )
-            os.chmod(tmp, 0o600)
-            os.replace(tmp, self.path)
+    def _edit(self, change: Callable[[dict[str, TokenRecord]], None]) -> None:
+        """Apply ``change`` to the records and write them back, atomically and serialised
+        with every other edit in every process (two edits never lose each other)."""
+
+        def update(old: str | None) -> str:
+            recs = self._parse(old)
+            change(recs)
+            return json.dumps({"tokens": [r.to_dict() for r in recs.values()]}, indent=1)
+
+        if self.store is not None:
+            self.store.update_document(self.DOCUMENT, update)
+        else:
+            assert self.path is not None
+            update_document(self.path, update)
         self._cache = (None, {})
 
     def create(
@@ -193,39 +209,43 @@ class TokenStore:
         role = check_actor(role, organisation, grants)
         token_id = secrets.token_hex(6)
         token = f"ce_{token_id}_{secrets.token_urlsafe(32)}"
-        with self._editing() as recs:
-            recs[token_id] = TokenRecord(
-                token_id=token_id,
-                name=name,
-                role=role,
-                organisation=organisation,
-                sha256=_hash(token),
-                grants=sorted(set(grants)),
-                created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            )
+        record = TokenRecord(
+            token_id=token_id,
+            name=name,
+            role=role,
+            organisation=organisation,
+            sha256=_hash(token),
+            grants=sorted(set(grants)),
+            created=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        )
+        self._edit(lambda recs: recs.__setitem__(token_id, record))
         return token
 
-    def _change(self, token_id: str) -> contextlib.AbstractContextManager[TokenRecord]:
-        @contextlib.contextmanager
-        def edit() -> Iterator[TokenRecord]:
-            with self._editing() as recs:
-                if token_id not in recs:
-                    raise ChemearthError(f"no token with id {token_id!r}")
-                yield recs[token_id]
+    def _change(self, token_id: str, change: Callable[[TokenRecord], None]) -> None:
+        def edit(recs: dict[str, TokenRecord]) -> None:
+            if token_id not in recs:
+                raise ChemearthError(f"no token with id {token_id!r}")
+            change(recs[token_id])
 
-        return edit()
+        self._edit(edit)
 
     def revoke(self, token_id: str) -> None:
         """Revoke a token (it stays listed, marked revoked)."""
-        with self._change(token_id) as rec:
+
+        def revoked(rec: TokenRecord) -> None:
             rec.revoked = True
+
+        self._change(token_id, revoked)
 
     def grant(self, token_id: str, dataset_id: str, revoke: bool = False) -> None:
         """Grant (or with ``revoke`` withdraw) full access to a dataset (partners only)."""
-        with self._change(token_id) as rec:
+
+        def granted(rec: TokenRecord) -> None:
             if not revoke and rec.role is not Role.PARTNER:
                 raise AccessDenied(
                     f"only 'partner' tokens carry grants; token {token_id} is {str(rec.role)!r}")
             grants = set(rec.grants)
             grants.discard(dataset_id) if revoke else grants.add(dataset_id)
             rec.grants = sorted(grants)
+
+        self._change(token_id, granted)

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from chemearth.access.catalogue import Catalogue
 from chemearth.access.policy import Action, Actor, Resource, Role, allowed
-from chemearth.errors import AccessDenied, ChemearthError, DescriptorError
+from chemearth.errors import AccessDenied, DescriptorError
 from chemearth.store.base import Store
 from chemearth.store.selectors import string_list
 
@@ -41,7 +41,9 @@ __all__ = [
     "UPLOAD_DEFAULT_SHARING",
     "CommitGate",
     "UploadResult",
+    "authorise",
     "check_references",
+    "policy_of",
     "upload",
 ]
 
@@ -137,37 +139,22 @@ def _declares_sharing(text: str) -> bool:
     return isinstance(dataset, dict) and "sharing" in dataset
 
 
-def upload(
-    catalogue: Catalogue,
-    actor: Actor,
-    survey: Path,
-    descriptor_text: str,
-    *,
-    descriptor_name: str = "descriptor.toml",
-    boundaries: Path | None = None,
-    strict: bool = False,
-    build: Callable[[Store, str], object] | None = None,
-    gate: CommitGate | None = None,
-) -> UploadResult:
-    """Ingest an uploaded survey file with its descriptor, as a data owner or admin.
+def authorise(
+    catalogue: Catalogue, actor: Actor, descriptor_text: str, descriptor_name: str
+) -> Descriptor:
+    """The descriptor of an upload by ``actor``, checked before any file is read.
 
-    The same validation as ``chemearth ingest``; the store is unchanged on any error.
-    ``build(store, dataset_id)`` then builds its grid layers; a build that fails leaves
-    the (committed) dataset without layers and says so in the report's warnings, so the
-    upload is still a success. ``catalogue`` says which dataset ids are taken, and by
-    whom; ``descriptor_name`` is how messages name the descriptor; ``gate`` may call the
-    commit off.
+    Only data owners (of the descriptor's organisation) and administrators upload; a
+    dataset id another organisation holds is refused; the descriptor may name no file
+    (:func:`check_references`); without ``[dataset].sharing`` the dataset is restricted
+    (:data:`UPLOAD_DEFAULT_SHARING`). Asked when the upload arrives and again when its job
+    runs.
 
     Raises
     ------
-    AccessDenied
-        Not a data owner of the descriptor's organisation (nor an admin), or the id is
-        another organisation's.
-    DescriptorError, InputFileError, RowError, IngestRejected
-        As ``chemearth ingest``, and a descriptor naming files (:func:`check_references`).
+    AccessDenied, DescriptorError
     """
     from chemearth.ingest.descriptor import parse_descriptor
-    from chemearth.ingest.pipeline import ingest
 
     if actor.role not in (Role.OWNER, Role.ADMIN):
         raise AccessDenied("uploads need a data owner's or an administrator's token")
@@ -184,16 +171,66 @@ def upload(
     check_references(desc)
     if not _declares_sharing(descriptor_text):
         desc = replace(desc, dataset=replace(desc.dataset, sharing=UPLOAD_DEFAULT_SHARING))
+    return desc
+
+
+def upload(
+    catalogue: Catalogue,
+    actor: Actor,
+    survey: Path,
+    descriptor_text: str,
+    *,
+    descriptor_name: str = "descriptor.toml",
+    boundaries: Path | None = None,
+    strict: bool = False,
+    build: Callable[[Store, str, int], object] | None = None,
+    gate: CommitGate | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> UploadResult:
+    """Ingest an uploaded survey file with its descriptor, as a data owner or admin.
+
+    The same validation as ``chemearth ingest``; the store is unchanged on any error.
+    With ``build(store, dataset_id, version)`` the version is published atomically: it is
+    committed unpublished, its grid layers are built, and only then is it published; a
+    build that fails discards the version and raises, so that readers never see a dataset
+    without its layers. An unpublished version of the same file left by an earlier attempt
+    (a worker that was killed) is taken up again. ``catalogue`` says which dataset ids are
+    taken, and by whom; ``descriptor_name`` is how messages name the descriptor; ``gate``
+    may call the commit off; ``progress(step, done, total)`` follows the ingest.
+
+    Raises
+    ------
+    AccessDenied
+        Not a data owner of the descriptor's organisation (nor an admin), or the id is
+        another organisation's.
+    DescriptorError, InputFileError, RowError, IngestRejected
+        As ``chemearth ingest``, and a descriptor naming files (:func:`check_references`).
+    """
+    from chemearth.ingest.pipeline import ingest
+
+    desc = authorise(catalogue, actor, descriptor_text, descriptor_name)
+    store = catalogue.store
     report = ingest(
-        catalogue.store, desc, survey, boundaries=boundaries, strict=strict,
+        store, desc, survey, boundaries=boundaries, strict=strict,
         may_commit=gate.open if gate is not None else None,
+        publish=build is None, progress=progress,
     )
     if build is not None and report.status != "unchanged":
-        _build(build, catalogue.store, desc.dataset.id, report)
-    return UploadResult(report, _policy(catalogue.store, report))
+        try:
+            build(store, report.dataset_id, report.version)
+            store.publish(report.dataset_id, report.version)
+        except BaseException:
+            log.exception("upload %r version %s not published", report.dataset_id,
+                          report.version)
+            try:
+                store.discard(report.dataset_id, report.version)
+            except Exception:  # a worker that resumes the job will take it up again
+                log.exception("unpublished version of %r not discarded", report.dataset_id)
+            raise
+    return UploadResult(report, policy_of(store, report))
 
 
-def _policy(store: Store, report: IngestReport) -> dict[str, Any]:
+def policy_of(store: Store, report: IngestReport) -> dict[str, Any]:
     """The sharing policy of the version written (or found unchanged), as stored."""
     rows = store.datasets(all_versions=True)
     row = rows[(rows["dataset_id"] == report.dataset_id) & (rows["version"] == report.version)]
@@ -204,17 +241,3 @@ def _policy(store: Store, report: IngestReport) -> dict[str, Any]:
         "embargoed_elements": string_list(rec.get("embargoed_elements")),
     }
 
-
-def _build(
-    build: Callable[[Store, str], object], store: Store, dataset_id: str, report: IngestReport
-) -> None:
-    """Build the layers of a committed upload; a failure is a warning, not an error."""
-    try:
-        build(store, dataset_id)
-    except Exception as exc:  # the dataset is committed: its answer must not be an error
-        log.exception("grid layers of upload %r not built", dataset_id)
-        why = str(exc) if isinstance(exc, ChemearthError) else "an internal error"
-        report.warnings.append(
-            f"the grid layers could not be built ({why}); the dataset is stored, and an "
-            "administrator can build its layers with `chemearth grid`"
-        )

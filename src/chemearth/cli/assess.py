@@ -15,7 +15,7 @@ from chemearth.cli.common import (
     cli,
     console,
     home_option,
-    load_settings,
+    local_home,
     open_store_at,
     print_table,
 )
@@ -72,7 +72,7 @@ def _emit(table: pd.DataFrame, fmt: str | None, output: Path | None, title: str,
 @cli.command()
 @click.argument("standard_id", required=False)
 @home_option
-def standards(standard_id: str | None, home: Path | None) -> None:
+def standards(standard_id: str | None, home: Path | str | None) -> None:
     """List the soil-quality standards, or show the limits of STANDARD_ID.
 
     Standards are the shipped files plus TOML files in $CHEMEARTH_STANDARDS and
@@ -82,7 +82,7 @@ def standards(standard_id: str | None, home: Path | None) -> None:
 
     from chemearth.reference.standards import available_standards, get_standard
 
-    home = home or load_settings().home
+    home = local_home(home)
     if standard_id is None:
         rows = [{"id": s.id, "levels": ", ".join(s.levels), "land uses": ", ".join(s.land_uses),
                  "pH bands": len(s.ph_bands), "elements": ", ".join(s.elements),
@@ -115,7 +115,7 @@ def standards(standard_id: str | None, home: Path | None) -> None:
 @home_option
 def screen(dataset: str, standard_id: str, land_use: str | None, elements: str | None, by: str,
            grid_name: str, level: str, region: str | None, fmt: str | None,
-           output: Path | None, home: Path | None) -> None:
+           output: Path | None, home: Path | str | None) -> None:
     """Screen DATASET against a soil-quality standard.
 
     Uses each sample's pH where the survey measured it, else the most protective pH band;
@@ -126,7 +126,7 @@ def screen(dataset: str, standard_id: str, land_use: str | None, elements: str |
     from chemearth.assess.screening import screen as run
     from chemearth.reference.standards import get_standard
 
-    std = get_standard(standard_id, home or load_settings().home)
+    std = get_standard(standard_id, local_home(home))
     s = run(open_store_at(home), dataset, std, land_use=land_use, elements=_split(elements),
             region=region)
     levels = std.levels
@@ -168,7 +168,7 @@ def screen(dataset: str, standard_id: str, land_use: str | None, elements: str |
 def change(before: str, after: str, element: str | None, grid_name: str, level: str,
            pairing: str, alpha: float, min_n: int, method_before: str | None,
            method_after: str | None, elements: str | None, max_distance: float,
-           fmt: str | None, output: Path | None, home: Path | None) -> None:
+           fmt: str | None, output: Path | None, home: Path | str | None) -> None:
     """Change of ELEMENT per grid cell from campaign BEFORE to campaign AFTER.
 
     Without ELEMENT: enrichment ratios AFTER/BEFORE per element at the sites sampled in
@@ -217,7 +217,7 @@ def change(before: str, after: str, element: str | None, grid_name: str, level: 
 @home_option
 def anomalies(dataset: str, elements: tuple[str, ...], threshold: str, grid_name: str | None,
               level: str | None, signature: bool, index_elements: str | None,
-              fmt: str | None, output: Path | None, home: Path | None) -> None:
+              fmt: str | None, output: Path | None, home: Path | str | None) -> None:
     """Anomaly targets of each ELEMENT in DATASET, ranked by productivity.
 
     With --signature, the samples' multi-element signature instead: clr scores, the
@@ -276,7 +276,7 @@ def blocks(dataset: str, element: str, thresholds: str | None, start: str,
            depth: float | None, density: float | None, grid_name: str | None,
            level: str | None, known_block: str | None, known_at: str | None,
            known_resource: float | None, fmt: str | None, output: Path | None,
-           home: Path | None) -> None:
+           home: Path | str | None) -> None:
     """Nested geochemical blocks of ELEMENT and the metal they hold (estimates).
 
     Q = area × depth × density × mean concentration (tonnes); with a known block and its

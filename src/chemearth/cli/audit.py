@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from chemearth.cli.common import cli, home_option
+from chemearth.cli.common import cli, home_option, open_store_at
 
 #: Keys shown in their own columns; the others follow as ``key=value``.
 _COLUMNS = ("time", "event", "actor", "role", "organisation", "token_id", "dataset", "outcome")
@@ -30,24 +30,23 @@ def _line(e: dict[str, Any]) -> str:
 @home_option
 @click.option("-n", "--limit", default=50, show_default=True, type=click.IntRange(min=1),
               help="Most events to show (the latest).")
-@click.option("--event", type=click.Choice(["upload", "read", "download"]), default=None,
+@click.option("--event", type=click.Choice(["upload", "read", "download", "job"]), default=None,
               help="Only events of this kind.")
 @click.option("--dataset", default=None, help="Only events of this dataset.")
 @click.option("--actor", default=None, help="Only events of this actor name or token id.")
 @click.option("--since", default=None, help="Only events from this UTC time on "
               "(e.g. 2025-01-31 or 2025-01-31T12:00).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
-def audit(home: Path | None, limit: int, event: str | None, dataset: str | None,
+def audit(home: Path | str | None, limit: int, event: str | None, dataset: str | None,
           actor: str | None, since: str | None, as_json: bool) -> None:
     """Show the latest events of the audit log: uploads, and reads and downloads of data
     that is not public (``<home>/audit.log``)."""
     from chemearth.access.audit import AuditLog
-    from chemearth.config import Settings
 
-    log = AuditLog(Path(home or Settings.from_env().home))
+    log = AuditLog(open_store_at(home))
     events = log.read(limit, event=event, dataset=dataset, actor=actor, since=since)
     if not events:
-        click.echo(f"no audit events in {log.path}", err=True)
+        click.echo(f"no audit events in {log.where}", err=True)
         return
     for e in events:
         click.echo(json.dumps(e, ensure_ascii=False) if as_json else _line(e))

@@ -26,6 +26,7 @@ __all__ = [
     "fmt",
     "home_option",
     "load_settings",
+    "local_home",
     "open_store_at",
     "print_table",
     "progress",
@@ -39,7 +40,19 @@ def load_settings() -> Any:
     return Settings.from_env()
 
 
-def open_store_at(home: Path | None) -> Store:
+def local_home(home: Path | str | None) -> Path | None:
+    """The folder of an embedded store (``home``, else the configured one), or None when the
+    store is a server (its user files, such as standards, are then only the shipped ones)."""
+    if isinstance(home, Path):
+        return home
+    if home is not None:
+        return None
+    settings = load_settings()
+    return None if settings.store.startswith(("postgresql://", "postgres://")) else settings.home
+
+
+def open_store_at(home: Path | str | None) -> Store:
+    """The store at ``home`` (a folder or a URL), or the configured one."""
     from chemearth.store import open_store
 
     return open_store(home)
@@ -125,9 +138,20 @@ def cli() -> None:
     """chemearth: global-scale geochemical baselines from real survey data."""
 
 
+def _location(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+    """A store location: a ``postgresql://`` URL as it is, a folder as a Path."""
+    if value is None or value.startswith(("postgresql://", "postgres://")):
+        return value
+    return Path(value)
+
+
 home_option = click.option(
+    "--store",
     "--home",
-    type=click.Path(path_type=Path),
+    "home",
     default=None,
-    help="Store directory (default: $CHEMEARTH_HOME or the user data directory).",
+    callback=_location,
+    metavar="FOLDER|URL",
+    help="The store: a folder (the embedded store) or a postgresql:// URL "
+    "(default: $CHEMEARTH_STORE, else $CHEMEARTH_HOME or the user data directory).",
 )

@@ -82,7 +82,7 @@ def grid(
     threads: int | None,
     scheduler: str | None,
     partitions: int | None,
-    home: Path | None,
+    home: Path | str | None,
 ) -> None:
     """Build the multi-scale grid database (every element, medium and level).
 
@@ -159,7 +159,7 @@ def baseline(
     by: tuple[str, ...],
     fmt: str,
     output: Path | None,
-    home: Path | None,
+    home: Path | str | None,
 ) -> None:
     """Baseline and background/threshold values of ELEMENT in a region.
 
@@ -218,7 +218,7 @@ def export(
     medium: str | None,
     method: str | None,
     grid_name: str,
-    home: Path | None,
+    home: Path | str | None,
 ) -> None:
     """Export one grid layer of ELEMENT: Cloud-Optimised GeoTIFF, NetCDF, GeoParquet or CSV."""
     from chemearth.render.export import export_layer

@@ -98,7 +98,7 @@ def interpolate(dataset: str, element: str, how: str, log: bool | None, model: s
                 vg_text: str | None, neighbours: int, radius: float | None, power: float,
                 analytical: str | None, grid: str, level: str | None,
                 resolution: float | None, folds: int | None, output: Path | None,
-                home: Path | None) -> None:
+                home: Path | str | None) -> None:
     """Interpolate ELEMENT of DATASET: variogram, cross-validation, and a surface.
 
     Prints the fitted variogram and the cross-validation errors (RMSE, MAE, bias). With
@@ -184,7 +184,7 @@ def _write_raster(ds: Any, path: Path) -> None:
 def map_(dataset: str, element: str, kind: str, scale: str, grid: str | None, level: str, lang: str,
          how: str, log: bool | None, model: str, vg_text: str | None, neighbours: int,
          radius: float | None, power: float, analytical: str | None, output: Path,
-         home: Path | None) -> None:
+         home: Path | str | None) -> None:
     """Draw a map of ELEMENT of DATASET to a PNG, PDF (vector) or SVG file."""
     from chemearth.render.atlas import element_map
 
@@ -216,7 +216,7 @@ def map_(dataset: str, element: str, kind: str, scale: str, grid: str | None, le
               help="The atlas PDF.")
 @home_option
 def atlas(dataset: str, elements: str | None, lang: str, kind: str, grid: str | None, level: str,
-          output: Path, home: Path | None) -> None:
+          output: Path, home: Path | str | None) -> None:
     """Make a printable atlas of DATASET: cover, contents, methods, one page per element
     (map, distribution plot, statistics) and a summary table, as a vector PDF."""
     from chemearth.render.atlas import make_atlas

@@ -60,7 +60,7 @@ def _read_reference(path: Path | None) -> pd.DataFrame | None:
               help="Write the report (.csv table, or .json with controls and levelling).")
 @home_option
 def qc(dataset: str, elements: tuple[str, ...], threshold: float, reference: Path | None,
-       figures: Path | None, output: Path | None, home: Path | None) -> None:
+       figures: Path | None, output: Path | None, home: Path | str | None) -> None:
     """The data-quality report of DATASET.
 
     For a survey: per element and method the results, % below detection and the detection
@@ -192,7 +192,7 @@ def _file(*parts: Any) -> str:
 @home_option
 def level(dataset: str, element: str, source: str, target: str, against: str | None,
           kind: str, linear: bool, holdout: float, seed: int, plot: Path | None,
-          apply_: bool, home: Path | None) -> None:
+          apply_: bool, home: Path | str | None) -> None:
     """Level ELEMENT of DATASET from one method (or survey) to another.
 
     Fits the transform on part of the pairs and prints the bias of the held-out pairs

@@ -105,14 +105,15 @@ def demo(
         _serve(target, host, port, workers=1)
 
 
-def _serve(home: Path, host: str, port: int, workers: int) -> None:
+def _serve(home: Path | str, host: str, port: int, workers: int) -> None:
     from chemearth.web.app import find_leaflet
     from chemearth.web.serve import serve as run
 
     if find_leaflet() is None:
         click.echo("warning: Leaflet is not installed (run `npm ci`); the map page needs it",
                    err=True)
-    click.echo(f"chemearth serving {home} at http://{host}:{port}  (Ctrl+C to stop)", err=False)
+    where = home if isinstance(home, Path) else open_store_at(home).location
+    click.echo(f"chemearth serving {where} at http://{host}:{port}  (Ctrl+C to stop)", err=False)
     sys.stdout.flush()
     run(home, host=host, port=port, workers=workers)
 
@@ -123,11 +124,15 @@ def _serve(home: Path, host: str, port: int, workers: int) -> None:
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
               help="Worker processes.")
-def serve(home: Path | None, host: str, port: int, workers: int) -> None:
+def serve(home: Path | str | None, host: str, port: int, workers: int) -> None:
     """Serve the website and API (map, catalogue, OGC API, tiles, downloads, uploads)."""
     from chemearth.config import Settings
 
-    target = home or Settings.from_env().home
-    if not (Path(target) / "catalog.duckdb").exists():
+    target = home if home is not None else Settings.from_env().store
+    if isinstance(target, str) and target.startswith(("postgresql://", "postgres://")):
+        open_store_at(target).close()  # reachable, and its schema up to date, before serving
+    elif not (Path(target) / "catalog.duckdb").exists():
         raise click.UsageError(f"no store at {target}: run `chemearth demo` or `chemearth ingest`")
-    _serve(Path(target), host, port, workers)
+    else:
+        target = Path(target)
+    _serve(target, host, port, workers)

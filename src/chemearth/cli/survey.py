@@ -63,7 +63,7 @@ def ingest(
     data_dir: Path | None,
     boundaries: Path | None,
     rejects_out: Path | None,
-    home: Path | None,
+    home: Path | str | None,
 ) -> None:
     """Ingest FILES (or the descriptor's own file) into the store.
 
@@ -111,7 +111,7 @@ def ingest(
 @click.option("--by-country", is_flag=True, help="Show the per-country table only.")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table")
 @home_option
-def catalog(by_country: bool, fmt: str, home: Path | None) -> None:
+def catalog(by_country: bool, fmt: str, home: Path | str | None) -> None:
     """List the datasets in the store, and what each country shares."""
     store = open_store_at(home)
     show_catalog(store, by_country=by_country, fmt=fmt)
@@ -155,7 +155,7 @@ def show_catalog(store: Store, by_country: bool = False, fmt: str = "table") -> 
 @click.argument("dataset_id")
 @click.option("--version", type=int, default=None)
 @home_option
-def rejects(dataset_id: str, version: int | None, home: Path | None) -> None:
+def rejects(dataset_id: str, version: int | None, home: Path | str | None) -> None:
     """Show the rows rejected when DATASET_ID was ingested, with reasons."""
     df = open_store_at(home).rejects(dataset_id, version)
     if df.empty:

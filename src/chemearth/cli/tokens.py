@@ -10,6 +10,7 @@ import click
 from chemearth.cli.common import (
     cli,
     home_option,
+    open_store_at,
 )
 
 if TYPE_CHECKING:
@@ -29,24 +30,22 @@ def token() -> None:
 @click.option("--organisation", default="", help="The organisation (as in descriptors).")
 @click.option("--grant", "grants", multiple=True, help="A dataset to grant (partners).")
 def token_create(
-    home: Path | None, name: str, role: str, organisation: str, grants: tuple[str, ...]
+    home: Path | str | None, name: str, role: str, organisation: str, grants: tuple[str, ...]
 ) -> None:
     """Create a token and print it once (only its hash is kept)."""
     from chemearth.access.tokens import TokenStore
-    from chemearth.config import Settings
 
-    tokens = TokenStore(Path(home or Settings.from_env().home))
+    tokens = TokenStore(open_store_at(home))
     click.echo(tokens.create(name, role, organisation=organisation, grants=grants))
 
 
 @token.command("list")
 @home_option
-def token_list(home: Path | None) -> None:
+def token_list(home: Path | str | None) -> None:
     """List tokens (never the secrets)."""
     from chemearth.access.tokens import TokenStore
-    from chemearth.config import Settings
 
-    tokens = TokenStore(Path(home or Settings.from_env().home))
+    tokens = TokenStore(open_store_at(home))
     for rec in tokens.records().values():
         d = rec.to_dict(secret_hash=False)
         click.echo(
@@ -58,12 +57,11 @@ def token_list(home: Path | None) -> None:
 @token.command("revoke")
 @home_option
 @click.argument("token_id")
-def token_revoke(home: Path | None, token_id: str) -> None:
+def token_revoke(home: Path | str | None, token_id: str) -> None:
     """Revoke a token by its id."""
     from chemearth.access.tokens import TokenStore
-    from chemearth.config import Settings
 
-    TokenStore(Path(home or Settings.from_env().home)).revoke(token_id)
+    TokenStore(open_store_at(home)).revoke(token_id)
     click.echo(f"revoked {token_id}")
 
 
@@ -72,11 +70,10 @@ def token_revoke(home: Path | None, token_id: str) -> None:
 @click.argument("token_id")
 @click.argument("dataset")
 @click.option("--revoke", is_flag=True, help="Withdraw the grant instead.")
-def token_grant(home: Path | None, token_id: str, dataset: str, revoke: bool) -> None:
+def token_grant(home: Path | str | None, token_id: str, dataset: str, revoke: bool) -> None:
     """Grant a token full access to a dataset (or withdraw it)."""
     from chemearth.access.tokens import TokenStore
-    from chemearth.config import Settings
 
-    TokenStore(Path(home or Settings.from_env().home)).grant(token_id, dataset, revoke=revoke)
+    TokenStore(open_store_at(home)).grant(token_id, dataset, revoke=revoke)
     click.echo(f"{'withdrew' if revoke else 'granted'} {dataset} {'from' if revoke else 'to'} "
                f"{token_id}")

@@ -24,7 +24,7 @@ Examples
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -115,6 +115,7 @@ def build_layers(
     threads: int | None = None,
     progress: Progress | None = None,
     builder: Builder | None = None,
+    versions: Mapping[str, int] | None = None,
 ) -> pd.DataFrame:
     """Compute and store the cell tables that are missing (or all, with ``force``).
 
@@ -139,6 +140,10 @@ def build_layers(
         ``builder(store, dataset_id, version, grid, levels, progress)`` returning the cell
         table(s) of one dataset version (default: :func:`chemearth.grid.tables.iter_cells`
         on this machine; :mod:`chemearth.grid.distributed` passes a dask one).
+    versions : mapping, optional
+        Build these versions (dataset id → version), published or not, instead of the
+        latest published version of ``datasets``: an upload's layers are built before
+        its version is published.
 
     Returns
     -------
@@ -146,14 +151,12 @@ def build_layers(
         One row per dataset and grid: ``dataset_id``, ``version``, ``grid``, ``status``
         (``built``, ``up to date`` or ``no located samples``), ``rows``, ``seconds``.
     """
-    catalogue = store.datasets()
-    if datasets:
-        missing = sorted(set(datasets) - set(catalogue["dataset_id"]))
-        if missing:
-            raise NotFoundError(f"not in the store: {', '.join(missing)}")
-        chosen = catalogue[catalogue["dataset_id"].isin(list(datasets))]
+    if versions:
+        chosen = pd.DataFrame(
+            {"dataset_id": list(versions), "version": [int(v) for v in versions.values()]}
+        )
     else:
-        chosen = catalogue[catalogue["kind"].fillna("survey") == "survey"]
+        chosen = _chosen(store, datasets)
     built = store.cell_versions()
     have = {(r.dataset_id, int(r.version), r.grid) for r in built.itertuples()}  # type: ignore[arg-type]
     level_list = [parse_level(x) for x in levels] if levels else None
@@ -192,6 +195,17 @@ def build_layers(
     return pd.DataFrame(
         report, columns=["dataset_id", "version", "grid", "status", "rows", "seconds"]
     )
+
+
+def _chosen(store: Store, datasets: Sequence[str] | None) -> pd.DataFrame:
+    """The latest published versions of ``datasets`` (default: every survey)."""
+    catalogue = store.datasets()
+    if datasets:
+        missing = sorted(set(datasets) - set(catalogue["dataset_id"]))
+        if missing:
+            raise NotFoundError(f"not in the store: {', '.join(missing)}")
+        return catalogue[catalogue["dataset_id"].isin(list(datasets))]
+    return catalogue[catalogue["kind"].fillna("survey") == "survey"]
 
 
 def default_level(inventory: pd.DataFrame) -> int:

@@ -136,6 +136,7 @@ def ingest(
     strict: bool = False,
     progress: Progress | None = None,
     may_commit: Callable[[], bool] | None = None,
+    publish: bool = True,
 ) -> IngestReport:
     """Ingest one survey file described by ``desc`` into ``store``.
 
@@ -159,6 +160,11 @@ def ingest(
         Asked under the write lock, right before the commit; when it answers False the
         ingest is abandoned (:class:`~chemearth.errors.IngestRejected`), nothing written.
         A web upload passes one that answers False once its request has been given up.
+    publish : bool
+        False: commit the version unpublished, to be published with
+        :meth:`Store.publish <chemearth.store.base.Store.publish>` once its grid layers
+        are built. An unpublished version of the same file and descriptor, left by an
+        earlier attempt, is then taken up again (status ``resumed``) instead of ingesting.
 
     Returns
     -------
@@ -181,6 +187,13 @@ def ingest(
     existing = store.find_version(desc.dataset.id, digest.sha256, desc_sha)
     if existing is not None:
         return IngestReport(desc.dataset.id, existing, "unchanged", src.name)
+    if not publish:
+        left = store.unpublished()
+        left = left[(left["dataset_id"] == desc.dataset.id)
+                    & (left["source_sha256"] == digest.sha256)
+                    & (left["descriptor_sha256"] == desc_sha)]
+        if len(left):
+            return IngestReport(desc.dataset.id, int(left["version"].max()), "resumed", src.name)
     tick = progress or (lambda step, done, total: None)
     ref_dir = data_dir if data_dir is not None else src.parent
     run = _Run(desc, src, strict, boundaries, load_limits(desc, ref_dir), tick, ref_dir)
@@ -208,6 +221,7 @@ def ingest(
                     f"{src.name}: the ingest was given up before its commit; nothing was ingested"
                 )
             tick("committing", 0, 1)
+            writer.publish = publish
             report.version = writer.commit(record, report.rejects, run.per_country())
     finally:
         run.close()

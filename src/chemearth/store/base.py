@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,12 +20,24 @@ import pandas as pd
 import pyarrow as pa
 
 __all__ = [
+    "JOB_COLUMNS",
+    "JOB_STATES",
     "MEASUREMENT_COLUMNS",
     "SAMPLE_SCHEMA",
+    "JobHandle",
     "Store",
     "VersionRecord",
     "VersionWriter",
 ]
+
+#: States of a job, in order: queued, running, then done or failed.
+JOB_STATES = ("queued", "running", "done", "failed")
+#: Columns of :meth:`Store.jobs` (and keys of :meth:`Store.job`).
+JOB_COLUMNS = (
+    "job_id", "kind", "state", "dataset_id", "actor", "organisation", "token_id",
+    "created_at", "started_at", "finished_at", "updated_at", "progress", "step",
+    "message", "attempts", "payload", "result",
+)
 
 #: Columns of a sample table (see docs/conventions.md).
 SAMPLE_SCHEMA = pa.schema(
@@ -133,6 +146,9 @@ class VersionWriter(abc.ABC):
     def exclude_samples(self, sample_index: np.ndarray) -> None:
         """Drop already-written samples (and their measurements) by ``sample_index``."""
 
+    #: False: :meth:`commit` stores the version unpublished (see :meth:`Store.publish`).
+    publish: bool = True
+
     @abc.abstractmethod
     def commit(
         self,
@@ -140,8 +156,11 @@ class VersionWriter(abc.ABC):
         rejects: pd.DataFrame | None,
         per_country: dict[str, tuple[int, int]] | None,
     ) -> int:
-        """Make the version visible, atomically; return its number.
+        """Store the version, atomically; return its number.
 
+        The version is visible at once unless :attr:`publish` was set to False before
+        the commit: then it is kept unpublished, invisible to every read of the latest
+        versions, until :meth:`Store.publish` (after its grid layers are built).
         ``per_country`` maps a country code ("" for none) to (samples, measurements);
         None lets the writer count them.
         """
@@ -156,6 +175,47 @@ class VersionWriter(abc.ABC):
     def __exit__(self, *exc: object) -> None:
         if not self.committed:
             self.abort()
+
+
+class JobHandle(abc.ABC):
+    """A job claimed by one worker (:meth:`Store.claim_job`), held until it ends.
+
+    While the handle is held, no other worker may claim the job; a worker that dies
+    (even by SIGKILL) releases it, and the job is offered again (``attempts`` counts the
+    claims). Leaving the ``with`` block without :meth:`finish` or :meth:`fail` releases
+    the job as it is (still ``running``), to be claimed again.
+    """
+
+    job_id: str
+    kind: str
+    payload: dict[str, Any]
+    attempts: int
+
+    @abc.abstractmethod
+    def file(self, name: str) -> Path:
+        """A local path holding the job's file ``name`` (as given to ``submit_job``)."""
+
+    @abc.abstractmethod
+    def progress(self, fraction: float, step: str) -> None:
+        """Record progress (0 to 1) and the step being worked on."""
+
+    @abc.abstractmethod
+    def finish(self, result: dict[str, Any], message: str = "") -> None:
+        """The job is done; ``result`` is JSON-able."""
+
+    @abc.abstractmethod
+    def fail(self, message: str, result: dict[str, Any] | None = None) -> None:
+        """The job failed for the reason given."""
+
+    @abc.abstractmethod
+    def release(self) -> None:
+        """Let go of the job (the worker stops without ending it)."""
+
+    def __enter__(self) -> JobHandle:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
 
 
 class Store(abc.ABC):
@@ -272,6 +332,91 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def rejects(self, dataset_id: str, version: int | None = None) -> pd.DataFrame:
         """The rows rejected when that version was ingested, with reasons."""
+
+    # ------------------------------------------------------------ publishing
+
+    @property
+    @abc.abstractmethod
+    def location(self) -> str:
+        """Where the store is, as :func:`chemearth.store.open_store` takes it (a folder or a
+        ``postgresql://`` URL without its password)."""
+
+    @abc.abstractmethod
+    def publish(self, dataset_id: str, version: int) -> None:
+        """Make an unpublished version visible, atomically (a no-op if it is published).
+
+        Raises
+        ------
+        NotFoundError
+            No such version.
+        """
+
+    @abc.abstractmethod
+    def unpublished(self) -> pd.DataFrame:
+        """Versions committed unpublished: dataset_id, version, source_sha256,
+        descriptor_sha256, ingested_at."""
+
+    @abc.abstractmethod
+    def discard(self, dataset_id: str, version: int) -> None:
+        """Remove an unpublished version with its cell tables (a published one: error).
+
+        Raises
+        ------
+        StoreError
+            The version is published.
+        """
+
+    # ------------------------------------------------------------ documents, audit
+
+    @abc.abstractmethod
+    def read_document(self, name: str) -> tuple[object, str | None]:
+        """A small text document (the access tokens): (a stamp that changes when the
+        document does, its text or None)."""
+
+    @abc.abstractmethod
+    def update_document(self, name: str, update: Callable[[str | None], str]) -> None:
+        """Replace document ``name`` by ``update(old_text)``, atomically and serialised
+        with every other update of it, in every process."""
+
+    @abc.abstractmethod
+    def append_audit(self, line: str) -> None:
+        """Append one line (a JSON object) to the audit log; lines never interleave."""
+
+    @abc.abstractmethod
+    def audit_lines(self) -> Iterator[str]:
+        """The audit log's lines, oldest first."""
+
+    # ------------------------------------------------------------ jobs
+
+    @abc.abstractmethod
+    def submit_job(
+        self,
+        kind: str,
+        payload: dict[str, Any],
+        files: dict[str, Path] | None = None,
+        *,
+        dataset_id: str = "",
+        actor: str = "",
+        organisation: str = "",
+        token_id: str = "",
+    ) -> str:
+        """Queue a job; the ``files`` are copied into the store. Returns its id."""
+
+    @abc.abstractmethod
+    def claim_job(self, worker: str, max_attempts: int = 3) -> JobHandle | None:
+        """Claim the oldest job that is queued, or running with its worker gone.
+
+        A job abandoned ``max_attempts`` times is marked failed instead (its message says
+        so) and the next is looked at. None when there is nothing to do.
+        """
+
+    @abc.abstractmethod
+    def job(self, job_id: str) -> dict[str, Any] | None:
+        """One job (keys :data:`JOB_COLUMNS`), or None."""
+
+    @abc.abstractmethod
+    def jobs(self, limit: int = 100) -> pd.DataFrame:
+        """The latest jobs, newest first (columns :data:`JOB_COLUMNS`)."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources."""

@@ -23,7 +23,7 @@ import fcntl
 import os
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,21 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from chemearth.errors import NotFoundError, StoreError
-from chemearth.store.base import MEASUREMENT_COLUMNS, SAMPLE_SCHEMA, Store, VersionWriter
+from chemearth.store.base import (
+    MEASUREMENT_COLUMNS,
+    SAMPLE_SCHEMA,
+    JobHandle,
+    Store,
+    VersionWriter,
+)
+from chemearth.store.duckdb_shared import shared_cursor
+from chemearth.store.embedded_files import (
+    FileJobs,
+    append_line,
+    read_document,
+    read_lines,
+    update_document,
+)
 from chemearth.store.embedded_writer import (
     EmbeddedVersionWriter,
     fault,
@@ -46,7 +60,7 @@ from chemearth.store.embedded_writer import (
 
 __all__ = ["EmbeddedStore"]
 
-_SCHEMA_VERSION = 1
+_SCHEMA_VERSION = 2
 _DDL = """
 CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
 CREATE TABLE IF NOT EXISTS versions (
@@ -76,11 +90,18 @@ CREATE TABLE IF NOT EXISTS version_countries (
     n_samples BIGINT, n_measurements BIGINT
 );
 """
+_MIGRATIONS = (
+    # 2: versions are stored unpublished until their grid layers are built
+    "ALTER TABLE versions ADD COLUMN IF NOT EXISTS published BOOLEAN DEFAULT TRUE",
+)
 _LATEST = """
-SELECT v.* FROM versions v
-JOIN (SELECT dataset_id, max(version) AS version FROM versions GROUP BY dataset_id) l
+SELECT v.* EXCLUDE (published) FROM versions v
+JOIN (SELECT dataset_id, max(version) AS version FROM versions WHERE published
+      GROUP BY dataset_id) l
 USING (dataset_id, version)
 """
+#: The audit log's file in the store folder.
+AUDIT_FILE = "audit.log"
 #: Longest wait for another process's DuckDB file lock before giving up.
 LOCK_WAIT_S = 10.0
 
@@ -114,10 +135,12 @@ class EmbeddedStore(Store):
             raise StoreError(f"store directory {self.home} cannot be created: {exc}") from None
         self._db = self.home / "catalog.duckdb"
         if not read_only:
-            with self._connect() as con:
+            with self._write_lock(), self._connect() as con:
                 con.execute(_DDL)
+                for sql in _MIGRATIONS:
+                    con.execute(sql)
                 con.execute(
-                    "INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT DO NOTHING",
+                    "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)",
                     [str(_SCHEMA_VERSION)],
                 )
             with self._write_lock(), self._connect() as con:
@@ -127,16 +150,27 @@ class EmbeddedStore(Store):
 
     @contextlib.contextmanager
     def _connect(self, read_only: bool | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor on this process's one connection to the catalogue.
+
+        DuckDB refuses a second connection to a file open in the same process with another
+        configuration, so every thread of a process shares one: read-write when the store
+        is writable (its readers then read committed snapshots while a writer writes),
+        read-only otherwise. It is closed when its last user is done, so that other
+        processes can open the file between operations.
+        """
         ro = self.read_only if read_only is None else read_only
         if ro and not self._db.exists():
             con = duckdb.connect(":memory:")
             con.execute(_DDL)
-        else:
-            con = self._open(ro)
-        try:
-            yield con
-        finally:
-            con.close()
+            for sql in _MIGRATIONS:
+                con.execute(sql)
+            try:
+                yield con
+            finally:
+                con.close()
+            return
+        with shared_cursor(self._db, rw=not self.read_only, opener=self._open) as cur:
+            yield cur
 
     def _open(self, read_only: bool) -> duckdb.DuckDBPyConnection:
         """Connect; while another process holds DuckDB's file lock (a connection is
@@ -173,7 +207,7 @@ class EmbeddedStore(Store):
         with self._connect(read_only=True) as con:
             row = con.execute(
                 "SELECT max(version) FROM versions WHERE dataset_id = ? AND source_sha256 = ? "
-                "AND descriptor_sha256 = ?",
+                "AND descriptor_sha256 = ? AND published",
                 [dataset_id, source_sha256, descriptor_sha256],
             ).fetchone()
         return None if row is None or row[0] is None else int(row[0])
@@ -194,7 +228,11 @@ class EmbeddedStore(Store):
     # ------------------------------------------------------------------ reading
 
     def datasets(self, all_versions: bool = False) -> pd.DataFrame:
-        sql = "SELECT * FROM versions" if all_versions else _LATEST
+        sql = (
+            "SELECT * EXCLUDE (published) FROM versions WHERE published"
+            if all_versions
+            else _LATEST
+        )
         with self._connect(read_only=True) as con:
             return frame(con.execute(sql + " ORDER BY dataset_id, version"))
 
@@ -206,7 +244,7 @@ class EmbeddedStore(Store):
             return cache[(dataset_id, version)]
         if version is None:
             row = con.execute(
-                "SELECT version, path FROM versions WHERE dataset_id = ? "
+                "SELECT version, path FROM versions WHERE dataset_id = ? AND published "
                 "ORDER BY version DESC LIMIT 1",
                 [dataset_id],
             ).fetchone()
@@ -227,7 +265,8 @@ class EmbeddedStore(Store):
     ) -> list[Path]:
         if dataset_id is not None:
             return [self.home / self._version(con, dataset_id, version)[1]]
-        rows = con.execute(_LATEST.replace("v.*", "v.path") + " ORDER BY 1").fetchall()
+        sql = _LATEST.replace("v.* EXCLUDE (published)", "v.path") + " ORDER BY 1"
+        rows = con.execute(sql).fetchall()
         return [self.home / r[0] for r in rows]
 
     @staticmethod
@@ -273,7 +312,8 @@ class EmbeddedStore(Store):
             v, path = self._version(con, dataset_id, version)
             return [(dataset_id, v, path)]
         rows = con.execute(
-            _LATEST.replace("v.*", "v.dataset_id, v.version, v.path") + " ORDER BY 1"
+            _LATEST.replace("v.* EXCLUDE (published)", "v.dataset_id, v.version, v.path")
+            + " ORDER BY 1"
         ).fetchall()
         return [(str(a), int(b), str(c)) for a, b, c in rows]
 
@@ -506,6 +546,101 @@ class EmbeddedStore(Store):
             SAMPLE_SCHEMA.names)
         return samples, (pq.read_table(m_file) if m_file.exists() else None)
 
+    # ------------------------------------------------------------------ publishing
+
+    @property
+    def location(self) -> str:
+        return str(self.home)
+
+    def publish(self, dataset_id: str, version: int) -> None:
+        if self.read_only:
+            raise StoreError(f"store {self.home} is open read-only")
+        with self._write_lock(), self._connect() as con:
+            if not con.execute(
+                "SELECT count(*) FROM versions WHERE dataset_id = ? AND version = ?",
+                [dataset_id, version],
+            ).fetchone()[0]:  # type: ignore[index]
+                raise NotFoundError(f"dataset {dataset_id!r} version {version} is not in the store")
+            fault("before-publish")
+            con.execute(
+                "UPDATE versions SET published = TRUE WHERE dataset_id = ? AND version = ?",
+                [dataset_id, version],
+            )
+
+    def unpublished(self) -> pd.DataFrame:
+        with self._connect(read_only=True) as con:
+            return frame(
+                con.execute(
+                    "SELECT dataset_id, version, source_sha256, descriptor_sha256, ingested_at "
+                    "FROM versions WHERE NOT published ORDER BY dataset_id, version"
+                )
+            )
+
+    def discard(self, dataset_id: str, version: int) -> None:
+        if self.read_only:
+            raise StoreError(f"store {self.home} is open read-only")
+        with self._write_lock(), self._connect() as con:
+            row = con.execute(
+                "SELECT published, path FROM versions WHERE dataset_id = ? AND version = ?",
+                [dataset_id, version],
+            ).fetchone()
+            if row is None:
+                return
+            if row[0]:
+                raise StoreError(
+                    f"dataset {dataset_id!r} version {version} is published; it is not discarded"
+                )
+            con.execute("BEGIN TRANSACTION")
+            for table in ("versions", "version_columns", "version_cells", "version_countries"):
+                con.execute(
+                    f"DELETE FROM {table} WHERE dataset_id = ? AND version = ?",
+                    [dataset_id, version],
+                )
+            con.execute("COMMIT")
+        self._paths_of.pop((dataset_id, version), None)
+        import shutil
+
+        shutil.rmtree(self.home / str(row[1]), ignore_errors=True)
+
+    # ------------------------------------------------------------ documents, audit, jobs
+
+    def read_document(self, name: str) -> tuple[object, str | None]:
+        return read_document(self.home / _plain(name))
+
+    def update_document(self, name: str, update: Callable[[str | None], str]) -> None:
+        update_document(self.home / _plain(name), update)
+
+    def append_audit(self, line: str) -> None:
+        append_line(self.home / AUDIT_FILE, line)
+
+    def audit_lines(self) -> Iterator[str]:
+        return read_lines(self.home / AUDIT_FILE)
+
+    def submit_job(
+        self,
+        kind: str,
+        payload: dict[str, Any],
+        files: dict[str, Path] | None = None,
+        *,
+        dataset_id: str = "",
+        actor: str = "",
+        organisation: str = "",
+        token_id: str = "",
+    ) -> str:
+        return FileJobs(self.home).submit(
+            kind, payload, files, dataset_id=dataset_id, actor=actor,
+            organisation=organisation, token_id=token_id,
+        )
+
+    def claim_job(self, worker: str, max_attempts: int = 3) -> JobHandle | None:
+        return FileJobs(self.home).claim(worker, max_attempts)
+
+    def job(self, job_id: str) -> dict[str, Any] | None:
+        return FileJobs(self.home).job(job_id)
+
+    def jobs(self, limit: int = 100) -> pd.DataFrame:
+        return FileJobs(self.home).jobs(limit)
+
     def rejects(self, dataset_id: str, version: int | None = None) -> pd.DataFrame:
         with self._connect(read_only=True) as con:
             _, path = self._version(con, dataset_id, version)
@@ -513,3 +648,10 @@ class EmbeddedStore(Store):
         if not f.exists():
             return pd.DataFrame(columns=["file", "row", "column", "value", "reason"])
         return pd.read_csv(f, dtype={"value": str}, keep_default_na=False)
+
+
+def _plain(name: str) -> str:
+    """A document name that is a plain file name (never a path)."""
+    if not name or "/" in name or name.startswith("."):
+        raise StoreError(f"document name {name!r} is not a plain file name")
+    return name

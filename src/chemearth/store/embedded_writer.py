@@ -172,7 +172,7 @@ class EmbeddedVersionWriter(VersionWriter):
         fsync_dir(self.final.parent)
         try:
             with self._connect() as con:
-                register_version(con, self.home, record, self.final, per_country)
+                register_version(con, self.home, record, self.final, per_country, self.publish)
         except BaseException:
             shutil.rmtree(self.final, ignore_errors=True)
             raise
@@ -219,14 +219,15 @@ def register_version(
     record: VersionRecord,
     final: Path,
     per_country: dict[str, tuple[int, int]],
+    published: bool = True,
 ) -> None:
     """Register the version whose files are in ``final`` (already renamed into place) in
-    the catalogue, in one transaction."""
+    the catalogue, in one transaction; unpublished unless ``published``."""
     elements = sorted({str(c["element"]) for c in record.columns})
     con.execute("BEGIN TRANSACTION")
     fault("before-commit")
     con.execute(
-        "INSERT INTO versions VALUES (" + ", ".join(["?"] * 30) + ")",
+        "INSERT INTO versions VALUES (" + ", ".join(["?"] * 31) + ")",
         [
             record.dataset_id,
             record.version,
@@ -258,6 +259,7 @@ def register_version(
             record.ingested_at,
             str(final.relative_to(home)),
             json.dumps(record.extra),
+            published,
         ],
     )
     for col in record.columns:

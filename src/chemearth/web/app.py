@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from chemearth.access.audit import AuditLog
 from chemearth.access.catalogue import MAX_ROWS
 from chemearth.access.gateway import Gateway
+from chemearth.access.jobs import JobWorker
 from chemearth.config import (
     DEFAULT_AUTH_FAILURES,
     DEFAULT_MIN_CELL_N,
@@ -135,6 +137,7 @@ def create_app(store: Store, settings: WebSettings | None = None) -> FastAPI:
         routes_pages,
         routes_quality,
         routes_tiles,
+        routes_uploads,
     )
     from chemearth.web.auditing import AuditUploads
     from chemearth.web.caching import TileCache
@@ -159,7 +162,8 @@ def create_app(store: Store, settings: WebSettings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.tile_cache = TileCache(settings.tile_cache)
     app.state.auth_guard = FailedAttempts(settings.auth_failures, settings.auth_window_s)
-    app.state.audit = AuditLog(getattr(store, "home", None))
+    app.state.audit = AuditLog(store)
+    app.state.jobs = JobWorker(store, settings.boundaries)  # started by the first upload
 
     # the last added is the outermost: Hygiene marks every answer, cached tiles included
     app.add_middleware(BoundedTime, timeout_s=settings.timeout_s)
@@ -170,6 +174,7 @@ def create_app(store: Store, settings: WebSettings | None = None) -> FastAPI:
     _errors(app)
     app.include_router(routes_tiles.router)
     app.include_router(routes_api.router)
+    app.include_router(routes_uploads.router)
     app.include_router(routes_assess.router)
     app.include_router(routes_maps.router)
     app.include_router(routes_quality.router)
@@ -199,6 +204,8 @@ class BoundedTime:
             await self.app(scope, receive, send)
             return
         started = False
+        # routes that wait (an upload for its job) stop waiting in time: request.state
+        scope.setdefault("state", {})["deadline"] = time.monotonic() + self.timeout_s
 
         async def send_marked(message: Message) -> None:
             nonlocal started

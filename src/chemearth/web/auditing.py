@@ -59,7 +59,7 @@ def audit_read(
     ``dataset`` and ``element`` query parameters.
     """
     log = _log(conn)
-    if log is None or log.path is None or actor.role is Role.ANONYMOUS:
+    if log is None or not log.enabled or actor.role is Role.ANONYMOUS:
         return
     params = conn.scope.get("path_params") or {}
     kind = "dataset"
@@ -83,7 +83,10 @@ def audit_read(
                     route=conn.url.path, client=_client(conn), outcome="granted")
 
 
-_OUTCOMES = {401: "refused", 403: "refused", 429: "refused", 413: "rejected", 422: "rejected"}
+_OUTCOMES = {
+    202: "queued", 401: "refused", 403: "refused", 429: "refused", 413: "rejected",
+    422: "rejected",
+}
 
 
 class AuditUploads:

@@ -3,27 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
-import math
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from chemearth.access import uploads
 from chemearth.access.gateway import Gateway
 from chemearth.access.policy import Actor
 from chemearth.errors import (
     AccessDenied,
-    ChemearthError,
     GridError,
-    IngestRejected,
     NotFoundError,
-    RowError,
 )
-from chemearth.web import upload_io
 from chemearth.web.auditing import audit
 from chemearth.web.deps import (
     COOKIE,
@@ -419,113 +413,6 @@ def _audit_download(request: Request, gw: Gateway, actor: Actor, dataset: str, f
     if pol.sharing != "public" or embargoed:
         audit(request, "download", actor, dataset=dataset, sharing=pol.sharing,
               elements=elements, embargoed=embargoed or None, format=fmt, outcome="sent")
-
-
-# ---------------------------------------------------------------------- uploads
-
-
-@router.post(
-    "/datasets",
-    tags=["uploads"],
-    summary="Upload a survey",
-    status_code=201,
-    responses={
-        403: {"description": "Not a data owner of the descriptor's organisation."},
-        413: {"description": "The file or descriptor is over its size limit."},
-        422: {"description": "The file or descriptor is invalid; errors row by row."},
-    },
-)
-async def upload(
-    request: Request,
-    gw: GatewayDep,
-    actor: ActorDep,
-    file: Annotated[UploadFile, File(description="The survey file (CSV, Excel, GeoPackage).")],
-    descriptor: Annotated[UploadFile, File(description="The dataset descriptor (TOML).")],
-    strict: Annotated[bool, Form(description="Reject the whole file on any bad row.")] = False,
-) -> JSONResponse:
-    """Validate and ingest a survey file with its descriptor, then build its grid layers.
-
-    The same validation as ``chemearth ingest``: nothing is committed unless the answer
-    is 201. Needs a data owner's token (for the descriptor's organisation) or an admin's.
-    A descriptor without ``sharing`` makes the dataset restricted to its organisation;
-    the answer gives the policy in effect. See docs/web.md (Uploads) for the limits.
-    """
-    import asyncio
-
-    from starlette.concurrency import run_in_threadpool
-
-    from chemearth.grid.layers import build_layers
-
-    settings = request.app.state.settings
-    if actor.role not in ("owner", "admin"):
-        raise AccessDenied("uploads need a data owner's or an administrator's token")
-    name = upload_io.safe_name(file.filename, "survey.csv")
-    desc_name = upload_io.safe_name(descriptor.filename, "descriptor.toml")
-    text = await upload_io.read_descriptor(descriptor, desc_name)
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / name
-        await upload_io.save_upload(file, path, settings.upload_max_bytes)
-        gate = uploads.CommitGate()
-
-        def run() -> uploads.UploadResult:
-            return uploads.upload(
-                gw, actor, path, text, descriptor_name=desc_name,
-                boundaries=settings.boundaries, strict=strict,
-                build=lambda store, ds: build_layers(store, [ds]), gate=gate,
-            )
-
-        try:
-            result = await upload_io.until_committed(
-                asyncio.ensure_future(run_in_threadpool(run)), gate)
-        except (RowError, IngestRejected) as exc:
-            return _rejected(exc, tmp)
-        except ChemearthError as exc:
-            raise type(exc)(_scrub(str(exc), tmp)) from None
-        report = result.report
-        rejects = report.rejects.head(500).to_dict("records")
-    body = {
-        "dataset_id": report.dataset_id,
-        "version": report.version,
-        "status": report.status,
-        "file": name,
-        "n_rows": report.n_rows,
-        "n_samples": report.n_samples,
-        "n_measurements": report.n_measurements,
-        "n_rejected": report.n_rejected,
-        "policy": result.policy,
-        "rejects": [_clean(r, tmp) for r in rejects],
-        "warnings": [_scrub(w, tmp) for w in report.warnings],
-    }
-    audit(request, "upload", actor, dataset=report.dataset_id, version=report.version,
-          file=name, n_samples=report.n_samples, n_rejected=report.n_rejected,
-          outcome=report.status)
-    return JSONResponse(body, status_code=201)
-
-
-def _scrub(text: str, tmp: str) -> str:
-    """A message without the server's temporary folder in it."""
-    return text.replace(tmp + "/", "").replace(tmp, "")
-
-
-def _clean(rec: dict[Any, Any], tmp: str) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in rec.items():
-        if isinstance(v, float) and math.isnan(v):
-            out[str(k)] = None
-        else:
-            out[str(k)] = _scrub(v, tmp) if isinstance(v, str) else v
-    return out
-
-
-def _rejected(exc: Exception, tmp: str) -> JSONResponse:
-    errors: list[dict[str, Any]] = []
-    if isinstance(exc, RowError):
-        errors.append({"file": Path(exc.file).name, "row": exc.row, "column": exc.column,
-                       "reason": _scrub(exc.reason, tmp)})
-    rejects = getattr(exc, "rejects", None)
-    if rejects is not None and hasattr(rejects, "to_dict"):
-        errors += [_clean(r, tmp) for r in rejects.head(500).to_dict("records")]
-    return JSONResponse({"detail": _scrub(str(exc), tmp), "errors": errors}, status_code=422)
 
 
 # ---------------------------------------------------------------------- sessions

@@ -13,7 +13,8 @@ __all__ = ["app_from_env", "serve"]
 
 
 def app_from_env() -> FastAPI:
-    """The application for ``$CHEMEARTH_HOME`` (uvicorn workers build theirs with this).
+    """The application for ``$CHEMEARTH_STORE`` (else ``$CHEMEARTH_HOME``; uvicorn workers
+    build theirs with this).
 
     Its settings come from the environment, read by :class:`chemearth.config.Settings`.
     """
@@ -29,14 +30,24 @@ def app_from_env() -> FastAPI:
         secure_cookies=s.secure_cookies,
         trusted_proxies=s.trusted_proxies,
     )
-    return create_app(open_store(s.home), settings)
+    app = create_app(open_store(s.store), settings)
+    app.state.jobs.start()  # takes up jobs left running by a worker that stopped
+    return app
 
 
-def serve(home: Path, host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
-    """Serve the store in ``home`` until interrupted."""
+def serve(
+    home: Path | str, host: str = "127.0.0.1", port: int = 8000, workers: int = 1
+) -> None:
+    """Serve the store at ``home`` (a folder or a ``postgresql://`` URL) until interrupted.
+
+    Every worker process runs a job worker (:class:`chemearth.access.jobs.JobWorker`) that
+    takes uploads from the store's queue.
+    """
     import uvicorn
 
-    os.environ["CHEMEARTH_HOME"] = str(home)
+    os.environ["CHEMEARTH_STORE"] = str(home)
+    if isinstance(home, Path):
+        os.environ["CHEMEARTH_HOME"] = str(home)
     uvicorn.run(
         "chemearth.web.serve:app_from_env",
         factory=True,

@@ -1,29 +1,23 @@
-"""Receiving an upload: file names, size limits, the descriptor's text, and the wait.
+"""Receiving an upload: file names, size limits and the descriptor's text.
 
-The upload route (``POST /api/datasets`` in :mod:`chemearth.web.routes_api`) reads the
+The upload route (``POST /api/datasets`` in :mod:`chemearth.web.routes_uploads`) reads the
 survey file to a temporary folder and the descriptor into memory with these helpers.
 Limits reject, they never truncate: a descriptor over
 :data:`~chemearth.access.uploads.MAX_DESCRIPTOR_BYTES` or a file over the site's
 ``upload_max_bytes`` is refused whole (413), before anything is ingested.
-:func:`until_committed` waits for the ingest so that a request given up (its time is over)
-calls the commit off, and an answer is an error only if nothing was committed.
 """
 
 from __future__ import annotations
 
-import asyncio
 import re
 from pathlib import Path
-from typing import Any, TypeVar
 
 from fastapi import UploadFile
 
-from chemearth.access.uploads import MAX_DESCRIPTOR_BYTES, CommitGate
+from chemearth.access.uploads import MAX_DESCRIPTOR_BYTES
 from chemearth.errors import DescriptorError, InputTooLargeError
 
-__all__ = ["read_descriptor", "safe_name", "save_upload", "until_committed"]
-
-T = TypeVar("T")
+__all__ = ["read_descriptor", "safe_name", "save_upload"]
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _BLOCK = 1 << 20
@@ -67,26 +61,3 @@ async def read_descriptor(descriptor: UploadFile, name: str) -> str:
         raise DescriptorError(
             f"descriptor {name}: not UTF-8 (byte {exc.start}: {exc.reason})"
         ) from None
-
-
-async def until_committed(task: asyncio.Future[T], gate: CommitGate) -> T:
-    """The upload's result, with its commit called off if the request is given up.
-
-    When the request is cancelled (the site's time limit) before the ingest began its
-    commit, the gate is closed and the cancellation goes on: the ingest then abandons
-    its work and the error answer comes with nothing committed. Once the commit has
-    begun, the request waits for it and answers with its result, late.
-    """
-    try:
-        return await asyncio.shield(task)
-    except asyncio.CancelledError:
-        if gate.cancel():
-            task.add_done_callback(_forget)
-            raise
-        return await task
-
-
-def _forget(task: asyncio.Future[Any]) -> None:
-    """Collect the outcome of an upload nobody waits for any more (no 'never retrieved')."""
-    if not task.cancelled():
-        task.exception()
