@@ -200,3 +200,15 @@ def fresh_pg_url(pg_cluster):
         yield pg_cluster.url(name)
     finally:
         pg_cluster.drop_database(name)
+
+
+#: The two store backends every parametrised store test runs on.
+BACKENDS = ("embedded", "postgres")
+
+
+@pytest.fixture(params=BACKENDS)
+def store_location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where a new, empty store is: a folder (embedded) or a fresh PostgreSQL database."""
+    if request.param == "embedded":
+        return str(tmp_path / "store")
+    return str(request.getfixturevalue("fresh_pg_url"))

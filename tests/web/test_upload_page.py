@@ -87,6 +87,11 @@ def test_owner_uploads_through_the_page(
             page.click("#upload-submit")
             page.wait_for_selector("#upload-result p.ok")
             assert "meuse-page v1" in page.inner_text("#upload-result")
+            # the organisation's jobs: the refused upload failed, the good one is done
+            page.wait_for_selector("#upload-jobs tbody tr[data-state='done']")
+            states = page.locator("#upload-jobs tbody tr").evaluate_all(
+                "rows => rows.map(r => r.dataset.state)")
+            assert states[:2] == ["done", "failed"], states
             page.screenshot(path=str(ARTIFACTS / "upload-02-accepted.png"), full_page=True)
             layers = page.request.get(f"{url}/api/layers").json()["layers"]
             assert {x["element"] for x in layers if x["dataset"] == "meuse-page"} == {
