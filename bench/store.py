@@ -104,9 +104,8 @@ def main() -> None:
                     help="embedded first (ep) or PostgreSQL first (pe)")
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT / "bench"))
-    from ingest import ELEMENTS, generate
-
     from chemearth.store.pgcluster import Cluster
+    from ingest import ELEMENTS, generate
 
     args.out.mkdir(parents=True, exist_ok=True)
     print(f"generating {args.rows:,} samples x {len(ELEMENTS)} elements …", flush=True)
