@@ -22,7 +22,7 @@ def test_audit_lists_the_latest_events(env: dict[str, str]) -> None:
     assert r.exit_code == 0
     assert "no audit events" in r.output
     home = Path(env["CHEMEARTH_HOME"])
-    home.mkdir()
+    home.mkdir(exist_ok=True)  # opening the store for the audit log made it
     log = AuditLog(home)
     owner = Actor("ngu-owner", Role.OWNER, "NGU", token_id="0123456789ab")
     log.record("upload", owner, dataset="meuse-up", outcome="ingested", n_samples=155)
