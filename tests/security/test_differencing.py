@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from tests.conftest import BACKENDS
 from tests.web.conftest import AGGREGATED, EMBARGO
 
 from chemearth.access.disclosure import statistic_published
@@ -25,6 +26,24 @@ from chemearth.grid.geometry import get_grid
 
 K = 3
 ELEMENTS = ("Pb", "Zn")
+
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def secure_store(request: pytest.FixtureRequest, secure_store: Any) -> Any:
+    """The store with sharing rules, on each backend: every attack runs on both."""
+    if request.param == "embedded":
+        return secure_store
+    return request.getfixturevalue("secure_store_pg")
+
+
+@pytest.fixture(scope="module")
+def secure_client(request: pytest.FixtureRequest, secure_store: Any, secure_client: Any) -> Any:
+    """The website over that store."""
+    if isinstance(secure_store.store.location, str) and secure_store.store.location.startswith(
+            "postgresql://"):
+        return request.getfixturevalue("secure_client_pg")
+    return secure_client
 
 
 def _published_cells(client: Any, element: str) -> pd.DataFrame:
@@ -188,7 +207,7 @@ def test_per_country_breakdowns_are_for_full_access_only(secure_client: Any,
 @pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::chemearth.errors.ChemearthWarning")
 def test_a_new_version_with_one_more_sample_reveals_nothing(
-    tmp_path: Any, data_dir: Any, boundaries: Any
+    tmp_path: Any, data_dir: Any, boundaries: Any, store_location: str
 ) -> None:
     """Version 1 lacks one Kola humus site, version 2 adds it. An attacker who kept every
     answer about version 1 subtracts them from version 2's: the naive rule gives the
@@ -212,7 +231,7 @@ def test_a_new_version_with_one_more_sample_reveals_nothing(
     lines = full.read_text(encoding="utf-8").splitlines(keepends=True)
     v1 = tmp_path / "humus.csv"
     v1.write_text("".join(lines[:101] + lines[102:]), encoding="utf-8")  # site 100 missing
-    store = open_store(tmp_path / "store")
+    store = open_store(store_location)
     levels = [160_000, 80_000, 40_000, 20_000, 10_000]
     client = TestClient(create_app(store, WebSettings(boundaries=boundaries, timeout_s=120)))
 

@@ -133,15 +133,21 @@ def secure_store(
     tmp_path_factory: pytest.TempPathFactory, data_dir: Path, boundaries: Path
 ) -> SecureStore:
     """Real surveys under the three sharing policies, gridded, with a token per actor."""
+    from chemearth.store import open_store
+
+    home = tmp_path_factory.mktemp("secure-store")
+    return build_secure_store(open_store(home), home, data_dir, boundaries)
+
+
+def build_secure_store(store: Any, home: Any, data_dir: Path, boundaries: Path) -> SecureStore:
+    """Ingest and grid the secure store's surveys into ``store`` (of either backend) and
+    make a token per actor."""
     from chemearth.access.tokens import TokenStore
     from chemearth.grid.layers import build_layers
     from chemearth.ingest.descriptor import load_descriptor
     from chemearth.ingest.pipeline import ingest
     from chemearth.ingest.shipped import shipped_descriptor
-    from chemearth.store import open_store
 
-    home = tmp_path_factory.mktemp("secure-store")
-    store = open_store(home)
     descs = [
         _with_policy(load_descriptor(shipped_descriptor(PUBLIC)), organisation="EPFL"),
         _with_policy(
@@ -166,7 +172,7 @@ def secure_store(
         for desc in descs:
             ingest(store, desc, data_dir=data_dir, boundaries=boundaries)
     build_layers(store, levels=[80_000, 40_000, 20_000, 10_000, 4_000, 2_000, 1_000, 500])
-    tokens = TokenStore(home)
+    tokens = TokenStore(store)
     out = SecureStore(store, home)
     for name, spec in ACTORS.items():
         if spec is None:
@@ -175,6 +181,27 @@ def secure_store(
             role, org, grants = spec
             out.tokens[name] = tokens.create(name, role, organisation=org, grants=grants)
     return out
+
+
+@pytest.fixture(scope="session")
+def secure_store_pg(pg_cluster: Any, data_dir: Path, boundaries: Path) -> SecureStore:
+    """The secure store built the same way on the PostgreSQL server store."""
+    from chemearth.store import open_store
+
+    pg_cluster.create_database("secure_store")
+    url = pg_cluster.url("secure_store")
+    return build_secure_store(open_store(url), url, data_dir, boundaries)
+
+
+@pytest.fixture(scope="session")
+def secure_client_pg(secure_store_pg: SecureStore, boundaries: Path) -> Any:
+    """An in-process HTTP client of the secure website on the server store."""
+    from fastapi.testclient import TestClient
+
+    from chemearth.web import WebSettings, create_app
+
+    return TestClient(create_app(secure_store_pg.store,
+                                 WebSettings(boundaries=boundaries, timeout_s=120)))
 
 
 @pytest.fixture(scope="session")

@@ -90,6 +90,11 @@ def kola_cells(secure_store: Any) -> Any:
     anonymous median map shows them: the cell passes disclosure control
     (``chemearth.access.disclosure``, checked by ``tests/security``) and its median may
     be published (n >= 2k + 1)."""
+    return kola_pb_cells(secure_store)
+
+
+def kola_pb_cells(secure_store: Any) -> Any:
+    """What the ``kola_cells`` fixture gives, for a secure store of either backend."""
     from chemearth.access.disclosure import statistic_published
     from chemearth.access.gateway import Gateway
 
@@ -109,6 +114,11 @@ def kola_cells(secure_store: Any) -> Any:
 @pytest.fixture(scope="module")
 def cases(client: Any, admin: dict[str, str], kola_cells: Any) -> list[Case]:
     """Every API route instantiated with the values of the table below."""
+    return walk_cases(client, admin, kola_cells)
+
+
+def walk_cases(client: Any, admin: dict[str, str], kola_cells: Any) -> list[Case]:
+    """The ``cases`` fixture's requests, for a client of either backend."""
     import morecantile
 
     from chemearth.grid.geometry import get_grid
