@@ -51,7 +51,9 @@ from chemearth.store.embedded_files import (
     update_document,
 )
 from chemearth.store.embedded_writer import (
+    GENERATION_FILE,
     EmbeddedVersionWriter,
+    bump_generation,
     fault,
     frame,
     quote,
@@ -428,6 +430,12 @@ class EmbeddedStore(Store):
                     "INSERT OR REPLACE INTO version_cells VALUES (?, ?, ?, ?, now())",
                     [dataset_id, v, grid, rows],
                 )
+                row = con.execute(
+                    "SELECT published FROM versions WHERE dataset_id = ? AND version = ?",
+                    [dataset_id, v],
+                ).fetchone()
+            if row is not None and row[0]:  # an unpublished version's cells are not read
+                bump_generation(self.home)
             return rows
 
     def cell_versions(self) -> pd.DataFrame:
@@ -471,7 +479,7 @@ class EmbeddedStore(Store):
                     f"SELECT * FROM read_parquet([{src}], hive_partitioning = true, "
                     "hive_types = {'dataset_id': VARCHAR, 'version': INTEGER}) "
                     f"WHERE {' AND '.join(where)} "
-                    f"ORDER BY dataset_id, level_m DESC, element, medium, cell{lim}",
+                    f"ORDER BY dataset_id, level_m DESC, element, medium, cell, method, unit{lim}",
                     params,
                 )
             )
@@ -504,14 +512,16 @@ class EmbeddedStore(Store):
             )
 
     def generation(self) -> object:
-        stamps: list[tuple[int, int] | None] = []
-        for p in (self._db, self._db.with_name(self._db.name + ".wal")):
-            try:
-                st = p.stat()
-                stamps.append((st.st_mtime_ns, st.st_size))
-            except FileNotFoundError:
-                stamps.append(None)
-        return tuple(stamps)
+        """The text of the store's ``generation`` file, replaced by every write that
+        changes what readers of the latest versions see (a version committed published or
+        published, cells of a published version written); "" before the
+        first. Not the catalogue file's time stamp: that changes with every write,
+        unpublished ones and checkpoints too, and every reader's caches were rebuilt
+        several times per upload."""
+        try:
+            return (self.home / GENERATION_FILE).read_text()
+        except FileNotFoundError:
+            return ""
 
     def dataset_summary(self) -> pd.DataFrame:
         sql = f"""
@@ -566,6 +576,7 @@ class EmbeddedStore(Store):
                 "UPDATE versions SET published = TRUE WHERE dataset_id = ? AND version = ?",
                 [dataset_id, version],
             )
+            bump_generation(self.home)
 
     def unpublished(self) -> pd.DataFrame:
         with self._connect(read_only=True) as con:
