@@ -1,7 +1,6 @@
-"""The store interface, run against every backend (today: the embedded DuckDB + Parquet one).
-
-Later backends (PostgreSQL/PostGIS, Dask) join the ``store`` fixture's parameter list and
-must give identical results.
+"""The store interface, run against both backends: the embedded DuckDB + Parquet store and
+the PostgreSQL/PostGIS server store (``tests/store/test_postgres.py`` compares their reads
+frame by frame on real surveys).
 """
 
 from __future__ import annotations
@@ -47,11 +46,11 @@ A3,26.0,63.0,granite,30,,120
 """
 
 
-@pytest.fixture(params=["embedded"])
+@pytest.fixture(params=["embedded", "postgres"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
     if request.param == "embedded":
         return open_store(tmp_path / "store")
-    raise NotImplementedError(request.param)  # pragma: no cover
+    return open_store(request.getfixturevalue("fresh_pg_url"))
 
 
 def _ingest(store: Store, folder: Path, rows: str, boundaries: Path) -> object:

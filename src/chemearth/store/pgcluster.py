@@ -187,6 +187,10 @@ def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+#: The role of desktop GIS users, granted the views of public datasets by the store.
+READER_ROLE = "chemearth_reader"
+
+
 def _literal(text: str) -> str:
     """A quoted SQL string (standard_conforming_strings is on)."""
     return "'" + text.replace("'", "''") + "'"
@@ -613,6 +617,9 @@ class Cluster:
             self.psql(f"ALTER ROLE {_ident(ROLE)} LOGIN PASSWORD {password}")
         else:
             self.psql(f"CREATE ROLE {_ident(ROLE)} LOGIN PASSWORD {password}")
+        if not self._exists("pg_roles", "rolname", READER_ROLE):
+            # desktop GIS users' role (docs/deploy.md); the store's role may not create roles
+            self.psql(f"CREATE ROLE {_ident(READER_ROLE)} NOLOGIN")
         self.create_database(DATABASE)
         settings["provisioned"] = True
         self._save_settings(settings)
