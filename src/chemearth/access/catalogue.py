@@ -52,6 +52,8 @@ class Snapshot:
     policies: dict[str, Policy]
     inventory: pd.DataFrame  # Store.cell_inventory()
     memo: dict[Hashable, Any] = field(default_factory=dict)
+    #: a lock per memo key, held while it is computed (see :meth:`Catalogue.memo`)
+    making: dict[Hashable, threading.RLock] = field(default_factory=dict)
 
 
 class Catalogue:
@@ -81,6 +83,7 @@ class Catalogue:
         self.k = k
         self.max_rows = max_rows
         self._lock = threading.RLock()
+        self._making = threading.Lock()
         self._snap: Snapshot | None = None
 
     def _snapshot_changed(self) -> None:
@@ -129,10 +132,22 @@ class Catalogue:
             return snap
 
     def memo(self, key: Hashable, make: Callable[[], Any]) -> Any:
-        """``make()``, computed once per catalogue snapshot and ``key``."""
-        memo = self.snapshot().memo
-        if key not in memo:
-            memo[key] = make()
+        """``make()``, computed once per catalogue snapshot and ``key``.
+
+        Requests that want it while it is being computed wait for it rather than compute
+        it too: on a busy site every request of a kind that came in after an upload was
+        published computed the same answer at once (the layer list takes seconds), so
+        each took ever longer, past the site's time limit.
+        """
+        snap = self.snapshot()
+        memo = snap.memo
+        if key in memo:
+            return memo[key]
+        with self._making:
+            lock = snap.making.setdefault(key, threading.RLock())
+        with lock:
+            if key not in memo:
+                memo[key] = make()
         return memo[key]
 
     def sight(self, actor: Actor) -> tuple[Hashable, ...]:
@@ -158,9 +173,12 @@ class Catalogue:
             raise NotFoundError(f"dataset {dataset_id!r} not found")
         return pol
 
-    def visible_datasets(self, actor: Actor) -> list[str]:
-        """Ids of the datasets ``actor`` may see, sorted."""
-        return sorted(d for d, p in self.snapshot().policies.items() if p.visible(actor))
+    def visible_datasets(self, actor: Actor, snap: Snapshot | None = None) -> list[str]:
+        """Ids of the datasets ``actor`` may see, sorted (in ``snap``, else the latest
+        snapshot: a caller holding one passes it, since a dataset published meanwhile is
+        in the latest one only)."""
+        snap = snap if snap is not None else self.snapshot()
+        return sorted(d for d, p in snap.policies.items() if p.visible(actor))
 
     def dataset(self, actor: Actor, dataset_id: str) -> dict[str, Any]:
         """The catalogue entry of one dataset as ``actor`` may see it."""
@@ -213,7 +231,7 @@ class Catalogue:
     def _countries(self, actor: Actor) -> list[dict[str, Any]]:
         snap = self.snapshot()
         rows: dict[str, dict[str, Any]] = {}
-        for ds in self.visible_datasets(actor):
+        for ds in self.visible_datasets(actor, snap):
             rec = snap.records[ds]
             if str(rec["kind"]) != "survey" or str(rec.get("same_samples_as") or ""):
                 continue
@@ -240,7 +258,7 @@ class Catalogue:
         """Every element ``actor`` may see, with the datasets that hold it."""
         snap = self.snapshot()
         by: dict[str, list[str]] = {}
-        for ds in self.visible_datasets(actor):
+        for ds in self.visible_datasets(actor, snap):
             pol = snap.policies[ds]
             for e in string_list(snap.records[ds].get("elements")):
                 if pol.element_visible(actor, e):

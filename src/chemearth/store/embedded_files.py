@@ -10,7 +10,7 @@ Layout (in the store's folder)::
     <home>/jobs/<job id>/.lock    held (``flock``) by the worker running the job
 
 These live outside the DuckDB catalogue on purpose: a job's progress is written often, and
-the catalogue's file changing is how readers learn that the catalogue changed
+must not make readers think the catalogue changed
 (:meth:`EmbeddedStore.generation <chemearth.store.embedded.EmbeddedStore.generation>`).
 
 A worker claims a job by taking an exclusive ``flock`` on its lock file without waiting;
@@ -146,7 +146,9 @@ class FileJobs:
     ) -> str:
         """Queue a job (see :meth:`chemearth.store.base.Store.submit_job`)."""
         stamp = _now()
-        job_id = stamp.strftime("%Y%m%d%H%M%S") + "-" + secrets.token_hex(6)
+        # ids sort as the jobs were submitted (listing newest first, claiming oldest
+        # first): to the microsecond, since jobs submitted within one second are common
+        job_id = stamp.strftime("%Y%m%d%H%M%S%f") + "-" + secrets.token_hex(6)
         tmp = self.root / f".{job_id}.tmp"
         (tmp / "files").mkdir(parents=True)
         try:

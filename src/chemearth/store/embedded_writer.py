@@ -36,8 +36,10 @@ from chemearth.config import fault_point
 from chemearth.store.base import SAMPLE_SCHEMA, VersionRecord, VersionWriter
 
 __all__ = [
+    "GENERATION_FILE",
     "Connect",
     "EmbeddedVersionWriter",
+    "bump_generation",
     "fault",
     "frame",
     "fsync_dir",
@@ -47,6 +49,10 @@ __all__ = [
 ]
 
 _FSYNC = True
+#: The file in the store folder whose text changes whenever what readers of the latest
+#: versions see changes (:meth:`EmbeddedStore.generation
+#: <chemearth.store.embedded.EmbeddedStore.generation>`).
+GENERATION_FILE = "generation"
 
 #: Opens a read-write connection to the store's catalogue (closed when the block ends).
 Connect: TypeAlias = Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
@@ -177,6 +183,8 @@ class EmbeddedVersionWriter(VersionWriter):
             shutil.rmtree(self.final, ignore_errors=True)
             raise
         self.committed = True
+        if self.publish:
+            bump_generation(self.home)
         self._lock.__exit__(None, None, None)
         return self.version
 
@@ -288,11 +296,27 @@ def register_version(
     con.execute("COMMIT")
 
 
+def bump_generation(home: Path) -> None:
+    """Record that what readers of the latest versions see has changed (call after the
+    catalogue transaction that changed it committed, so that a reader who sees the new
+    generation reads the new catalogue).
+
+    Only such changes count: a version committed unpublished, the cells of an unpublished
+    version or a checkpoint of the catalogue's file change nothing a reader sees, and
+    every reader's caches would be rebuilt for nothing (several times per upload).
+    """
+    tmp = home / f".{GENERATION_FILE}.{uuid.uuid4().hex}.tmp"
+    tmp.write_text(uuid.uuid4().hex)
+    os.replace(tmp, home / GENERATION_FILE)
+
+
 def remove_uncommitted(home: Path, con: duckdb.DuckDBPyConnection) -> None:
     """Remove files of writes that never committed (call under the write lock)."""
     tmp = home / "tmp"
     if tmp.exists():
         shutil.rmtree(tmp, ignore_errors=True)
+    for f in home.glob(f".{GENERATION_FILE}.*.tmp"):
+        f.unlink(missing_ok=True)
     registered = {r[0] for r in con.execute("SELECT path FROM versions").fetchall()}
     data = home / "data"
     if not data.exists():
@@ -300,6 +324,10 @@ def remove_uncommitted(home: Path, con: duckdb.DuckDBPyConnection) -> None:
     for d in data.glob("dataset_id=*/version=*"):
         if str(d.relative_to(home)) not in registered:
             shutil.rmtree(d, ignore_errors=True)
+    # a cell table being written (``write_cells``, under the same lock) by a process that
+    # was killed before renaming it into place
+    for f in data.glob("dataset_id=*/version=*/cells-*.tmp"):
+        f.unlink(missing_ok=True)
 
 
 def fault(point: str) -> None:
