@@ -30,7 +30,7 @@ ELEMENTS = ("Pb", "Zn")
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
-def secure_store(request: pytest.FixtureRequest, secure_store: Any) -> Any:
+def attacked_store(request: pytest.FixtureRequest, secure_store: Any) -> Any:
     """The store with sharing rules, on each backend: every attack runs on both."""
     if request.param == "embedded":
         return secure_store
@@ -38,10 +38,10 @@ def secure_store(request: pytest.FixtureRequest, secure_store: Any) -> Any:
 
 
 @pytest.fixture(scope="module")
-def secure_client(request: pytest.FixtureRequest, secure_store: Any, secure_client: Any) -> Any:
+def attacked_client(request: pytest.FixtureRequest, attacked_store: Any,
+                    secure_client: Any) -> Any:
     """The website over that store."""
-    if isinstance(secure_store.store.location, str) and secure_store.store.location.startswith(
-            "postgresql://"):
+    if str(attacked_store.store.location).startswith("postgresql://"):
         return request.getfixturevalue("secure_client_pg")
     return secure_client
 
@@ -124,15 +124,15 @@ def _differencing(cells: pd.DataFrame, root: dict[str, Any] | None) -> list[tupl
 
 @pytest.mark.slow
 @pytest.mark.parametrize("element", ELEMENTS)
-def test_no_group_of_fewer_than_k_is_recovered(secure_client: Any, secure_store: Any,
+def test_no_group_of_fewer_than_k_is_recovered(attacked_client: Any, attacked_store: Any,
                                                element: str) -> None:
-    cells = _published_cells(secure_client, element)
+    cells = _published_cells(attacked_client, element)
     assert set(cells["grid"]) == {"global"}, "European cells cut the global ones"
     assert 4_000 not in set(cells["level_m"]), "4 km cells straddle 10 km cells"
-    found = _differencing(cells, _baseline(secure_client, element))
+    found = _differencing(cells, _baseline(attacked_client, element))
     assert found == []
     # the naive rule (every stored cell of n >= k, both grids, all levels) leaks
-    store = secure_store.store
+    store = attacked_store.store
     naive = []
     for grid in ("global",):
         c = store.cells(grid, dataset_id=AGGREGATED, element=element)
@@ -149,11 +149,11 @@ def test_no_group_of_fewer_than_k_is_recovered(secure_client: Any, secure_store:
 @pytest.mark.slow
 @pytest.mark.parametrize("element", ELEMENTS)
 def test_every_atom_of_the_published_sets_holds_k_samples(
-    secure_client: Any, secure_store: Any, element: str
+    attacked_client: Any, attacked_store: Any, element: str
 ) -> None:
     """The oracle: true sample places against every published set."""
-    cells = _published_cells(secure_client, element)
-    m = secure_store.store.measurements(AGGREGATED, elements=[element])
+    cells = _published_cells(attacked_client, element)
+    m = attacked_store.store.measurements(AGGREGATED, elements=[element])
     m = m[m["value"].notna()]
     g = get_grid("global")
     lon, lat = m["longitude"].to_numpy(), m["latitude"].to_numpy()
@@ -162,7 +162,7 @@ def test_every_atom_of_the_published_sets_holds_k_samples(
     # the cell counts the API publishes are the true counts
     for row, n in zip(member, cells["n"], strict=True):
         assert row.sum() == n
-    if _baseline(secure_client, element) is not None:
+    if _baseline(attacked_client, element) is not None:
         member.append(np.ones(len(m), dtype=bool))
     mat = np.stack(member)
     covered = mat.any(axis=0)
@@ -171,36 +171,36 @@ def test_every_atom_of_the_published_sets_holds_k_samples(
 
 
 @pytest.mark.slow
-def test_order_statistics_of_small_groups_are_not_published(secure_client: Any) -> None:
-    cells = _published_cells(secure_client, "Pb")
+def test_order_statistics_of_small_groups_are_not_published(attacked_client: Any) -> None:
+    cells = _published_cells(attacked_client, "Pb")
     for p in cells["props"]:
         for name in ("min", "max", "dl_max"):
             assert p.get(name) is None, (name, p)
         for name in ("p5", "p10", "p25", "median", "p75", "p90", "p95", "p98", "mad"):
             if p.get(name) is not None:
                 assert statistic_published(name, int(p["n"]), K), (name, p["n"])
-    r = secure_client.get(f"/api/layers/{AGGREGATED}/Pb/legend", params={"stat": "max"})
+    r = attacked_client.get(f"/api/layers/{AGGREGATED}/Pb/legend", params={"stat": "max"})
     assert r.status_code in (400, 404, 422)
-    base = _baseline(secure_client, "Pb")
+    base = _baseline(attacked_client, "Pb")
     assert base is not None
     assert base.get("min") is None
     assert base.get("max") is None
 
 
-def test_embargoed_elements_give_nothing(secure_client: Any) -> None:
+def test_embargoed_elements_give_nothing(attacked_client: Any) -> None:
     for element in EMBARGO:
-        r = secure_client.get(f"/api/collections/{AGGREGATED}.cells/items",
+        r = attacked_client.get(f"/api/collections/{AGGREGATED}.cells/items",
                               params={"element": element, "limit": 10})
         assert r.status_code == 200
         assert r.json()["features"] == []
 
 
-def test_per_country_breakdowns_are_for_full_access_only(secure_client: Any,
-                                                        secure_store: Any) -> None:
+def test_per_country_breakdowns_are_for_full_access_only(attacked_client: Any,
+                                                        attacked_store: Any) -> None:
     url = f"/api/assess/screening/{AGGREGATED}"
-    assert secure_client.get(url, params={"by": "country"}).status_code == 403
-    owner = secure_client.get(url, params={"by": "country"},
-                              headers=secure_store.headers("owner"))
+    assert attacked_client.get(url, params={"by": "country"}).status_code == 403
+    owner = attacked_client.get(url, params={"by": "country"},
+                              headers=attacked_store.headers("owner"))
     assert owner.status_code == 200
 
 
