@@ -212,3 +212,23 @@ def store_location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "embedded":
         return str(tmp_path / "store")
     return str(request.getfixturevalue("fresh_pg_url"))
+
+
+@pytest.fixture
+def open_folder():
+    """A folder under /tmp that a local cluster's OS user (``postgres`` as root) can enter;
+    a cluster left in ``<folder>/postgres`` is stopped and the folder removed afterwards."""
+    import shutil
+    import tempfile
+
+    from chemearth.store.pgcluster import Cluster
+
+    folder = Path(tempfile.mkdtemp(prefix="chemearth-pg-test-", dir="/tmp"))
+    folder.chmod(0o755)
+    try:
+        yield folder
+    finally:
+        cluster = Cluster(folder / "postgres")
+        if cluster.initialized:
+            cluster.stop()
+        shutil.rmtree(folder, ignore_errors=True)

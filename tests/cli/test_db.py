@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -15,24 +12,15 @@ import pytest
 from click.testing import CliRunner
 
 from chemearth.cli import cli, main
-from chemearth.store.pgcluster import Cluster
 
 CHEMEARTH = str(Path(sys.executable).parent / "chemearth")
 URL = re.compile(r"^postgresql://chemearth:[A-Za-z0-9_-]+@127\.0\.0\.1:(\d+)/chemearth$")
 
 
 @pytest.fixture
-def home() -> Iterator[Path]:
+def home(open_folder: Path) -> Path:
     """A store folder under /tmp that the server's OS user (postgres, as root) can enter."""
-    folder = Path(tempfile.mkdtemp(prefix="chemearth-db-cli-", dir="/tmp"))
-    folder.chmod(0o755)
-    try:
-        yield folder
-    finally:
-        cluster = Cluster(folder / "postgres")
-        if cluster.initialized:
-            cluster.stop()
-        shutil.rmtree(folder, ignore_errors=True)
+    return open_folder
 
 
 def test_start_status_url_stop(home: Path) -> None:

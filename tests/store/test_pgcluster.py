@@ -13,7 +13,6 @@ import re
 import shutil
 import stat
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -25,20 +24,6 @@ from chemearth.store.pgcluster import Cluster
 
 URL = re.compile(r"^postgresql://chemearth:([A-Za-z0-9_-]+)@127\.0\.0\.1:(\d+)/chemearth$")
 ROOT = os.geteuid() == 0
-
-
-@pytest.fixture
-def open_folder() -> Iterator[Path]:
-    """A folder under /tmp that the server's OS user can enter."""
-    folder = Path(tempfile.mkdtemp(prefix="chemearth-pg-test-", dir="/tmp"))
-    folder.chmod(0o755)
-    try:
-        yield folder
-    finally:
-        cluster = Cluster(folder / "postgres")
-        if cluster.initialized:
-            cluster.stop()
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def test_init_start_status_url_stop_restart(open_folder: Path) -> None:
