@@ -16,22 +16,17 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import numpy as np
-import pyarrow as pa
 import pyarrow.compute as pc
 
 from chemearth.ingest.descriptor import Source, parse_descriptor
+from chemearth.ingest.infer_crs import CoordinateProposal, propose_coordinates
 from chemearth.ingest.readers import RawTable, read_table, sniff_text
 
-__all__ = ["find_header_row", "propose_descriptor"]
+__all__ = ["Proposal", "find_header_row", "propose", "propose_descriptor"]
 
-_LON = re.compile(r"^(lon|long|longitude|lng|x_?wgs84|dec_?long.*)$", re.I)
-_LAT = re.compile(r"^(lat|latitude|y_?wgs84|dec_?lat.*)$", re.I)
-_X = re.compile(r"^(x|xcoo|xcoord|x_.*|easting|east|utm_?e.*|xloc)$", re.I)
-_Y = re.compile(r"^(y|ycoo|ycoord|y_.*|northing|north|utm_?n.*|yloc)$", re.I)
 _ID = re.compile(r"(^id$|_id$|^id_|sample|labno|lab_?id|^site|\.loc$|^no$|^code$)", re.I)
 _DATE = re.compile(r"date|collected|sampled_on", re.I)
 _COUNTRY = re.compile(r"^(country|coun|iso|iso_?a[23]|nation)$", re.I)
@@ -62,12 +57,13 @@ def find_header_row(rows: list[list[str]]) -> int:
     return 1
 
 
-def _preview_rows(path: Path) -> list[list[str]]:
+def _preview_rows(path: Path, sheet: str | int | None = None) -> list[list[str]]:
     suffix = path.suffix.lower()
     if suffix in (".xls", ".xlsx"):
         from chemearth.ingest.readers import excel_rows
 
-        return [["" if v is None else str(v) for v in r] for r in excel_rows(path, 0, 40)]
+        rows = excel_rows(path, 0 if sheet is None else sheet, 40)
+        return [["" if v is None else str(v) for v in r] for r in rows]
     if suffix in (".gpkg", ".shp", ".geojson"):
         return []
     import csv
@@ -79,7 +75,25 @@ def _preview_rows(path: Path) -> list[list[str]]:
     return [list(r) for r in csv.reader(lines, delimiter=delim)]
 
 
-def propose_descriptor(path: Path, header_row: int | None = None) -> str:
+@dataclass
+class Proposal:
+    """A proposed descriptor, with what the user must still decide.
+
+    ``text`` is the commented TOML; ``decisions`` lists, in words, every choice that could
+    not be inferred (an empty list: the proposal should ingest as it is, after review).
+    """
+
+    text: str
+    decisions: list[str] = field(default_factory=list)
+
+
+def propose_descriptor(
+    path: Path,
+    header_row: int | None = None,
+    *,
+    sheet: str | int | None = None,
+    boundaries: Path | None = None,
+) -> str:
     """Return a commented TOML descriptor proposed for the survey file at ``path``.
 
     Parameters
@@ -88,39 +102,74 @@ def propose_descriptor(path: Path, header_row: int | None = None) -> str:
         A CSV, Excel, GeoPackage or Shapefile survey table.
     header_row : int, optional
         1-based row of the column names; found automatically when omitted.
+    sheet : str or int, optional
+        The worksheet of a workbook (name or 0-based index; default the first).
+    boundaries : Path, optional
+        Natural Earth admin-0 countries, to infer the CRS and the countries from where the
+        points land.
     """
+    return propose(path, header_row, sheet=sheet, boundaries=boundaries).text
+
+
+def propose(
+    path: Path,
+    header_row: int | None = None,
+    *,
+    sheet: str | int | None = None,
+    boundaries: Path | None = None,
+) -> Proposal:
+    """Like :func:`propose_descriptor`, with the decisions left to the user."""
+    from chemearth.ingest.infer_limits import propose_censoring
+    from chemearth.ingest.infer_units import propose_columns
     from chemearth.reference.elements import is_element
     from chemearth.reference.names import recognise_column
 
-    hrow, units_row = _layout(path, header_row)
-    raw = read_table(path, Source(header_row=hrow, units_row=units_row))
+    hrow, units_row = _layout(path, header_row, sheet)
+    source = Source(header_row=hrow, units_row=units_row, sheet=0 if sheet is None else sheet)
+    raw = read_table(path, source)
     names = [c for c in raw.table.column_names if not c.startswith("__")]
     guesses = {}
     for c in names:
         g = recognise_column(c)
         if g is not None:
             guesses[c] = g
-    lon, lat, x, y = (_first(names, p) for p in (_LON, _LAT, _X, _Y))
-    coords = _coordinates(raw, lon, lat, x, y)
+    coords = propose_coordinates(raw, names, boundaries)
+    for c in coords.used:
+        guesses.pop(c, None)
     id_col = _id_column(raw, names, set(guesses))
     date_col = next((c for c in names if _DATE.search(c) and c not in guesses), "")
     country_col = next((c for c in names if _COUNTRY.match(c)), "")
     country_scheme = _country_scheme(raw, country_col) if country_col else None
     if country_scheme is None:
         country_col = ""
-    used = {id_col, date_col, country_col, *coords[:2]}
+    used = {id_col, date_col, country_col, *coords.used}
     attrs = [c for c in names if c not in guesses and c not in used and not c.endswith("Cen")]
-    encoding, note = _censoring(raw, [c for c, g in guesses.items() if is_element(g.analyte)])
+    columns = propose_columns(raw, guesses)
+    censoring = propose_censoring(raw, [p.column for p in columns if is_element(p.element)])
+    decisions = [*coords.decisions, *(d for p in columns for d in p.decisions),
+                 *censoring.decisions]
     stem = re.sub(r"[^a-z0-9]+", "-", path.stem.lower()).strip("-")[:60] or "dataset"
     out = [
         f"# Descriptor proposed by `chemearth describe` for {path.name}.",
         "# Review every line (units, methods, CRS, metadata), then:",
+        f"#   chemearth check {path.name} -d {stem}.toml",
         f"#   chemearth ingest {path.name} -d {stem}.toml",
+    ]
+    if decisions:
+        out.append("#")
+        out.append("# TO DECIDE before it can be ingested:")
+        out += [f"#   - {d}" for d in decisions]
+    out += [
         "",
         "[dataset]",
         f"id = {json.dumps(stem)}",
         f"title = {json.dumps(path.stem)}",
         'organisation = ""',
+    ]
+    if coords.countries:
+        out.append(f"countries = {json.dumps(list(coords.countries))}"
+                   "   # where the points fall (see [coordinates])")
+    out += [
         'medium = "unknown"   # topsoil, c-horizon, humus, moss, stream sediment, ...',
         'licence = ""',
         'citation = ""',
@@ -132,18 +181,9 @@ def propose_descriptor(path: Path, header_row: int | None = None) -> str:
     ]
     if units_row:
         out.append(f"units_row = {units_row}")
-    if coords[0]:
-        out += [
-            "",
-            "[coordinates]",
-            f"x = {json.dumps(coords[0])}",
-            f"y = {json.dumps(coords[1])}",
-            f"crs = {json.dumps(coords[2])}{coords[3]}",
-        ]
-        if country_col:
-            out.append(f"country_column = {json.dumps(country_col)}")
-            if country_scheme:
-                out.append(f"country_codes = {json.dumps(country_scheme)}")
+    if sheet is not None:
+        out.append(f"sheet = {json.dumps(sheet)}")
+    out += _coordinate_lines(coords, country_col, country_scheme)
     out += ["", "[sample]"]
     if id_col:
         out.append(f"id = {json.dumps(id_col)}")
@@ -151,10 +191,11 @@ def propose_descriptor(path: Path, header_row: int | None = None) -> str:
         out.append(f"date = {json.dumps(date_col)}")
     if attrs:
         out.append(f"attributes = {json.dumps(attrs, ensure_ascii=False)}")
+    out += ["", "[censoring]"]
+    note = f"   # {censoring.comment}" if censoring.comment else ""
+    out.append(f'encoding = "{censoring.encoding}"{note}')
+    out += censoring.lines
     out += [
-        "",
-        "[censoring]",
-        f'encoding = "{encoding}"{note}',
         "",
         "[defaults]",
         'unit = "mg/kg"',
@@ -163,25 +204,19 @@ def propose_descriptor(path: Path, header_row: int | None = None) -> str:
         "",
         "[columns]",
     ]
-    out += _column_lines(raw, guesses)
+    out += [p.line() for p in columns]
     text = "\n".join(out) + "\n"
     parse_descriptor(text)  # the proposal must at least be a valid descriptor
-    return text
+    return Proposal(text, decisions)
 
 
-def _oxide_unit(raw: RawTable, column: str, analyte: str) -> str | None:
-    """Oxides are nearly always reported in wt.%: propose it when the values fit."""
-    if not re.match(r"^[A-Z][a-z]?\d*O\d*$", analyte):
-        return None
-    _lo, hi = _range(raw, column)
-    return "%" if not np.isnan(hi) and hi <= 100 else None
-
-
-def _layout(path: Path, header_row: int | None) -> tuple[int, int]:
+def _layout(
+    path: Path, header_row: int | None, sheet: str | int | None = None
+) -> tuple[int, int]:
     """(header row, units row or 0), found from the first rows of the file."""
     from chemearth.reference.names import recognise_units_row
 
-    rows = _preview_rows(path)
+    rows = _preview_rows(path, sheet)
     hrow = header_row or (find_header_row(rows) if rows else 1)
     if len(rows) > hrow:
         below = rows[hrow]
@@ -189,20 +224,6 @@ def _layout(path: Path, header_row: int | None) -> tuple[int, int]:
         if any(units) and not any(_is_number(str(c)) for c in below if str(c).strip()):
             return hrow, hrow + 1
     return hrow, 0
-
-
-def _column_lines(raw: RawTable, guesses: dict[str, Any]) -> list[str]:
-    """One ``[columns]`` line per recognised analyte column."""
-    out = []
-    for c, g in guesses.items():
-        unit = raw.units.get(c) or g.unit or _oxide_unit(raw, c, g.analyte)
-        fields = [f"element = {json.dumps(g.analyte)}"]
-        if unit:
-            fields.append(f"unit = {json.dumps(unit, ensure_ascii=False)}")
-        if g.method:
-            fields.append(f"method = {json.dumps(g.method)}")
-        out.append(f"{json.dumps(c, ensure_ascii=False)} = {{ {', '.join(fields)} }}")
-    return out
 
 
 def _country_scheme(raw: RawTable, column: str) -> str | None:
@@ -221,35 +242,6 @@ def _country_scheme(raw: RawTable, column: str) -> str | None:
     return None
 
 
-def _first(names: list[str], pattern: re.Pattern[str]) -> str:
-    return next((c for c in names if pattern.match(c)), "")
-
-
-def _range(raw: RawTable, col: str) -> tuple[float, float]:
-    arr = raw.table.column(col)
-    if not (pa.types.is_floating(arr.type) or pa.types.is_integer(arr.type)):
-        return (np.nan, np.nan)
-    v = arr.to_numpy()
-    return float(np.nanmin(v)), float(np.nanmax(v))
-
-
-def _coordinates(raw: RawTable, lon: str, lat: str, x: str, y: str) -> tuple[str, str, str, str]:
-    if "__easting" in raw.table.column_names:
-        return "geometry", "geometry", raw.crs or "EPSG:4326", ""
-    if lon and lat:
-        lo, la = _range(raw, lon), _range(raw, lat)
-        if abs(lo[0]) <= 180 and abs(lo[1]) <= 180 and abs(la[0]) <= 90 and abs(la[1]) <= 90:
-            return lon, lat, "EPSG:4326", "   # WGS84 longitude/latitude (check the datum)"
-    if x and y:
-        xr, yr = _range(raw, x), _range(raw, y)
-        note = (
-            f"   # TODO: set the CRS (EPSG code or PROJ string); x {xr[0]:g}..{xr[1]:g}, "
-            f"y {yr[0]:g}..{yr[1]:g}"
-        )
-        return x, y, "EPSG:4326", note
-    return "", "", "", ""
-
-
 def _id_column(raw: RawTable, names: list[str], analytes: set[str]) -> str:
     for c in names:
         if c in analytes or not _ID.search(c):
@@ -260,28 +252,20 @@ def _id_column(raw: RawTable, names: list[str], analytes: set[str]) -> str:
     return ""
 
 
-def _censoring(raw: RawTable, analytes: list[str]) -> tuple[str, str]:
-    lt = neg = zero = 0
-    for c in analytes:
-        col = raw.table.column(c)
-        if pa.types.is_string(col.type):
-            lt += pc.sum(pc.fill_null(pc.starts_with(col, "<"), False)).as_py() or 0
-        elif pa.types.is_floating(col.type) or pa.types.is_integer(col.type):
-            v = col.to_numpy(zero_copy_only=False).astype(float)
-            neg += int(np.sum(v < 0))
-            zero += int(np.sum(v == 0))
-    if any(f"{c}Cen" in raw.table.column_names for c in analytes):
-        return "flag_column", "   # boolean *Cen columns flag values below the DL"
-    if neg:
-        return "negative", f"   # {neg} negative values found: -2 means <2"
-    if zero:
-        return "zero", (
-            f"   # {zero} zeros found: if they mean <DL, give limits_file or "
-            "per-column detection_limit"
-        )
-    if lt:
-        return "lt_string", f"   # {lt} '<DL' values found"
-    return "lt_string", (
-        "   # no DL marks found; if values were substituted (e.g. half the DL) "
-        'use "substituted" with factor and limits'
-    )
+def _coordinate_lines(coords: CoordinateProposal, country_col: str,
+                      country_scheme: str | None) -> list[str]:
+    """The ``[coordinates]`` section (none when the table has no coordinates)."""
+    if not coords.x:
+        return []
+    out = ["", "[coordinates]"]
+    out += [f"# {c}" for c in coords.comments]
+    out += [f"x = {json.dumps(coords.x)}", f"y = {json.dumps(coords.y)}"]
+    if coords.crs:
+        out.append(f"crs = {json.dumps(coords.crs)}")
+    else:
+        out.append('# crs = ""   # TO DECIDE: no CRS fits these coordinates')
+    if country_col:
+        out.append(f"country_column = {json.dumps(country_col)}")
+        if country_scheme:
+            out.append(f"country_codes = {json.dumps(country_scheme)}")
+    return out
