@@ -20,25 +20,27 @@ from chemearth.ingest.descriptor import load_descriptor
 from chemearth.ingest.pipeline import ingest
 
 # dataset id: (rows as the README counts them, samples stored, of them not sampled,
-#              rejected rows, measurements, censored, expects warnings)
+#              rejected rows, measurements, censored by the encoding's own marks or limits,
+#              expects warnings); cells equal to a declared substitution constant
+#              ([censoring.substituted]) are counted independently by _substituted_cells
 DATASETS = {
     "usgs-ds801-top5": (4857, 4857, 16, 0, 213004, 19706, False),
     "usgs-ds801-top5-csv": (4857, 4857, 16, 0, 213004, 19706, False),
     "usgs-ds520-colorado": (959, 959, 0, 0, 37401, 240, False),
     "usgs-ngs-il-in": (2858, 2858, 0, 0, 16722, 4394, False),
-    "kola-chorizon": (606, 606, 0, 0, 56964, 42, True),
+    "kola-chorizon": (606, 606, 0, 0, 56964, 42, False),
     "kola-chorizon-dl": (606, 606, 0, 0, 32724, 42, False),
-    "kola-bhorizon": (609, 609, 0, 0, 27405, 0, True),
-    "kola-humus": (617, 617, 0, 0, 25297, 0, True),
-    "kola-moss": (598, 598, 0, 0, 18538, 0, True),
+    "kola-bhorizon": (609, 609, 0, 0, 27405, 0, False),
+    "kola-humus": (617, 617, 0, 0, 25297, 0, False),
+    "kola-moss": (598, 598, 0, 0, 18538, 0, False),
     # replicate files: one row per pair, two samples per row
-    "kola-chorizon-field-duplicates": (49, 98, 0, 0, 8231, 4, True),
-    "kola-chorizon-analytical-duplicates": (52, 104, 0, 0, 8735, 10, True),
-    "kola-chorizon-standard": (52, 52, 0, 0, 4368, 2, True),
-    "bss-top": (768, 768, 0, 0, 32256, 0, True),
-    "bss-bottom": (768, 768, 0, 0, 32256, 0, True),
+    "kola-chorizon-field-duplicates": (49, 98, 0, 0, 8231, 4, False),
+    "kola-chorizon-analytical-duplicates": (52, 104, 0, 0, 8735, 10, False),
+    "kola-chorizon-standard": (52, 52, 0, 0, 4368, 2, False),
+    "bss-top": (768, 768, 0, 0, 32256, 0, False),
+    "bss-bottom": (768, 768, 0, 0, 32256, 0, False),
     # one GEMAS row (line 295) has a mistyped latitude: rejected, see test_rejected_rows
-    "gemas": (2108, 2107, 0, 1, 46279, 0, True),
+    "gemas": (2108, 2107, 0, 1, 46279, 0, False),
     "meuse": (155, 155, 0, 0, 620, 0, False),
     "meuse-all": (164, 164, 0, 0, 635, 0, True),
     "jura": (359, 359, 0, 0, 2513, 0, False),
@@ -184,12 +186,30 @@ def test_counts(demo_store, dataset_id):
     assert r.n_not_sampled == n_not_sampled
     assert r.n_rejected == n_rejected
     assert r.n_measurements == n_meas
-    assert r.n_censored == n_cens
+    substituted = _substituted_cells(demo_store, dataset_id)
+    assert r.n_censored == n_cens + sum(substituted.values())
+    assert [int(n.split(": ")[1].split()[0]) for n in r.notes] == list(substituted.values())
     assert bool(demo_store.warnings[dataset_id]) == warns
     samples = _samples(demo_store, dataset_id)
     assert len(samples) == n_samples
     assert samples["sample_id"].is_unique
     assert int((~samples["sampled"]).sum()) == n_not_sampled
+
+
+def _substituted_cells(demo_store, dataset_id: str) -> dict[str, int]:
+    """Per declared substitution constant, the cells of the raw file equal to it (pandas)."""
+    desc = load_descriptor(demo_store.descriptors[dataset_id])
+    if not desc.censoring.substituted:
+        return {}
+    df = pd.read_csv(demo_store.data_dir / desc.source.path)
+    out = {}
+    for column, sub in desc.censoring.substituted.items():
+        n = 0
+        for prefix in desc.sample.replicate_prefixes or ("",):
+            x = pd.to_numeric(df[prefix + column], errors="coerce")
+            n += int(np.isclose(x, sub.value, rtol=1e-9, atol=0).sum())
+        out[column] = n
+    return out
 
 
 @pytest.mark.parametrize("dataset_id", sorted(DATASETS))
@@ -403,7 +423,11 @@ def test_kola_chorizon_half_dl(demo_store, data_dir):
         unit = m.loc[m["source_column"] == column, "original_unit"].iloc[0]
         expected_dl = dl * factors.get(unit, 1.0)
         assert np.allclose(stored["value"].to_numpy()[half], expected_dl), column
-    assert n_half == int(m["censored"].sum()) == 42
+    assert n_half == 42
+    # the columns without a published limit: their declared substitution constants
+    substituted = _substituted_cells(demo_store, "kola-chorizon")
+    assert substituted["Au_INAA"] == 439 and substituted["Ni_INAA"] == 523
+    assert n_half + sum(substituted.values()) == int(m["censored"].sum())
     # a concrete cell: As = 0.05 (half the DL 0.1) in chorizon.csv is stored censored at 0.1
     as_half = f.index[f["As"] == 0.05]
     assert len(as_half) == 10

@@ -55,6 +55,8 @@ class ParsedColumn:
     not_sampled: np.ndarray
     originals: dict[int, float]
     warnings: list[str]
+    #: cells equal to the column's declared substitution constant (stored censored)
+    n_substituted: int = 0
 
 
 def load_limits(desc: Descriptor, ref_dir: Path) -> dict[str, float]:
@@ -161,9 +163,12 @@ def _parse_one(
         cen_name = spec.column + desc.censoring.flag_suffix
         if cen_name in raw.table.column_names:
             fc = _flag_column(raw, cen_name)
-    col = apply_censoring(cells, desc.censoring, limit, fl, fc)
+    substitution = desc.censoring.substituted.get(spec.column)
+    col = apply_censoring(cells, desc.censoring, limit, fl, fc, substitution)
     _column_problems(cells, col, spec, problems)
-    return _finish(spec, element, unit, factor, cells, col, limit)
+    parsed = _finish(spec, element, unit, factor, cells, col, col.limit)
+    parsed.n_substituted = col.n_substituted
+    return parsed
 
 
 def _column_problems(
@@ -297,3 +302,41 @@ def column_table(parsed: list[ParsedColumn]) -> list[dict[str, object]]:
         }
         for k, p in enumerate(parsed)
     ]
+
+
+
+def undeclared_constants(parsed: list[ParsedColumn], desc: Descriptor) -> list[str]:
+    """Warnings for columns holding what looks like a substitution constant not declared.
+
+    Only columns with no below-limit mark of their own (no ``<``, no censored cell) and no
+    ``[censoring.substituted]`` entry are examined, with
+    :func:`chemearth.ingest.infer_limits.find_constant` at the descriptor's factor.
+    """
+    from chemearth.ingest.infer_limits import find_constant
+
+    out = []
+    for p in parsed:
+        if p.spec.column in desc.censoring.substituted or p.censored.any():
+            continue
+        found = find_constant(p.value / p.factor, desc.censoring.factor)
+        if found is None:
+            continue
+        if found.kind == "bottom":
+            what = (f"looks written in place of '<DL' (limit {found.detection_limit:g}?) but is "
+                    "kept as a measured value; declare it under [censoring.substituted]")
+        else:
+            what = ("may stand for '<DL' but is kept as a measured value; if it does, declare "
+                    "it under [censoring.substituted] with its limit")
+        out.append(f"column {p.spec.column!r}: {found.evidence}: the constant {what}")
+    return out
+
+
+def substitution_notes(counts: dict[str, int], desc: Descriptor) -> list[str]:
+    """One line per declared substitution constant: how many cells it censored, and why."""
+    out = []
+    for column, sub in desc.censoring.substituted.items():
+        n = counts.get(column, 0)
+        why = f" ({sub.note})" if sub.note else ""
+        out.append(f"column {column!r}: {n} cell(s) equal to the substitution constant "
+                   f"{sub.value:g} stored below the detection limit {sub.detection_limit:g}{why}")
+    return out

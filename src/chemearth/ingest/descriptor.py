@@ -34,6 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from chemearth.errors import DescriptorError
 
 __all__ = [
@@ -51,6 +53,7 @@ __all__ = [
     "QcSpec",
     "SampleSpec",
     "Source",
+    "Substitution",
     "load_descriptor",
     "parse_descriptor",
 ]
@@ -193,6 +196,24 @@ class QcSpec:
 
 
 @dataclass(frozen=True)
+class Substitution:
+    """A constant written in place of "below the detection limit" in one column.
+
+    Declared under ``[censoring.substituted]``: every cell of the column equal to ``value``
+    is stored censored at ``detection_limit``; ``note`` says where the limit comes from
+    (e.g. "inferred from a constant in 25 % of rows").
+    """
+
+    value: float
+    detection_limit: float
+    note: str = ""
+
+    def matches(self, number: np.ndarray) -> np.ndarray:
+        """True where ``number`` is the constant (to a relative 1e-9, for float text)."""
+        return np.abs(number - self.value) <= 1e-9 * max(abs(self.value), 1e-300)
+
+
+@dataclass(frozen=True)
 class Censoring:
     """The ``[censoring]`` section: how below-detection-limit values are written."""
 
@@ -204,6 +225,8 @@ class Censoring:
     flag_id_column: str = ""
     flag_values: tuple[str, ...] = ("yes", "true", "left", "1")
     flag_suffix: str = "Cen"
+    #: ``[censoring.substituted]``: source column -> the constant that stands for "<DL"
+    substituted: dict[str, Substitution] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -543,8 +566,11 @@ def parse_descriptor(text: str, path: Path | None = None) -> Descriptor:
             "flag_id_column": str,
             "flag_values": list,
             "flag_suffix": str,
+            "substituted": dict,
         },
     )
+    if "substituted" in cens_kw:
+        cens_kw["substituted"] = _substitutions(cens_kw["substituted"], where)
     censoring = Censoring(**cens_kw)
     if censoring.encoding not in CENSORING_ENCODINGS:
         raise DescriptorError(
@@ -554,6 +580,11 @@ def parse_descriptor(text: str, path: Path | None = None) -> Descriptor:
     if censoring.encoding == "flag_file" and not censoring.flag_file:
         raise DescriptorError(f"{where} [censoring]: encoding 'flag_file' needs 'flag_file'")
     columns = _columns(raw.get("columns", {}), raw.get("defaults", {}), where)
+    unknown = sorted(set(censoring.substituted) - {c.column for c in columns})
+    if unknown:
+        raise DescriptorError(
+            f"{where} [censoring.substituted]: {', '.join(map(repr, unknown))} "
+            "not declared in [columns]")
     default_unit = str(raw.get("defaults", {}).get("unit", ""))
     qc = _qc(raw["qc"], dataset, sample, where) if "qc" in raw else None
     return Descriptor(
@@ -568,6 +599,27 @@ def parse_descriptor(text: str, path: Path | None = None) -> Descriptor:
         default_unit=default_unit,
         qc=qc,
     )
+
+
+def _substitutions(raw: dict[str, Any], where: str) -> dict[str, Substitution]:
+    """``[censoring.substituted]``: column = { value, detection_limit, note }."""
+    out = {}
+    for column, entry in raw.items():
+        at = f"{where} [censoring.substituted].{column}"
+        if not isinstance(entry, dict):
+            raise DescriptorError(f"{at}: expected {{ value = …, detection_limit = … }}, "
+                                  f"got {entry!r}")
+        kw = _take(entry, at, {"value": _NUM, "detection_limit": _NUM, "note": str})
+        for key in ("value", "detection_limit"):
+            if key not in kw:
+                raise DescriptorError(f"{at}: '{key}' is required")
+        value, limit = float(kw["value"]), float(kw["detection_limit"])
+        if not 0 < value <= limit:
+            raise DescriptorError(
+                f"{at}: the constant ({value:g}) must be positive and not above the "
+                f"detection limit ({limit:g})")
+        out[column] = Substitution(value, limit, kw.get("note", ""))
+    return out
 
 
 def _qc(raw: dict[str, Any], dataset: DatasetMeta, sample: SampleSpec, where: str) -> QcSpec:

@@ -21,7 +21,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from chemearth.ingest.descriptor import Censoring
+from chemearth.ingest.descriptor import Censoring, Substitution
 
 __all__ = ["NOT_FINITE", "Cells", "CensoredColumn", "apply_censoring", "parse_cells"]
 
@@ -178,6 +178,8 @@ class CensoredColumn:
     limit: float | None
     negative_bad: np.ndarray
     warnings: list[str] = field(default_factory=list)
+    #: cells equal to a declared substitution constant, stored censored
+    n_substituted: int = 0
 
     @property
     def detection_limit(self) -> np.ndarray:
@@ -191,6 +193,7 @@ def apply_censoring(
     limit: float | None,
     flags: np.ndarray | None = None,
     flag_column: np.ndarray | None = None,
+    substitution: Substitution | None = None,
 ) -> CensoredColumn:
     """Apply the dataset's below-detection-limit encoding to one parsed column.
 
@@ -206,6 +209,9 @@ def apply_censoring(
         For ``flag_file``: true where the flag file marks the cell censored.
     flag_column : ndarray of bool, optional
         For ``flag_column``: the boolean ``*Cen`` column.
+    substitution : Substitution, optional
+        A constant declared under ``[censoring.substituted]``: exactly the cells equal to
+        it are stored censored at its detection limit, whatever the encoding.
 
     Returns
     -------
@@ -215,16 +221,32 @@ def apply_censoring(
 
     Examples
     --------
-    >>> from chemearth.ingest.descriptor import Censoring
+    >>> from chemearth.ingest.descriptor import Censoring, Substitution
     >>> cells = parse_cells(pa.array([-2.0, 5.0, None]))
     >>> col = apply_censoring(cells, Censoring(encoding="negative"), None)
     >>> col.value.tolist()[:2], col.censored.tolist()
     ([2.0, 5.0], [True, False, False])
+
+    A declared constant (half the limit of 3) is censored; 1.4 and 2 stay measured:
+
+    >>> cells = parse_cells(pa.array([1.5, 1.4, 2.0, 1.5]))
+    >>> half = Substitution(value=1.5, detection_limit=3.0)
+    >>> col = apply_censoring(cells, Censoring(encoding="none"), None, substitution=half)
+    >>> col.value.tolist(), col.censored.tolist(), col.n_substituted
+    ([3.0, 1.4, 2.0, 3.0], [True, False, False, True], 2)
     """
     v = cells.number.copy()
     finite = ~np.isnan(v)
     censored = cells.lt & finite
     warnings: list[str] = []
+    n_substituted = 0
+    if substitution is not None:
+        sub = finite & ~censored & substitution.matches(v)
+        n_substituted = int(sub.sum())
+        censored |= sub
+        v[sub] = substitution.detection_limit
+        if limit is None:
+            limit = substitution.detection_limit
     enc = censoring.encoding
     negative = finite & (v < 0)
     if enc == "negative":
@@ -243,17 +265,11 @@ def apply_censoring(
             else:
                 censored |= zero
                 v[zero] = limit
-    elif enc == "substituted":
-        if limit is None:
-            if finite.any():
-                warnings.append(
-                    f"values substituted at {censoring.factor:g} x DL cannot be recognised "
-                    "without a detection limit: kept as they are, not flagged censored"
-                )
-        else:
-            sub = finite & ~censored & (v > 0) & (v <= censoring.factor * limit * (1 + _REL_TOL))
-            censored |= sub
-            v[sub] = limit
+    elif enc == "substituted" and limit is not None:
+        # (without a limit: declared constants above; others are looked for at ingest)
+        sub = finite & ~censored & (v > 0) & (v <= censoring.factor * limit * (1 + _REL_TOL))
+        censored |= sub
+        v[sub] = limit
     elif enc == "flag_file" and flags is not None:
         flagged = flags & finite & ~censored
         censored |= flagged
@@ -261,4 +277,4 @@ def apply_censoring(
     elif enc == "flag_column" and flag_column is not None:
         flagged = flag_column & finite
         censored |= flagged
-    return CensoredColumn(v, censored, limit, negative & ~censored, warnings)
+    return CensoredColumn(v, censored, limit, negative & ~censored, warnings, n_substituted)
