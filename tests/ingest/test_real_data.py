@@ -42,7 +42,7 @@ DATASETS = {
     # one GEMAS row (line 295) has a mistyped latitude: rejected, see test_rejected_rows
     "gemas": (2108, 2107, 0, 1, 46279, 0, False),
     "meuse": (155, 155, 0, 0, 620, 0, False),
-    "meuse-all": (164, 164, 0, 0, 635, 0, True),
+    "meuse-all": (164, 164, 0, 0, 656, 21, False),
     "jura": (359, 359, 0, 0, 2513, 0, False),
     "nada-arsenic": (50, 50, 0, 0, 50, 23, False),
     "nada-cadmium": (19, 19, 0, 0, 19, 4, False),
@@ -490,13 +490,22 @@ def test_meuse_published_medians(demo_store):
     assert med["Cd"] == pytest.approx(2.1)
 
 
-def test_meuse_all_zero_cadmium_is_missing(demo_store, data_dir):
+def test_meuse_cadmium_below_the_lowest_quantified_value(demo_store, data_dir):
+    """meuse_all.csv writes 0 and meuse.csv writes 0.2 for the same 21 cadmium values below
+    the limit: both are stored as "< 0.4" (the lowest value quantified), the rest unchanged."""
     f = pd.read_csv(data_dir / "meuse/meuse_all.csv")
     m = _meas(demo_store, "meuse-all", elements=["Cd"])
-    assert int((f["cadmium"] == 0).sum()) == 21
-    assert len(m) == 164 - 21
-    assert (m["value"] > 0).all()
-    assert any("21 zero value(s)" in w for w in demo_store.warnings["meuse-all"])
+    zero = f["cadmium"] == 0
+    assert int(zero.sum()) == 21
+    assert f.loc[~zero, "cadmium"].min() == 0.4
+    assert len(m) == 164
+    assert int(m["censored"].sum()) == 21
+    assert (m.loc[m["censored"], "value"] == 0.4).all()
+    short = pd.read_csv(data_dir / "meuse/meuse.csv")
+    ms = _meas(demo_store, "meuse", elements=["Cd"])
+    assert int((short["cadmium"] == 0.2).sum()) == int(ms["censored"].sum()) == 21
+    assert (ms.loc[ms["censored"], "value"] == 0.4).all()
+    assert sorted(ms["value"]) == sorted(m.loc[f["in.meuse155"].to_numpy(), "value"])
 
 
 # --------------------------------------------------------------------------- units

@@ -15,6 +15,7 @@ import click
 from chemearth.cli import (  # noqa: F401  (each module registers its commands)
     assess,
     audit,
+    check,
     db,
     grid,
     jobs,

@@ -305,8 +305,10 @@ def column_table(parsed: list[ParsedColumn]) -> list[dict[str, object]]:
 
 
 
-def undeclared_constants(parsed: list[ParsedColumn], desc: Descriptor) -> list[str]:
-    """Warnings for columns holding what looks like a substitution constant not declared.
+def undeclared_constants(
+    parsed: list[ParsedColumn], desc: Descriptor
+) -> list[tuple[str, str]]:
+    """(column, message) for columns holding what looks like an undeclared substitution constant.
 
     Only columns with no below-limit mark of their own (no ``<``, no censored cell) and no
     ``[censoring.substituted]`` entry are examined, with
@@ -327,7 +329,7 @@ def undeclared_constants(parsed: list[ParsedColumn], desc: Descriptor) -> list[s
         else:
             what = ("may stand for '<DL' but is kept as a measured value; if it does, declare "
                     "it under [censoring.substituted] with its limit")
-        out.append(f"column {p.spec.column!r}: {found.evidence}: the constant {what}")
+        out.append((p.spec.column, f"{found.evidence}: the constant {what}"))
     return out
 
 

@@ -55,6 +55,8 @@ from chemearth.ingest.columns import (
     load_limits,
     parse_columns,
     sampled_mask,
+    substitution_notes,
+    undeclared_constants,
     wide_table,
 )
 from chemearth.ingest.descriptor import Descriptor
@@ -62,7 +64,14 @@ from chemearth.ingest.readers import RawTable, file_digest, iter_tables
 from chemearth.ingest.samples import Problems, SampleFrame, find_duplicates, prepare_samples
 from chemearth.store.base import Store, VersionRecord, VersionWriter
 
-__all__ = ["IngestReport", "ingest", "reject_messages", "resolve_source"]
+__all__ = [
+    "IngestReport",
+    "expand_replicates",
+    "ingest",
+    "reject_messages",
+    "resolve_source",
+    "text_columns",
+]
 
 Progress = Callable[[str, int, int], None]
 _QUAL = np.array([None, "<", ">"], dtype=object)
@@ -85,6 +94,8 @@ class IngestReport:
         default_factory=lambda: pd.DataFrame(columns=["file", "row", "column", "value", "reason"])
     )
     warnings: list[str] = field(default_factory=list)
+    #: what the ingest did that the user should know (substitution constants censored)
+    notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
     @property
@@ -197,7 +208,7 @@ def ingest(
     tick = progress or (lambda step, done, total: None)
     ref_dir = data_dir if data_dir is not None else src.parent
     run = _Run(desc, src, strict, boundaries, load_limits(desc, ref_dir), tick, ref_dir)
-    tables = iter_tables(src, desc.source, digest, _text_columns(desc))
+    tables = iter_tables(src, desc.source, digest, text_columns(desc))
     try:
         # before the write lock: a whole spreadsheet or vector file, or a CSV's first chunk
         first = next(tables, None)
@@ -274,7 +285,7 @@ def _write(
         writer.write_measurements(wide_table(parsed, keep, new_index))
 
 
-def _text_columns(desc: Descriptor) -> frozenset[str]:
+def text_columns(desc: Descriptor) -> frozenset[str]:
     s, co = desc.sample, desc.coordinates
     names = [
         s.id,
@@ -328,6 +339,7 @@ class _Run:
         self.writing: Future[None] | None = None
         self.columns: list[dict[str, object]] = []
         self.flags: pd.DataFrame | None = None
+        self.substituted: dict[str, int] = {}
 
     def write(
         self, first: _Batch, rest: Iterator[RawTable], writer: VersionWriter
@@ -341,7 +353,7 @@ class _Run:
     def prepare(self, raw: RawTable) -> _Batch:
         """Validate and normalise one chunk of the file (nothing is written)."""
         desc = self.desc
-        raw = _expand_replicates(raw, desc)
+        raw = expand_replicates(raw, desc)
         if not self.checked:
             _check_columns(raw, desc)
             self.flags = load_flags(desc, self.ref_dir)
@@ -372,9 +384,16 @@ class _Run:
         raw, frame, parsed, problems, rejects = b.raw, b.frame, b.parsed, b.problems, b.rejects
         n = raw.table.num_rows
         self.rejects.append(rejects)
+        first = not self.columns and not self.n_rows
         for w in frame.warnings + [w for p in parsed for w in p.warnings]:
             if w not in self.warnings:
                 self.warnings.append(w)
+        if first:  # the first chunk (the whole of most files) is searched for constants
+            found = undeclared_constants(parsed, self.desc)
+            self.warnings += [f"column {c!r}: {m}" for c, m in found]
+        for p in parsed:
+            self.substituted[p.spec.column] = self.substituted.get(p.spec.column, 0) + (
+                p.n_substituted)
         keep = ~problems.mask(n)
         sampled = sampled_mask(parsed, n)
         start = self.n_samples
@@ -466,6 +485,7 @@ class _Run:
             rejects=rejects,
             warnings=self.warnings,
         )
+        report.notes = substitution_notes(self.substituted, self.desc)
         report.n_samples = self.n_samples
         report.n_not_sampled = self.n_not_sampled
         report.n_measurements = writer.n_measurements
@@ -484,7 +504,7 @@ class _Run:
         return {c: (v[0], v[1]) for c, v in self.countries.items()}
 
 
-def _expand_replicates(raw: RawTable, desc: Descriptor) -> RawTable:
+def expand_replicates(raw: RawTable, desc: Descriptor) -> RawTable:
     """Turn one row per replicate pair (``F1_Cu``, ``F2_Cu``) into one row per replicate."""
     prefixes = desc.sample.replicate_prefixes
     if not prefixes:
