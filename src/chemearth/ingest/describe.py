@@ -119,9 +119,9 @@ def propose(
     boundaries: Path | None = None,
 ) -> Proposal:
     """Like :func:`propose_descriptor`, with the decisions left to the user."""
-    from chemearth.ingest.infer_limits import propose_censoring
+    from chemearth.ingest.infer_limits import propose_censoring, propose_markers
     from chemearth.ingest.infer_units import propose_columns
-    from chemearth.reference.elements import is_element
+    from chemearth.reference.elements import analyte_kind
     from chemearth.reference.names import recognise_column
 
     hrow, units_row = _layout(path, header_row, sheet)
@@ -145,9 +145,11 @@ def propose(
     used = {id_col, date_col, country_col, *coords.used}
     attrs = [c for c in names if c not in guesses and c not in used and not c.endswith("Cen")]
     columns = propose_columns(raw, guesses)
-    censoring = propose_censoring(raw, [p.column for p in columns if is_element(p.element)])
+    masses = [p.column for p in columns if analyte_kind(p.element) != "parameter"]
+    censoring = propose_censoring(raw, masses)
+    markers = propose_markers(raw, [p.column for p in columns])
     decisions = [*coords.decisions, *(d for p in columns for d in p.decisions),
-                 *censoring.decisions]
+                 *censoring.decisions, *markers.decisions]
     stem = re.sub(r"[^a-z0-9]+", "-", path.stem.lower()).strip("-")[:60] or "dataset"
     out = [
         f"# Descriptor proposed by `chemearth describe` for {path.name}.",
@@ -183,6 +185,7 @@ def propose(
         out.append(f"units_row = {units_row}")
     if sheet is not None:
         out.append(f"sheet = {json.dumps(sheet)}")
+    out += markers.lines
     out += _coordinate_lines(coords, country_col, country_scheme)
     out += ["", "[sample]"]
     if id_col:

@@ -38,7 +38,19 @@ import pyarrow.compute as pc
 from chemearth.ingest.descriptor import Substitution
 from chemearth.ingest.readers import RawTable
 
-__all__ = ["CensoringProposal", "ConstantFinding", "find_constant", "propose_censoring"]
+__all__ = [
+    "CensoringProposal",
+    "ConstantFinding",
+    "MarkerProposal",
+    "find_constant",
+    "propose_censoring",
+    "propose_markers",
+]
+
+#: Cell texts that say a site was not sampled (rows of them are kept as "not sampled")
+NOT_SAMPLED = ("N.S.", "NS", "n.s.", "ns", "not sampled", "Not sampled", "N.S")
+#: Cell texts that say "no value" (already in ``[source].missing`` by default or common)
+MISSING = ("", "NA", "N/A", "-", "n.d.", "nd", "N.D.", "n/a", "na", "--", "NaN", "nan")
 
 #: A bottom constant needs this share of rows when a gap supports it (2 %) ...
 _GAP_SHARE = 0.02
@@ -224,3 +236,66 @@ def _encoding(flagged: bool, neg: int, zero: int, lt: int,
             "substituted", f"no DL marks; constants in {n} column(s) look like {factor:g} x DL",
             [f"factor = {factor:g}   # assumed: the constant is {factor:g} x the limit"])
     return CensoringProposal("lt_string", "no DL marks and no substitution constant found")
+
+
+@dataclass
+class MarkerProposal:
+    """``[source]`` lines for the texts written in analyte columns instead of numbers."""
+
+    lines: list[str] = field(default_factory=list)
+    decisions: list[str] = field(default_factory=list)
+
+
+def propose_markers(raw: RawTable, analytes: list[str]) -> MarkerProposal:
+    """Find the words written in analyte columns: not-sampled and missing-value markers.
+
+    Cells that are numbers, ``<x`` or ``>x`` are left alone; every other text is counted.
+    Known not-sampled words (``N.S.``) become ``not_sampled``, known missing-value words
+    ``missing``; any other word is a decision (its row would be rejected).
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> t = pa.table({"Cu": ["1", "N.S.", "<2", "x?"], "Zn": ["3", "N.S.", "4", "n.d."]})
+    >>> m = propose_markers(RawTable(Path("s.csv"), t, np.arange(2, 6)), ["Cu", "Zn"])
+    >>> m.lines
+    ['not_sampled = ["N.S."]', 'missing = ["", "NA", "N/A", "-", "n.d."]']
+    >>> m.decisions  # doctest: +ELLIPSIS
+    ["column 'Cu': 1 cell(s) hold 'x?', neither a number nor a known marker: list it in ..."]
+    """
+    from chemearth.ingest.descriptor import Source
+
+    counts: dict[str, dict[str, int]] = {}
+    for c in analytes:
+        col = raw.table.column(c)
+        if not pa.types.is_string(col.type) and not pa.types.is_large_string(col.type):
+            continue
+        text = pc.utf8_trim_whitespace(col)
+        body = pc.utf8_trim_whitespace(pc.utf8_ltrim(text, "<>"))
+        number = pc.fill_null(pc.match_substring_regex(
+            body, r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"), True)
+        words = pc.filter(text, pc.invert(number))
+        for word, n in zip(*_value_counts(words), strict=True):
+            counts.setdefault(word, {})[c] = n
+    out = MarkerProposal()
+    default_missing = list(Source().missing)
+    not_sampled = [w for w in counts if w in NOT_SAMPLED]
+    missing = [w for w in counts if w in MISSING and w not in default_missing]
+    if not_sampled:
+        out.lines.append(f"not_sampled = {json.dumps(not_sampled)}")
+    if counts:
+        out.lines.append(f"missing = {json.dumps(default_missing + missing)}")
+    for word, where in counts.items():
+        if word in NOT_SAMPLED or word in MISSING:
+            continue
+        for c, n in where.items():
+            out.decisions.append(
+                f"column {c!r}: {n} cell(s) hold {word!r}, neither a number nor a known "
+                "marker: list it in [source].missing or not_sampled, or those rows are "
+                "rejected")
+    return out
+
+
+def _value_counts(words: pa.ChunkedArray | pa.Array) -> tuple[list[str], list[int]]:
+    vc = pc.value_counts(words)
+    return ([v.as_py() for v in vc.field("values")], [int(n.as_py()) for n in vc.field("counts")])
