@@ -163,6 +163,9 @@ def check_file(
 def _declared_keys(desc: Descriptor, report: CheckReport) -> None:
     """What the TOML leaves undecided: a CRS for x/y, countries, the medium."""
     raw = tomllib.loads(desc.text) if desc.text else {}
+    for item in _to_decide(desc.text):
+        report.add("decision", "TO DECIDE", f"{item} (delete the line from the descriptor's "
+                   "TO DECIDE list once decided)")
     co = raw.get("coordinates", {})
     if co.get("x") and co.get("x") != "geometry" and "crs" not in co:
         report.add("decision", "[coordinates].crs",
@@ -171,6 +174,26 @@ def _declared_keys(desc: Descriptor, report: CheckReport) -> None:
     if desc.dataset.medium == "unknown" and desc.dataset.kind == "survey":
         report.add("warning", "[dataset].medium",
                    "the medium is 'unknown': the survey will not join pooled layers of a medium")
+
+
+def _to_decide(text: str) -> list[str]:
+    r"""The items of the "# TO DECIDE" comment block that ``describe`` writes.
+
+    Examples
+    --------
+    >>> _to_decide("# TO DECIDE before it can be ingested:\n#   - set the CRS\n\n[dataset]")
+    ['set the CRS']
+    """
+    items: list[str] = []
+    inside = False
+    for line in text.splitlines():
+        if line.startswith("# TO DECIDE"):
+            inside = True
+        elif inside and line.startswith("#   - "):
+            items.append(line[6:].strip())
+        elif inside:
+            break
+    return items
 
 
 def _columns_exist(raw: RawTable, desc: Descriptor, report: CheckReport) -> set[str]:

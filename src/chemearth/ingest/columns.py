@@ -314,11 +314,13 @@ def undeclared_constants(
     ``[censoring.substituted]`` entry are examined, with
     :func:`chemearth.ingest.infer_limits.find_constant` at the descriptor's factor.
     """
-    from chemearth.ingest.infer_limits import find_constant
+    from chemearth.ingest.infer_limits import find_constant, has_limit
 
     out = []
     for p in parsed:
         if p.spec.column in desc.censoring.substituted or p.censored.any():
+            continue
+        if not has_limit(p.element):
             continue
         found = find_constant(p.value / p.factor, desc.censoring.factor)
         if found is None:

@@ -43,6 +43,7 @@ __all__ = [
     "ConstantFinding",
     "MarkerProposal",
     "find_constant",
+    "has_limit",
     "propose_censoring",
     "propose_markers",
 ]
@@ -87,6 +88,17 @@ class ConstantFinding:
             raise ValueError("no detection limit can be inferred for a constant inside the "
                              "distribution")
         return Substitution(self.value, self.detection_limit, f"inferred: {self.evidence}")
+
+
+def has_limit(analyte: str) -> bool:
+    """Whether an analyte is reported against a detection limit (all but pH).
+
+    Examples
+    --------
+    >>> has_limit("Au"), has_limit("SO4"), has_limit("pH"), has_limit("pH_CaCl2")
+    (True, True, False, False)
+    """
+    return not analyte.startswith("pH")
 
 
 def _decimals(values: np.ndarray) -> int:
