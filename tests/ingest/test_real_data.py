@@ -426,7 +426,8 @@ def test_kola_chorizon_half_dl(demo_store, data_dir):
     assert n_half == 42
     # the columns without a published limit: their declared substitution constants
     substituted = _substituted_cells(demo_store, "kola-chorizon")
-    assert substituted["Au_INAA"] == 439 and substituted["Ni_INAA"] == 523
+    assert substituted["Au_INAA"] == 439
+    assert substituted["Ni_INAA"] == 523
     assert n_half + sum(substituted.values()) == int(m["censored"].sum())
     # a concrete cell: As = 0.05 (half the DL 0.1) in chorizon.csv is stored censored at 0.1
     as_half = f.index[f["As"] == 0.05]

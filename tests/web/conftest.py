@@ -122,6 +122,9 @@ def _qc_descriptor(qc_id: str, surveys: dict[str, Any]) -> Any:
     head = head.replace('survey = "kola-chorizon"', f'survey = "{survey}"').replace(
         'sharing = "public"',
         f'sharing = "{sharing}"\nembargoed_elements = {json.dumps(list(embargo))}')
+    constant = re.compile(r'^"([^"]+)" = \{ value = ')  # keep those of the kept columns only
+    head = "\n".join(ln for ln in head.split("\n")
+                     if not (m := constant.match(ln)) or m.group(1) in elements)
     spec = {c.element: c for c in reversed(surveys[survey].columns)}
     cols = "".join(f'{e} = {{ element = "{e}", method = "{spec[e].method}" }}\n'
                    for e in elements)

@@ -422,7 +422,8 @@ def test_the_walk_covers_every_route(client: Any, cases: list[Case]) -> None:
     assert gets - walked == set()
     others = {(p, m) for p, ops in doc["paths"].items() for m in ops if m != "get"}
     assert others == {("/api/datasets", "post"), ("/api/session", "post"),
-                      ("/api/session", "delete")}, "test new write routes in this file"
+                      ("/api/session", "delete"), ("/api/describe", "post"),
+                      ("/api/check", "post")}, "test new write routes in this file"
 
 
 def test_openapi_document_names_no_secret(client: Any) -> None:
@@ -491,6 +492,58 @@ def test_uploads_need_the_owner_of_the_organisation(
     r = client.post("/api/datasets", files=files, headers=secure_store.headers(actor))
     assert r.status_code == status, r.text
     assert secure_store.store.datasets()["dataset_id"].tolist() == before
+
+
+@pytest.mark.parametrize("actor", list(ACTORS))
+def test_the_descriptor_helpers_answer_as_an_upload_and_keep_every_secret(
+    client: Any, secure_store: Any, data_dir: Any, actor: str
+) -> None:
+    """``POST /api/describe`` and ``POST /api/check`` (the upload page's helpers): NGU's
+    owner and the admin get a proposal and a check; everyone else gets, word for word,
+    what an upload for NGU gets; no answer names the restricted dataset's title or
+    citation, and nothing is written."""
+    import hashlib
+
+    from chemearth.ingest.shipped import shipped_descriptor
+
+    home = secure_store.home
+    before = {p: hashlib.sha256(p.read_bytes()).digest() for p in sorted(home.rglob("*"))
+              if p.is_file() and p.name != "audit.log"}
+    csv = (data_dir / "meuse" / "meuse.csv").read_bytes()
+    text = shipped_descriptor("meuse").read_text().replace('id = "meuse"', 'id = "meuse-up"')
+    text = re.sub(r'organisation = ".*"', f'organisation = "{OWNER_ORG}"', text)
+    headers = secure_store.headers(actor)
+    described = client.post("/api/describe", files={"file": ("meuse.csv", csv)},
+                            data={"organisation": OWNER_ORG}, headers=headers)
+    checked = client.post("/api/check", headers=headers, files={
+        "file": ("meuse.csv", csv), "descriptor": ("meuse.toml", text.encode())})
+    for r in (described, checked):
+        assert r.status_code < 500, r.text
+        _check_text(r.text, actor, Case("/api/describe", "/api/describe"))
+    if actor in ("owner", "admin"):
+        assert (described.status_code, checked.status_code) == (200, 200), checked.text
+        assert "upload" not in {p["where"] for p in checked.json()["problems"]}
+        assert f'organisation = "{OWNER_ORG}"' in described.json()["descriptor"]
+    else:
+        up = client.post("/api/datasets", headers=headers, files={
+            "file": ("meuse.csv", csv), "descriptor": ("meuse.toml", text.encode())})
+        assert up.status_code == 403, up.text
+        for r in (described, checked):
+            assert (r.status_code, r.json()) == (up.status_code, up.json())
+    if actor == "other-org":  # its own organisation's draft over NGU's restricted id
+        mine = re.sub(r'organisation = ".*"', 'organisation = "GTK"',
+                      text.replace('id = "meuse-up"', f'id = "{SECRET}"'))
+        files = {"file": ("meuse.csv", csv), "descriptor": ("meuse.toml", mine.encode())}
+        up = client.post("/api/datasets", files=files, headers=headers)
+        r = client.post("/api/check", files=files, headers=headers)
+        assert up.status_code == 403, up.text
+        assert {"severity": "error", "where": "upload",
+                "message": up.json()["detail"]} in r.json()["problems"]
+        for mark in SECRET_MARKS:  # the id is the actor's own input; nothing else of it
+            assert mark not in r.text
+    after = {p: hashlib.sha256(p.read_bytes()).digest() for p in sorted(home.rglob("*"))
+             if p.is_file() and p.name != "audit.log"}
+    assert after == before
 
 
 def test_bad_tokens_are_refused_alike(client: Any, secure_store: Any) -> None:

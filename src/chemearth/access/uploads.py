@@ -43,6 +43,7 @@ __all__ = [
     "UploadResult",
     "authorise",
     "check_references",
+    "may_upload",
     "policy_of",
     "upload",
 ]
@@ -53,6 +54,7 @@ log = logging.getLogger("chemearth.uploads")
 MAX_DESCRIPTOR_BYTES = 1 << 20
 #: Sharing of an uploaded dataset whose descriptor has no ``[dataset].sharing``.
 UPLOAD_DEFAULT_SHARING = "restricted"
+_NEEDS_OWNER = "uploads need a data owner's or an administrator's token"
 
 
 @dataclass
@@ -139,6 +141,36 @@ def _declares_sharing(text: str) -> bool:
     return isinstance(dataset, dict) and "sharing" in dataset
 
 
+def may_upload(actor: Actor, organisation: str) -> None:
+    """Refuse ``actor`` unless they may upload datasets of ``organisation``.
+
+    The permission question of uploads (``allowed(actor, "upload", organisation)``) with
+    its refusals in words: asked by :func:`authorise` for the descriptor's organisation,
+    and by the website's descriptor helpers (``POST /api/describe``, ``POST /api/check``)
+    before they read the file, so that they answer every actor exactly as an upload does.
+
+    Raises
+    ------
+    AccessDenied
+        Not a data owner or an administrator; or a data owner of another organisation.
+
+    Examples
+    --------
+    >>> may_upload(Actor("a", Role.OWNER, "NGU"), "NGU")
+    >>> may_upload(Actor.anonymous(), "NGU")
+    Traceback (most recent call last):
+    ...
+    chemearth.errors.AccessDenied: uploads need a data owner's or an administrator's token
+    """
+    if actor.role not in (Role.OWNER, Role.ADMIN):
+        raise AccessDenied(_NEEDS_OWNER)
+    if not allowed(actor, Action.UPLOAD, Resource.organisation_of(organisation)):
+        raise AccessDenied(
+            f"a data owner of {actor.organisation!r} may upload only datasets whose "
+            f"descriptor names that organisation (got {organisation!r})"
+        )
+
+
 def authorise(
     catalogue: Catalogue, actor: Actor, descriptor_text: str, descriptor_name: str
 ) -> Descriptor:
@@ -157,14 +189,9 @@ def authorise(
     from chemearth.ingest.descriptor import parse_descriptor
 
     if actor.role not in (Role.OWNER, Role.ADMIN):
-        raise AccessDenied("uploads need a data owner's or an administrator's token")
+        raise AccessDenied(_NEEDS_OWNER)  # before the descriptor is read
     desc = parse_descriptor(descriptor_text, Path(descriptor_name))
-    org = desc.dataset.organisation
-    if not allowed(actor, Action.UPLOAD, Resource.organisation_of(org)):
-        raise AccessDenied(
-            f"a data owner of {actor.organisation!r} may upload only datasets whose "
-            f"descriptor names that organisation (got {org!r})"
-        )
+    may_upload(actor, desc.dataset.organisation)
     existing = catalogue.snapshot().policies.get(desc.dataset.id)
     if existing is not None and not allowed(actor, Action.REPLACE, Resource.of(existing)):
         raise AccessDenied(f"dataset id {desc.dataset.id!r} is taken; choose another id")

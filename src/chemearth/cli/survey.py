@@ -94,6 +94,8 @@ def ingest(
             )
         for w in ws:
             click.echo(f"warning: {w.message}", err=True)
+        for note in report.notes:
+            click.echo(f"note: {note}", err=True)
         click.echo(report_line(report))
         if report.n_rejected:
             for m in report.messages(10):
@@ -170,17 +172,41 @@ def rejects(dataset_id: str, version: int | None, home: Path | str | None) -> No
 @click.argument("file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
 @click.option("--header-row", type=int, default=None, help="1-based header row (default: found).")
 @click.option(
+    "--sheet",
+    default=None,
+    metavar="NAME|INDEX",
+    help="Worksheet of a workbook: its name, or its 0-based number (default: the first).",
+)
+@click.option(
     "-o",
     "--output",
     type=click.Path(path_type=Path),
     default=None,
     help="Write the proposed descriptor here instead of printing it.",
 )
-def describe(file: Path, header_row: int | None, output: Path | None) -> None:
+def describe(file: Path, header_row: int | None, sheet: str | None, output: Path | None) -> None:
     """Propose a descriptor for FILE by recognising its element columns and units."""
+    from chemearth.errors import ChemearthError, InputFileError
     from chemearth.ingest.describe import propose_descriptor
+    from chemearth.ingest.readers import sheet_names, sheets_hint
 
-    text = propose_descriptor(file, header_row=header_row)
+    chosen: str | int | None = sheet
+    if sheet is not None and sheet.strip().isdigit():  # a number, unless a sheet is so named
+        workbook = file.suffix.lower() in (".xls", ".xlsx")
+        if not workbook or sheet not in sheet_names(file):
+            chosen = int(sheet)
+    try:
+        text = propose_descriptor(
+            file, header_row=header_row, sheet=chosen, boundaries=load_settings().boundaries
+        )
+    except ChemearthError as exc:
+        hint = sheets_hint(file) if sheet is None else ""
+        if not hint or "--sheet" in str(exc):
+            raise
+        raise InputFileError(
+            f"{exc}; {hint}: if the data are on another sheet, run "
+            f"`chemearth describe {file.name} --sheet NAME` (or the sheet's number)"
+        ) from None
     if output:
         output.write_text(text, encoding="utf-8")
         click.echo(

@@ -140,9 +140,13 @@ def check_file(
         return report
     try:
         tables = iter_tables(src, desc.source, None, text_columns(desc), chunk_bytes=_CHUNK)
-        raw = expand_replicates(next(tables), desc)
-        more = next(tables, None) is not None
+        first = next(tables, None)
+        more = first is not None and next(tables, None) is not None
         tables.close()
+        if first is None:
+            report.add("error", "[source]", f"{src.name}: the file has a header but no data rows")
+            return report
+        raw = expand_replicates(first, desc)
     except ChemearthError as exc:
         report.add("error", "[source]", str(exc))
         return report
@@ -202,8 +206,9 @@ def _columns_exist(raw: RawTable, desc: Descriptor, report: CheckReport) -> set[
     for c in desc.referenced_columns():
         if c in have:
             continue
-        close = difflib.get_close_matches(c, sorted(have), n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        folded = {h.casefold(): h for h in sorted(have)}
+        close = difflib.get_close_matches(c.casefold(), list(folded), n=1)
+        hint = f" (did you mean {folded[close[0]]!r}?)" if close else ""
         report.add("error", f"column {c!r}", f"named in the descriptor but not in the file{hint}")
     return have
 
@@ -217,7 +222,7 @@ def _units(raw: RawTable, desc: Descriptor, have: set[str], report: CheckReport)
     for spec in desc.columns:
         unit = spec.unit or raw.units.get(spec.column) or desc.default_unit or "mg/kg"
         try:
-            _element, factor = conversion_factor(unit, spec.element)
+            conversion_factor(unit, spec.element)
         except (UnitError, UnknownElementError) as exc:
             report.add("error", f"[columns].{spec.column}", str(exc))
             ok = False
@@ -225,22 +230,17 @@ def _units(raw: RawTable, desc: Descriptor, have: set[str], report: CheckReport)
         if spec.column not in have:
             continue
         cells = parse_cells(raw.table.column(spec.column), desc.source.not_sampled)
-        values = cells.number[~cells.lt] * factor
-        for message in _plausibility(spec.element, values):
+        for message in _plausibility(spec.element, unit, cells.number[~cells.lt]):
             report.add("warning", f"[columns].{spec.column}", message)
     return ok
 
 
-def _plausibility(element: str, values: np.ndarray) -> list[str]:
-    """Magnitude checks of the units module, where it offers them."""
-    try:
-        from chemearth.ingest.infer_units import unit_problems  # type: ignore[attr-defined]
-    except ImportError:
-        return []
-    from chemearth.reference.elements import canonical_unit
+def _plausibility(element: str, unit: str, values: np.ndarray) -> list[str]:
+    """Magnitudes against the upper crust (:func:`chemearth.reference.crust.unit_problems`);
+    ``values`` as written, in ``unit``."""
+    from chemearth.reference.crust import unit_problems
 
-    result: list[str] = unit_problems(element, canonical_unit(element), values)
-    return result
+    return unit_problems(element, unit, values)
 
 
 def _coordinates(raw: RawTable, desc: Descriptor, boundaries: Path | None,

@@ -121,6 +121,7 @@ def propose(
     """Like :func:`propose_descriptor`, with the decisions left to the user."""
     from chemearth.ingest.infer_limits import has_limit, propose_censoring, propose_markers
     from chemearth.ingest.infer_units import propose_columns
+    from chemearth.reference.elements import analyte_kind
     from chemearth.reference.names import recognise_column
 
     hrow, units_row = _layout(path, header_row, sheet)
@@ -144,7 +145,9 @@ def propose(
     used = {id_col, date_col, country_col, *coords.used}
     attrs = [c for c in names if c not in guesses and c not in used and not c.endswith("Cen")]
     columns = propose_columns(raw, guesses)
-    censoring = propose_censoring(raw, [p.column for p in columns if has_limit(p.element)])
+    censoring = propose_censoring(
+        raw, [p.column for p in columns if has_limit(p.element)],
+        marked=[p.column for p in columns if analyte_kind(p.element) != "parameter"])
     markers = propose_markers(raw, [p.column for p in columns])
     decisions = [*coords.decisions, *(d for p in columns for d in p.decisions),
                  *censoring.decisions, *markers.decisions]

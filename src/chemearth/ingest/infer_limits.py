@@ -186,13 +186,17 @@ def _numbers(col: pa.ChunkedArray) -> np.ndarray | None:
     return None
 
 
-def propose_censoring(raw: RawTable, analytes: list[str], factor: float = 0.5) -> CensoringProposal:
+def propose_censoring(raw: RawTable, analytes: list[str], factor: float = 0.5,
+                      marked: list[str] | None = None) -> CensoringProposal:
     """How the table writes values below the detection limit, from its analyte columns.
 
     Substitution constants found by :func:`find_constant` are declared under
     ``[censoring.substituted]`` with their evidence; constants inside a distribution are
-    listed as decisions.
+    listed as decisions. Zeros and negative numbers count as below-limit marks only in the
+    ``marked`` columns (elements and oxides: a silt share of 0 % is a measurement), all of
+    ``analytes`` when None.
     """
+    counted = set(analytes if marked is None else marked)
     lt = neg = zero = 0
     findings: dict[str, ConstantFinding] = {}
     for c in analytes:
@@ -202,8 +206,9 @@ def propose_censoring(raw: RawTable, analytes: list[str], factor: float = 0.5) -
             if pa.types.is_string(col.type):
                 lt += pc.sum(pc.fill_null(pc.starts_with(col, "<"), False)).as_py() or 0
             continue
-        neg += int(np.sum(v < 0))
-        zero += int(np.sum(v == 0))
+        if c in counted:
+            neg += int(np.sum(v < 0))
+            zero += int(np.sum(v == 0))
         found = find_constant(v, factor)
         if found is not None:
             findings[c] = found

@@ -330,6 +330,7 @@ class _Run:
         self.id_index: list[np.ndarray] = []
         self.countries: dict[str, list[int]] = {}
         self.warnings: list[str] = []
+        self.free_countries: dict[str, int] = {}  # freely located points per country
         self.n_rows = self.n_samples = self.n_not_sampled = 0
         self.media: set[str] = set()
         self.checked = False
@@ -388,6 +389,8 @@ class _Run:
         for w in frame.warnings + [w for p in parsed for w in p.warnings]:
             if w not in self.warnings:
                 self.warnings.append(w)
+        for code, k in frame.free_countries.items():
+            self.free_countries[code] = self.free_countries.get(code, 0) + k
         if first:  # the first chunk (the whole of most files) is searched for constants
             found = undeclared_constants(parsed, self.desc)
             self.warnings += [f"column {c!r}: {m}" for c, m in found]
@@ -476,6 +479,12 @@ class _Run:
                 f"rejected; nothing was ingested.\n{head}",
                 rejects=rejects.assign(file=self.src.name),
             )
+        if self.free_countries and not self.desc.dataset.countries:
+            from chemearth.ingest.infer_crs import spread_warning
+
+            spread = spread_warning(self.free_countries, self.desc.coordinates.tolerance_km)
+            if spread:
+                self.warnings.append(spread)
         report = IngestReport(
             self.desc.dataset.id,
             0,

@@ -30,7 +30,7 @@ import pyarrow.csv as pacsv
 
 from chemearth.errors import EmptyFileError, InputFileError, RowError
 from chemearth.ingest.descriptor import Source
-from chemearth.ingest.spreadsheets import excel_rows
+from chemearth.ingest.spreadsheets import excel_rows, sheet_names, sheets_hint
 
 __all__ = [
     "RawTable",
@@ -40,6 +40,8 @@ __all__ = [
     "iter_csv_chunks",
     "iter_tables",
     "read_table",
+    "sheet_names",
+    "sheets_hint",
 ]
 
 _CHUNK = 1 << 24

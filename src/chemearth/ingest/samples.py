@@ -95,6 +95,8 @@ class SampleFrame:
     date: np.ndarray
     attributes: list[str] | None
     warnings: list[str] = field(default_factory=list)
+    #: points located freely (no country declared anywhere) per country, "" off land
+    free_countries: dict[str, int] = field(default_factory=dict)
 
     def to_arrow(
         self, keep: np.ndarray, sampled: np.ndarray, lines: np.ndarray, start: int = 0
@@ -221,7 +223,9 @@ def prepare_samples(
         except CRSError as exc:
             raise CRSError(f"{desc.where} [coordinates].crs: {exc}") from None
         _check_ranges(x, y, lon, lat, geographic, co.x, co.y, problems)
-    country, warn = _countries(raw, desc, lon, lat, x, y, crs, problems, boundaries)
+    country, warn, free = _countries(raw, desc, lon, lat, x, y, crs, problems, boundaries)
+    if not co.located and desc.dataset.kind == "survey":
+        warn += _unlocated_warning(raw)
     medium = _media(raw, desc, problems)
     dates = _dates(raw, desc, problems)
     top = np.full(n, desc.dataset.depth_cm[0] if desc.dataset.depth_cm else np.nan)
@@ -231,7 +235,22 @@ def prepare_samples(
     if s.depth_bottom_column:
         bottom = _numbers(raw, s.depth_bottom_column, problems, "depth")
     attrs = _attributes(raw, desc)
-    return SampleFrame(ids, lon, lat, x, y, crs, country, medium, top, bottom, dates, attrs, warn)
+    return SampleFrame(
+        ids, lon, lat, x, y, crs, country, medium, top, bottom, dates, attrs, warn, free
+    )
+
+
+def _unlocated_warning(raw: RawTable) -> list[str]:
+    """A warning when a survey without ``[coordinates]`` has columns named like coordinates."""
+    from chemearth.ingest.infer_crs import coordinate_candidates
+
+    names = [c for c in raw.table.column_names if not c.startswith("__")]
+    pairs = coordinate_candidates(raw, names, by_range=False)
+    if not pairs:
+        return []
+    cols = ", ".join(f"{x}/{y}" for x, y in pairs[:3])
+    return [f"the file has columns {cols} that look like coordinates, but the descriptor has "
+            "no [coordinates]: the samples are stored without locations"]
 
 
 def _id_text(raw: RawTable, name: str) -> pa.Array:
@@ -360,7 +379,7 @@ def _countries(
     crs: str,
     problems: Problems,
     boundaries: Path | None,
-) -> tuple[np.ndarray, list[str]]:
+) -> tuple[np.ndarray, list[str], dict[str, int]]:
     from chemearth.reference.countries import CountryLocator, to_alpha2
 
     n = raw.table.num_rows
@@ -388,7 +407,7 @@ def _countries(
             if not located.any()
             else ["no country boundaries available: countries taken from the descriptor only"]
         )
-        return declared, warn
+        return declared, warn, {}
     loc = CountryLocator.from_file(boundaries)
     country = declared.copy()
     tol = co.tolerance_km
@@ -399,6 +418,7 @@ def _countries(
         far = rows[dist > tol]
         _far_problems(far, dist[dist > tol], code, lon, lat, x, y, co, problems)
     free = located & ~has_decl
+    free_counts: dict[str, int] = {}
     if free.any():
         rows = np.flatnonzero(free)
         res = loc.locate(lon[rows], lat[rows], tolerance_km=tol)
@@ -421,8 +441,10 @@ def _countries(
                 [f"{a:.4f} {b:.4f}" for a, b in zip(lon[rows[far]], lat[rows[far]], strict=True)],
                 f"point lies more than {tol:g} km from any country: wrong CRS?",
             )
+            for c in found:  # for the plausibility of the spread (pipeline)
+                free_counts[c or ""] = free_counts.get(c or "", 0) + 1
         country[rows] = found
-    return country, []
+    return country, [], free_counts
 
 
 def _far_problems(

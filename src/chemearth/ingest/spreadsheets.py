@@ -36,6 +36,8 @@ __all__ = [
     "XLSX_MAX_RATIO",
     "check_xlsx",
     "excel_rows",
+    "sheet_names",
+    "sheets_hint",
 ]
 
 #: Most bytes the members of an ``.xlsx`` archive may inflate to, together.
@@ -104,6 +106,79 @@ def excel_rows(path: Path, sheet: str | int = 0, limit: int | None = None) -> li
     if path.suffix.lower() == ".xlsx":
         return _xlsx_rows(path, sheet, limit)
     return _xls_rows(path, sheet, limit)
+
+
+def sheet_names(path: Path) -> list[str]:
+    """The names of the sheets of an ``.xls`` or ``.xlsx`` workbook, in order.
+
+    Raises
+    ------
+    InputFileError
+        The workbook cannot be read.
+    InputTooLargeError
+        The ``.xlsx`` archive is over a limit of this module.
+
+    Examples
+    --------
+    >>> import tempfile, openpyxl
+    >>> path = Path(tempfile.mkdtemp()) / "two.xlsx"
+    >>> wb = openpyxl.Workbook(); wb.active.title = "Notes"; _ = wb.create_sheet("Data")
+    >>> wb.save(path)
+    >>> sheet_names(path)
+    ['Notes', 'Data']
+    """
+    if path.suffix.lower() == ".xlsx":
+        import openpyxl
+
+        check_xlsx(path)
+        try:
+            book = openpyxl.load_workbook(path, read_only=True)
+        except Exception as exc:  # openpyxl raises many kinds for a corrupt file
+            raise InputFileError(f"{path.name}: not a readable .xlsx workbook ({exc})") from None
+        try:
+            return list(book.sheetnames)
+        finally:
+            book.close()
+    import xlrd
+
+    try:
+        xls = xlrd.open_workbook(str(path), on_demand=True)
+    except Exception as exc:  # xlrd raises many kinds for a corrupt file
+        raise InputFileError(f"{path.name}: not a readable .xls workbook ({exc})") from None
+    try:
+        return list(xls.sheet_names())
+    finally:
+        xls.release_resources()
+
+
+def sheets_hint(path: Path) -> str:
+    """A sentence naming the sheets of a workbook of several sheets, else ``""``.
+
+    For messages that should say the data may be on another sheet (``chemearth describe``
+    reads the first sheet unless told otherwise). Never raises: an unreadable workbook gives
+    ``""`` (its own error is reported elsewhere).
+
+    Examples
+    --------
+    >>> import tempfile, openpyxl
+    >>> path = Path(tempfile.mkdtemp()) / "two.xlsx"
+    >>> wb = openpyxl.Workbook(); wb.active.title = "Notes"; _ = wb.create_sheet("Data")
+    >>> wb.save(path)
+    >>> sheets_hint(path)
+    "the workbook has 2 sheets: 'Notes' (0), 'Data' (1)"
+    >>> sheets_hint(Path("meuse/meuse.csv"))
+    ''
+    """
+    if path.suffix.lower() not in (".xls", ".xlsx"):
+        return ""
+    try:
+        names = sheet_names(path)
+    except ChemearthError:
+        return ""
+    if len(names) < 2:
+        return ""
+    listed = ", ".join(f"{n!r} ({i})" for i, n in enumerate(names))
+    return f"the workbook has {len(names)} sheets: {listed}"
 
 
 def _xls_rows(path: Path, sheet: str | int, limit: int | None) -> list[list[object]]:

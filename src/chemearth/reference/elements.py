@@ -13,23 +13,27 @@ Analyte codes
 -------------
 Elements use their symbol (``Cu``), oxides their formula (``Fe2O3``). The parameter codes are:
 
-=========== ======= ==================================================
-code        unit    meaning
-=========== ======= ==================================================
-``LOI``     %       loss on ignition
-``pH``      pH      pH (in whatever medium the survey used)
-``EC``      mS/m    electrical conductivity (alias Cond)
-``C_org``   mg/kg   organic carbon, as C (aliases TOC, Corg, SOC)
-``C_inorg`` mg/kg   inorganic (carbonate) carbon, as C (alias TIC)
-``sand``    %       sand-size fraction
-``silt``    %       silt-size fraction
-``clay``    %       clay-size fraction (grain size, not clay minerals)
-``CEC``     cmol/kg cation exchange capacity
-``NO2``     mg/kg   nitrite, as NO2 (ion chromatography)
-``NO3``     mg/kg   nitrate, as NO3 (ion chromatography)
-``PO4``     mg/kg   phosphate, as PO4 (ion chromatography)
-``SO4``     mg/kg   sulfate, as SO4 (ion chromatography)
-=========== ======= ==================================================
+=========== ======= ======== ==================================================
+code        unit    reported meaning
+=========== ======= ======== ==================================================
+``LOI``     %       %        loss on ignition
+``pH``      pH      pH       pH (in whatever medium the survey used); no unit
+``EC``      mS/m    mS/m     electrical conductivity (alias Cond); also µS/cm
+``C_org``   mg/kg   %        organic carbon, as C (aliases TOC, Corg, SOC)
+``C_inorg`` mg/kg   %        inorganic (carbonate) carbon, as C (alias TIC)
+``sand``    %       %        sand-size fraction
+``silt``    %       %        silt-size fraction
+``clay``    %       %        clay-size fraction (grain size, not clay minerals)
+``CEC``     cmol/kg cmol/kg  cation exchange capacity
+``NO2``     mg/kg   mg/kg    nitrite, as NO2 (ion chromatography)
+``NO3``     mg/kg   mg/kg    nitrate, as NO3 (ion chromatography)
+``PO4``     mg/kg   mg/kg    phosphate, as PO4 (ion chromatography)
+``SO4``     mg/kg   mg/kg    sulfate, as SO4 (ion chromatography)
+=========== ======= ======== ==================================================
+
+*unit* is the canonical unit values are stored in; *reported* the unit surveys usually
+report the parameter in (:attr:`Parameter.reported`), which ``chemearth describe`` proposes
+for a column that declares none.
 
 Total carbon is the element ``C``. Halide anions (Cl-, Br-, F-) are the elements themselves.
 
@@ -299,12 +303,27 @@ class Parameter:
         Canonical unit (as :func:`chemearth.reference.units.parse_unit` spells it).
     aliases : tuple of str
         Other codes that mean the same analyte (matched case-insensitively).
+    usual_unit : str
+        The unit surveys usually report it in, when not ``unit`` (``"%"`` for organic
+        carbon); empty otherwise. See :attr:`reported`.
     """
 
     code: str
     name: str
     unit: str
     aliases: tuple[str, ...] = ()
+    usual_unit: str = ""
+
+    @property
+    def reported(self) -> str:
+        """The unit surveys usually report the parameter in (``usual_unit`` or ``unit``).
+
+        Examples
+        --------
+        >>> PARAMETERS["C_org"].reported, PARAMETERS["pH"].reported
+        ('%', 'pH')
+        """
+        return self.usual_unit or self.unit
 
 
 # fmt: off
@@ -313,9 +332,9 @@ _PARAMETER_LIST = (
     Parameter("pH", "pH", "pH"),
     Parameter("EC", "electrical conductivity", "mS/m", ("Cond", "conductivity")),
     Parameter("C_org", "organic carbon (as C)", "mg/kg",
-              ("TOC", "Corg", "SOC", "OrgC", "C_organic", "organic_carbon")),
+              ("TOC", "Corg", "SOC", "OrgC", "C_organic", "organic_carbon"), "%"),
     Parameter("C_inorg", "inorganic (carbonate) carbon (as C)", "mg/kg",
-              ("TIC", "Cinorg", "C_inorganic", "inorganic_carbon")),
+              ("TIC", "Cinorg", "C_inorganic", "inorganic_carbon"), "%"),
     Parameter("sand", "sand-size fraction", "%"),
     Parameter("silt", "silt-size fraction", "%"),
     Parameter("clay", "clay-size fraction (grain size)", "%"),

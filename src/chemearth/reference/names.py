@@ -12,11 +12,15 @@ on underscores and white space into tokens and read as::
   (ion charges, R's mangling of ``Cl-`` into ``Cl.``) are ignored.
 * **suffix**: every suffix must be understood, otherwise the column is not an analyte (so
   ``Top5_Tot_K_fs`` or ``K_40`` are not potassium). Suffixes are methods (``INAA``, ``XRF``,
-  ``ICP40``, ``IC``, ``ICPMS``...), units (``ppm``, ``mgkg``, ``mg/kg``, ``pct``, ``wt``,
-  ``perc``, ``ppb``, ``ugkg``...), ``T``/``Tot``/``Total`` (noted as ``"total"``), ``B``
-  (noted as ``"bottom layer"``, as in the Baltic Soil Survey), the carbon forms ``Org`` and
-  ``Inorg`` after ``C`` (giving ``C_org`` and ``C_inorg``) and the pH media ``H2O``,
-  ``CaCl2``, ``KCl``.
+  ``ICP40``, ``AR``...), units (``ppm``, ``PPB``, ``mgkg``, ``ugkg``, ``pct``, ``%``...),
+  ``T``/``Tot``/``Total`` (noted as ``"total"``), ``B`` (noted as ``"bottom layer"``, as in
+  the Baltic Soil Survey), the carbon forms ``Org`` and ``Inorg`` after ``C`` (giving
+  ``C_org`` and ``C_inorg``), the pH media ``H2O``, ``CaCl2``, ``KCl`` and an ignition
+  temperature after ``LOI`` (``LOI_480``, also written ``LOI480``).
+
+Every one of these conventions is a row of a table in
+:mod:`chemearth.reference.name_conventions`, which also explains how truncated oxide names
+(``P2O`` for P2O5, ``Fe2O`` for Fe2O3) are read.
 
 Case rules, which keep metadata columns out:
 
@@ -35,7 +39,7 @@ Case rules, which keep metadata columns out:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from chemearth.errors import ChemearthError, UnitError
@@ -46,6 +50,19 @@ from chemearth.reference.elements import (
     PARAMETERS,
     canonical_unit,
     get_oxide,
+)
+from chemearth.reference.name_conventions import (
+    CARBON_FORMS,
+    COORDINATE_WORDS,
+    LAYER_TOKENS,
+    METHODS,
+    NEVER_SYMBOLS,
+    PH_MEDIA,
+    PREFIX_WORDS,
+    TEMPERATURE_ANALYTES,
+    TOTAL_TOKENS,
+    TRUNCATED_OXIDES,
+    UNIT_TOKENS,
 )
 from chemearth.reference.units import parse_unit
 
@@ -81,42 +98,21 @@ class ColumnGuess:
     notes: tuple[str, ...] = ()
 
 
-METHOD_HINTS: dict[str, str] = {
-    "inaa": "INAA",
-    "naa": "INAA",
-    "xrf": "XRF",
-    "icp40": "ICP-AES (40 element, 4-acid)",
-    "ic": "ion chromatography",
-    "icpms": "ICP-MS",
-    "icpaes": "ICP-AES",
-    "icpoes": "ICP-AES",
-    "icp": "ICP",
-    "aas": "AAS",
-    "aa": "AAS",
-    "cvaas": "CV-AAS",
-    "ionselect": "ion-selective electrode",
-    "ise": "ion-selective electrode",
-    "ar": "aqua regia",
-    "aquaregia": "aqua regia",
-    "fa": "fire assay",
-}
-"""Method token (case-folded, without ``-`` and ``.``) -> method description."""
+METHOD_HINTS: Mapping[str, str] = METHODS
+"""Method token (case-folded, without ``-`` and ``.``) -> method description (the table
+:data:`chemearth.reference.name_conventions.METHODS`)."""
 
-_TOTAL = frozenset({"t", "tot", "total"})
-_LAYERS = {"b": "bottom layer"}
-_CARBON_FORMS = {"org": "C_org", "organic": "C_org", "inorg": "C_inorg", "inorganic": "C_inorg"}
-_PH_MEDIA = {"h2o": "H2O", "cacl2": "CaCl2", "kcl": "KCl"}
-_UNIT_HINTS = {"mgkg": "mg/kg", "ugkg": "µg/kg", "perc": "%", "wt": "%", "pct": "%"}
-_NEVER = frozenset({"O", "He", "Ne", "Ar", "Kr", "Xe", "Rn", "Tc", "Pm", "Po", "At", "Fr", "Ra",
-                    "Ac", "Pa"})  # fmt: skip
-_SYMBOLS = {s: s for s in ELEMENTS if s not in _NEVER}
+_SYMBOLS = {s: s for s in ELEMENTS if s not in NEVER_SYMBOLS}
 _SYMBOLS_CI = {s.casefold(): s for s in _SYMBOLS}
 _OXIDES_CI = {f.casefold(): f for f in OXIDES}
+_TRUNCATED_CI = {t.casefold(): (t, f) for t, f in TRUNCATED_OXIDES.items()}
 _PARAMS_CI = {
     alias.casefold(): p.code for p in PARAMETERS.values() for alias in (p.code, *p.aliases)
 }
+_TEMPERATURE_CI = {code.casefold(): code for code in TEMPERATURE_ANALYTES}
+_TEMPERATURE_RE = re.compile(r"(\d{2,4})\s*(?:°?c)?", re.IGNORECASE)
+_GLUED_TEMPERATURE_RE = re.compile(r"([A-Za-z]+)(\d{3,4})(°?[Cc])?")
 _PREFIX_RE = re.compile(r"[A-Za-z]{1,6}\d{1,3}")
-_PREFIX_WORDS = frozenset({"top", "bot", "bottom", "sub"})
 _BRACKET_RE = re.compile(r"(.+?)\s*[\(\[]([^\)\]]*)[\)\]]\s*")
 _NUMBER_RE = re.compile(r"[<>]?\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
 _BLANK_CELLS = frozenset({"", "-", "na", "n/a", "none", "nan"})
@@ -127,6 +123,18 @@ class _Match:
     code: str
     confidence: float
     needs_context: bool = False
+    note: str | None = None
+
+
+def _truncated_oxide(tok: str) -> _Match | None:
+    """A truncated oxide formula (``P2O``), by :data:`TRUNCATED_OXIDES`."""
+    found = _TRUNCATED_CI.get(tok.casefold())
+    if found is None:
+        return None
+    short, formula = found
+    if tok != short and not (tok.isupper() or tok.islower()):
+        return None
+    return _Match(formula, 0.85, note=f"{tok!r} read as {formula} (a truncated oxide name)")
 
 
 def _match_analyte(token: str) -> _Match | None:
@@ -136,6 +144,8 @@ def _match_analyte(token: str) -> _Match | None:
         return _Match(tok, 0.95 if len(tok) == 2 else 0.7)
     if tok in OXIDES:
         return _Match(tok, 0.95)
+    if (truncated := _truncated_oxide(tok)) is not None:
+        return truncated
     if any(c.isdigit() for c in tok) and tok[:1].isupper() and not tok.isupper():
         try:  # an oxide in standard capitalisation that is not in the table, e.g. La2O3
             oxide = get_oxide(tok)
@@ -169,15 +179,15 @@ def _method_key(token: str) -> str:
 def _is_prefix(token: str) -> bool:
     return (
         _PREFIX_RE.fullmatch(token) is not None
-        or token.casefold() in _PREFIX_WORDS
+        or token.casefold() in PREFIX_WORDS
         or _method_key(token) in METHOD_HINTS
     )
 
 
 def _unit_of(token: str) -> str | None:
-    key = token.casefold()
-    if key in _UNIT_HINTS:
-        return _UNIT_HINTS[key]
+    key = _method_key(token).replace("/", "")
+    if key in UNIT_TOKENS:
+        return UNIT_TOKENS[key]
     try:
         return parse_unit(token).symbol
     except UnitError:
@@ -202,16 +212,18 @@ class _Reading:
     def take_suffix(self, token: str) -> bool:
         """Apply one suffix token; False if the token is not understood."""
         key = _method_key(token)
-        if self.analyte == "C" and key in _CARBON_FORMS:
-            self.analyte = _CARBON_FORMS[key]
-        elif key in _TOTAL:
+        if self.analyte == "C" and key in CARBON_FORMS:
+            self.analyte = CARBON_FORMS[key]
+        elif key in TOTAL_TOKENS:
             self.notes.append("total")
-        elif key in _LAYERS:
-            self.notes.append(_LAYERS[key])
-        elif self.analyte == "pH" and key in _PH_MEDIA:
-            self.method = f"pH in {_PH_MEDIA[key]}"
+        elif key in LAYER_TOKENS:
+            self.notes.append(LAYER_TOKENS[key])
+        elif self.analyte == "pH" and key in PH_MEDIA:
+            self._add_method(f"pH in {PH_MEDIA[key]}")
         elif key in METHOD_HINTS:
-            self.method = METHOD_HINTS[key]
+            self._add_method(METHOD_HINTS[key])
+        elif (temperature := self._temperature(token)) is not None:
+            self._add_method(temperature)
         elif (hint := _unit_of(token)) is not None and _fits(hint, self.analyte):
             self.unit = hint
         else:
@@ -219,16 +231,39 @@ class _Reading:
         self.evidence += 1
         return True
 
+    def _add_method(self, method: str) -> None:
+        self.method = method if self.method is None else f"{self.method}; {method}"
+
+    def _temperature(self, token: str) -> str | None:
+        """The method text of an ignition temperature (``480`` after ``LOI``), else None."""
+        if self.analyte not in TEMPERATURE_ANALYTES:
+            return None
+        match = _TEMPERATURE_RE.fullmatch(token)
+        if match is None:
+            return None
+        lowest, highest, template = TEMPERATURE_ANALYTES[self.analyte]
+        degrees = int(match.group(1))
+        return template.format(t=degrees) if lowest <= degrees <= highest else None
+
+
+def _unglue(token: str) -> list[str]:
+    """``LOI480`` -> ``["LOI", "480"]`` for the analytes of :data:`TEMPERATURE_ANALYTES`."""
+    glued = _GLUED_TEMPERATURE_RE.fullmatch(token)
+    if glued is None or glued.group(1).casefold() not in _TEMPERATURE_CI:
+        return [token]
+    return [glued.group(1), token[glued.end(1) :]]
+
 
 def _tokens(text: str) -> tuple[list[str], str | None]:
     """Split a column name into tokens and the unit given in brackets, if any."""
     bracket = _BRACKET_RE.fullmatch(text.strip())
-    if bracket is None:
-        return _split(text), None
-    try:
-        return _split(bracket.group(1)), parse_unit(bracket.group(2)).symbol
-    except UnitError:
-        return _split(bracket.group(1)) + _split(bracket.group(2)), None
+    name, unit = text, None
+    if bracket is not None:
+        try:
+            name, unit = bracket.group(1), parse_unit(bracket.group(2)).symbol
+        except UnitError:
+            name = f"{bracket.group(1)} {bracket.group(2)}"
+    return [part for token in _split(name) for part in _unglue(token)], unit
 
 
 def recognise_column(name: str) -> ColumnGuess | None:
@@ -256,6 +291,11 @@ def recognise_column(name: str) -> ColumnGuess | None:
     'C_org'
     >>> recognise_column("SO3_T").analyte, recognise_column("SO3_T").notes
     ('SO3', ('total',))
+    >>> recognise_column("LOI_480").method
+    'loss on ignition at 480 °C'
+    >>> g = recognise_column("P2O_pct")
+    >>> g.analyte, g.unit, g.notes
+    ('P2O5', '%', ("'P2O' read as P2O5 (a truncated oxide name)",))
     >>> recognise_column("y") is None, recognise_column("Top5_Tot_Clay") is None
     (True, True)
     """
@@ -267,11 +307,15 @@ def recognise_column(name: str) -> ColumnGuess | None:
         and _match_analyte(tokens[prefixes]) is None
         and _is_prefix(tokens[prefixes])
     ):
+        if re.sub(r"\d+", "", tokens[prefixes]).casefold() in COORDINATE_WORDS:
+            return None  # UTM35_Y is a coordinate, not yttrium
         method = METHOD_HINTS.get(_method_key(tokens[prefixes]), method)
         prefixes += 1
     if prefixes >= len(tokens) or (match := _match_analyte(tokens[prefixes])) is None:
         return None
     reading = _Reading(match.code, unit, method, evidence=prefixes + int(unit is not None))
+    if match.note is not None:
+        reading.notes.append(match.note)
     if not all(reading.take_suffix(token) for token in tokens[prefixes + 1 :]):
         return None
     if reading.unit is not None and not _fits(reading.unit, reading.analyte):

@@ -133,6 +133,7 @@ def create_app(store: Store, settings: WebSettings | None = None) -> FastAPI:
     from chemearth.web import (
         routes_api,
         routes_assess,
+        routes_describe,
         routes_maps,
         routes_pages,
         routes_quality,
@@ -175,6 +176,7 @@ def create_app(store: Store, settings: WebSettings | None = None) -> FastAPI:
     app.include_router(routes_tiles.router)
     app.include_router(routes_api.router)
     app.include_router(routes_uploads.router)
+    app.include_router(routes_describe.router)
     app.include_router(routes_assess.router)
     app.include_router(routes_maps.router)
     app.include_router(routes_quality.router)

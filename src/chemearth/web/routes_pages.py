@@ -112,8 +112,24 @@ def element_page(request: Request, element: str) -> Response:
 
 @router.get("/upload", response_class=HTMLResponse)
 def upload_page(request: Request) -> Response:
-    """Upload a survey file and its descriptor (data owners)."""
-    return render_page(request, "upload.html")
+    """Upload a survey file and its descriptor (data owners); the descriptor is proposed,
+    checked and edited in a form (``static/describe.js``, ``POST /api/describe``)."""
+    from chemearth.ingest.descriptor import CENSORING_ENCODINGS, MEDIA, SHARING_POLICIES
+
+    lang = _lang(request)
+    return render_page(
+        request, "upload.html",
+        choices={"media": MEDIA, "sharing": SHARING_POLICIES, "encodings": CENSORING_ENCODINGS,
+                 "crs": _COMMON_CRS},
+        describe_strings={k[len("describe."):]: v for k, v in strings(lang).items()
+                          if k.startswith("describe.")},
+    )
+
+
+#: CRS offered in the upload form's list (any EPSG code or PROJ string may be typed).
+_COMMON_CRS = ("EPSG:4326", "EPSG:4258", "EPSG:4269", "EPSG:3035", "EPSG:5070", "EPSG:28992",
+               "EPSG:32632", "EPSG:32633", "EPSG:32634", "EPSG:32635", "EPSG:32636",
+               "EPSG:4490", "EPSG:4214")
 
 
 @router.get("/login", response_class=HTMLResponse)

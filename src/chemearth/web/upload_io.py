@@ -17,7 +17,7 @@ from fastapi import UploadFile
 from chemearth.access.uploads import MAX_DESCRIPTOR_BYTES
 from chemearth.errors import DescriptorError, InputTooLargeError
 
-__all__ = ["read_descriptor", "safe_name", "save_upload"]
+__all__ = ["check_descriptor_size", "read_descriptor", "safe_name", "save_upload"]
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _BLOCK = 1 << 20
@@ -50,14 +50,23 @@ async def save_upload(file: UploadFile, path: Path, limit: int) -> None:
 async def read_descriptor(descriptor: UploadFile, name: str) -> str:
     """The descriptor's text: at most :data:`MAX_DESCRIPTOR_BYTES` of UTF-8, or an error."""
     data = await descriptor.read(MAX_DESCRIPTOR_BYTES + 1)
-    if len(data) > MAX_DESCRIPTOR_BYTES:
-        raise InputTooLargeError(
-            f"descriptor {name}: larger than the limit of {MAX_DESCRIPTOR_BYTES:,} bytes; "
-            "it was not read"
-        )
+    _within_limit(len(data), name, "it was not read")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise DescriptorError(
             f"descriptor {name}: not UTF-8 (byte {exc.start}: {exc.reason})"
         ) from None
+
+
+def check_descriptor_size(text: str, name: str) -> None:
+    """Refuse a descriptor ``text`` (one edited on the server) over the descriptor limit."""
+    _within_limit(len(text.encode("utf-8")), name, "it was not checked")
+
+
+def _within_limit(size: int, name: str, outcome: str) -> None:
+    if size > MAX_DESCRIPTOR_BYTES:
+        raise InputTooLargeError(
+            f"descriptor {name}: larger than the limit of {MAX_DESCRIPTOR_BYTES:,} bytes; "
+            f"{outcome}"
+        )
