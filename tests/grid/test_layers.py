@@ -9,7 +9,7 @@ import pandas as pd
 import pyproj
 import pytest
 
-from chemearth.errors import ChemearthWarning, GridError, TooManyCellsError
+from chemearth.errors import GridError, TooManyCellsError
 from chemearth.grid.layers import LayerChoiceError, build_layers, cells, grids_for, layer
 from chemearth.grid.levels import parse_level
 from chemearth.ingest.descriptor import load_descriptor
@@ -146,13 +146,12 @@ def test_quality_control_datasets_are_gridded_only_when_named(
     tmp_path: Path, data_dir: Path, boundaries: Path
 ) -> None:
     store = open_store(tmp_path / "store")
-    with pytest.warns(ChemearthWarning, match="cannot be recognised without a detection limit"):
-        ingest(
-            store,
-            load_descriptor(shipped_descriptor("kola-chorizon-standard")),
-            data_dir=data_dir,
-            boundaries=boundaries,
-        )
+    ingest(
+        store,
+        load_descriptor(shipped_descriptor("kola-chorizon-standard")),
+        data_dir=data_dir,
+        boundaries=boundaries,
+    )
     assert build_layers(store).empty
     named = build_layers(store, ["kola-chorizon-standard"])
     assert named["status"].tolist() == ["no located samples"]

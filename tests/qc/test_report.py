@@ -67,6 +67,9 @@ def test_report_rows_join_the_qc_figures_by_element_and_method(demo_store, kola_
     for key in [("Cu", AR), ("Cr", INAA), ("Ni", INAA), ("Pb", AR)]:
         r = rows.loc[key]
         assert r["rsd_field_pct"] == field.loc[key, "rsd_pct"]
+        if key not in anal.index:  # no analytical pair above the limit in both (INAA Ni)
+            assert np.isnan(r["rsd_analytical_pct"])
+            continue
         assert r["rsd_analytical_pct"] == anal.loc[key, "rsd_pct"]
         assert r["measurement_pct"] == anova.loc[key, "measurement_pct"]
         assert r["survey_share_pct"] == anova.loc[key, "survey_share_pct"]
@@ -177,14 +180,17 @@ def _run(home, *args: str):
 def test_cli_qc_prints_and_writes_the_report(qc_home, tmp_path):
     out = tmp_path / "q.json"
     r = _run(qc_home, "qc", "kola-chorizon", "--element", "Ni", "--element", "Cu",
-             "-o", str(out), "--figures", str(tmp_path / "fig"))
+             "--element", "Au", "-o", str(out), "--figures", str(tmp_path / "fig"))
     assert r.exit_code == 0, r.output
     assert "kola-chorizon-field-duplicates (field-duplicates)" in r.output
-    assert "unfit for mapping (sampling + analytical variance > 20 % of the total): Ni (INAA)" \
+    assert "unfit for mapping (sampling + analytical variance > 20 % of the total): Au (INAA)" \
         in r.output
     data = json.loads(out.read_text())
+    au = next(e for e in data["elements"] if e["element"] == "Au" and e["method"] == INAA)
+    assert au["fit_for_mapping"] is False
+    # INAA Ni: its 10 mg/kg half-limit constant is below the limit, not a measurement
     ni = next(e for e in data["elements"] if e["element"] == "Ni" and e["method"] == INAA)
-    assert ni["fit_for_mapping"] is False
+    assert ni["n_censored"] == 523
     figs = sorted(p.name for p in (tmp_path / "fig").iterdir())
     assert "th_kola-chorizon-field-duplicates_Cu_aqua-regia-extraction.png" in figs
     assert any(f.startswith("control_kola-chorizon-standard_Ni_INAA") for f in figs)

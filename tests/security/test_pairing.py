@@ -60,7 +60,9 @@ def _attacker_upload(raw: pd.DataFrame, dataset_id: str) -> tuple[bytes, bytes]:
         "XCOO": raw["XCOO"],
         # 3 km north of every hidden site unless placed on it: nowhere near 20 m
         "YCOO": raw["YCOO"] + (0.0 if at_sites else 3_000.0),
-        **dict.fromkeys(ELEMENTS, 1.0),
+        # the same values in every attacker dataset (ratios of 1), not one constant: a column
+        # of one value would be read as a substitution constant (all below the limit)
+        **dict.fromkeys(ELEMENTS, 1.0 + 0.1 * (np.arange(len(raw)) % 7)),
     })
     cols = "".join(f'{el} = "{el}"\n' for el in ELEMENTS)
     desc = (
@@ -178,8 +180,10 @@ def test_change_by_cell_compares_independent_samples_only(site: Site, mine: str)
 
 def test_the_positive_control_would_leak(site: Site) -> None:
     """With access to both, the ratios over the attacker's ones are the hidden values: the
-    requests refused above are exactly the ones that would have leaked them."""
+    requests refused above are exactly the ones that would have leaked them (divided by the
+    attacker's own known values)."""
     pb = site.victim_raw["Pb"].to_numpy(float)
+    pb = pb / (1.0 + 0.1 * (np.arange(len(pb)) % 7))  # over the attacker's known values
     for mine in ("evil-declared", "evil-colocated"):
         r = site.get("admin", f"/api/assess/enrichment/{VICTIM}?over={mine}&elements=Pb")
         assert r.status_code == 200, r.text
