@@ -246,41 +246,40 @@ def _plausibility(element: str, unit: str, values: np.ndarray) -> list[str]:
 def _coordinates(raw: RawTable, desc: Descriptor, boundaries: Path | None,
                  report: CheckReport) -> None:
     """Coordinates present where the file has them; the CRS puts the points on land."""
-    from chemearth.ingest import infer_crs
+    from chemearth.ingest.infer_crs import (
+        MIN_ON_LAND,
+        coordinate_candidates,
+        evaluate_crs,
+        rank_crs,
+    )
 
     co = desc.coordinates
-    names = [c for c in raw.table.column_names if not c.startswith("__")]
-    candidates = getattr(infer_crs, "coordinate_candidates", None)
     if not co.located:
-        pairs = candidates(raw, names) if candidates else []
+        names = [c for c in raw.table.column_names if not c.startswith("__")]
+        pairs = coordinate_candidates(raw, names)
         if pairs and desc.dataset.kind == "survey":
-            x, y = pairs[0]
+            xname, yname = pairs[0]
             report.add("decision", "[coordinates]",
-                       f"the file has columns {x}/{y} that look like coordinates, but the "
+                       f"the file has columns {xname}/{yname} that look like coordinates, but the "
                        "descriptor has no [coordinates]: the samples would be stored without "
                        "locations")
         return
     if co.x == "geometry" or boundaries is None:
         return
-    evaluate = getattr(infer_crs, "evaluate_crs", None)
-    rank = getattr(infer_crs, "rank_crs", None)
-    if evaluate is None:
-        return
     x = _floats(raw, co.x)
     y = _floats(raw, co.y)
     try:
-        fit = evaluate(x, y, co.crs, boundaries)
+        fit = evaluate_crs(x, y, co.crs, boundaries)
     except ChemearthError as exc:
         report.add("error", "[coordinates].crs", str(exc))
         return
-    if fit.share_on_land < 0.8:
+    if fit.share_on_land < MIN_ON_LAND:
         best = ""
-        if rank is not None:
-            ranked = [f for f in rank(x, y, boundaries) if f.crs != co.crs]
-            if ranked and ranked[0].share_on_land >= 0.8:
-                b = ranked[0]
-                best = (f"; {b.crs} ({b.name}) puts {b.share_on_land:.0%} on land, in "
-                        f"{_top(b.countries)}")
+        ranked = [f for f in rank_crs(x, y, boundaries) if f.crs != co.crs]
+        if ranked and ranked[0].share_on_land >= MIN_ON_LAND:
+            b = ranked[0]
+            best = (f"; {b.crs} ({b.name}) puts {b.share_on_land:.0%} on land, in "
+                    f"{_top(b.countries)}")
         report.add("error", "[coordinates].crs",
                    f"with {co.crs} only {fit.share_on_land:.0%} of the points fall on land"
                    f"{best}")
