@@ -29,6 +29,8 @@ expect ``ValueError`` or ``KeyError`` keep working::
     │                                    (chemearth.web.hygiene)
     │
     │   errors of one stage, defined in its module (all also ValueError):
+    ├── PoolingError                     pooling rules that cannot be read, or a pooled layer
+    │                                    that cannot be built (chemearth.reference.pooling)
     ├── StandardError                    a soil-quality standard file or request is invalid
     │                                    (chemearth.reference.standards)
     ├── RegionError                      a region that cannot be understood

@@ -21,7 +21,6 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -36,7 +35,9 @@ from chemearth.access.disclosure import (
     withhold_statistics,
 )
 from chemearth.access.policy import MIN_CELL_N, Actor, Policy
+from chemearth.access.pooling import is_pooled, layer_entries, pooled_view
 from chemearth.access.tokens import TokenStore
+from chemearth.access.views import LayerView, PooledView
 from chemearth.errors import ChemearthError, GridError, NotFoundError
 from chemearth.grid.aggregate import STATISTICS
 from chemearth.grid.geometry import Grid, get_grid
@@ -46,87 +47,12 @@ from chemearth.jsonable import finite, plain
 from chemearth.store.base import Store
 from chemearth.store.selectors import string_list
 
-__all__ = ["PUBLISHED_STATISTICS", "Gateway", "LayerView", "cell_feature_id"]
+__all__ = ["PUBLISHED_STATISTICS", "Gateway", "LayerView", "PooledView", "cell_feature_id"]
 
 #: Layer views kept in memory.
 _VIEWS = 256
 #: The one grid on which data under disclosure control are published.
 CONTROLLED_GRID = "global"
-
-
-@dataclass
-class LayerView:
-    """One published layer: the cells an actor may see, their classes and tile index."""
-
-    dataset_id: str
-    version: int
-    element: str
-    medium: str
-    method: str
-    unit: str
-    grid: Grid
-    level_m: int
-    stat: str
-    min_n: int
-    cells: pd.DataFrame
-    citation: str
-    licence: str
-    title: str
-    colours: list[str] = field(default_factory=list)
-    legend: dict[str, Any] = field(default_factory=dict)
-    index: Any = None
-    _row_of: dict[int, int] = field(default_factory=dict)
-    _records: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def key(self) -> tuple[Hashable, ...]:
-        """What identifies the view (for caches and ETags)."""
-        return (
-            self.dataset_id, self.version, self.element, self.medium, self.method,
-            self.grid.name, self.level_m, self.stat, self.min_n,
-        )
-
-    @property
-    def level(self) -> str:
-        """The level as a label (``10km``)."""
-        return self.grid.level_label(self.level_m)
-
-    def query(self) -> dict[str, str]:
-        """The query parameters that name this view."""
-        return {
-            "medium": self.medium,
-            "method": self.method,
-            "grid": self.grid.name,
-            "level": self.level,
-            "stat": self.stat,
-        }
-
-    def cell_record(self, key: int) -> dict[str, Any] | None:
-        """Statistics of the published cell ``key`` (None if not published)."""
-        i = self._row_of.get(int(key))
-        if i is None:
-            return None
-        if not self._records:  # JSON-ready rows, made once
-            self._records = [self._record({str(k): v for k, v in r.items()})
-                             for r in self.cells.to_dict("records")]
-        return dict(self._records[i])
-
-    def _record(self, row: dict[str, Any]) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "cell_id": str(row["cell_id"]),
-            "level": self.level,
-            "level_m": self.level_m,
-            "grid": self.grid.name,
-            "unit": self.unit,
-            "dataset": self.dataset_id,
-            "element": self.element,
-            "medium": self.medium,
-            "method": self.method,
-        }
-        for name in STATISTICS:
-            v = row[name]
-            out[name] = int(v) if name in ("n", "n_censored") else finite(v)
-        return out
 
 
 class Gateway(Catalogue):
@@ -153,8 +79,10 @@ class Gateway(Catalogue):
     # ------------------------------------------------------------------ layers
 
     def layers(self, actor: Actor) -> list[dict[str, Any]]:
-        """The grid layers ``actor`` may see, one entry per dataset/element/medium/method."""
-        return list(self.memo(("layers", self.sight(actor)), lambda: self._layers(actor)))
+        """The grid layers ``actor`` may see, one entry per dataset/element/medium/method;
+        the pooled layers (:mod:`chemearth.access.pooling`) first."""
+        return list(self.memo(("layers", self.sight(actor), actor.role, actor.organisation),
+                              lambda: layer_entries(self, actor) + self._layers(actor)))
 
     def _layers(self, actor: Actor) -> list[dict[str, Any]]:
         snap = self.snapshot()
@@ -264,6 +192,9 @@ class Gateway(Catalogue):
         """The published cells of one layer for ``actor``, with classes and tile index."""
         if stat not in STATISTICS or stat in ("dl_max",):
             raise GridError(f"unknown statistic {stat!r}; one of {', '.join(PUBLISHED_STATISTICS)}")
+        if is_pooled(dataset_id):
+            return pooled_view(self, actor, dataset_id, element, medium=medium,  # type: ignore[no-any-return]
+                               method=method, grid=grid, level=level, stat=stat)
         pol = self.policy(actor, dataset_id)
         if pol.disclosure_controlled(actor) and stat in NEVER_PUBLISHED:
             raise GridError(f"the {stat} of a cell is a sample value and is not published for "
@@ -285,6 +216,10 @@ class Gateway(Catalogue):
             g.name, level_m, stat, min_n,
         )
         snap.memo[ask] = key
+        return self.cached_view(key, lambda: self._build_view(key, row, g))
+
+    def cached_view(self, key: tuple[Hashable, ...], make: Any) -> LayerView:
+        """The view of ``key``, built by ``make()`` once (per catalogue snapshot)."""
         view = self._views.get(key)
         if view is not None:
             return view
@@ -293,7 +228,7 @@ class Gateway(Catalogue):
         with lock:
             view = self._views.get(key)
             if view is None:
-                view = self._build_view(key, row, g)
+                view = make()
                 with self._lock:
                     self._views[key] = view
                     while len(self._views) > _VIEWS:

@@ -176,6 +176,9 @@ class Action(enum.StrEnum):
     #: See a job (an upload's progress and outcome); the resource names the job's
     #: organisation.
     VIEW_JOB = "view-job"
+    #: See pooled layers: the public ones (no organisation), or an organisation's private
+    #: ones (the resource names the organisation).
+    VIEW_POOLED = "view-pooled"
 
 
 @dataclass(frozen=True)
@@ -225,6 +228,9 @@ def allowed(actor: Actor, action: Action | str, resource: Resource | None = None
     * ``manage-tokens``: administrators only.
     * ``upload``: data owners of the resource's organisation, and administrators.
     * ``view-job``: as ``upload`` (an upload's job, by the job's organisation).
+    * ``view-pooled``: the public pooled layers (no organisation): everyone; an
+      organisation's private pooled layers: its data owners and partners, and
+      administrators.
     * ``replace``, ``attach-media``: data owners with full access to the dataset, and
       administrators.
     * ``view-dataset``: everyone for public and aggregated datasets; full access for
@@ -254,11 +260,19 @@ def allowed(actor: Actor, action: Action | str, resource: Resource | None = None
     False
     >>> allowed(owner, "upload", Resource.organisation_of("NGU"))
     True
+    >>> allowed(anon, "view-pooled", Resource()), allowed(anon, "view-pooled",
+    ...                                                    Resource.organisation_of("NGU"))
+    (True, False)
     """
     act = Action(action)
     res = resource or Resource()
     if act is Action.MANAGE_TOKENS:
         return actor.is_admin
+    if act is Action.VIEW_POOLED:
+        if not res.organisation:
+            return True
+        return actor.is_admin or (actor.role in (Role.OWNER, Role.PARTNER)
+                                  and actor.organisation == res.organisation)
     if act in (Action.UPLOAD, Action.VIEW_JOB):
         if actor.is_admin:
             return True

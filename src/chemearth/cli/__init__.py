@@ -17,6 +17,7 @@ from chemearth.cli import (  # noqa: F401  (each module registers its commands)
     audit,
     check,
     db,
+    global_layers,
     grid,
     jobs,
     maps,

@@ -18,6 +18,7 @@ from chemearth.cli.common import (
     open_store_at,
     report_line,
 )
+from chemearth.cli.global_layers import build_global
 from chemearth.cli.grid import build_grids
 from chemearth.cli.survey import show_catalog
 from chemearth.config import default_home
@@ -49,7 +50,7 @@ def demo(
     data_dir: Path | None, home: Path | None, no_serve: bool, host: str, port: int
 ) -> None:
     """Ingest every shipped dataset into a fresh store, print the catalogue, build the
-    grids, then serve the website at http://127.0.0.1:8000."""
+    grids and the pooled world layers, then serve the website at http://127.0.0.1:8000."""
     from platformdirs import user_data_dir
 
     from chemearth.ingest.descriptor import load_descriptor
@@ -100,6 +101,7 @@ def demo(
             bar.advance(task)
     show_catalog(store)
     build_grids(store, show_progress=True)
+    build_global(store)  # the pooled world layers ("All surveys") the map opens on
     click.echo(f"store: {target}")
     if not no_serve:
         _serve(target, host, port, workers=1)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -417,6 +417,27 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def jobs(self, limit: int = 100) -> pd.DataFrame:
         """The latest jobs, newest first (columns :data:`JOB_COLUMNS`)."""
+
+    # ------------------------------------------------------------ collections of parts
+
+    @abc.abstractmethod
+    def write_parts(self, collection: str, parts: Mapping[str, bytes | None],
+                    manifest: Mapping[str, Any]) -> None:
+        """Replace the given parts of ``collection`` (``None``: delete them), keep its other
+        parts, and set its manifest, atomically: readers see the old collection or the new
+        one, never a mixture. Used for derived products kept whole (the pooled layers)."""
+
+    @abc.abstractmethod
+    def read_part(self, collection: str, name: str) -> bytes | None:
+        """The bytes of one part of ``collection`` (None if there is no such part)."""
+
+    @abc.abstractmethod
+    def read_manifest(self, collection: str) -> dict[str, Any] | None:
+        """The manifest of ``collection`` (None if it has never been written)."""
+
+    @abc.abstractmethod
+    def list_parts(self, collection: str) -> list[str]:
+        """The names of the parts of ``collection``."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources."""

@@ -23,7 +23,7 @@ import fcntl
 import os
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from chemearth.errors import NotFoundError, StoreError
+from chemearth.store import parts_files
 from chemearth.store.base import (
     MEASUREMENT_COLUMNS,
     SAMPLE_SCHEMA,
@@ -620,6 +621,26 @@ class EmbeddedStore(Store):
 
     def update_document(self, name: str, update: Callable[[str | None], str]) -> None:
         update_document(self.home / _plain(name), update)
+
+    def write_parts(self, collection: str, parts: Mapping[str, bytes | None],
+                    manifest: Mapping[str, Any]) -> None:
+        if self.read_only:
+            raise StoreError(f"store {self.home} is open read-only")
+        with self._write_lock():
+            parts_files.write_parts(self._collection(collection), parts, manifest)
+            bump_generation(self.home)
+
+    def read_part(self, collection: str, name: str) -> bytes | None:
+        return parts_files.read_part(self._collection(collection), name)
+
+    def read_manifest(self, collection: str) -> dict[str, Any] | None:
+        return parts_files.read_manifest(self._collection(collection))
+
+    def list_parts(self, collection: str) -> list[str]:
+        return parts_files.list_parts(self._collection(collection))
+
+    def _collection(self, name: str) -> Path:
+        return self.home / "collections" / parts_files.check_name(name, "collection")
 
     def append_audit(self, line: str) -> None:
         append_line(self.home / AUDIT_FILE, line)

@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import contextlib
 import io
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, cast
 
@@ -56,8 +56,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from chemearth.errors import NotFoundError, StoreError
+from chemearth.store import postgres_parts as pg_parts
 from chemearth.store.base import MEASUREMENT_COLUMNS, SAMPLE_SCHEMA, JobHandle, Store, VersionWriter
 from chemearth.store.embedded_writer import fault
+from chemearth.store.parts_files import check_name
 from chemearth.store.postgres_common import (
     LOCK_CELLS,
     SCHEMA,
@@ -608,6 +610,25 @@ class PostgresStore(Store):
         self._writable()
         with self._errors():
             update_document(self._pg, _plain(name), update)
+
+    def write_parts(self, collection: str, parts: Mapping[str, bytes | None],
+                    manifest: Mapping[str, Any]) -> None:
+        self._writable()
+        with self._errors():
+            pg_parts.write_parts(self._pg, check_name(collection, "collection"), parts,
+                                 manifest)
+
+    def read_part(self, collection: str, name: str) -> bytes | None:
+        with self._errors():
+            return pg_parts.read_part(self._pg, collection, name)
+
+    def read_manifest(self, collection: str) -> dict[str, Any] | None:
+        with self._errors():
+            return pg_parts.read_manifest(self._pg, collection)
+
+    def list_parts(self, collection: str) -> list[str]:
+        with self._errors():
+            return pg_parts.list_parts(self._pg, collection)
 
     def append_audit(self, line: str) -> None:
         self._writable()

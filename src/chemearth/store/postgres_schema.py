@@ -28,6 +28,8 @@ Tables (schema ``chemearth``)
 ``audit``               the audit log, append-only
 ``jobs``, ``job_files`` the job queue and the files given with the jobs
 ``meta``                the ``generation`` counter (bumped by every catalogue change)
+``parts``,              collections of binary parts and their manifests (the pooled
+``part_manifests``      layers: :mod:`chemearth.store.postgres_parts`)
 ======================  ====================================================================
 
 QGIS views and database roles
@@ -86,6 +88,7 @@ from chemearth.store.postgres_common import (
     arrow_query,
     sql,
 )
+from chemearth.store.postgres_parts import MIGRATION as PARTS_MIGRATION
 
 __all__ = [
     "MIGRATIONS",
@@ -206,6 +209,7 @@ _V1 = [
 #: The schema migrations, in order: (description, statements). Append, never edit.
 MIGRATIONS: list[tuple[str, list[str]]] = [
     ("catalogue, samples, measurement and cell chunks, views, documents, audit, jobs", _V1),
+    PARTS_MIGRATION,
 ]
 
 

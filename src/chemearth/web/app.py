@@ -134,6 +134,7 @@ def create_app(store: Store, settings: WebSettings | None = None) -> FastAPI:
         routes_api,
         routes_assess,
         routes_describe,
+        routes_global,
         routes_maps,
         routes_pages,
         routes_quality,
@@ -178,6 +179,7 @@ def create_app(store: Store, settings: WebSettings | None = None) -> FastAPI:
     app.include_router(routes_uploads.router)
     app.include_router(routes_describe.router)
     app.include_router(routes_assess.router)
+    app.include_router(routes_global.router)
     app.include_router(routes_maps.router)
     app.include_router(routes_quality.router)
     app.include_router(routes_pages.router)

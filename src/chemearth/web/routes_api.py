@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, Response
 
 from chemearth.access.gateway import Gateway
 from chemearth.access.policy import Actor
+from chemearth.access.pooling import is_pooled
 from chemearth.errors import (
     AccessDenied,
     GridError,
@@ -317,7 +318,8 @@ def _attachment(data: bytes, name: str, media: str, dataset_id: str, request: Re
     )
 
 
-_LAYER_FORMATS = {"tif": "image/tiff", "nc": "application/x-netcdf", "csv": "text/csv"}
+_LAYER_FORMATS = {"tif": "image/tiff", "nc": "application/x-netcdf", "csv": "text/csv",
+                  "parquet": "application/vnd.apache.parquet"}
 
 
 @router.get(
@@ -334,8 +336,10 @@ def download_layer(
     level: Annotated[str | None, Query(max_length=16)] = None,
     stat: Annotated[str, Query(max_length=16)] = "median",
 ) -> Response:
-    """A layer as Cloud-Optimised GeoTIFF (one statistic), NetCDF (every statistic) or
-    atlas CSV; cells not published to you are left out; citation and licence inside."""
+    """A layer as Cloud-Optimised GeoTIFF (one statistic), NetCDF (every statistic),
+    GeoParquet (cell polygons, every statistic) or atlas CSV; cells not published to you
+    are left out; citation and licence inside. ``pooled:public`` is the pooled world
+    layer ("All surveys")."""
     from chemearth.grid.layers import frame_of, raster
     from chemearth.render import export
 
@@ -361,9 +365,11 @@ def download_layer(
             ds = raster(frame, None)
             ds.attrs.update(references=view.citation, license=view.licence)
             export.write_netcdf(ds, out)  # type: ignore[arg-type]
-        else:
-            export.write_atlas_csv(frame, out, stat,
-                                   export.detection_limit(gw.store, frame.attrs))
+        elif fmt == "parquet":
+            export.write_geoparquet(frame, out)
+        else:  # a pooled layer has no one detection limit: its members' differ
+            dl = None if is_pooled(dataset) else export.detection_limit(gw.store, frame.attrs)
+            export.write_atlas_csv(frame, out, stat, dl)
         data = out.read_bytes()
     return _attachment(data, name, _LAYER_FORMATS[fmt], dataset, request)
 

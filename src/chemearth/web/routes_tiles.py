@@ -14,7 +14,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from chemearth.access.gateway import Gateway, LayerView
 from chemearth.access.policy import Actor
-from chemearth.errors import AuthenticationError
+from chemearth.access.pooling import is_pooled, may_view, scope_of
+from chemearth.errors import AuthenticationError, NotFoundError
 from chemearth.web.auditing import audit_read
 from chemearth.web.caching import TileCache, cache_headers, cached_response
 from chemearth.web.deps import ActorDep, GatewayDep, authenticate
@@ -142,6 +143,12 @@ def tile_key(
     """What a rendered tile depends on: the catalogue, the request and what the actor
     may see of the dataset (None when the dataset is not visible: nothing is cached)."""
     snap = gw.snapshot()
+    if is_pooled(dataset):  # a pooled layer: the same for everyone who may see its scope
+        try:
+            return (snap.generation, path, query, "pooled") if may_view(
+                actor, scope_of(dataset)) else None
+        except NotFoundError:
+            return None
     pol = snap.policies.get(dataset)
     if pol is None or not pol.visible(actor):
         return None
