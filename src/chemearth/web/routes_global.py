@@ -15,7 +15,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from chemearth.access import global_products as gp
-from chemearth.access.pooling import PUBLIC, manifest_for, visible_scopes
+from chemearth.access.pooling import PUBLIC, manifest_for, scope_actor, visible_scopes
 from chemearth.errors import NotFoundError
 from chemearth.jsonable import plain, records
 from chemearth.web.deps import ActorDep, GatewayDep
@@ -44,12 +44,21 @@ def catalogue(gw: GatewayDep, actor: ActorDep) -> dict[str, Any]:
     and the datasets or columns left out with the reason."""
     from chemearth.reference.pooling import pooling_rules
 
-    orgs = [str(r.get("organisation") or "") for r in gw.snapshot().records.values()]
+    snap = gw.snapshot()
+    orgs = [str(r.get("organisation") or "") for r in snap.records.values()]
     out = []
     for scope in visible_scopes(actor, orgs):
         man = manifest_for(gw, actor, scope)
+        built = {str(k): int(v) for k, v in man.get("sources", {}).items()}
+        now = {ds: int(r["version"]) for ds, r in snap.records.items()
+               if str(r.get("kind") or "survey") == "survey" and snap.policies[ds].visible(actor)
+               and snap.policies[ds].visible(scope_actor(scope))}
+        # surveys published or replaced since the build (`chemearth global build`); only
+        # those the actor sees now are named
+        stale = sorted(ds for ds in now if built.get(ds) != now[ds])
         out.append({"scope": scope, "dataset": f"pooled:{scope}",
                     "built_at": man.get("built_at"),
+                    "out_of_date": stale,
                     "layers": [{k: e[k] for k in ("grid", "medium", "method", "element",
                                                   "unit", "levels", "by_level")}
                                | {"datasets": [m["dataset_id"] for m in e["members"]]}
