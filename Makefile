@@ -56,6 +56,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/screen.py
 	$(BIN)/python bench/interp.py
 	$(BIN)/python bench/interp.py --scale
+	$(BIN)/python bench/global.py
 	$(BIN)/python bench/serve/run.py
 
 clean:

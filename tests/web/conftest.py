@@ -23,8 +23,12 @@ jura-confidential-standard     restricted   jura          a public survey's rest
 secret-meuse-field-duplicates  restricted   secret-meuse
 =============================  ===========  ============  ===============================
 
-all of NGU, and six actors: anonymous, public (a token without grants), partner (granted
-kola-humus), other-organisation (a data owner of GTK), data owner (NGU) and admin.
+all of NGU; pooled layers of every survey (:mod:`chemearth.access.pooling`) on the global
+grid, of the public scope (``pooled:public``: Jura in full, Kola humus under disclosure
+control without Ni and Cu, the Meuse survey never) and NGU's own (``pooled:org:NGU``: Kola
+humus and the Meuse survey in full); and six actors: anonymous, public (a token without
+grants), partner (granted kola-humus), other-organisation (a data owner of GTK), data owner
+(NGU) and admin.
 """
 
 from __future__ import annotations
@@ -81,12 +85,23 @@ ACTORS: dict[str, tuple[str, str, tuple[str, ...]] | None] = {
     "admin": ("admin", "", ()),
 }
 
+#: levels of the datasets' own layers (every grid) and of the pooled layers (the global
+#: grid, 160 km added: global coverage and resource totals are per 160 km cell)
+LAYER_LEVELS = (80_000, 40_000, 20_000, 10_000, 4_000, 2_000, 1_000, 500)
+POOLED_LEVELS = (160_000, *LAYER_LEVELS)
+#: the pooled layers' pseudo-datasets: everyone's, and NGU's own (its restricted data in)
+POOLED_PUBLIC = "pooled:public"
+POOLED_ORG = f"pooled:org:{OWNER_ORG}"
+POOLED_SCOPES = ("public", f"org:{OWNER_ORG}")
+
 #: which actors have full access to which dataset
 FULL_ACCESS = {
     SECRET: {"owner", "admin"},
     AGGREGATED: {"partner", "owner", "admin"},
     PUBLIC: set(ACTORS),
 }
+#: who may see NGU's own pooled layers (its data owners and partners, and administrators)
+ORG_VIEWERS = {"owner", "admin"}
 
 
 @dataclass
@@ -145,6 +160,8 @@ def secure_store(
 def build_secure_store(store: Any, home: Any, data_dir: Path, boundaries: Path) -> SecureStore:
     """Ingest and grid the secure store's surveys into ``store`` (of either backend) and
     make a token per actor."""
+    from chemearth.access.gateway import Gateway
+    from chemearth.access.pooling import build_scope
     from chemearth.access.tokens import TokenStore
     from chemearth.grid.layers import build_layers
     from chemearth.ingest.descriptor import load_descriptor
@@ -174,7 +191,10 @@ def build_secure_store(store: Any, home: Any, data_dir: Path, boundaries: Path) 
         warnings.simplefilter("ignore", ChemearthWarning)
         for desc in descs:
             ingest(store, desc, data_dir=data_dir, boundaries=boundaries)
-    build_layers(store, levels=[80_000, 40_000, 20_000, 10_000, 4_000, 2_000, 1_000, 500])
+    build_layers(store, levels=LAYER_LEVELS)
+    gateway = Gateway(store)
+    for scope in POOLED_SCOPES:
+        build_scope(gateway, scope, grids=("global",), levels=POOLED_LEVELS)
     tokens = TokenStore(store)
     out = SecureStore(store, home)
     for name, spec in ACTORS.items():
@@ -268,3 +288,26 @@ def secure_server(
     """Base URL of ``chemearth serve`` over the secure store."""
     log = tmp_path_factory.mktemp("server") / "serve-secure.log"
     yield from _start(secure_store.home, data_dir, log)
+
+
+@pytest.fixture(scope="session")
+def pooled_server(grid_store: Any, data_dir: Path, tmp_path_factory: pytest.TempPathFactory):
+    """Base URL of ``chemearth serve`` over a copy of the grid store with the public pooled
+    layers ("All surveys") built on the global grid (the grid store itself is left as is)."""
+    import shutil
+
+    from chemearth.access.gateway import Gateway
+    from chemearth.access.pooling import build_scope
+    from chemearth.store import open_store
+
+    home = tmp_path_factory.mktemp("pooled-store") / "store"
+    shutil.copytree(Path(grid_store.home), home)
+    store = open_store(home)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ChemearthWarning)
+            build_scope(Gateway(store), "public", grids=("global",))
+    finally:
+        store.close()
+    log = tmp_path_factory.mktemp("server") / "serve-pooled.log"
+    yield from _start(home, data_dir, log)

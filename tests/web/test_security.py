@@ -16,6 +16,15 @@ fewer than k samples. For each answer:
 Data-quality reports and figures add quality-control datasets behind each survey (see
 tests/web/conftest.py): restricted ones stay out of reports and figures, embargoed elements
 out of every row and figure, and figures of an aggregated-only one need sample access.
+
+Pooled layers join the walk: every dataset route is also aimed at ``pooled:public`` and
+``pooled:org:NGU``, and the global routes (``/api/global...``) at both scopes. The public
+scope is the same for everyone and never holds the restricted dataset (its floodplain
+layer answers as an absent element) nor an embargoed element of the aggregated one; its
+cells holding aggregated samples show no extremes, and their downloads and tiles only
+cells the aggregated dataset publishes. NGU's own scope answers, to everyone but its
+organisation and the administrator, exactly as the scope of an organisation that does
+not exist; to them it gives the data (so the test can fail both ways).
 """
 
 from __future__ import annotations
@@ -35,7 +44,10 @@ from tests.web.conftest import (
     AGGREGATED,
     EMBARGO,
     FULL_ACCESS,
+    ORG_VIEWERS,
     OWNER_ORG,
+    POOLED_ORG,
+    POOLED_PUBLIC,
     PUBLIC,
     QC_AGGREGATED,
     QC_PUBLIC,
@@ -54,7 +66,24 @@ SECRET_MARKS = (SECRET_TITLE, "CR-7741", QC_RESTRICTED)
 PNG = b"\x89PNG"
 
 #: elements aimed at, per dataset
-ELEMENTS = {PUBLIC: ("Zn",), AGGREGATED: ("Pb", *EMBARGO), SECRET: ("Zn",), MISSING_DS: ("Zn",)}
+ELEMENTS = {PUBLIC: ("Zn",), AGGREGATED: ("Pb", *EMBARGO), SECRET: ("Zn",), MISSING_DS: ("Zn",),
+            POOLED_PUBLIC: ("Pb", "Ni", "Zn"), POOLED_ORG: ("Pb", "Ni", "Zn")}
+
+#: an organisation without datasets (its scope is what NGU's answers as to outsiders)
+MISSING_ORG = "NOSUCH"
+#: a medium group no survey of the store has
+MISSING_MEDIUM = "moss"
+#: the medium group of each element aimed at in pooled layers: Pb in humus (Kola humus
+#: under disclosure control in the public scope), Ni in humus (embargoed: NGU's scope
+#: only), Zn in floodplain sediment (the restricted Meuse survey: NGU's scope only)
+POOLED_MEDIUM = {"Pb": "humus", "Ni": "humus", "Zn": "floodplain"}
+#: the method class of each medium group's layers in the secure store
+POOLED_METHOD = {"humus": "nitric-acid", "floodplain": "aqua-regia", "topsoil": "nitric-acid"}
+#: (element, medium group) of the public scope that nobody sees there
+PUBLIC_ABSENT = {("Ni", "humus"), ("Zn", "floodplain")}
+#: cases of the global routes: (element, medium group) and, for coverage, (medium, format)
+GLOBAL_LAYERS = (("Pb", "humus"), ("Ni", "humus"), ("Zn", "floodplain"), ("Zn", "topsoil"))
+GLOBAL_COVERAGE = (("humus", "json"), ("topsoil", "geojson"), ("floodplain", "json"))
 
 
 @dataclass(frozen=True)
@@ -65,6 +94,10 @@ class Case:
     url: str
     dataset: str | None = None
     element: str | None = None
+    #: (id, stand-in): to actors not in ``seen_by`` the answer is, word for word, the
+    #: answer with the id swapped for the stand-in (something that does not exist)
+    absent: tuple[str, str] | None = None
+    seen_by: frozenset[str] = frozenset()
 
     def swapped(self, old: str, new: str) -> str:
         """The URL with an identifier swapped (in the path and query alike)."""
@@ -129,6 +162,8 @@ def walk_cases(client: Any, admin: dict[str, str], kola_cells: Any) -> list[Case
     tms = morecantile.tms.get("WebMercatorQuad")
     centre = {PUBLIC: (6.85, 47.2), AGGREGATED: (lon, lat), SECRET: (5.74, 50.97),
               MISSING_DS: (5.74, 50.97)}
+    centre |= {POOLED_MEDIUM[el]: centre[ds] for el, ds in (("Pb", AGGREGATED),
+                                                             ("Zn", SECRET))}
     fids: dict[str, list[str]] = {}
     for ds in (PUBLIC, AGGREGATED, SECRET):
         for kind, el in (("cells", ELEMENTS[ds][0]), ("samples", None)):
@@ -160,17 +195,21 @@ def _instantiate(  # noqa: C901 - one table of every route shape
         for sid in ("gb15618-2018", "no-such-standard"):
             yield Case(path, path.replace("{standard_id}", sid))
         return
+    if path.startswith("/api/global/"):
+        yield from _global_cases(path, names)
+        return
     aims_dataset = {"dataset", "cid"} & set(names) or path.endswith("plot.png")
     if not aims_dataset and "element" in names:  # across datasets: the JSON checks apply
         for el in ("Zn", "Pb", *EMBARGO, MISSING_EL):
             yield Case(path, path.replace("{element}", el), None, el)
         return
-    for ds in (PUBLIC, AGGREGATED, SECRET, MISSING_DS):
+    for ds in (PUBLIC, AGGREGATED, SECRET, MISSING_DS, POOLED_PUBLIC, POOLED_ORG):
         if not aims_dataset:
             break
         for el in ELEMENTS[ds]:
+            where = centre[POOLED_MEDIUM[el]] if ds.startswith("pooled:") else centre[ds]
             for variant in _variants(names, path):
-                t = tms.tile(*centre[ds], 9)
+                t = tms.tile(*where, 9)
                 values = {"dataset": ds, "element": el, "z": t.z, "x": t.x, "y": t.y,
                           "tms_id": "WebMercatorQuad", **variant}
                 if "cid" in names:
@@ -181,10 +220,40 @@ def _instantiate(  # noqa: C901 - one table of every route shape
                     if variant["kind"] == "cells" and ds == AGGREGATED:
                         values["fid"] = values["fid"].replace("~Pb~", f"~{el}~")
                 url = re.sub(r"{(\w+)}", lambda m, v=values: str(v[m.group(1)]), path)
-                query = _query(path, ds, el, centre[ds], variant)
-                yield Case(path, url + ("?" + urlencode(query) if query else ""), ds, el)
+                query = _query(path, ds, el, where, variant)
+                url += "?" + urlencode(query, safe=":") if query else ""
+                yield Case(path, url, ds, el, *_pooled_absent(ds, el, POOLED_MEDIUM.get(el)))
     if "tms_id" in names:
         yield Case(path, path.replace("{tms_id}", "WebMercatorQuad"))
+
+
+def _pooled_absent(ds: str | None, el: str | None, medium: str | None
+                   ) -> tuple[tuple[str, str] | None, frozenset[str]]:
+    """What a request aimed at pooled layers must answer as (see :attr:`Case.absent`)."""
+    if ds == POOLED_ORG:
+        return (f"org:{OWNER_ORG}", f"org:{MISSING_ORG}"), frozenset(ORG_VIEWERS)
+    if ds == POOLED_PUBLIC and el is not None and (el, medium) in PUBLIC_ABSENT:
+        return (el, MISSING_EL), frozenset()
+    if ds == POOLED_PUBLIC and el is None and medium == "floodplain":
+        return (medium, MISSING_MEDIUM), frozenset()
+    return None, frozenset()
+
+
+def _global_cases(path: str, names: list[str]) -> Iterator[Case]:
+    """The global routes, aimed at both scopes: layers the public scope holds (Kola humus
+    under control, Jura), an embargoed element, the restricted survey's medium group."""
+    for scope, ds in (("public", POOLED_PUBLIC), (f"org:{OWNER_ORG}", POOLED_ORG)):
+        if names == ["medium"]:
+            for medium, fmt in GLOBAL_COVERAGE:
+                url = path.replace("{medium}", medium) + "?" + urlencode(
+                    {"scope": scope, "fmt": fmt}, safe=":")
+                yield Case(path, url, ds, None, *_pooled_absent(ds, None, medium))
+            continue
+        assert names == ["element"], path
+        for el, medium in GLOBAL_LAYERS:
+            url = path.replace("{element}", el) + "?" + urlencode(
+                {"scope": scope, "medium": medium, "method": POOLED_METHOD[medium]}, safe=":")
+            yield Case(path, url, ds, el, *_pooled_absent(ds, el, medium))
 
 
 def _variants(names: list[str], path: str) -> list[dict[str, str]]:
@@ -199,7 +268,7 @@ def _variants(names: list[str], path: str) -> list[dict[str, str]]:
     if "cid" in names:
         return [{"kind": "cells"}, {"kind": "samples"}]
     if "fmt" in names:
-        fmts = ("csv", "gpkg") if "samples" in path else ("tif", "nc", "csv")
+        fmts = ("csv", "gpkg") if "samples" in path else ("tif", "nc", "csv", "parquet")
         return [{"fmt": f} for f in fmts]
     return [{}]
 
@@ -222,6 +291,8 @@ def _query(
         return {"level": LEVEL}
     if path.startswith("/api/layers/") or "/layers/" in path:
         q: dict[str, Any] = {"level": LEVEL}
+        if ds.startswith("pooled:"):
+            q["medium"] = POOLED_MEDIUM[el]
         if path.endswith("/cell"):
             q.update(lon=lonlat[0], lat=lonlat[1])
         return q
@@ -260,6 +331,7 @@ def _check_json(body: Any, actor: str, url: str) -> None:
         ds = props.get("dataset", props.get("dataset_id"))
         if ds == SECRET:
             assert actor in FULL_ACCESS[SECRET], f"{url}: {actor} sees {SECRET}: {d}"
+        _check_pooled_json(props, actor, url)
         if ds != AGGREGATED or kola_full:
             continue
         assert props.get("element") not in EMBARGO, f"{url}: {actor} sees embargoed {d}"
@@ -270,6 +342,31 @@ def _check_json(body: Any, actor: str, url: str) -> None:
         assert "sample_id" not in props, f"{url}: {actor} sees a sample of {AGGREGATED}"
         if "n" in props and props["n"] is not None and "cell_id" in props:
             assert props["n"] >= K, f"{url}: {actor} sees a cell of n={props['n']}"
+
+
+def _check_pooled_json(props: dict[str, Any], actor: str, url: str) -> None:
+    """Pooled layers, their cells and legends: NGU's own for its organisation only; in the
+    public scope (the same for everyone), never the restricted dataset nor an embargoed
+    element of the aggregated one, and cells holding its samples without extremes."""
+    ds = props.get("dataset")
+    if ds == POOLED_ORG or props.get("scope") == f"org:{OWNER_ORG}":
+        assert actor in ORG_VIEWERS, f"{url}: {actor} sees NGU's pooled layers: {props}"
+    if ds != POOLED_PUBLIC:  # (the public scope's layers and legends in the catalogue:
+        return               # test_the_public_pooled_layers_are_everyones_...)
+    members = props.get("datasets")
+    if isinstance(members, list):  # a pooled layer or legend
+        assert SECRET not in members, f"{url}: {actor}: {SECRET} in a public pooled layer"
+        if AGGREGATED in members:
+            assert props.get("element") not in EMBARGO, f"{url}: {actor} sees embargoed {props}"
+    contributors = props.get("contributors")
+    if isinstance(contributors, list):  # a pooled cell's record
+        names = {c.get("dataset") for c in contributors}
+        assert SECRET not in names, f"{url}: {actor}: {SECRET} in a public pooled cell"
+        if AGGREGATED in names:
+            assert props.get("element") not in EMBARGO, f"{url}: {actor} sees embargoed {props}"
+            for name in ("min", "max", "dl_max"):
+                assert props.get(name) is None, f"{url}: {actor} sees the {name}: {props}"
+            assert all(c["n"] >= K for c in contributors if c.get("dataset") == AGGREGATED)
 
 
 def _check_text(text: str, actor: str, case: Case) -> None:
@@ -285,6 +382,9 @@ def _check_binary(
     r: Any, actor: str, case: Case, kola_cells: Any, published: set[int]
 ) -> None:
     """Downloads and tiles of the aggregated dataset hold published cells only."""
+    if case.dataset == POOLED_PUBLIC and case.element == "Pb":  # the same for everyone
+        _check_pooled_binary(r, case, kola_cells, published)
+        return
     if case.dataset != AGGREGATED or actor in FULL_ACCESS[AGGREGATED]:
         return
     ctype = r.headers["content-type"]
@@ -309,10 +409,66 @@ def _check_binary(
         with rasterio.MemoryFile(r.content) as mem, mem.open() as src:
             band = src.read(1, masked=True)
         assert int(band.count()) == len(published), f"{case.url}: GeoTIFF cell count"
+    elif "parquet" in ctype:
+        frame = _parquet(r.content)
+        assert len(frame) == len(published), f"{case.url}: GeoParquet cell count"
+        assert _keys(frame["cell_id"]) == published
+        assert frame["n"].min() >= K, f"{case.url}: GeoParquet holds cells of n < {K}"
+        for name in ("min", "max", "dl_max"):
+            assert frame[name].isna().all(), f"{case.url}: GeoParquet holds the {name}"
 
 
-def _check_tile(png: bytes, case: Case, kola_cells: Any) -> None:
-    """Pixels over cells of n < k are transparent; over published cells, opaque."""
+def _parquet(content: bytes) -> Any:
+    import pyarrow.parquet as pq
+
+    return pq.read_table(io.BytesIO(content)).drop_columns(["geometry"]).to_pandas()
+
+
+def _keys(cell_ids: Any) -> set[int]:
+    from chemearth.grid.geometry import get_grid
+
+    return {int(k) for k in get_grid("global").id_to_key([str(c) for c in cell_ids])}
+
+
+def _check_pooled_binary(r: Any, case: Case, kola_cells: Any, published: set[int]) -> None:
+    """The public pooled humus layer of Pb holds Kola humus samples only (under control):
+    its downloads and tiles show cells the dataset publishes, of >= k, without extremes."""
+    ctype = r.headers["content-type"]
+    if ctype.startswith("image/png") and "/tiles/" in case.url:
+        _check_tile(r.content, case, kola_cells, complete=False)
+    elif ctype.startswith("text/csv"):
+        rows = [line.split(",") for line in r.text.splitlines()[3:]
+                if line and not line.startswith(("#", "\"#"))]
+        assert rows, f"{case.url}: CSV holds no cells"
+        assert min(int(row[3]) for row in rows) >= K, f"{case.url}: CSV holds n < {K}"
+        assert _keys(row[0] for row in rows) <= published, f"{case.url}: unpublished cells"
+    elif ctype.startswith("application/x-netcdf"):
+        import xarray as xr
+
+        with xr.open_dataset(io.BytesIO(r.content), engine="h5netcdf") as ds:
+            n = ds["n"].values
+            extremes = [ds[name].values for name in ("min", "max", "dl_max")]
+        assert 0 < (n > 0).sum() <= len(published)
+        assert n[n > 0].min() >= K
+        assert all(np.isnan(v).all() for v in extremes), f"{case.url}: extremes in NetCDF"
+    elif ctype.startswith("image/tiff"):
+        import rasterio
+
+        with rasterio.MemoryFile(r.content) as mem, mem.open() as src:
+            band = src.read(1, masked=True)
+        assert 0 < int(band.count()) <= len(published), f"{case.url}: GeoTIFF cell count"
+    elif "parquet" in ctype:
+        frame = _parquet(r.content)
+        assert len(frame), f"{case.url}: GeoParquet holds no cells"
+        assert _keys(frame["cell_id"]) <= published, f"{case.url}: unpublished cells"
+        assert frame["n"].min() >= K, f"{case.url}: GeoParquet holds cells of n < {K}"
+        for name in ("min", "max", "dl_max"):
+            assert frame[name].isna().all(), f"{case.url}: GeoParquet holds the {name}"
+
+
+def _check_tile(png: bytes, case: Case, kola_cells: Any, complete: bool = True) -> None:
+    """Pixels over cells of n < k are transparent; over published cells, opaque (with
+    ``complete``; a pooled layer may show fewer cells)."""
     import morecantile
     import pyproj
     from PIL import Image
@@ -333,7 +489,8 @@ def _check_tile(png: bytes, case: Case, kola_cells: Any) -> None:
     alpha = img[py[inside], px[inside], 3]
     shown = kola_cells["published"].to_numpy()[inside]
     assert (alpha[~shown] == 0).all(), f"{case.url}: an unpublished cell is drawn"
-    assert (alpha[shown] > 0).all(), f"{case.url}: a published cell is missing"
+    if complete:
+        assert (alpha[shown] > 0).all(), f"{case.url}: a published cell is missing"
 
 
 def _same_as(client: Any, case: Case, headers: dict[str, str], r: Any, old: str, new: str) -> None:
@@ -348,6 +505,18 @@ def _same_as(client: Any, case: Case, headers: dict[str, str], r: Any, old: str,
         )
 
 
+def _check_pooled(client: Any, case: Case, headers: dict[str, str], r: Any, actor: str,
+                  reached: dict[str, int]) -> None:
+    """A pooled layer nobody (or only NGU) sees answers as one that does not exist."""
+    if case.absent is not None:
+        if actor in case.seen_by:
+            reached["org"] += r.status_code == 200
+        else:
+            _same_as(client, case, headers, r, *case.absent)
+    elif case.dataset == POOLED_PUBLIC:
+        reached["pooled"] += r.status_code == 200
+
+
 # --------------------------------------------------------------------------- tests
 
 
@@ -359,7 +528,7 @@ def test_every_route_keeps_every_secret(
     headers = secure_store.headers(actor)
     published = set(kola_cells.loc[kola_cells["published"], "cell"].astype(int))
     print(f"crawl: {len(cases)} requests as {actor}")
-    reached = {"secret": 0, "embargo": 0}
+    reached = {"secret": 0, "embargo": 0, "pooled": 0, "org": 0}
     for case in cases:
         r = _get(client, case.url, headers)
         ctype = r.headers.get("content-type", "")
@@ -379,6 +548,11 @@ def test_every_route_keeps_every_secret(
                 reached["embargo"] += r.status_code == 200
             else:
                 _same_as(client, case, headers, r, case.element, MISSING_EL)
+        _check_pooled(client, case, headers, r, actor, reached)
+    # the public pooled layers answer everyone: maps, cells, downloads, global products
+    assert reached["pooled"] >= 14, f"{actor} should reach the public pooled layers: {reached}"
+    if actor in ORG_VIEWERS:
+        assert reached["org"] >= 30, f"{actor} should reach NGU's pooled layers: {reached}"
     if actor in FULL_ACCESS[SECRET]:
         assert reached["secret"] >= 10, f"{actor} should reach {SECRET}: {reached}"
     if actor in FULL_ACCESS[AGGREGATED]:
@@ -592,6 +766,24 @@ def test_cached_tiles_are_served_only_to_the_view_they_were_rendered_for(
     assert client.get(kola.url, headers=bad).status_code == 401
 
 
+def test_a_cached_tile_of_ngus_pooled_layers_is_served_to_its_organisation_only(
+    client: Any, secure_store: Any, cases: list[Case]
+) -> None:
+    """A tile of NGU's pooled floodplain layer (the restricted survey), rendered for its
+    data owner and cached, then asked for by everyone else: a 404, not the cached tile."""
+    case = next(c for c in cases if "/tiles/" in c.url and c.dataset == POOLED_ORG
+                and c.element == "Zn")
+    for _ in range(2):  # the second answer comes from the cache
+        r = client.get(case.url, headers=secure_store.headers("owner"))
+        assert r.status_code == 200
+        assert r.headers["content-type"].startswith("image/png")
+    for actor in set(ACTORS) - ORG_VIEWERS:
+        r = client.get(case.url, headers=secure_store.headers(actor))
+        assert r.status_code == 404, actor
+        assert r.headers["content-type"].startswith("application/json")
+    assert client.get(case.url, headers=secure_store.headers("admin")).status_code == 200
+
+
 # --------------------------------------------------------------------------- data quality
 
 #: who sees everything of NGU's datasets (the owner organisation and the administrator)
@@ -692,3 +884,41 @@ def test_figures_of_an_aggregated_only_qc_dataset_need_sample_access(
     assert ("/quality/jura/Zn/thompson-howarth.png" in page) == sees
     assert (QC_RESTRICTED in page) == sees
     assert QC_PUBLIC not in page
+
+
+# --------------------------------------------------------------------------- pooled layers
+
+
+@pytest.mark.parametrize("actor", list(ACTORS))
+def test_the_public_pooled_layers_are_everyones_and_ngus_own_its_organisations(
+    client: Any, secure_store: Any, actor: str
+) -> None:
+    """Every actor sees the same public scope (Jura, and Kola humus without its embargoed
+    elements; nothing of the restricted survey, nothing of any QC dataset); NGU's data
+    owner and the administrator see NGU's own scope too, restricted survey and embargoed
+    elements included."""
+    h = secure_store.headers(actor)
+    scopes = {sc["scope"]: sc for sc in _get(client, "/api/global", h).json()["scopes"]}
+    anon = {sc["scope"]: sc for sc in _get(client, "/api/global", {}).json()["scopes"]}
+    layers = [lay for lay in _get(client, "/api/layers", h).json()["layers"] if lay.get("pooled")]
+    want = {"public", f"org:{OWNER_ORG}"} if actor in ORG_VIEWERS else {"public"}
+    if actor == "admin":  # every organisation's scope, built or not (Jura's EPFL is not)
+        assert set(scopes) == want | {"org:EPFL"}
+        assert scopes["org:EPFL"]["layers"] == []
+    else:
+        assert set(scopes) == want
+    assert {lay["dataset"] for lay in layers} == {f"pooled:{s}" for s in want}
+    assert scopes["public"] == anon["public"]  # one public scope, whoever asks
+    public = scopes["public"]
+    members = {(lay["element"], lay["medium"]): set(lay["datasets"]) for lay in public["layers"]}
+    named = set().union(*members.values()) | {x["dataset_id"] for x in public["excluded"]}
+    assert named == {PUBLIC, AGGREGATED}
+    assert ("Pb", "humus") in members
+    assert not {el for (el, _), ds in members.items() if AGGREGATED in ds} & set(EMBARGO)
+    assert not {x["element"] for x in public["excluded"]} & set(EMBARGO)
+    if actor in ORG_VIEWERS:
+        org = {(lay["element"], lay["medium"]): set(lay["datasets"])
+               for lay in scopes[f"org:{OWNER_ORG}"]["layers"]}
+        assert org[("Zn", "floodplain")] == {SECRET}
+        assert org[("Ni", "humus")] == {AGGREGATED}
+        assert org[("Pb", "humus")] == {AGGREGATED}

@@ -25,7 +25,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from chemearth.access.gateway import CONTROLLED_GRID, Gateway
+from chemearth.access.disclosure import CONTROLLED_GRID
+from chemearth.access.gateway import Gateway
 from chemearth.access.policy import Actor, Policy
 from chemearth.assess.anomalies import Surface, as_geojson, surface, targets, threshold_of
 from chemearth.assess.blocks import (

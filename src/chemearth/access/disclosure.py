@@ -71,6 +71,7 @@ import pandas as pd
 
 __all__ = [
     "ABSENT",
+    "CONTROLLED_GRID",
     "NEVER_PUBLISHED",
     "NONE",
     "PERCENTILE_OF",
@@ -83,6 +84,9 @@ __all__ = [
     "statistic_published",
     "withhold_statistics",
 ]
+
+#: The one grid on which data under disclosure control are published.
+CONTROLLED_GRID = "global"
 
 #: Label of a sample that is not in this version of the layer.
 ABSENT = -2

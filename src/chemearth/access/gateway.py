@@ -28,6 +28,7 @@ import pandas as pd
 
 from chemearth.access.catalogue import MAX_ROWS, Catalogue
 from chemearth.access.disclosure import (
+    CONTROLLED_GRID,
     NEVER_PUBLISHED,
     Publication,
     chain_levels,
@@ -51,8 +52,6 @@ __all__ = ["PUBLISHED_STATISTICS", "Gateway", "LayerView", "PooledView", "cell_f
 
 #: Layer views kept in memory.
 _VIEWS = 256
-#: The one grid on which data under disclosure control are published.
-CONTROLLED_GRID = "global"
 
 
 class Gateway(Catalogue):

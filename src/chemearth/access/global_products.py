@@ -123,7 +123,8 @@ def exceedance_of(gateway: Gateway, actor: Actor, element: str, *,
     try:
         ph, _ = samples_for(gateway, actor, "pH", medium=medium, method="ph-water",
                             scope=scope, grid=grid)
-        ph = ph[~ph["censored"]].drop_duplicates(["dataset_id", "sample_id"])
+        # (astype: an empty frame's column is of objects, and ~ of it selects columns)
+        ph = ph[~ph["censored"].astype(bool)].drop_duplicates(["dataset_id", "sample_id"])
         frame = frame.merge(ph[["dataset_id", "sample_id", "value"]].rename(
             columns={"value": "ph"}), on=["dataset_id", "sample_id"], how="left")
     except NotFoundError:
@@ -144,23 +145,29 @@ def coverage_of(gateway: Gateway, actor: Actor, medium: str, boundaries: Path, *
     from chemearth.grid.coverage import coverage
     from chemearth.grid.geometry import get_grid
 
-    man = manifest_for(gateway, actor, scope)
-    entries = [e for e in man.get("layers", []) if e["medium"] == medium
-               and e["grid"] == "global"]
-    if not entries:
-        raise NotFoundError(f"no pooled layer of medium group {medium!r}")
-    parts = []
-    for e in entries:
-        c = pooled_contributors(gateway.store, e["element"], scope=scope, grid="global",
-                                level=160_000, medium=e["medium"], method=e["method"])
-        parts.append(c[["cell", "dataset_id", "n"]])
-    per = pd.concat(parts).groupby(["cell", "dataset_id"])["n"].max().groupby("cell").sum()
-    g = get_grid("global")
-    keys = per.index.to_numpy(dtype=np.int64)
-    lon, lat = g.cell_centres(keys)
-    counts = per.to_numpy(dtype=np.int64)
-    return coverage(np.repeat(lon, counts), np.repeat(lat, counts), boundaries,
-                    grid="global", level_m=160_000, min_samples=min_samples)
+    man = manifest_for(gateway, actor, scope)  # the permission question, then the memo
+
+    def make() -> Coverage:
+        entries = [e for e in man.get("layers", []) if e["medium"] == medium
+                   and e["grid"] == "global"]
+        if not entries:
+            raise NotFoundError(f"no pooled layer of medium group {medium!r}")
+        parts = []
+        for e in entries:
+            c = pooled_contributors(gateway.store, e["element"], scope=scope, grid="global",
+                                    level=160_000, medium=e["medium"], method=e["method"])
+            parts.append(c[["cell", "dataset_id", "n"]])
+        per = pd.concat(parts).groupby(["cell", "dataset_id"])["n"].max().groupby("cell").sum()
+        g = get_grid("global")
+        keys = per.index.to_numpy(dtype=np.int64)
+        lon, lat = g.cell_centres(keys)
+        counts = per.to_numpy(dtype=np.int64)
+        return coverage(np.repeat(lon, counts), np.repeat(lat, counts), boundaries,
+                        grid="global", level_m=160_000, min_samples=min_samples)
+
+    out: Coverage = gateway.memo(("pooled-coverage", scope, medium, tuple(min_samples),
+                                  str(boundaries)), make)
+    return out
 
 
 def resources_of(gateway: Gateway, actor: Actor, element: str, boundaries: Path, *,

@@ -41,8 +41,8 @@ from chemearth.grid.pool_plan import PoolSource
 from chemearth.grid.pooled import build_pooled, pooled_manifest
 from chemearth.store.selectors import string_list
 
-if TYPE_CHECKING:
-    from chemearth.access.gateway import Gateway
+if TYPE_CHECKING:  # a Gateway; not imported, since the gateway imports this module
+    Gateway = Any
 
 __all__ = [
     "POOLED_PREFIX",
@@ -133,14 +133,14 @@ def sources_for(gateway: Gateway, scope: str) -> list[PoolSource]:
 
 def _admit(gateway: Gateway, pol: Policy, k: int) -> Any:
     """The admission rule of a controlled dataset: its own published cells."""
-    from chemearth.access.gateway import CONTROLLED_GRID
+    from chemearth.access.disclosure import CONTROLLED_GRID
 
     def admit(grid: str, element: str, medium: str, method: str, level_m: int,
               keys: np.ndarray) -> np.ndarray:
         if grid != CONTROLLED_GRID:
             return np.zeros(len(keys), dtype=bool)
         pub = gateway.publication(pol.dataset_id, element, medium, method, k)
-        return pub.published(level_m, keys)
+        return np.asarray(pub.published(level_m, keys), dtype=bool)
 
     return admit
 
@@ -158,7 +158,37 @@ def manifest_for(gateway: Gateway, actor: Actor, scope: str) -> dict[str, Any]:
     if not may_view(actor, scope):
         raise NotFoundError(f"dataset {pooled_id(scope)!r} not found")
     return dict(gateway.memo(("pooled-manifest", scope),
-                             lambda: pooled_manifest(gateway.store, scope)))
+                             lambda: _current(gateway, scope,
+                                              pooled_manifest(gateway.store, scope))))
+
+
+def _current(gateway: Gateway, scope: str, manifest: dict[str, Any]) -> dict[str, Any]:
+    """The part of a built manifest the sharing rules allow now.
+
+    Pooled layers are built at one time and the sharing rules may change after (a dataset
+    made restricted, an element embargoed, public data put under disclosure control): a
+    layer is shown only while every member of it would still enter as it did, and what
+    was left out only names datasets and elements the scope's audience may still see.
+    """
+    now = {s.dataset_id: s for s in sources_for(gateway, scope)}
+
+    def still(element: str, member: dict[str, Any]) -> bool:
+        src = now.get(str(member["dataset_id"]))
+        return (src is not None and (src.elements is None or element in src.elements)
+                and int(member.get("k", 1)) >= src.k)
+
+    def shown(row: dict[str, Any]) -> bool:
+        src = now.get(str(row.get("dataset_id")))
+        element = str(row.get("element") or "")
+        return src is not None and (not element or src.elements is None
+                                    or element in src.elements)
+
+    out = dict(manifest)
+    out["layers"] = [e for e in manifest.get("layers", [])
+                     if all(still(str(e["element"]), m) for m in e.get("members", []))]
+    out["excluded"] = [x for x in manifest.get("excluded", []) if shown(x)]
+    out["sources"] = {d: v for d, v in manifest.get("sources", {}).items() if d in now}
+    return out
 
 
 # ---------------------------------------------------------------------- layers and views
@@ -200,7 +230,7 @@ def pooled_view(gateway: Gateway, actor: Actor, dataset_id: str, element: str, *
                 level: int | str | None, stat: str) -> Any:
     """The view of one pooled layer (a :class:`~chemearth.access.gateway.LayerView` whose
     cell records list the contributing datasets)."""
-    from chemearth.access.gateway import PooledView
+    from chemearth.access.views import PooledView
     from chemearth.grid.geometry import get_grid
     from chemearth.grid.layers import LayerChoiceError, default_level
     from chemearth.grid.levels import parse_level

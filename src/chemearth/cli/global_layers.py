@@ -47,7 +47,19 @@ def _out(table: pd.DataFrame, title: str, csv: Path | None, columns: list[str]) 
     print_table(table[shown] if shown else table, title)
 
 
-scope_option = click.option("--scope", default="public", show_default=True,
+def _scope(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """Refuse a scope that is neither ``public`` nor ``org:NAME`` (it would read as an
+    empty scope: ``global layers --scope private`` listed nothing and exited 0)."""
+    from chemearth.access.pooling import pooled_id, scope_of
+    from chemearth.errors import NotFoundError
+
+    try:
+        return scope_of(pooled_id(value))
+    except NotFoundError:
+        raise click.BadParameter(f"{value!r}: give public, or org:NAME") from None
+
+
+scope_option = click.option("--scope", default="public", show_default=True, callback=_scope,
                             help="public, or org:NAME for an organisation's own pooled layers.")
 medium_option = click.option("--medium", default=None,
                              help="Medium group (topsoil, subsoil, humus, moss, floodplain, "

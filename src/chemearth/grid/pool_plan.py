@@ -15,7 +15,9 @@ reason:
 * where two datasets of one group were sampled at the same sites (at least
   :data:`SAME_SITES_SHARE` of one's sites within about 10 m of the other's: Kola B and C
   horizon), only the dataset of the preferred medium enters (then the larger, then the
-  first by id), so that no site counts twice.
+  first by id), so that no site counts twice. The sites of a dataset under disclosure
+  control are compared only with datasets of its own organisation (the outcome is
+  published: it would tell where its samples are).
 
 Examples
 --------
@@ -131,7 +133,7 @@ def layer_part(grid: str, medium: str, method: str, element: str, unit: str) -> 
     Examples
     --------
     >>> layer_part("global", "topsoil", "total", "Pb", "mg/kg")
-    'global/topsoil/total/Pb/mg_kg-0a7c44'
+    'global/topsoil/total/Pb/mg_kg-38b91c'
     """
     slug = "".join(c if c.isascii() and c.isalnum() else "_" for c in unit).strip("_") or "u"
     tag = hashlib.sha1(unit.encode("utf-8")).hexdigest()[:6]
@@ -261,8 +263,8 @@ def plan_layers(  # noqa: C901 - one pass of plain rules, each commented
         kept: list[str] = []
         for ds, col in order:
             d = datasets[ds]
-            twin = next(
-                (o for o in kept if _same_sites(d.sites[g], datasets[o].sites[g])), "")
+            twin = next((o for o in kept if _may_compare(d, datasets[o])
+                         and _same_sites(d.sites[g], datasets[o].sites[g])), "")
             if twin:
                 skip(ds, f"sampled at the same sites as {twin} ({g}); "
                      f"{', '.join(datasets[twin].media_by_group[g])} is preferred",
@@ -274,6 +276,18 @@ def plan_layers(  # noqa: C901 - one pass of plain rules, each commented
                                   str(col.get("digestion") or "unknown"), d.source.k))
         layers.append(LayerPlan(g, cls, element, unit, members))
     return layers, excluded
+
+
+def _may_compare(a: _Dataset, b: _Dataset) -> bool:
+    """True if the sites of ``a`` and ``b`` may be compared: the outcome (who is left out,
+    and why) is published, so the sites of a dataset under disclosure control are compared
+    only with datasets of its own organisation. Anyone else could otherwise place a
+    dataset of a few sites and learn from the manifest whether the controlled dataset has
+    samples within about 10 m of them."""
+    if a.source.k <= 1 and b.source.k <= 1:
+        return True
+    org = str(a.row.get("organisation") or "")
+    return bool(org) and org == str(b.row.get("organisation") or "")
 
 
 def _same_sites(a: set[tuple[float, float]], b: set[tuple[float, float]]) -> bool:

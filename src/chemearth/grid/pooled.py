@@ -18,7 +18,8 @@ each :class:`~chemearth.grid.pool_plan.PoolSource`:
   says its own cell is published, so every set of its samples a pooled cell adds is a set
   it publishes already; and in cells holding its samples the minimum, maximum and
   largest detection limit are withheld, and a percentile is kept only when at least
-  *k* + 1 of its values lie below it and *k* + 1 above (the MAD follows the median).
+  *k* + 1 of its values lie below it and *k* + 1 above (the MAD follows the median, and
+  needs *k* + 1 of its values' distances from the median below it and *k* + 1 above).
 
 A scope is stored as a collection of parts (:meth:`Store.write_parts`), one cell table and
 one contributor table per layer and grid, with a manifest of the layers, their members,
@@ -278,6 +279,14 @@ def _withhold(t: pa.Table, level: int, keys: np.ndarray, use: np.ndarray, member
             below = np.bincount(pos, weights=(vals < p[pos]).astype(float), minlength=len(cells))
             above = np.bincount(pos, weights=(vals > p[pos]).astype(float), minlength=len(cells))
             withheld[name] |= present & ((below < m.k + 1) | (above < m.k + 1))
+        # the MAD is an order statistic of the distances from the median: where fewer than
+        # k + 1 of the source's distances lie below or above it, it can be one of its
+        # samples' distance (public values known, the value is then the median +- the MAD)
+        dev = np.abs(vals - frame["median"].to_numpy(float)[pos])
+        mad = frame["mad"].to_numpy(float)[pos]
+        below = np.bincount(pos, weights=(dev < mad).astype(float), minlength=len(cells))
+        above = np.bincount(pos, weights=(dev > mad).astype(float), minlength=len(cells))
+        withheld["mad"] |= present & ((below < m.k + 1) | (above < m.k + 1))
     withheld["mad"] |= withheld["median"]
     for name, mask in withheld.items():
         if mask.any():

@@ -177,6 +177,19 @@ class PoolingRules:
         }
 
 
+def _table(value: Any, where: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise PoolingError(f"{where}: must be a table")
+    return value
+
+
+def _tables(doc: Mapping[str, Any], key: str, source: str) -> list[Mapping[str, Any]]:
+    value = doc.get(key, [])
+    if not isinstance(value, list):
+        raise PoolingError(f"{source} {key}: must be an array of tables ([[{key}]])")
+    return [_table(v, f"{source} [[{key}]] #{i + 1}") for i, v in enumerate(value)]
+
+
 def _strings(doc: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
     value = doc.get(key, [])
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
@@ -188,8 +201,9 @@ def parse_rules(doc: Mapping[str, Any], source: str = "") -> PoolingRules:
     """Rules from a parsed TOML document (errors name the file and the entry)."""
     groups: list[MediumGroup] = []
     by_medium: dict[str, tuple[str, int]] = {}
-    for gid, g in dict(doc.get("groups", {})).items():
+    for gid, entry in _table(doc.get("groups", {}), f"{source} [groups]").items():
         where = f"{source} [groups.{gid}]"
+        g = _table(entry, where)
         media = _strings(g, "media", where)
         if not media:
             raise PoolingError(f"{where}: media is empty")
@@ -199,10 +213,12 @@ def parse_rules(doc: Mapping[str, Any], source: str = "") -> PoolingRules:
                                    f"{by_medium[m][0]!r}")
             by_medium[m] = (gid, rank)
         depth = g.get("soil_max_bottom_cm")
+        if depth is not None and (isinstance(depth, bool) or not isinstance(depth, int | float)):
+            raise PoolingError(f"{where}: soil_max_bottom_cm must be a number")
         groups.append(MediumGroup(gid, str(g.get("title", gid)), media,
                                   None if depth is None else float(depth)))
     classes: list[MethodClass] = []
-    for i, c in enumerate(doc.get("classes", [])):
+    for i, c in enumerate(_tables(doc, "classes", source)):
         where = f"{source} [[classes]] #{i + 1}"
         if "id" not in c:
             raise PoolingError(f"{where}: no id")
@@ -216,7 +232,7 @@ def parse_rules(doc: Mapping[str, Any], source: str = "") -> PoolingRules:
                                    _strings(c, "elements", where)))
     ids = [c.id for c in classes]
     equivalences = []
-    for i, e in enumerate(doc.get("equivalences", [])):
+    for i, e in enumerate(_tables(doc, "equivalences", source)):
         where = f"{source} [[equivalences]] #{i + 1}"
         missing = [k for k in ("element", "from", "to", "reason") if not e.get(k)]
         if missing:

@@ -24,7 +24,7 @@ __all__ = ["router"]
 
 router = APIRouter(prefix="/api/global", tags=["Global layers"])
 
-Scope = Annotated[str, Query(max_length=80, pattern=r"^(public|org:[^/\s]{1,64})$",
+Scope = Annotated[str, Query(max_length=300, pattern=r"^(public|org:[^/]{1,290})$",
                              description="public, or org:NAME for an organisation's own")]
 Text = Annotated[str | None, Query(max_length=64)]
 Level = Annotated[str, Query(max_length=16, description="Cell size, e.g. 160km.")]

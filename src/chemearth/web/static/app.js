@@ -7,12 +7,24 @@
  *   GET /api/layers/{ds}/{el}/cell?lon=&lat=&query    statistics of the cell under a point
  *   GET /api/boundaries.geojson                       country boundaries
  *   GET /api/collections/{ds}.samples/items?bbox=     sample points (zoom >= SAMPLE_ZOOM)
+ *   GET /api/global                                   the pooling rules (medium groups), read
+ *                                                     only when /api/layers lists pooled layers
+ *   GET /api/global/coverage/{group}[?fmt=geojson]    land coverage of a medium group
  * where query = medium, method, grid, level (metres) and stat.
+ *
+ * Pooled layers ("All surveys": one map per element pooled across surveys) are the layers of
+ * the pseudo-datasets pooled:public and pooled:org:NAME; their medium is a medium group and
+ * their method a method class. When /api/layers lists any, the viewer opens on the public
+ * pooled map of a common element, the dataset selector offers "All surveys" first and also
+ * the datasets whose medium belongs to the shown medium group, a "Coverage" checkbox overlays
+ * the land cells holding samples of the group, and a pooled cell's popup lists the
+ * contributing datasets with their citations. Without pooled layers nothing of this shows.
  *
  * Hooks for tests: window.chemearthMap (the L.Map); #map[data-layer] = the current layer key,
  * #map[data-loaded] = the key whose tiles last finished loading, #map[data-tiles] = "loading"
- * or "loaded" (the current tile layer), #map[data-samples] = sample points drawn;
- * body[data-ready="1"] once the first layer's tiles have loaded.
+ * or "loaded" (the current tile layer), #map[data-samples] = sample points drawn,
+ * #map[data-coverage] = "off", "loading", "on" or "error" and #map[data-coverage-cells] = the
+ * coverage cells drawn; body[data-ready="1"] once the first layer's tiles have loaded.
  */
 (function () {
   'use strict';
@@ -27,7 +39,18 @@
   const UNITLESS = new Set(['n', 'n_censored', 'log10_sd']);
   /** View-state keys kept in the URL, in order. */
   const STATE_KEYS = ['lat', 'lon', 'zoom', 'dataset', 'element', 'medium', 'method', 'grid',
-    'level', 'stat', 'lang'];
+    'level', 'stat', 'coverage', 'lang'];
+  /** The pseudo-dataset of the public pooled layers, and the prefix of every pooled one. */
+  const POOLED_PUBLIC = 'pooled:public';
+  const POOLED_PREFIX = 'pooled:';
+  /** The element the viewer opens on (first present in topsoil, total), when pooled. */
+  const DEFAULT_ELEMENTS = ['Pb', 'Cu', 'Zn', 'As'];
+  /** Coverage cells: 1–4 samples, and 5 or more. */
+  // (colours apart from the layers' viridis ramp: dark outlines, orange dashes)
+  const COVERAGE_STYLE_1 = { stroke: true, color: '#c2410c', weight: 1.3, opacity: 0.95,
+    dashArray: '4 3', fill: true, fillColor: '#fb923c', fillOpacity: 0.3 };
+  const COVERAGE_STYLE_5 = { stroke: true, color: '#111827', weight: 1.2, opacity: 0.85,
+    fill: true, fillColor: '#111827', fillOpacity: 0.1 };
 
   const mapEl = document.getElementById('map');
   if (!mapEl || typeof L === 'undefined') return;
@@ -102,8 +125,31 @@
     return t('map.medium.' + m, null, m);
   }
 
-  function methodLabel(m) {
-    return m ? m : t('map.method.none');
+  /** A method; a pooled layer's method class has a translated name. */
+  function methodLabel(m, pooled) {
+    if (!m) return t('map.method.none');
+    return pooled ? t('map.method.class.' + m, null, m) : m;
+  }
+
+  function isPooled(ds) {
+    return typeof ds === 'string' && ds.startsWith(POOLED_PREFIX);
+  }
+
+  /** The name of a dataset in the selector: pooled layers by their scope. */
+  function datasetLabel(ds, title) {
+    if (ds === POOLED_PUBLIC) return t('map.dataset.pooled_public');
+    if (isPooled(ds) && ds.startsWith(POOLED_PREFIX + 'org:')) {
+      return t('map.dataset.pooled_org', { org: ds.slice((POOLED_PREFIX + 'org:').length) });
+    }
+    return title || ds;
+  }
+
+  /** A share of land (0–1) as a percentage with one decimal ("10.7"; "< 0.1" when tiny). */
+  function fmtShare(v) {
+    const x = Number(v) * 100;
+    if (!Number.isFinite(x)) return '–';
+    if (x > 0 && x < 0.05) return '< 0.1';
+    return x.toFixed(1);
   }
 
   function gridLabel(g) {
@@ -219,22 +265,28 @@
       p.set('level', String(sel.level));
       p.set('stat', sel.stat);
     }
+    if (coverageOn()) p.set('coverage', '1');
     p.set('lang', langOverride || PAGE_LANG);
     return p;
+  }
+
+  /** The state as a hash or query string; the colon of "pooled:public" stays readable. */
+  function stateString(langOverride) {
+    return stateParams(langOverride).toString().replace(/%3A/gi, ':');
   }
 
   let lastHash = null;
 
   /** Write the view into the hash (history.replaceState) and the language links. */
   function writeUrl() {
-    const hash = '#' + stateParams().toString();
+    const hash = '#' + stateString();
     if (hash !== window.location.hash) {
       history.replaceState(history.state, '', window.location.pathname + window.location.search + hash);
     }
     lastHash = window.location.hash;
     for (const lang of ['en', 'zh']) {
       const a = document.getElementById('lang-' + lang);
-      if (a) a.setAttribute('href', '?lang=' + lang + '#' + stateParams(lang).toString());
+      if (a) a.setAttribute('href', '?lang=' + lang + '#' + stateString(lang));
     }
   }
 
@@ -310,6 +362,17 @@
 
   let LAYERS = [];
   let STATS = ['median'];
+  /** Whether /api/layers lists pooled layers; the medium group of each medium (from the
+   * pooling rules of /api/global; null without pooled layers: every medium its own). */
+  let POOLED = false;
+  let GROUP_OF = null;
+  /** The medium groups that have pooled layers (the coverage toggle offers those). */
+  let POOLED_MEDIA = new Set();
+
+  function groupOf(medium) {
+    if (GROUP_OF && GROUP_OF.has(medium)) return GROUP_OF.get(medium);
+    return medium;
+  }
   /** The current selection. */
   const sel = { dataset: null, element: null, medium: null, method: '', grid: null, level: null,
     stat: 'median' };
@@ -349,20 +412,47 @@
     if (f) f.hidden = !visible;
   }
 
-  /** Resolve a complete, valid selection from wanted values (any may be missing or invalid). */
-  function resolve(want) {
+  /** Resolve a complete, valid selection from wanted values (any may be missing or invalid).
+   *
+   * The medium comes before the dataset: the datasets offered are those with the element in
+   * the medium, and, when there are pooled layers, those with it in another medium of the
+   * same medium group (a pooled layer's medium is a group: "subsoil" holds the C-horizon
+   * surveys). A wanted dataset is kept if it has the medium itself, or if `opts.keepDataset`
+   * (the user chose it, or a link names it) and it has a medium of the group, which then
+   * becomes the medium. `opts.from` is the dataset shown before, to choose a pooled layer's
+   * method class that dataset contributes to. */
+  function resolve(want, opts) {
+    opts = opts || {};
     const first = LAYERS[0];
     const elements = uniq(LAYERS.map((l) => l.element))
       .sort((a, b) => a.localeCompare(b, 'en'));
     const element = pick(elements, want.element, first.element);
-    const media = uniq(LAYERS.filter((l) => l.element === element).map((l) => l.medium)).sort();
-    const medium = pick(media, want.medium, first.element === element ? first.medium : undefined);
-    const byEm = LAYERS.filter((l) => l.element === element && l.medium === medium);
-    const datasets = uniq(byEm.map((l) => l.dataset));
-    const dataset = pick(datasets, want.dataset);
-    const byDs = byEm.filter((l) => l.dataset === dataset);
+    const byEl = LAYERS.filter((l) => l.element === element);
+    const media = uniq(byEl.map((l) => l.medium)).sort();
+    const wanted = pick(media, want.medium, first.element === element ? first.medium : undefined);
+    const group = groupOf(wanted);
+    const offered = byEl.filter((l) => l.medium === wanted ||
+      (GROUP_OF !== null && groupOf(l.medium) === group));
+    const datasets = uniq(offered.map((l) => l.dataset));  // in the order of /api/layers
+    const mediumOf = new Map();
+    for (const l of offered) {
+      if (!mediumOf.has(l.dataset) || l.medium === wanted) mediumOf.set(l.dataset, l.medium);
+    }
+    const exact = datasets.filter((d) => mediumOf.get(d) === wanted);
+    let dataset;
+    if (want.dataset !== undefined && exact.includes(want.dataset)) dataset = want.dataset;
+    else if (opts.keepDataset && datasets.includes(want.dataset)) dataset = want.dataset;
+    else dataset = exact.length ? exact[0] : datasets[0];
+    const medium = mediumOf.get(dataset);
+    const byDs = byEl.filter((l) => l.dataset === dataset && l.medium === medium);
     const methods = uniq(byDs.map((l) => l.method || ''));
-    const method = pick(methods, want.method === undefined ? undefined : String(want.method));
+    let method = want.method === undefined ? undefined : String(want.method);
+    if (!methods.includes(method) && isPooled(dataset)) {
+      // from a dataset to the pooled map: the method class it contributes to, else "total"
+      const via = opts.from ? byDs.find((l) => (l.datasets || []).includes(opts.from)) : null;
+      method = via ? (via.method || '') : (methods.includes('total') ? 'total' : undefined);
+    }
+    method = pick(methods, method);
     const layer = byDs.find((l) => (l.method || '') === method);
     const grids = layer.grids && layer.grids.length ? layer.grids : [layer.default_grid];
     const grid = pick(grids, want.grid, layer.default_grid);
@@ -374,7 +464,7 @@
         : levels.slice().sort((a, b) => Math.abs(Math.log(a / dflt)) - Math.abs(Math.log(b / dflt)))[0];
     }
     const stat = pick(STATS, want.stat, 'median');
-    return { layer, elements, media, datasets, methods, grids, levels,
+    return { layer, elements, media, datasets, mediumOf, methods, grids, levels,
       sel: { dataset, element, medium, method, grid, level, stat } };
   }
 
@@ -384,14 +474,21 @@
     for (const l of LAYERS) titles[l.dataset] = l.title || l.dataset;
     fill(selects.element, r.elements.map((e) => ({ value: e, label: e })), r.sel.element);
     fill(selects.medium, r.media.map((m) => ({ value: m, label: mediumLabel(m) })), r.sel.medium);
-    fill(selects.dataset, r.datasets.map((d) => ({ value: d, label: titles[d] })), r.sel.dataset);
-    fill(selects.method, r.methods.map((m) => ({ value: m, label: methodLabel(m) })), r.sel.method);
+    // a dataset of another medium of the group says which
+    fill(selects.dataset, r.datasets.map((d) => {
+      const m = r.mediumOf ? r.mediumOf.get(d) : r.sel.medium;
+      const label = datasetLabel(d, titles[d]);
+      return { value: d, label: m && m !== r.sel.medium ? label + ' · ' + mediumLabel(m) : label };
+    }), r.sel.dataset);
+    const pooled = isPooled(r.sel.dataset);
+    fill(selects.method, r.methods.map((m) => ({ value: m, label: methodLabel(m, pooled) })),
+      r.sel.method);
     showField('method', r.methods.length > 1);
     fill(selects.grid, r.grids.map((g) => ({ value: g, label: gridLabel(g) })), r.sel.grid);
     showField('grid', r.grids.length > 1);
     fill(selects.level, r.levels.map((m) => ({ value: m, label: levelLabel(m) })), r.sel.level);
     fill(selects.stat, STATS.map((s) => ({ value: s, label: statLabel(s) })), r.sel.stat);
-    if (selects.dataset) selects.dataset.title = titles[r.sel.dataset] || '';
+    if (selects.dataset) selects.dataset.title = datasetLabel(r.sel.dataset, titles[r.sel.dataset]);
   }
 
   function layerKey(s) {
@@ -417,8 +514,10 @@
     want[which] = selects[which].value;
     if (which === 'level') want.level = Number(want.level);
     // A new dataset keeps the cell size only if it has it; a new element or medium keeps the
-    // dataset only if it has the pair (resolve() handles both).
-    apply(resolve(want), { fitIfOutside: true });
+    // dataset only if it has the pair (resolve() handles both). A dataset chosen in the
+    // selector may bring its own medium of the medium group.
+    apply(resolve(want, { keepDataset: which === 'dataset', from: sel.dataset }),
+      { fitIfOutside: true });
   }
 
   for (const [name, select] of Object.entries(selects)) {
@@ -484,6 +583,7 @@
     updateSampleHint();
     scheduleSamples(0);
     renderLegendLoading();
+    updateCoverage();
 
     const s = Object.assign({}, sel);
     let tj;
@@ -605,6 +705,9 @@
     const classes = Array.isArray(lg.classes) ? lg.classes : [];
     const children = [
       h('div', { className: 'legend-title' }, title),
+      isPooled(s.dataset) ? h('div', { className: 'legend-pooled' },
+        t('map.legend.pooled', { name: datasetLabel(s.dataset),
+          n: fmtCount(current && current.datasets ? current.datasets.length : 0) })) : null,
       h('div', { className: 'legend-sub' },
         mediumLabel(s.medium), ' · ',
         UNITLESS.has(stat) || !unit ? '' : t('map.legend.unit', { unit }) + ' · ',
@@ -645,6 +748,189 @@
     return classes[classes.length - 1].colour;
   }
 
+  // ---------------------------------------------------------------- coverage
+
+  // The land cells (160 km) holding samples of the shown medium group, over the tiles; the
+  // clicks go through to the map (cell popups). Fetched once per scope and group, and kept.
+  map.createPane('coverage');
+  map.getPane('coverage').style.zIndex = '390';        // above the tiles and borders
+  map.getPane('coverage').style.pointerEvents = 'none';
+  const coverageRenderer = L.canvas({ pane: 'coverage', padding: 0.3 });
+  const coverageBox = document.getElementById('field-coverage');
+  const coverageCheck = document.getElementById('show-coverage');
+  const coverageShare = document.getElementById('coverage-share');
+  const coverageCache = new Map();
+  let coverageLayer = null;
+  let coverageShown = null;  // the key of the drawn cells
+  let coverageToken = 0;
+  mapEl.dataset.coverage = 'off';
+
+  const CoverageLegendControl = L.Control.extend({
+    options: { position: 'bottomright' },
+    onAdd: function () {
+      const div = L.DomUtil.create('div', 'legend coverage-legend leaflet-control');
+      div.id = 'coverage-legend';
+      div.hidden = true;
+      L.DomEvent.disableClickPropagation(div);
+      L.DomEvent.disableScrollPropagation(div);
+      return div;
+    },
+  });
+  const coverageLegendControl = new CoverageLegendControl();
+  coverageLegendControl.addTo(map);
+  const coverageLegendEl = coverageLegendControl.getContainer();
+
+  function coverageOn() {
+    return POOLED && !!(coverageCheck && coverageCheck.checked);
+  }
+
+  /** Scope and medium group of the coverage of a selection (null: no pooled group). */
+  function coverageTarget(s) {
+    if (!POOLED || !s || !s.medium) return null;
+    const group = groupOf(s.medium);
+    if (!POOLED_MEDIA.has(group)) return null;
+    const scope = isPooled(s.dataset) ? s.dataset.slice(POOLED_PREFIX.length) : 'public';
+    return { scope, group, key: scope + '|' + group };
+  }
+
+  /** The covered cells (GeoJSON, cells with samples only) and the world shares of a target.
+   * The GeoJSON lists every land cell with its land area, so the shares are summed from it
+   * (as the server sums them); if it lists covered cells only, the summary is fetched. */
+  function fetchCoverage(target) {
+    let p = coverageCache.get(target.key);
+    if (!p) {
+      const base = '/api/global/coverage/' + encodeURIComponent(target.group);
+      const q = new URLSearchParams();
+      if (target.scope !== 'public') q.set('scope', target.scope);
+      const qs = q.toString();
+      q.set('fmt', 'geojson');
+      p = fetchJSON(base + '?' + q.toString()).then(async (gj) => {
+        const feats = gj && Array.isArray(gj.features) ? gj.features : [];
+        let land = 0, km1 = 0, km5 = 0, all = feats.length > 0;
+        const cells = [];
+        for (const f of feats) {
+          const pr = (f && f.properties) || {};
+          const km2 = Number(pr.land_km2);
+          if (!Number.isFinite(km2)) all = false;
+          land += km2;
+          if (pr.covered_1 === true || Number(pr.n_samples) >= 1) {
+            cells.push(f);
+            km1 += km2;
+            if (isCovered5(f)) km5 += km2;
+          }
+        }
+        let world;
+        if (all && cells.length < feats.length && land > 0) {
+          world = { share_1: km1 / land, share_5: km5 / land, land_km2: land };
+        } else {
+          const summary = await fetchJSON(base + (qs ? '?' + qs : ''));
+          world = (summary && summary.world) || {};
+        }
+        return { cells: { type: 'FeatureCollection', features: cells }, world };
+      });
+      p.catch(() => coverageCache.delete(target.key));
+      coverageCache.set(target.key, p);
+    }
+    return p;
+  }
+
+  function isCovered5(f) {
+    const pr = (f && f.properties) || {};
+    return pr.covered_5 === true || Number(pr.n_samples) >= 5;
+  }
+
+  function removeCoverage() {
+    if (coverageLayer) map.removeLayer(coverageLayer);
+    coverageLayer = null;
+    coverageShown = null;
+    coverageLegendEl.hidden = true;
+    coverageLegendEl.replaceChildren();
+    mapEl.dataset.coverageCells = '0';
+  }
+
+  function shareText(world) {
+    return t('map.coverage.share', { share1: fmtShare(world.share_1),
+      share5: fmtShare(world.share_5) });
+  }
+
+  function renderCoverageLegend(target, world) {
+    const row = (style, label) => h('div', { className: 'coverage-row' },
+      h('span', { className: 'swatch coverage-swatch', style: {
+        background: style.fillColor + Math.round(style.fillOpacity * 255).toString(16)
+          .padStart(2, '0'),
+        borderColor: style.color, borderStyle: style.dashArray ? 'dashed' : 'solid' } }),
+      ' ', label);
+    coverageLegendEl.replaceChildren(
+      h('div', { className: 'legend-title' }, t('map.coverage.legend_title',
+        { medium: mediumLabel(target.group) })),
+      row(COVERAGE_STYLE_5, t('map.coverage.legend_5')),
+      row(COVERAGE_STYLE_1, t('map.coverage.legend_1')),
+      h('div', { className: 'legend-sub coverage-legend-share' }, shareText(world)));
+    coverageLegendEl.hidden = false;
+  }
+
+  /** Show, hide or change the coverage overlay after a change of layer or of the toggle. */
+  async function updateCoverage() {
+    const token = ++coverageToken;
+    if (!POOLED || !coverageCheck) return;
+    const target = coverageTarget(sel);
+    coverageCheck.disabled = !target;
+    if (!coverageOn() || !target) {
+      removeCoverage();
+      mapEl.dataset.coverage = 'off';
+      setStatus('coverage', null);
+      coverageShare.textContent = coverageOn() && !target
+        ? t('map.coverage.none', { medium: mediumLabel(sel.medium) }) : '';
+      coverageShare.hidden = !coverageShare.textContent;
+      return;
+    }
+    if (coverageShown === target.key && coverageLayer) {
+      mapEl.dataset.coverage = 'on';
+      return;
+    }
+    mapEl.dataset.coverage = 'loading';
+    coverageShare.textContent = t('map.coverage.loading');
+    coverageShare.hidden = false;
+    let cov;
+    try {
+      cov = await fetchCoverage(target);
+    } catch (e) {
+      if (token !== coverageToken) return;
+      removeCoverage();
+      mapEl.dataset.coverage = 'error';
+      coverageShare.textContent = '';
+      coverageShare.hidden = true;
+      setStatus('coverage', t('map.coverage.error', { error: errorText(e) }));
+      return;
+    }
+    if (token !== coverageToken) return;
+    removeCoverage();
+    setStatus('coverage', null);
+    coverageLayer = L.geoJSON(cov.cells, {
+      pane: 'coverage',
+      renderer: coverageRenderer,
+      interactive: false,
+      style: (f) => (isCovered5(f) ? COVERAGE_STYLE_5 : COVERAGE_STYLE_1),
+    }).addTo(map);
+    coverageShown = target.key;
+    const world = cov.world || {};
+    coverageShare.textContent = shareText(world);
+    coverageShare.dataset.share1 = String(world.share_1 ?? '');
+    coverageShare.dataset.share5 = String(world.share_5 ?? '');
+    coverageShare.dataset.medium = target.group;
+    coverageShare.hidden = false;
+    renderCoverageLegend(target, world);
+    mapEl.dataset.coverageCells = String(cov.cells.features.length);
+    mapEl.dataset.coverage = 'on';
+  }
+
+  if (coverageCheck) {
+    coverageCheck.addEventListener('change', () => {
+      updateCoverage();
+      if (current) writeUrl();
+    });
+  }
+
   // ---------------------------------------------------------------- cell popup
 
   let clickToken = 0;
@@ -654,7 +940,8 @@
     const token = ++clickToken;
     const s = Object.assign({}, sel);
     const ll = e.latlng.wrap();
-    const popup = L.popup({ maxWidth: 340, minWidth: 220, className: 'cell-popup-wrap' })
+    const popup = L.popup({ maxWidth: isPooled(s.dataset) ? 400 : 340, minWidth: 220,
+      className: 'cell-popup-wrap' })
       .setLatLng(e.latlng)
       .setContent(h('div', { className: 'cell-popup cell-popup-loading' }, t('map.popup.loading')))
       .openOn(map);
@@ -687,6 +974,8 @@
     root.append(
       h('div', { className: 'cell-head' },
         h('strong', null, s.element + ' · ' + mediumLabel(s.medium)),
+        isPooled(s.dataset) ? h('div', { className: 'cell-pooled' }, datasetLabel(s.dataset) +
+          (s.method ? ' · ' + methodLabel(s.method, true) : '')) : null,
         h('div', { className: 'cell-id' }, t('map.popup.cell') + ' ' + (c.cell_id || '') +
           ' (' + levelLabel(levelM) + ')')),
       h('div', { className: 'cell-n' },
@@ -715,7 +1004,36 @@
     }
     table.append(tbody);
     root.append(table);
+    if (c.pooled || Array.isArray(c.contributors)) root.append(contributorsContent(c));
     return root;
+  }
+
+  /** The datasets pooled into a cell: title (linked to its page), samples and citation. */
+  function contributorsContent(c) {
+    const list = Array.isArray(c.contributors) ? c.contributors : [];
+    const items = list.map((k) => {
+      const id = String(k.dataset || '');
+      const nCens = Number(k.n_censored);
+      return h('li', { className: 'cell-contributor', dataset: { dataset: id, n: String(k.n ?? '') } },
+        h('div', { className: 'contrib-head' },
+          h('a', { className: 'contrib-title', href: '/catalogue/datasets/' + encodeURIComponent(id),
+            title: id + (k.version !== undefined && k.version !== null ? ' v' + k.version : '') },
+          String(k.title || id)),
+          ' ',
+          h('span', { className: 'contrib-n', dataset: { value: String(k.n ?? '') } },
+            t('map.popup.contributor_n', { n: fmtCount(k.n) })),
+          Number.isFinite(nCens) && nCens > 0
+            ? h('span', { className: 'contrib-censored' },
+              ' ' + t('map.popup.contributor_censored', { n: fmtCount(nCens) })) : null),
+        k.citation ? h('div', { className: 'contrib-citation' }, String(k.citation)) : null,
+        k.licence ? h('div', { className: 'contrib-licence' },
+          t('map.popup.licence', { licence: String(k.licence) })) : null);
+    });
+    return h('section', { className: 'cell-contributors', dataset: { n: String(list.length) } },
+      h('h3', { className: 'contrib-title-row' },
+        t('map.popup.contributors', { n: fmtCount(list.length) })),
+      items.length ? h('ol', { className: 'contrib-list' }, ...items)
+        : h('p', { className: 'contrib-none' }, t('map.popup.contributors_none')));
   }
 
   // ---------------------------------------------------------------- sample points
@@ -728,8 +1046,9 @@
   function updateSampleHint() {
     if (!hintEl) return;
     let msg = '';
-    if (current && !current.samples) msg = t('map.samples.hidden');
-    else if (current && map.getZoom() < SAMPLE_ZOOM) msg = t('map.samples.hint');
+    if (current && !current.samples) {
+      msg = isPooled(sel.dataset) ? t('map.samples.pooled') : t('map.samples.hidden');
+    } else if (current && map.getZoom() < SAMPLE_ZOOM) msg = t('map.samples.hint');
     hintEl.textContent = msg;
     hintEl.hidden = !msg;
   }
@@ -861,7 +1180,8 @@
     const lat = Number(st.lat), lon = Number(st.lon), zoom = Number(st.zoom);
     if ([lat, lon, zoom].every(Number.isFinite)) map.setView([lat, lon], Math.round(zoom));
     const want = Object.assign({}, sel, st);
-    apply(resolve(want), {});
+    if (POOLED && coverageCheck) coverageCheck.checked = st.coverage === '1';
+    apply(resolve(want, { keepDataset: true, from: sel.dataset }), {});
   });
 
   // ---------------------------------------------------------------- start
@@ -889,7 +1209,54 @@
       writeUrl();
       return;
     }
+    let want = urlState;
+    let fitInitial = !hashView;
+    POOLED = LAYERS.some((l) => l.pooled || isPooled(l.dataset));
+    if (POOLED) {
+      POOLED_MEDIA = new Set(LAYERS.filter((l) => isPooled(l.dataset)).map((l) => l.medium));
+      GROUP_OF = await mediumGroups();
+      if (coverageBox) coverageBox.hidden = false;
+      if (coverageCheck) coverageCheck.checked = urlState.coverage === '1';
+      const dflt = pooledDefault();
+      if (dflt && urlState.dataset === undefined && urlState.element === undefined) {
+        // the Chemical Earth: the pooled world map of a common element
+        want = Object.assign({}, urlState, { dataset: dflt.dataset, element: dflt.element,
+          medium: dflt.medium, method: dflt.method || '' });
+        fitInitial = false;
+      }
+    }
     setStatus('layer', null);
-    apply(resolve(urlState), { fitInitial: !hashView });
+    apply(resolve(want, { keepDataset: true }), { fitInitial });
   })();
+
+  /** The medium group of each medium, from the pooling rules (an empty map if they cannot
+   * be read: every medium is then its own group). */
+  async function mediumGroups() {
+    const out = new Map();
+    try {
+      const g = await fetchJSON('/api/global');
+      const groups = g && g.rules && Array.isArray(g.rules.groups) ? g.rules.groups : [];
+      for (const grp of groups) {
+        if (!grp || !grp.id) continue;
+        out.set(String(grp.id), String(grp.id));
+        for (const m of Array.isArray(grp.media) ? grp.media : []) out.set(String(m), String(grp.id));
+      }
+    } catch (e) {
+      setStatus('groups', t('map.status.groups_error', { error: errorText(e) }), 'info');
+    }
+    return out;
+  }
+
+  /** The pooled layer the viewer opens on: public if any, the first of DEFAULT_ELEMENTS in
+   * topsoil by a total method, else the first pooled layer. */
+  function pooledDefault() {
+    const pooled = LAYERS.filter((l) => isPooled(l.dataset));
+    const pub = pooled.filter((l) => l.dataset === POOLED_PUBLIC);
+    const pool = pub.length ? pub : pooled;
+    for (const el of DEFAULT_ELEMENTS) {
+      const l = pool.find((x) => x.element === el && x.medium === 'topsoil' && x.method === 'total');
+      if (l) return l;
+    }
+    return pool[0] || null;
+  }
 })();
