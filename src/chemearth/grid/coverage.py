@@ -62,7 +62,7 @@ from chemearth.errors import GridError, InputFileError, StatisticsError, TooMany
 from chemearth.grid.geometry import INVALID_KEY, Grid, get_grid
 from chemearth.grid.levels import parse_level
 from chemearth.jsonable import plain
-from chemearth.reference.continents import ANTARCTICA, country_land
+from chemearth.reference.continents import ANTARCTICA, country_land, polygon_parts
 
 __all__ = ["LAND_COLUMNS", "Coverage", "coverage", "land_parts"]
 
@@ -97,15 +97,8 @@ def _boundaries_key(boundaries: str | Path) -> tuple[str, int]:
 
 def _explode(geoms: NDArray[np.object_], owner: NDArray[np.intp]) -> Pieces:
     """Polygons with area of (multi)polygons and collections, each with its owner."""
-    parts, index = shapely.get_parts(geoms, return_index=True)
-    nested = shapely.get_type_id(parts) >= 4
-    while nested.any():
-        sub, sub_index = shapely.get_parts(parts[nested], return_index=True)
-        parts = np.concatenate([parts[~nested], sub])
-        index = np.concatenate([index[~nested], index[nested][sub_index]])
-        nested = shapely.get_type_id(parts) >= 4
-    keep = (shapely.get_type_id(parts) == 3) & (shapely.area(parts) > 0)
-    return parts[keep], np.asarray(owner, dtype=np.intp)[index[keep]]
+    parts, index = polygon_parts(geoms)
+    return parts, np.asarray(owner, dtype=np.intp)[index]
 
 
 def _grid_area_lonlat(g: Grid) -> shapely.Geometry:

@@ -64,6 +64,7 @@ __all__ = [
     "country_continents",
     "country_land",
     "feature_code",
+    "polygon_parts",
 ]
 
 #: The Natural Earth ``CONTINENT`` value of Antarctica.
@@ -249,7 +250,7 @@ def _resolve(boundaries: str | Path) -> tuple[str, int]:
         raise InputFileError(f"boundaries file {str(boundaries)!r} not found: {exc}") from exc
 
 
-def _explode(geoms: NDArray[np.object_]) -> tuple[NDArray[np.object_], NDArray[np.intp]]:
+def polygon_parts(geoms: NDArray[np.object_]) -> tuple[NDArray[np.object_], NDArray[np.intp]]:
     """Polygons of (multi)polygons and collections, with the index of their source."""
     parts, index = shapely.get_parts(geoms, return_index=True)
     nested = shapely.get_type_id(parts) >= 4
@@ -277,7 +278,7 @@ def _load(path: str, mtime_ns: int) -> CountryLand:
     present = ~shapely.is_missing(geoms)
     invalid = present & ~shapely.is_valid(geoms)
     geoms[invalid] = shapely.buffer(geoms[invalid], 0.0)
-    polygons, feature = _explode(geoms[present])
+    polygons, feature = polygon_parts(geoms[present])
     feature = np.flatnonzero(present)[feature]
     props = frame.drop(columns="geometry").to_dict("records")
     codes = np.array([feature_code(p) for p in props], dtype=object)
