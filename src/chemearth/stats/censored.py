@@ -45,6 +45,7 @@ from chemearth.errors import StatisticsError
 from chemearth.jsonable import plain
 
 __all__ = [
+    "PROB_TOL",
     "KMResult",
     "ROSResult",
     "StatisticsError",
@@ -58,7 +59,7 @@ FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
 
 #: Tolerance when comparing a cumulative probability with a requested one.
-_PROB_TOL = 1e-10
+PROB_TOL = 1e-10
 #: Above this share of censored values ROS results are tenuous (Helsel 2012; NADA warns).
 ROS_MAX_CENSORED_SHARE = 0.8
 
@@ -283,9 +284,9 @@ def _km_percentile(x: FloatArray, cdf: FloatArray, undetermined: float, q: float
     if not 0 <= q <= 100:
         raise StatisticsError(f"q: percentile {q} is outside 0–100")
     p = q / 100.0
-    if undetermined > 0 and p <= undetermined + _PROB_TOL:
+    if undetermined > 0 and p <= undetermined + PROB_TOL:
         return float("nan")
-    i = int(np.searchsorted(cdf, p - _PROB_TOL, side="left"))
+    i = int(np.searchsorted(cdf, p - PROB_TOL, side="left"))
     return float(x[min(i, x.size - 1)])
 
 

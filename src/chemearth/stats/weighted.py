@@ -58,7 +58,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from chemearth.errors import StatisticsError
 from chemearth.stats.baselines import CLASS_PERCENTS
-from chemearth.stats.censored import ROS_MAX_CENSORED_SHARE, ros
+from chemearth.stats.censored import PROB_TOL, ROS_MAX_CENSORED_SHARE, ros
 from chemearth.stats.summary import DESCRIBE_PERCENTS, MAD_NORMAL, UBV_MIN_SAMPLES
 
 __all__ = [
@@ -76,9 +76,6 @@ FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
 Method = Literal["linear", "inverted_cdf"]
 
-#: Tolerance when comparing a cumulative probability with a requested one (as the
-#: unweighted Kaplan–Meier of :mod:`chemearth.stats.censored`).
-PROB_TOL = 1e-10
 #: Relative tolerance of "at or below the largest DL" (log10 round trips, as ``describe``).
 DL_TOL = 1e-9
 
