@@ -9,6 +9,7 @@ NODE   := node_modules/.package-lock.json
 BROWSER := /usr/bin/chromium
 CJKFONT := /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
 POSTGIS := /usr/share/postgresql/15/extension/postgis.control
+OGRINFO := /usr/bin/ogrinfo
 PGDEBS  := postgresql postgresql-15-postgis-3
 
 .PHONY: demo test lint typecheck bench clean
@@ -36,6 +37,11 @@ $(CJKFONT):
 $(POSTGIS):
 	apt-get install -y -q $(PGDEBS) || (apt-get update -q && apt-get install -y -q $(PGDEBS))
 
+# GDAL's command-line tools (Debian's gdal-bin): the OGC API tests read the server with
+# `ogrinfo OAPIF:...`, the driver QGIS uses.
+$(OGRINFO):
+	apt-get install -y -q gdal-bin || (apt-get update -q && apt-get install -y -q gdal-bin)
+
 demo: $(STAMP) $(NODE) $(CJKFONT) $(POSTGIS)
 	$(BIN)/chemearth demo
 
@@ -46,7 +52,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy src/chemearth
 
 # Two workers (the machine has two cores); a worker steals tests from the other when idle.
-test: $(STAMP) $(NODE) $(BROWSER) $(CJKFONT) $(POSTGIS) lint typecheck
+test: $(STAMP) $(NODE) $(BROWSER) $(CJKFONT) $(POSTGIS) $(OGRINFO) lint typecheck
 	$(BIN)/pytest -n 2 --dist worksteal
 
 bench: $(STAMP)
