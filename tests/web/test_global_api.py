@@ -340,9 +340,6 @@ def test_download_tif(world, reference_cells: pd.DataFrame) -> None:
     np.testing.assert_allclose(got, reference_cells["median"].astype(np.float32), rtol=0)
 
 
-@pytest.mark.xfail(strict=True, reason="the GeoTIFF download carries no citation or licence: "
-                   "the route puts them in the raster's attrs, but render.export.write_cog "
-                   "writes only the tags export._tags lists")
 def test_download_tif_cites_the_surveys(world) -> None:
     import rasterio
 

@@ -436,5 +436,7 @@ def _tags(attrs: dict[str, Any]) -> dict[str, str]:
         "statistic",
         "grid",
         "level_m",
+        "citation",
+        "licence",
     )
     return {k: str(attrs[k]) for k in keys if k in attrs}
