@@ -19,6 +19,7 @@ variable                       meaning                                    defaul
 ``CHEMEARTH_TRUSTED_PROXIES``  proxies whose X-Forwarded-* are believed   unset
 ``CHEMEARTH_NODE_MODULES``     where ``npm ci`` put Leaflet               ``./node_modules``
 ``CHEMEARTH_STANDARDS``        folders of your soil-quality standards     unset
+``CHEMEARTH_ACCESS_LOG``       the server's access log (``-``, ``off``)   <home>/logs/access.log
 ``CHEMEARTH_FAULT``            test only: pause a store write here        unset
 ``CHEMEARTH_FAULT_FLAG``       test only: touched when the pause starts   ``/dev/null``
 =============================  =========================================  =========================
@@ -44,6 +45,7 @@ __all__ = [
     "DEFAULT_MIN_CELL_N",
     "DEFAULT_TILE_CACHE",
     "Settings",
+    "access_log_target",
     "boundaries_cache_dir",
     "debug_enabled",
     "default_data_dir",
@@ -147,6 +149,17 @@ def standards_dirs() -> list[Path]:
     """The folders of ``CHEMEARTH_STANDARDS`` (``os.pathsep``-separated), in order."""
     env = _env("CHEMEARTH_STANDARDS")
     return [Path(p) for p in env.split(os.pathsep) if p] if env else []
+
+
+def access_log_target(home: Path) -> Path | str | None:
+    """Where ``chemearth serve`` writes its access log: ``CHEMEARTH_ACCESS_LOG`` (a file,
+    ``-`` for standard error, ``off`` for none), else ``<home>/logs/access.log``."""
+    env = _env("CHEMEARTH_ACCESS_LOG")
+    if env is None:
+        return home / "logs" / "access.log"
+    if env.strip().lower() == "off":
+        return None
+    return "-" if env.strip() == "-" else Path(env)
 
 
 def fault_point() -> tuple[str | None, Path]:

@@ -55,7 +55,14 @@ expect ``ValueError`` or ``KeyError`` keep working::
     │                                    (chemearth.assess.blocks)
     ├── PlotError                        a statistical plot cannot be drawn
     │                                    (chemearth.render.plots)
+    ├── FilterError                      a CQL2 filter that cannot be read or applied
+    │                                    (chemearth.access.cql2)
     ├── MapError                         a map cannot be drawn (chemearth.render.map_furniture)
+    ├── RecordQueryError                 a catalogue search that cannot be understood (a bad
+    │                                    ``datetime`` or ``bbox``; chemearth.access.records)
+    ├── MediaError                       a photo or video is refused: not one of the types
+    │                                    taken, undecodable, or of no sample
+    │                                    (chemearth.render.media)
     └── AtlasError                       an atlas cannot be made (chemearth.render.atlas)
 
 A test imports every module and fails on a subclass of :class:`ChemearthError` that this

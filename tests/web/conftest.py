@@ -28,7 +28,8 @@ grid, of the public scope (``pooled:public``: Jura in full, Kola humus under dis
 control without Ni and Cu, the Meuse survey never) and NGU's own (``pooled:org:NGU``: Kola
 humus and the Meuse survey in full); and six actors: anonymous, public (a token without
 grants), partner (granted kola-humus), other-organisation (a data owner of GTK), data owner
-(NGU) and admin.
+(NGU) and admin. A photo of a sampling site of each survey and a video of a Jura site are
+attached (``tests/web/site_media.py``).
 """
 
 from __future__ import annotations
@@ -195,6 +196,9 @@ def build_secure_store(store: Any, home: Any, data_dir: Path, boundaries: Path) 
     gateway = Gateway(store)
     for scope in POOLED_SCOPES:
         build_scope(gateway, scope, grids=("global",), levels=POOLED_LEVELS)
+    from tests.web.site_media import attach_site_media  # a photo of a site of each survey
+
+    attach_site_media(gateway, store)
     tokens = TokenStore(store)
     out = SecureStore(store, home)
     for name, spec in ACTORS.items():

@@ -473,7 +473,9 @@ def test_assessment_overlays(browser: Any, live_server: str) -> None:
             v.select("#sel-against", "kola-chorizon")
         page.wait_for_function("() => document.getElementById('map').dataset.assess === 'change'")
         cells = _api(live_server, f"/api/assess/change/{DATASET}/{ELEMENT}",
-                     against="kola-chorizon", level="20km", grid="global")
+                     against="kola-chorizon", level="20km",
+                     # the layer's grid: Kola opens on the European grid (its default)
+                     grid=page.input_value("#sel-grid") or "global")
         assert f"{len(cells)} cells compared" in page.inner_text("#assess-note")
         v.shot("assess-change")
 

@@ -58,6 +58,10 @@ from tests.web.conftest import (
 
 MISSING_DS = "nonexistent-survey"
 MISSING_EL = "Og"  # oganesson: in no survey
+#: CQL2 filters of the items routes aimed at the element too (a property of the samples,
+#: the cells' element): a filter must tell nothing that the route without it does not
+FILTERS = {"samples": "{el} > 0 OR {el} IS NULL",
+           "cells": "element = '{el}' AND (median > 0 OR median IS NULL OR n < 3)"}
 K = 3
 LEVEL = "40km"  # Kola humus has cells of 1 and 2 samples at 40 km, and of 7 or more
 #: what only the full-access actors of SECRET may read anywhere (its title, its citation,
@@ -171,6 +175,11 @@ def walk_cases(client: Any, admin: dict[str, str], kola_cells: Any) -> list[Case
             r = client.get(f"/api/collections/{ds}.{kind}/items?{urlencode(q)}", headers=admin)
             assert r.status_code == 200, r.text
             fids.setdefault(ds, []).append(r.json()["features"][0]["id"])
+    for ds in (PUBLIC, AGGREGATED, SECRET):  # photos and videos: real ids of each survey
+        r = client.get(f"/api/datasets/{ds}/media", headers=admin)
+        assert r.status_code == 200, r.text
+        fids[f"media:{ds}"] = [m["media_id"] for m in r.json()["media"]]
+        assert fids[f"media:{ds}"], f"no media of {ds} in the secure store"
     out: list[Case] = []
     for path, ops in client.get("/openapi.json").json()["paths"].items():
         if "get" not in ops:
@@ -198,6 +207,9 @@ def _instantiate(  # noqa: C901 - one table of every route shape
     if path.startswith("/api/global/"):
         yield from _global_cases(path, names)
         return
+    if "media_id" in names:
+        yield from _media_cases(path, fids)
+        return
     aims_dataset = {"dataset", "cid"} & set(names) or path.endswith("plot.png")
     if not aims_dataset and "element" in names:  # across datasets: the JSON checks apply
         for el in ("Zn", "Pb", *EMBARGO, MISSING_EL):
@@ -212,8 +224,8 @@ def _instantiate(  # noqa: C901 - one table of every route shape
                 t = tms.tile(*where, 9)
                 values = {"dataset": ds, "element": el, "z": t.z, "x": t.x, "y": t.y,
                           "tms_id": "WebMercatorQuad", **variant}
-                if "cid" in names:
-                    values["cid"] = f"{ds}.{variant['kind']}"
+                if "cid" in names:  # a feature collection, or a map layer <dataset>.<element>
+                    values["cid"] = f"{ds}.{el if variant['kind'] == 'map' else variant['kind']}"
                 if "fid" in names:
                     known = fids.get(ds, ["x~Zn~~~G10km-E001-N001", "1"])
                     values["fid"] = known[0] if variant["kind"] == "cells" else known[1]
@@ -223,6 +235,11 @@ def _instantiate(  # noqa: C901 - one table of every route shape
                 query = _query(path, ds, el, where, variant)
                 url += "?" + urlencode(query, safe=":") if query else ""
                 yield Case(path, url, ds, el, *_pooled_absent(ds, el, POOLED_MEDIUM.get(el)))
+                if path.endswith("/items"):  # and with a CQL2 filter aimed at the element
+                    flt = urlencode({"filter": FILTERS[variant["kind"]].format(el=el)},
+                                    safe="'")
+                    yield Case(path, f"{url}&{flt}", ds, el,
+                               *_pooled_absent(ds, el, POOLED_MEDIUM.get(el)))
     if "tms_id" in names:
         yield Case(path, path.replace("{tms_id}", "WebMercatorQuad"))
 
@@ -256,6 +273,21 @@ def _global_cases(path: str, names: list[str]) -> Iterator[Case]:
             yield Case(path, url, ds, el, *_pooled_absent(ds, el, medium))
 
 
+#: a media id no photo or video has (media ids are 20 hex digits)
+MISSING_MEDIA = "0" * 20
+
+
+def _media_cases(path: str, fids: dict[str, list[str]]) -> Iterator[Case]:
+    """The photos and videos of each survey, and an id no item has: the restricted survey's
+    answer as a missing dataset's; the aggregated survey's, to whoever may not see its
+    samples, as a missing media id's."""
+    for ds in (PUBLIC, AGGREGATED, SECRET):
+        for mid in (*fids[f"media:{ds}"], MISSING_MEDIA):
+            url = path.replace("{dataset}", ds).replace("{media_id}", mid)
+            absent = (mid, MISSING_MEDIA) if ds == AGGREGATED and mid != MISSING_MEDIA else None
+            yield Case(path, url, ds, None, absent, frozenset(FULL_ACCESS[AGGREGATED]))
+
+
 def _variants(names: list[str], path: str) -> list[dict[str, str]]:
     if path.startswith("/quality/"):  # both figures and both formats, in two requests
         return [{"plot": "thompson-howarth", "fmt": "png"}, {"plot": "control", "fmt": "svg"}]
@@ -263,10 +295,11 @@ def _variants(names: list[str], path: str) -> list[dict[str, str]]:
         return [{"fmt": "png"}, {"fmt": "pdf"}]
     if "/tiles/assess/" in path:
         return [{"kind": "screening"}, {"kind": "change"}]
-    if path.startswith("/api/assess/screening/"):
+    if path.startswith("/api/assess/screening/") and not path.endswith("/cell"):
         return [{"by": by} for by in ("sample", "cell", "country", "all")]
     if "cid" in names:
-        return [{"kind": "cells"}, {"kind": "samples"}]
+        maps = [{"kind": "map"}] if path == "/api/collections/{cid}" else []  # OGC API - Tiles
+        return [{"kind": "cells"}, {"kind": "samples"}, *maps]
     if "fmt" in names:
         fmts = ("csv", "gpkg") if "samples" in path else ("tif", "nc", "csv", "parquet")
         return [{"fmt": f} for f in fmts]
@@ -278,6 +311,8 @@ def _query(
 ) -> dict[str, Any]:
     if "/assess/" in path:  # the assessment routes: aim at 10 km cells, pair with itself
         q = {"level": LEVEL, **variant}
+        if path.endswith("/cell"):  # the screened cell under the dataset's centre
+            q.update(lon=lonlat[0], lat=lonlat[1])
         if "/change/" in path or variant.get("kind") == "change":
             q["against"] = ds
         if "/enrichment/" in path:
@@ -289,7 +324,8 @@ def _query(
         return {"kind": "points"}
     if "/surface" in path:
         return {"level": LEVEL}
-    if path.startswith("/api/layers/") or "/layers/" in path:
+    if (path.startswith("/api/layers/") or "/layers/" in path  # and OGC API - Tiles' layers
+            or "/map/tiles" in path or variant.get("kind") == "map"):
         q: dict[str, Any] = {"level": LEVEL}
         if ds.startswith("pooled:"):
             q["medium"] = POOLED_MEDIUM[el]
@@ -475,7 +511,12 @@ def _check_tile(png: bytes, case: Case, kola_cells: Any, complete: bool = True) 
 
     from chemearth.grid.geometry import get_grid
 
-    z, x, y = (int(v) for v in re.search(r"/(\d+)/(\d+)/(\d+)\.png", case.url).groups())
+    xyz = re.search(r"/(\d+)/(\d+)/(\d+)\.png", case.url)
+    if xyz is not None:
+        z, x, y = (int(v) for v in xyz.groups())
+    else:  # OGC API - Tiles: {tileMatrix}/{tileRow}/{tileCol}
+        z, y, x = (int(v) for v in re.search(r"/WebMercatorQuad/(\d+)/(\d+)/(\d+)",
+                                             case.url).groups())
     img = np.asarray(Image.open(io.BytesIO(png)).convert("RGBA"))
     bounds = morecantile.tms.get("WebMercatorQuad").xy_bounds(x, y, z)
     g = get_grid("global")
@@ -509,8 +550,8 @@ def _check_pooled(client: Any, case: Case, headers: dict[str, str], r: Any, acto
                   reached: dict[str, int]) -> None:
     """A pooled layer nobody (or only NGU) sees answers as one that does not exist."""
     if case.absent is not None:
-        if actor in case.seen_by:
-            reached["org"] += r.status_code == 200
+        if actor in case.seen_by:  # NGU's pooled layers, or a media item of Kola humus
+            reached["org" if case.dataset == POOLED_ORG else "media"] += r.status_code == 200
         else:
             _same_as(client, case, headers, r, *case.absent)
     elif case.dataset == POOLED_PUBLIC:
@@ -521,6 +562,7 @@ def _check_pooled(client: Any, case: Case, headers: dict[str, str], r: Any, acto
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # one actor's walk of every route: ~7 min alone on this machine
 @pytest.mark.parametrize("actor", list(ACTORS))
 def test_every_route_keeps_every_secret(
     client: Any, secure_store: Any, cases: list[Case], kola_cells: Any, actor: str
@@ -528,13 +570,14 @@ def test_every_route_keeps_every_secret(
     headers = secure_store.headers(actor)
     published = set(kola_cells.loc[kola_cells["published"], "cell"].astype(int))
     print(f"crawl: {len(cases)} requests as {actor}")
-    reached = {"secret": 0, "embargo": 0, "pooled": 0, "org": 0}
+    reached = {"secret": 0, "embargo": 0, "pooled": 0, "org": 0, "media": 0}
     for case in cases:
         r = _get(client, case.url, headers)
         ctype = r.headers.get("content-type", "")
         if ctype.startswith(("application/json", "application/geo+json")):
             _check_json(r.json(), actor, case.url)
-        if ctype.startswith(("application/json", "application/geo+json", "text/")):
+        if ctype.startswith(("application/json", "application/geo+json", "application/ld+json",
+                             "text/")):
             _check_text(r.text, actor, case)
         if r.status_code == 200:
             _check_binary(r, actor, case, kola_cells, published)
@@ -557,6 +600,7 @@ def test_every_route_keeps_every_secret(
         assert reached["secret"] >= 10, f"{actor} should reach {SECRET}: {reached}"
     if actor in FULL_ACCESS[AGGREGATED]:
         assert reached["embargo"] >= 10, f"{actor} should reach embargoed elements: {reached}"
+        assert reached["media"] >= 2, f"{actor} should reach Kola humus's photos: {reached}"
 
 
 @pytest.mark.parametrize("actor", list(ACTORS))
@@ -597,7 +641,11 @@ def test_the_walk_covers_every_route(client: Any, cases: list[Case]) -> None:
     others = {(p, m) for p, ops in doc["paths"].items() for m in ops if m != "get"}
     assert others == {("/api/datasets", "post"), ("/api/session", "post"),
                       ("/api/session", "delete"), ("/api/describe", "post"),
-                      ("/api/check", "post")}, "test new write routes in this file"
+                      ("/api/check", "post"),
+                      # photos and videos: tests/web/test_media_api.py (every actor)
+                      ("/api/datasets/{dataset}/media", "post"),
+                      ("/api/datasets/{dataset}/media/{media_id}", "delete")}, (
+        "test new write routes in this file")
 
 
 def test_openapi_document_names_no_secret(client: Any) -> None:

@@ -40,12 +40,12 @@ from chemearth.assess.blocks import (
 from chemearth.assess.change import change_by_cell, enrichment
 from chemearth.assess.screening import Screening, screen
 from chemearth.errors import AccessDenied, NotFoundError
-from chemearth.jsonable import records
+from chemearth.jsonable import finite, records
 from chemearth.reference.standards import Standard, available_standards, get_standard
 from chemearth.stats.classes import NO_CLASS
 from chemearth.store.selectors import element_values
 
-__all__ = ["CHANGE_CLASSES", "SCREEN_COLOURS", "Assessor"]
+__all__ = ["CHANGE_CLASSES", "CHANGE_CLASSES_ZH", "SCREEN_COLOURS", "Assessor"]
 
 #: Colours of the classes of a standard (2–4 classes: low to high risk).
 SCREEN_COLOURS = {2: ["#1a9850", "#d73027"], 3: ["#1a9850", "#fee08b", "#d73027"],
@@ -53,6 +53,9 @@ SCREEN_COLOURS = {2: ["#1a9850", "#d73027"], 3: ["#1a9850", "#fee08b", "#d73027"
 #: Classes of a change layer and their colours.
 CHANGE_CLASSES = (("decrease", "#2166ac"), ("no significant change", "#d9d9d9"),
                   ("increase", "#b2182b"))
+#: The names of the change classes in Chinese.
+CHANGE_CLASSES_ZH = {"decrease": "显著减少", "no significant change": "无显著变化",
+                     "increase": "显著增加"}
 
 
 class Assessor:
@@ -156,7 +159,8 @@ class Assessor:
         rows = rows.drop(columns=[c for c in ("sample_index",) if c in rows.columns])
         rows = rows.assign(dataset=dataset_id)
         return {"dataset": dataset_id, "standard": std.id, "citation": std.citation,
-                "land_use": s.land_use, "by": by, "notes": s.notes, "rows": records(rows)}
+                "citation_zh": std.citation_zh, "land_use": s.land_use, "by": by,
+                "notes": s.notes, "notes_zh": s.notes_zh, "rows": records(rows)}
 
     def screening_cells(self, actor: Actor, dataset_id: str, element: str, standard_id: str,
                         *, land_use: str | None, grid: str, level: str) -> tuple[
@@ -173,6 +177,71 @@ class Assessor:
         if cells.empty:
             raise NotFoundError(f"dataset {dataset_id!r} holds no analyses of {element!r}")
         return cells, std
+
+    def screening_cell(self, actor: Actor, dataset_id: str, element: str, standard_id: str,
+                       *, lon: float, lat: float, land_use: str | None = None,
+                       grid: str = "global", level: str = "10km") -> dict[str, Any]:
+        """The screening of the published cell under a point: its class, the limits and
+        the exceedance (counts above each limit; for readers of the samples also the
+        cell's own limits, which follow its samples' pH, and its highest ratio to them).
+
+        Readers under disclosure control get the counts of the published cell and the
+        standard's limits for the element, nothing drawn from one sample.
+        """
+        from chemearth.grid.geometry import get_grid
+        from chemearth.grid.levels import parse_level
+
+        cells, std = self.screening_cells(actor, dataset_id, element, standard_id,
+                                          land_use=land_use, grid=grid, level=level)
+        g, level_m = get_grid(grid), parse_level(level)
+        key = int(g.cell_keys(np.array([lon], float), np.array([lat], float), level_m)[0])
+        found = cells[cells["cell"].to_numpy(np.int64) == key]
+        if found.empty:
+            raise NotFoundError(f"no screened {g.level_label(level_m)} cell of {element!r} "
+                                f"in dataset {dataset_id!r} at this point")
+        row = found.iloc[0]
+        s = self._screening(actor, dataset_id, std, land_use)
+        mine = None
+        if self.gw.policy(actor, dataset_id).samples_visible(actor):
+            smp = s.samples[s.samples["element"].astype(str) == element]
+            at = g.cell_keys(smp["longitude"].to_numpy(float), smp["latitude"].to_numpy(float),
+                             level_m)
+            mine = smp[at == key]
+        levels = []
+        for lv in std.levels:
+            entry: dict[str, Any] = {"level": lv, "n_above": int(row[f"n_above_{lv}"]),
+                                     "pct_above": finite(row[f"pct_above_{lv}"])}
+            entry.update(_cell_limits(mine, lv) if mine is not None and len(mine) else
+                         _standard_limits(std.row(element, lv, s.land_use)))
+            levels.append(entry)
+        worst = int(row["worst_class"])
+        names_zh = std.classes_zh or std.classes
+        colours = SCREEN_COLOURS.get(len(std.classes), [None] * len(std.classes))
+        return {
+            "dataset": dataset_id, "element": element, "standard": std.id,
+            "land_use": s.land_use, "unit": "mg/kg", "grid": g.name,
+            "level": g.level_label(level_m), "cell_id": str(row["cell_id"]), "n": int(row["n"]),
+            "n_indeterminate": int(row["n_indeterminate"]), "ph_assumed": int(row["ph_assumed"]),
+            "basis_flag": None if pd.isna(row["basis_flag"]) else str(row["basis_flag"]),
+            "class": None if worst < 0 else {"index": worst, "name": std.classes[worst],
+                                             "name_zh": names_zh[worst],
+                                             "colour": colours[worst]},
+            "classes": [{"name": n, "name_zh": names_zh[i], "colour": colours[i],
+                         "count": int(row[f"n_{_slug(n)}"])}
+                        for i, n in enumerate(std.classes)],
+            "levels": levels,
+        }
+
+    def standard_limits(self, standard_id: str, element: str,
+                        land_use: str | None = None) -> dict[str, Any]:
+        """One element's limits in a standard, per level and pH band (mg/kg; public)."""
+        std = self.standard(standard_id)
+        lu = std.land_use_or_default(land_use)
+        bands = [b.label for b in std.ph_bands] or ["any pH"]
+        return {"element": element, "land_use": lu, "ph_bands": bands, "unit": "mg/kg",
+                "limits": [{"level": lv, "values": [finite(v) for v in
+                                                    std.row(element, lv, lu)[:len(bands)]]}
+                           for lv in std.levels]}
 
     def _published_rows(self, actor: Actor, pol: Policy, dataset_id: str, s: Screening,
                         rows: pd.DataFrame, grid: str) -> pd.DataFrame:
@@ -416,3 +485,30 @@ class Assessor:
             return index, colours, names
 
         return self.gw.memo(key, make)  # type: ignore[no-any-return]
+
+
+def _slug(name: str) -> str:
+    """A class name as its screening column (``n_<slug>``)."""
+    return "".join(ch if ch.isalnum() else "_" for ch in name.lower()).strip("_")
+
+
+def _standard_limits(row: np.ndarray) -> dict[str, Any]:
+    """The range of a standard's limits over its pH bands (no sample behind it)."""
+    ok = row[np.isfinite(row)]
+    return {"limit_min": finite(ok.min()) if ok.size else None,
+            "limit_max": finite(ok.max()) if ok.size else None, "limits_of": "standard"}
+
+
+def _cell_limits(samples: pd.DataFrame, level: str) -> dict[str, Any]:
+    """The limits a cell's samples were compared with at ``level`` (they follow each
+    sample's pH), the highest ratio of a value to its limit and the most above it."""
+    lim = samples[f"limit_{level}"].to_numpy(float)
+    val = samples["value"].to_numpy(float)
+    has = np.isfinite(lim)
+    # a value below its detection limit says no more than "at most the limit"
+    use = has & np.isfinite(val) & ~samples["censored"].to_numpy(bool) & (lim > 0)
+    return {"limit_min": finite(lim[has].min()) if has.any() else None,
+            "limit_max": finite(lim[has].max()) if has.any() else None, "limits_of": "cell",
+            "ratio_max": finite((val[use] / lim[use]).max()) if use.any() else None,
+            "excess_max": finite(max(0.0, float((val[use] - lim[use]).max())))
+            if use.any() else None}

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 import numpy as np
@@ -35,6 +35,7 @@ from chemearth.access.disclosure import (
     layer_publication,
     withhold_statistics,
 )
+from chemearth.access.filtering import sample_points
 from chemearth.access.policy import MIN_CELL_N, Actor, Policy
 from chemearth.access.pooling import is_pooled, layer_entries, pooled_view
 from chemearth.access.tokens import TokenStore
@@ -42,13 +43,24 @@ from chemearth.access.views import LayerView, PooledView
 from chemearth.errors import ChemearthError, GridError, NotFoundError
 from chemearth.grid.aggregate import STATISTICS
 from chemearth.grid.geometry import Grid, get_grid
-from chemearth.grid.layers import LayerChoiceError, default_level
+from chemearth.grid.layers import (
+    LayerChoiceError,
+    default_level,
+    preferred_grid,
+    regional_shares,
+)
 from chemearth.grid.levels import parse_level
 from chemearth.jsonable import finite, plain
 from chemearth.store.base import Store
 from chemearth.store.selectors import string_list
 
-__all__ = ["PUBLISHED_STATISTICS", "Gateway", "LayerView", "PooledView", "cell_feature_id"]
+__all__ = ["PUBLISHED_STATISTICS", "Gateway", "LayerView", "PooledView", "Where",
+           "cell_feature_id"]
+
+#: A feature filter (:mod:`chemearth.access.filtering`): which rows of a table of
+#: published features (columns named as their properties) match, given a function
+#: returning the rows' geometries (shapely, None where a feature has none).
+Where = Callable[[pd.DataFrame, Callable[[], Any]], np.ndarray]
 
 #: Layer views kept in memory.
 _VIEWS = 256
@@ -90,6 +102,7 @@ class Gateway(Catalogue):
             return []
         out = []
         keys = ["dataset_id", "element", "medium", "method", "unit"]
+        regional = self.memo(("regional-shares",), lambda: regional_shares(self.store))
         for (ds, el, med, meth, unit), group in inv.groupby(keys, sort=True):
             pol = snap.policies.get(str(ds))
             if pol is None or not pol.element_visible(actor, str(el)):
@@ -102,7 +115,8 @@ class Gateway(Catalogue):
                 str(gr): sorted((int(v) for v in g.loc[g["grid"] == gr, "level_m"]), reverse=True)
                 for gr in grids
             }
-            default_grid = grids[0]
+            # a regional grid where it holds (nearly) all the samples (grid.layers)
+            default_grid = preferred_grid(regional.get(str(ds), {}), grids)
             out.append(
                 {
                     "dataset": str(ds),
@@ -371,8 +385,10 @@ class Gateway(Catalogue):
         cell_id: str | None = None,
         limit: int = 100,
         offset: int = 0,
+        where: Where | None = None,
     ) -> tuple[list[dict[str, Any]], int]:
-        """GeoJSON features of published cells, and how many matched in all."""
+        """GeoJSON features of published cells, and how many matched in all (``where``:
+        a filter of the published values)."""
         pol = self.policy(actor, dataset_id)
         inv = self.snapshot().inventory
         rows = inv[inv["dataset_id"] == dataset_id]
@@ -403,6 +419,10 @@ class Gateway(Catalogue):
             w, s, e, n = _bbox(bbox)
             inside = (lon >= w) & (lon <= e) & (lat >= s) & (lat <= n)
             frame, keys, lon, lat = frame[inside], keys[inside], lon[inside], lat[inside]
+        if where is not None:
+            table = frame.assign(dataset=dataset_id, grid=g.name, level=g.level_label(level_m))
+            keep = where(table, lambda: g.cell_polygons(keys, to_wgs84=True, densify=4))
+            frame, keys = frame[keep], keys[keep]
         matched = len(frame)
         page = slice(offset, offset + min(limit, self.max_rows))
         frame, keys = frame.iloc[page], keys[page]
@@ -480,6 +500,15 @@ class Gateway(Catalogue):
                            dataset_id=dataset_id, version=int(row["version"]))
         return frame
 
+    def sample_table(self, actor: Actor, dataset_id: str) -> pd.DataFrame:
+        """:meth:`sample_frame` of every element ``actor`` may see, kept per catalogue
+        snapshot (clients page through it); callers must not change it."""
+        pol = self.sample_policy(actor, dataset_id)  # before the memo: it is not per actor
+        shown = tuple(e for e in string_list(self.snapshot().records[dataset_id].get(
+            "elements")) if pol.element_visible(actor, e))
+        return self.memo(("sample_table", dataset_id, shown),  # type: ignore[no-any-return]
+                         lambda: self.sample_frame(actor, dataset_id))
+
     def sample_features(
         self,
         actor: Actor,
@@ -492,9 +521,14 @@ class Gateway(Catalogue):
         sample_id: str | None = None,
         limit: int = 100,
         offset: int = 0,
+        where: Where | None = None,
     ) -> tuple[list[dict[str, Any]], int]:
-        """GeoJSON point features of samples, and how many matched in all."""
-        frame = self.sample_frame(actor, dataset_id, elements)
+        """GeoJSON point features of samples (without geometry where a sample has no
+        coordinates), and how many matched in all (``where``: a filter)."""
+        if elements:
+            frame = self.sample_frame(actor, dataset_id, elements)
+        else:
+            frame = self.sample_table(actor, dataset_id)
         if sample_id is not None:
             frame = frame[frame["sample_id"].astype(str) == sample_id]
         if medium:
@@ -505,6 +539,8 @@ class Gateway(Catalogue):
             w, s, e, n = _bbox(bbox)
             lon, lat = frame["longitude"], frame["latitude"]
             frame = frame[(lon >= w) & (lon <= e) & (lat >= s) & (lat <= n)]
+        if where is not None:
+            frame = frame[where(frame.assign(dataset=dataset_id), lambda: sample_points(frame))]
         matched = len(frame)
         page = frame.iloc[offset : offset + min(limit, self.max_rows)]
         feats = []
@@ -518,10 +554,7 @@ class Gateway(Catalogue):
                 {
                     "type": "Feature",
                     "id": str(rec["sample_id"]),
-                    "geometry": {
-                        "type": "Point",
-                        "coordinates": [float(rec["longitude"]), float(rec["latitude"])],
-                    },
+                    "geometry": _point(rec["longitude"], rec["latitude"]),
                     "properties": props,
                 }
             )
@@ -609,6 +642,12 @@ def cell_feature_id(props: dict[str, Any]) -> str:
     return "~".join(
         str(props[k]) for k in ("grid", "element", "medium", "method", "cell_id")
     )
+
+
+def _point(lon: Any, lat: Any) -> dict[str, Any] | None:
+    """A GeoJSON point, None for a sample without coordinates (QC and textbook data)."""
+    x, y = finite(lon), finite(lat)
+    return None if x is None or y is None else {"type": "Point", "coordinates": [x, y]}
 
 
 def _grids(rows: pd.DataFrame) -> list[str]:

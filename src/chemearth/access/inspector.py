@@ -172,8 +172,9 @@ class Inspector:
 
     def figure(self, actor: Actor, dataset_id: str, element: str, plot: str, *,
                which: str = "field", method: str | None = None, material: str | None = None,
-               fmt: str = "png") -> bytes:
-        """A quality-control figure as PNG or SVG bytes (memoised)."""
+               fmt: str = "png", lang: str = "en") -> bytes:
+        """A quality-control figure as PNG or SVG bytes (memoised), labelled in ``lang``."""
+        from chemearth.reference.terms import label
         from chemearth.render.plots import figure_png, figure_svg
         from chemearth.render.qcplots import control_figure, thompson_howarth_figure
 
@@ -189,18 +190,20 @@ class Inspector:
                 p = p[p["method"] == meth]
                 fig = thompson_howarth_figure(
                     p["a"], p["b"], censored_a=p["censored_a"], censored_b=p["censored_b"],
-                    element=element, unit=str(p["unit"].iloc[0]),
-                    title=f"{d}: {element}, {meth}" if meth else f"{d}: {element}")
+                    element=element, unit=str(p["unit"].iloc[0]), lang=lang,
+                    title=(f"{d}: {element}, {label('method', meth, lang)}" if meth
+                           else f"{d}: {element}"))
             else:
                 chs, batches, _, d = self.charts(actor, dataset_id, element, method)
                 chart = next((c for c in chs if material is None or c.material == material),
                              None)
                 if chart is None:
                     raise NotFoundError(f"no reference material {material!r}")
-                fig = control_figure(chart, element=element, batches=batches,
+                fig = control_figure(chart, element=element, batches=batches, lang=lang,
                                      title=f"{d}: {chart.material}")
             return figure_png(fig) if fmt == "png" else figure_svg(fig)
 
-        key = self._key(actor, "figure", dataset_id, element, plot, which, method, material, fmt)
+        key = self._key(actor, "figure", dataset_id, element, plot, which, method, material, fmt,
+                        lang)
         return bytes(self.gw.memo(key, make))
 

@@ -49,6 +49,7 @@ from chemearth.store.selectors import choose_methods
 
 __all__ = [
     "BASIS_FLAGS",
+    "BASIS_FLAGS_ZH",
     "Screening",
     "screen",
     "screen_frame",
@@ -63,6 +64,15 @@ BASIS_FLAGS = {
     "partial": "partial digestion: it understates the total concentration the standard "
                "applies to, so exceedances may be missed",
     "unknown": "digestion unknown: the standard applies to total concentrations",
+}
+
+#: :data:`BASIS_FLAGS` in Chinese (the notes' ``notes_zh``).
+BASIS_FLAGS_ZH = {
+    "near-total": "近全量消解（如四酸消解）：接近但不总是等于标准所针对的全量（铬铁矿等难溶矿物"
+                  "不被溶解）",
+    "aqua-regia": "王水为部分消解：低于标准所针对的全量，可能漏判超标",
+    "partial": "部分消解：低于标准所针对的全量，可能漏判超标",
+    "unknown": "消解方式不明：标准针对的是全量",
 }
 
 _SITE_COLS = ("sample_index", "sample_id", "longitude", "latitude", "country", "medium")
@@ -88,6 +98,8 @@ class Screening:
         What the reader must know: missing pH, partial digestions, species not analysed.
     dataset_id : str
         The dataset screened ("" for a frame).
+    notes_zh : list of str
+        The notes in Chinese, in the same order.
     """
 
     standard: Standard
@@ -95,6 +107,7 @@ class Screening:
     samples: pd.DataFrame
     notes: list[str] = field(default_factory=list)
     dataset_id: str = ""
+    notes_zh: list[str] = field(default_factory=list)
     _sites: pd.DataFrame | None = field(default=None, repr=False)
     _site_of_row: np.ndarray | None = field(default=None, repr=False)
     _codes: np.ndarray | None = field(default=None, repr=False)
@@ -363,17 +376,19 @@ def screen_frame(
         str(d), f"{d} digestion: the standard applies to {standard.basis} concentrations")
         for d in digestions]
     out["basis_flag"] = np.asarray([*flags, None], dtype=object)[d_codes]
-    notes = _notes(out, standard, codes, names, d_codes, digestions)
+    notes, notes_zh = _notes(out, standard, codes, names, d_codes, digestions)
     return Screening(standard=standard, land_use=lu, samples=out, notes=notes,
-                     dataset_id=dataset_id)
+                     dataset_id=dataset_id, notes_zh=notes_zh)
 
 
 def _notes(out: pd.DataFrame, standard: Standard, codes: np.ndarray, names: pd.Index,
-           d_codes: np.ndarray, digestions: pd.Index) -> list[str]:
-    """What the reader must know, counted in O(n) (no sort or groupby of the rows)."""
+           d_codes: np.ndarray, digestions: pd.Index) -> tuple[list[str], list[str]]:
+    """What the reader must know, counted in O(n) (no sort or groupby of the rows), in
+    English and in Chinese."""
     notes: list[str] = []
+    zh: list[str] = []
     if not len(out):
-        return notes
+        return notes, zh
     idx = out["sample_index"].to_numpy(np.int64)
     assumed = out["ph_assumed"].to_numpy(bool)
     missing, total = len(_dense_unique(idx[assumed])[0]), len(_dense_unique(idx)[0])
@@ -382,17 +397,22 @@ def _notes(out: pd.DataFrame, standard: Standard, codes: np.ndarray, names: pd.I
             f"pH missing for {missing} of {total} samples: they were compared with the "
             "most protective (lowest) limits of the pH bands"
         )
+        zh.append(f"共 {total} 个样品中有 {missing} 个缺少 pH：按各 pH 分段中最严格（最低）的"
+                  "限值比较")
     k = len(digestions)
     seen = np.flatnonzero(np.bincount(codes * k + d_codes, minlength=len(names) * k))
     for e_code, d in sorted(((int(c) // k, str(digestions[int(c) % k])) for c in seen),
                             key=lambda t: (str(names[t[0]]), t[1])):
         if d != standard.basis:
             notes.append(f"{names[e_code]}: {BASIS_FLAGS.get(d, d)}")
+            zh.append(f"{names[e_code]}：" + BASIS_FLAGS_ZH.get(
+                d, f"消解方式 `{d}`：标准针对 `{standard.basis}` 含量"))
     undecided = int((out["class_index"].to_numpy() == INDETERMINATE).sum())
     if undecided:
         notes.append(f"{undecided} comparisons are indeterminate: the value is below a "
                      "detection limit that lies above the limit")
-    return notes
+        zh.append(f"{undecided} 次比较无法判定：数值低于检出限，而检出限高于限值")
+    return notes, zh
 
 
 def screen(

@@ -21,6 +21,7 @@ from chemearth.cli import (  # noqa: F401  (each module registers its commands)
     grid,
     jobs,
     maps,
+    media,
     qc,
     serve,
     survey,

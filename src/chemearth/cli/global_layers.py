@@ -251,10 +251,11 @@ def resources(element: str, home: Path | str | None, scope: str, medium: str | N
 @click.option("--method", default="total", show_default=True)
 @click.option("--elements", default=None, help="Comma-separated (default: every pooled one).")
 @level_option
+@click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True)
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
               help="The atlas PDF.")
 def atlas(home: Path | str | None, scope: str, medium: str, method: str,
-          elements: str | None, level: str, output: Path) -> None:
+          elements: str | None, level: str, lang: str, output: Path) -> None:
     """A PDF atlas of pooled layers: one world map of cell medians per element."""
     from chemearth.access.pooling import manifest_for
     from chemearth.render.global_atlas import make_global_atlas
@@ -264,7 +265,7 @@ def atlas(home: Path | str | None, scope: str, medium: str, method: str,
     wanted = [e.strip() for e in elements.split(",") if e.strip()] if elements else None
     report = make_global_atlas(gw.store, output, elements=wanted, medium=medium,
                                method=method, scope=scope, level=level,
-                               boundaries=load_settings().boundaries)
+                               boundaries=load_settings().boundaries, lang=lang)
     for note in report.notes:
         click.echo(note)
     click.echo(f"wrote {report.pages} pages ({', '.join(report.elements)}) to {output}")

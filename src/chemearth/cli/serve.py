@@ -21,7 +21,6 @@ from chemearth.cli.common import (
 from chemearth.cli.global_layers import build_global
 from chemearth.cli.grid import build_grids
 from chemearth.cli.survey import show_catalog
-from chemearth.config import default_home
 from chemearth.errors import ChemearthWarning
 
 if TYPE_CHECKING:
@@ -40,8 +39,9 @@ if TYPE_CHECKING:
     "--home",
     type=click.Path(path_type=Path),
     default=None,
-    help="Store directory for the demo (default: <user data dir>/chemearth-demo); "
-    "emptied first if an earlier demo made it; any other non-empty folder is refused.",
+    help="Store directory for the demo (default: the store every other command uses, "
+    "$CHEMEARTH_HOME or <user data dir>/chemearth); emptied first if an earlier demo made "
+    "it, used as it is if it holds an empty store; any other non-empty folder is refused.",
 )
 @click.option("--no-serve", is_flag=True, help="Stop after building the grids.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to serve on.")
@@ -50,9 +50,10 @@ def demo(
     data_dir: Path | None, home: Path | None, no_serve: bool, host: str, port: int
 ) -> None:
     """Ingest every shipped dataset into a fresh store, print the catalogue, build the
-    grids and the pooled world layers, then serve the website at http://127.0.0.1:8000."""
-    from platformdirs import user_data_dir
+    grids and the pooled world layers, then serve the website at http://127.0.0.1:8000.
 
+    The store is the one every other command opens by default (``chemearth catalog``
+    then lists the demo's datasets), unless ``--home`` names another folder."""
     from chemearth.ingest.descriptor import load_descriptor
     from chemearth.ingest.pipeline import ingest as run
     from chemearth.ingest.shipped import shipped_descriptors
@@ -68,18 +69,8 @@ def demo(
         from chemearth.config import BOUNDARIES_FILE
 
         boundaries = data / BOUNDARIES_FILE
-    own = Path(user_data_dir("chemearth-demo"))  # the demo's own folder, by its name
-    target = home or default_home() or own
-    marker = target / ".chemearth-demo"
-    if target.exists() and any(target.iterdir()):
-        if not marker.exists() and target != own:  # never wipe a folder the demo did not make
-            raise click.UsageError(
-                f"{target} is not empty and was not made by `chemearth demo`; "
-                "pass --home with a new folder"
-            )
-        shutil.rmtree(target)
-    target.mkdir(parents=True, exist_ok=True)
-    marker.touch()
+    target = home or settings.home  # the store the other commands open by default
+    _prepare_demo_home(target)
     store = open_store_at(target)
     paths = shipped_descriptors()
     click.echo(f"chemearth demo: {len(paths)} datasets from {data} into {target}")
@@ -103,8 +94,46 @@ def demo(
     build_grids(store, show_progress=True)
     build_global(store)  # the pooled world layers ("All surveys") the map opens on
     click.echo(f"store: {target}")
+    if str(target) != settings.store:  # other commands would open another store: say so
+        click.echo(f"other commands open {settings.store} by default: use this store with "
+                   f"`export CHEMEARTH_HOME={target}` (and no CHEMEARTH_STORE) or --store {target}")
     if not no_serve:
         _serve(target, host, port, workers=1)
+
+
+#: What an empty embedded store's folder holds (made by any command that opened it).
+_EMPTY_STORE = frozenset({"catalog.duckdb", "catalog.duckdb.wal", ".write.lock", "tmp", "data",
+                          "logs"})
+
+
+def _prepare_demo_home(target: Path) -> None:
+    """Make ``target`` ready for the demo: emptied when an earlier demo made it, kept when
+    it is missing, empty or an empty store (e.g. made by ``chemearth catalog`` before the
+    demo), refused otherwise (a folder the demo did not make is never wiped)."""
+    marker = target / ".chemearth-demo"
+    if target.exists() and any(target.iterdir()):
+        if marker.exists():
+            shutil.rmtree(target)
+        elif not _empty_store(target):
+            raise click.UsageError(
+                f"{target} is not empty and was not made by `chemearth demo`; "
+                "pass --home with a new folder"
+            )
+    target.mkdir(parents=True, exist_ok=True)
+    marker.touch()
+
+
+def _empty_store(folder: Path) -> bool:
+    """Whether ``folder`` holds only an embedded store without any dataset."""
+    if not {p.name for p in folder.iterdir()} <= _EMPTY_STORE:
+        return False
+    if not (folder / "catalog.duckdb").is_file() or any((folder / "data").glob("*")):
+        return False
+    store = open_store_at(folder)
+    try:
+        return bool(store.dataset_summary().empty)
+    finally:
+        store.close()
 
 
 def _serve(home: Path | str, host: str, port: int, workers: int) -> None:

@@ -32,7 +32,7 @@ import pandas as pd
 
 from chemearth.errors import GridError, NotFoundError, TooManyCellsError
 from chemearth.grid.aggregate import STATISTICS
-from chemearth.grid.geometry import get_grid
+from chemearth.grid.geometry import GRIDS, get_grid
 from chemearth.grid.levels import parse_level
 from chemearth.store.base import Store
 
@@ -44,6 +44,7 @@ __all__ = [
     "DEFAULT_LEVEL_MIN_N",
     "DEFAULT_LEVEL_SHARE",
     "EUROPE_SHARE",
+    "REGIONAL_SHARE",
     "LayerChoiceError",
     "build_layers",
     "cells",
@@ -51,7 +52,9 @@ __all__ = [
     "frame_of",
     "grids_for",
     "layer",
+    "preferred_grid",
     "raster",
+    "regional_shares",
     "resolve",
 ]
 
@@ -65,6 +68,10 @@ EUROPE_SHARE = 0.5
 #: statistic rather than one sample.
 DEFAULT_LEVEL_MIN_N = 3
 DEFAULT_LEVEL_SHARE = 0.5
+
+#: A dataset's layers open on a regional grid (the European one) when at least this share
+#: of its located samples lie on it: nearly all of its data.
+REGIONAL_SHARE = 0.99
 
 #: Largest raster :func:`layer` makes unless told otherwise (cells = pixels).
 MAX_PIXELS = 100_000_000
@@ -231,6 +238,67 @@ def default_level(inventory: pd.DataFrame) -> int:
     rows = inventory.sort_values("level_m")
     ok = rows[rows["cells_n3"] >= DEFAULT_LEVEL_SHARE * rows["cells"]]
     return int((ok if len(ok) else rows.iloc[[-1]])["level_m"].iloc[0])
+
+
+def regional_shares(store: Store) -> dict[str, dict[str, float]]:
+    """The share of each dataset's located samples that lie on each regional grid.
+
+    One read of every dataset's sample coordinates (latest versions).
+
+    Returns
+    -------
+    dict
+        ``dataset_id`` -> ``{grid: share}`` for every grid but the global one.
+    """
+    samples = store.samples()
+    if samples.empty:
+        return {}
+    lon = samples["longitude"].to_numpy(np.float64)
+    lat = samples["latitude"].to_numpy(np.float64)
+    located = np.isfinite(lon) & np.isfinite(lat)
+    ids = samples["dataset_id"].astype(str).to_numpy()[located]
+    out: dict[str, dict[str, float]] = {}
+    for name in GRIDS:
+        if name == "global":
+            continue
+        g = get_grid(name)
+        on = pd.Series(g.cell_keys(lon[located], lat[located], g.levels[0]) >= 0)
+        for ds, share in on.groupby(ids).mean().items():
+            out.setdefault(str(ds), {})[name] = float(share)
+    return out
+
+
+def preferred_grid(shares: Mapping[str, float], grids: Sequence[str]) -> str:
+    """The grid one dataset's layer opens on: the rule of :data:`REGIONAL_SHARE`.
+
+    The global grid (EASE-Grid 2.0, cylindrical equal-area) keeps areas but not shapes: its
+    cells are square at 30° of latitude and stretch with latitude, to 6:1 at 70° (Kola),
+    while a regional azimuthal grid (ETRS89-LAEA, the INSPIRE grid) keeps Europe's cells
+    nearly square. So a layer built on a regional grid that holds (nearly) all of its
+    dataset's samples opens there; any other layer opens on the global grid, the grid of
+    the pooled world layers and of disclosure control.
+
+    Parameters
+    ----------
+    shares : mapping of str to float
+        The share of the dataset's located samples on each regional grid
+        (:func:`regional_shares`).
+    grids : sequence of str
+        The grids the reader may see the layer on, the global grid first.
+
+    Examples
+    --------
+    >>> preferred_grid({"europe": 1.0}, ["global", "europe"])
+    'europe'
+    >>> preferred_grid({"europe": 0.6}, ["global", "europe"])  # 40 % outside Europe
+    'global'
+    >>> preferred_grid({"europe": 1.0}, ["global"])  # the European grid not shown
+    'global'
+    """
+    for grid in grids:
+        if grid != "global" and shares.get(grid, 0.0) >= REGIONAL_SHARE:
+            return grid
+    return "global" if "global" in grids or not grids else grids[0]
 
 
 def resolve(

@@ -89,17 +89,26 @@ def from_local(crs: pyproj.CRS, x: ArrayLike, y: ArrayLike) -> tuple[Floats, Flo
     return np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64)
 
 
-def crs_name(crs: pyproj.CRS | str) -> str:
+#: Chinese names of the registered CRSs chemearth draws maps in (others by their code).
+_NAMES_ZH = {8857: "等地球投影", 3035: "欧洲兰伯特方位等积投影", 4326: "WGS 84 经纬度"}
+
+
+def crs_name(crs: pyproj.CRS | str, lang: str = "en") -> str:
     """A short name of a CRS for a map: the projection, its centre for a local LAEA, and
-    the datum; an EPSG CRS by its name and code.
+    the datum; an EPSG CRS by its name and code. ``lang="zh"`` names them in Chinese
+    (a registered CRS without a Chinese name by its code).
 
     Examples
     --------
     >>> crs_name("EPSG:3035")
     'ETRS89-extended / LAEA Europe (EPSG:3035)'
+    >>> crs_name(local_crs([29.0], [68.5]), "zh")
+    '兰伯特方位等积投影，中心 68.5°N 29°E，WGS 84'
     """
     c = pyproj.CRS.from_user_input(crs)
     code = c.to_epsg()
+    if code is not None and lang == "zh":
+        return f"{_NAMES_ZH[code]}（EPSG:{code}）" if code in _NAMES_ZH else f"EPSG:{code}"
     if code is not None:
         return f"{c.name} (EPSG:{code})"
     params = {p.name: p.value for p in (c.coordinate_operation.params
@@ -113,6 +122,8 @@ def crs_name(crs: pyproj.CRS | str) -> str:
         datum = c.datum.name if c.datum else ""
         if "WGS" in datum.upper() or "World Geodetic System 1984" in datum:
             datum = "WGS 84"
-        return (f"Lambert azimuthal equal-area, centre {abs(lat0):g}°{ns} "
-                f"{abs(lon0):g}°{ew}, {datum}")
+        centre = f"{abs(lat0):g}°{ns} {abs(lon0):g}°{ew}"
+        if lang == "zh":
+            return f"兰伯特方位等积投影，中心 {centre}，{datum}"
+        return f"Lambert azimuthal equal-area, centre {centre}, {datum}"
     return c.name

@@ -6,6 +6,7 @@ users add their own in the same form, by path or in ``<CHEMEARTH_HOME>/standards
     id = "gb15618-2018"                    # the file's id (lowercase, digits, hyphens)
     title = "…"
     citation = "…"                         # shown with every result
+    citation_zh = "…"                      # optional: its Chinese form (Chinese standards)
     basis = "total"                        # the digestion the values are for
     unit = "mg/kg"                         # any mass-fraction unit of chemearth.reference.units
     ph_bands = ["pH <= 5.5", "5.5 < pH <= 6.5", "6.5 < pH <= 7.5", "pH > 7.5"]  # optional
@@ -13,6 +14,9 @@ users add their own in the same form, by path or in ``<CHEMEARTH_HOME>/standards
     default_land_use = "other"
     levels = ["screening", "control"]      # increasing limits
     classes = ["priority protection", "safe utilisation", "strict control"]  # levels + 1
+    classes_zh = ["优先保护类", "安全利用类", "严格管控类"]  # optional, as many as classes
+    notes = ["…"]                          # what a reader of any result must know
+    notes_zh = ["…"]                       # optional: the notes in Chinese, as many
 
     [[limits]]
     level = "screening"
@@ -99,9 +103,9 @@ INDETERMINATE = -1
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _SPECIES_RE = re.compile(r"^([A-Z][a-z]?)(\([A-Za-z0-9+-]+\))?$")
 _NUM = r"(\d+(?:\.\d+)?)"
-_TOP = {"id", "title", "title_zh", "citation", "jurisdiction", "applies_to", "basis", "unit",
-        "ph_bands", "land_uses", "default_land_use", "levels", "classes", "classes_zh",
-        "notes", "limits", "url"}
+_TOP = {"id", "title", "title_zh", "citation", "citation_zh", "jurisdiction", "applies_to",
+        "basis", "unit", "ph_bands", "land_uses", "default_land_use", "levels", "classes",
+        "classes_zh", "notes", "notes_zh", "limits", "url"}
 _LIMIT_KEYS = {"level", "element", "land_use", "value", "values", "by_land_use", "note"}
 _BASES = ("total", "near-total", "aqua-regia", "partial")
 
@@ -210,6 +214,8 @@ class Standard:
     url: str = ""
     notes: tuple[str, ...] = ()
     source: str = ""
+    citation_zh: str = ""
+    notes_zh: tuple[str, ...] = ()
 
     @property
     def elements(self) -> tuple[str, ...]:
@@ -341,12 +347,14 @@ class Standard:
             })
         return {
             "id": self.id, "title": self.title, "title_zh": self.title_zh,
-            "citation": self.citation, "jurisdiction": self.jurisdiction,
+            "citation": self.citation, "citation_zh": self.citation_zh,
+            "jurisdiction": self.jurisdiction,
             "applies_to": self.applies_to, "basis": self.basis, "unit": "mg/kg",
             "ph_bands": [b.label for b in self.ph_bands], "land_uses": list(self.land_uses),
             "default_land_use": self.default_land_use, "levels": list(self.levels),
             "classes": list(self.classes), "classes_zh": list(self.classes_zh),
-            "elements": list(self.elements), "notes": list(self.notes), "limits": rows,
+            "elements": list(self.elements), "notes": list(self.notes),
+            "notes_zh": list(self.notes_zh), "limits": rows,
         }
 
 
@@ -445,6 +453,9 @@ def load_standard(path: str | Path) -> Standard:
     classes_zh = _strings(p, doc, "classes_zh")
     if classes_zh and len(classes_zh) != len(classes):
         raise _fail(p, "classes_zh", "needs as many names as classes")
+    notes, notes_zh = _strings(p, doc, "notes"), _strings(p, doc, "notes_zh")
+    if notes_zh and len(notes_zh) != len(notes):
+        raise _fail(p, "notes_zh", "needs as many notes as notes")
     bands = tuple(PhBand.parse(b) for b in _strings(p, doc, "ph_bands"))
     _check_bands(p, bands)
     n_bands = max(1, len(bands))
@@ -461,7 +472,8 @@ def load_standard(path: str | Path) -> Standard:
         default_land_use=default_lu, table=table, title_zh=str(doc.get("title_zh", "")),
         classes_zh=classes_zh, jurisdiction=str(doc.get("jurisdiction", "")),
         applies_to=str(doc.get("applies_to", "")), url=str(doc.get("url", "")),
-        notes=_strings(p, doc, "notes"), source=str(p),
+        notes=notes, source=str(p), citation_zh=str(doc.get("citation_zh", "")),
+        notes_zh=notes_zh,
     )
 
 

@@ -35,6 +35,7 @@ import pandas as pd
 
 from chemearth.errors import ChemearthError, NotFoundError
 from chemearth.jsonable import plain
+from chemearth.reference.terms import label as term_label
 from chemearth.render.atlas_text import LABELS, element_name
 
 if TYPE_CHECKING:
@@ -289,9 +290,10 @@ def _cover(rec: dict[str, Any], elements: Sequence[str], lang: str, when: str) -
              **fonts)
     fig.text(0.5, 0.74, str(rec.get("title") or rec["dataset_id"]), ha="center",
              fontsize=14, wrap=True, **fonts)
+    media = [term_label("medium", m, lang) for m in string_list(rec.get("media"))]
     lines = [
         f"{lab['dataset']}: {rec['dataset_id']} (v{rec.get('version', 1)})",
-        f"{lab['medium']}: {', '.join(string_list(rec.get('media'))) or '–'}",
+        f"{lab['medium']}: {lab['list_sep'].join(media) or '–'}",
         f"{lab['countries']}: {', '.join(string_list(rec.get('countries'))) or '–'}",
         f"{lab['samples']}: {rec.get('n_samples') or '–'}",
         f"{lab['elements']}: {', '.join(elements)}",
@@ -325,9 +327,9 @@ def _methods(rec: dict[str, Any], kind: str, lang: str, page: int,
     fonts = _fonts(lang)
     fig = _new_page()
     fig.text(0.1, 0.92, lab["methods"], fontsize=18, weight="bold", **fonts)
-    methods = sorted(set(methods_of.values()))
+    methods = sorted({term_label("method", m, lang) for m in methods_of.values()})
     text = lab["methods_text"].format(
-        kind=lab[f"kind_{kind}"], methods="; ".join(methods) or "–",
+        kind=lab[f"kind_{kind}"], methods=lab["method_sep"].join(methods) or "–",
         citation=_citation(rec),
     )
     fig.text(0.1, 0.87, text, ha="left", va="top", fontsize=9, linespacing=1.5, wrap=True,
@@ -372,7 +374,8 @@ def element_page(
     name = element_name(element, lang)
     fig.text(0.06, 0.965, f"{element}  {name}", fontsize=20, weight="bold", va="top",
              **fonts)
-    fig.text(0.06, 0.935, f"{table['medium']} · {meth} · {unit}", fontsize=8.5,
+    fig.text(0.06, 0.935, f"{term_label('medium', str(table['medium']), lang)} · "
+             f"{term_label('method', meth, lang)} · {unit}", fontsize=8.5,
              va="top", color="#333333", wrap=True, **fonts)
     ax_map = fig.add_axes((0.05, 0.50, 0.66, 0.40))
     minfo: dict[str, Any] = {}
@@ -480,7 +483,8 @@ def _map_note(minfo: dict[str, Any], lab: dict[str, str]) -> str:
         k=ip["neighbours"], n=ip["n_samples"])]
     if vg:
         parts.append(lab["note_variogram"].format(
-            model=vg["model"], nugget=vg["nugget"], psill=vg["psill"],
+            model=term_label("variogram", str(vg["model"]), lab["lang"]), nugget=vg["nugget"],
+            psill=vg["psill"],
             range=vg["practical_range"] / 1000.0))
     if cv:
         parts.append(lab["note_cv"].format(rmse=_fmt(cv.get("rmse")),

@@ -93,11 +93,11 @@ _METHODS_ZH = """\
 （Reimann 等，2005）。表中数值与 chemearth 基准值 API 对同一数据集和方法的结果一致。
 
 地图：地图显示{kind}。颜色为累积频率分级，分级界限为所绘数值的第 5、25、50、75、90 和 98
-百分位数（七级，与欧洲地球化学图集相同），采用感知均匀、色盲友好的配色（viridis）。
+百分位数（七级，与欧洲地球化学图集相同），采用感知均匀、色盲友好的 Viridis 配色。
 插值面为对数值的普通克里格法，使用最近的 32 个样品，变差函数模型（球状、指数或高斯，含块金）
-以加权最小二乘（N/h²）拟合，并按对数正态反变换 exp(y* + s²/2 + μ)；每页表下给出留一交叉验证误差。
+以加权最小二乘（N/h²）拟合，并按对数正态反变换 e^(y* + s²/2 + μ)；每页表下给出留一交叉验证误差。
 距最近样品超过两倍样品间距中位数的像元留空。投影为以数据为中心的兰伯特方位等积投影；
-国界取自 Natural Earth。
+国界取自自然地球数据（www.naturalearthdata.com）。
 
 统计图：直方图与核密度曲线、Tukey 箱线图和经验累积分布，横轴为对数坐标；
 低于检出限的数据按检出限绘制。
@@ -114,6 +114,7 @@ LABELS: Final[dict[str, dict[str, str]]] = {
         "source": "Data source", "made": "Made with chemearth on", "contents": "Contents",
         "methods": "Methods", "summary": "Summary table", "cover": "Cover",
         "statistic": "statistic", "methods_text": _METHODS_EN,
+        "lang": "en", "list_sep": ", ", "method_sep": "; ",
         "plot_title": "Distribution: n = {n}, {nc} below DL",
         "kind_surface": "an interpolated surface (ordinary kriging) with the sample sites",
         "kind_cells": "the median of the samples in each grid cell",
@@ -156,7 +157,7 @@ LABELS: Final[dict[str, dict[str, str]]] = {
         "countries": "国家", "samples": "样品数", "elements": "元素",
         "source": "数据来源", "made": "由 chemearth 生成于", "contents": "目录",
         "methods": "方法", "summary": "汇总表", "cover": "封面", "statistic": "统计量",
-        "methods_text": _METHODS_ZH,
+        "methods_text": _METHODS_ZH, "lang": "zh", "list_sep": "、", "method_sep": "；",
         "plot_title": "分布：n = {n}，低于检出限 {nc} 个",
         "ordinary kriging": "普通克里格法", "inverse distance weighting": "反距离加权法",
         "kind_surface": "插值面（普通克里格法）及采样点",

@@ -24,6 +24,7 @@ from chemearth.errors import ChemearthError
 from chemearth.grid.geometry import get_grid
 from chemearth.grid.levels import parse_level
 from chemearth.grid.pooled import pooled_cells, pooled_manifest
+from chemearth.reference.terms import label
 from chemearth.render.atlas import AtlasError
 from chemearth.store.base import Store
 
@@ -32,6 +33,27 @@ __all__ = ["GlobalAtlasReport", "make_global_atlas"]
 #: Map projection of the world pages: Equal Earth (areas true, as the grid's).
 WORLD_CRS = "EPSG:8857"
 PAGE = (11.69, 8.27)  # A4 landscape, inches
+
+#: The words of the pages, per language ({medium} and {method} by their names in it).
+TEXT: dict[str, dict[str, str]] = {
+    "en": {"title": "The chemical Earth: pooled layers",
+           "sub": "{medium} · {method} · {level} cells · scope {scope} · made {when}",
+           "public": "public",
+           "note": "Statistics pool the samples of every contributing survey of the same "
+                   "medium group and method class; values below detection limits enter at "
+                   "their limit and are never counted as measured.",
+           "source": "Pooled from {datasets}",
+           "map": "{element} — median per {level} cell, {medium}, {method}",
+           "footer": "{cells} cells · {samples} samples · datasets: {datasets}"},
+    "zh": {"title": "化学地球：汇集图层",
+           "sub": "{medium} · {method} · {level}网格 · 范围：{scope} · 生成于 {when}",
+           "public": "公开数据",
+           "note": "统计量汇集同一介质组和同一方法类别的所有调查的样品；低于检出限的数据按检出限"
+                   "计入，从不作为实测值计数。",
+           "source": "汇集自：{datasets}",
+           "map": "{element} — 每个{level}网格的中位数，{medium}，{method}",
+           "footer": "{cells} 个网格 · {samples} 个样品 · 数据集：{datasets}"},
+}
 
 
 @dataclass
@@ -74,21 +96,33 @@ def make_global_atlas(
     grid: str = "global",
     level: str = "160km",
     boundaries: Path | None = None,
+    lang: str = "en",
 ) -> GlobalAtlasReport:
     """Write an atlas of the pooled layers of ``medium`` / ``method`` to ``output`` (PDF).
 
     One cover page (the contributing surveys with their citations, what was left out),
     then one page per element: pooled cell medians at ``level`` on an Equal Earth world
-    map, with n cells, n samples and the datasets that entered.
+    map, with n cells, n samples and the datasets that entered; in English or Chinese
+    (``lang="zh"``: the medium group and method class by their Chinese names).
 
     Raises
     ------
     AtlasError
-        When no element has a pooled layer of that medium group and method class.
+        When no element has a pooled layer of that medium group and method class, or for
+        an unknown language.
     """
     from matplotlib.backends.backend_pdf import PdfPages
 
     from chemearth.render import maps
+    from chemearth.render.plots import cjk_font_family
+
+    if lang not in TEXT:
+        raise AtlasError(f"unknown language {lang!r}; languages: {', '.join(TEXT)}")
+    tx = TEXT[lang]
+    family = cjk_font_family() if lang == "zh" else None
+    fonts: dict[str, Any] = {"fontfamily": family} if family else {}
+    names = {"medium": label("medium_group", medium, lang),
+             "method": label("method_class", method, lang)}
 
     man = pooled_manifest(store, scope)
     layers = {e["element"]: e for e in man.get("layers", [])
@@ -113,16 +147,14 @@ def make_global_atlas(
     with PdfPages(Path(output), metadata={"Title": f"Global atlas: {medium}, {method}",
                                           "Author": "chemearth"}) as pdf:
         cover = _page()
-        cover.text(0.5, 0.88, "The chemical Earth: pooled layers", ha="center", fontsize=22,
-                   weight="bold")
-        cover.text(0.5, 0.82, f"{medium} · {method} · {g.level_label(lv)} cells · "
-                   f"scope {scope} · made {when}", ha="center", fontsize=12)
+        cover.text(0.5, 0.88, tx["title"], ha="center", fontsize=22, weight="bold", **fonts)
+        cover.text(0.5, 0.82, tx["sub"].format(
+            level=g.level_label(lv), scope=tx["public"] if scope == "public" else scope,
+            when=when, **names), ha="center", fontsize=12, **fonts)
         lines = [f"{d}: {textwrap.shorten(cites.get(d, d), 150)}" for d in members]
-        lines += ["", "Statistics pool the samples of every contributing survey of the "
-                  "same medium group and method class; values below detection limits "
-                  "enter at their limit and are never counted as measured."]
+        lines += ["", tx["note"]]
         cover.text(0.06, 0.74, "\n".join(textwrap.fill(x, 170) for x in lines), va="top",
-                   fontsize=8, linespacing=1.5)
+                   fontsize=8, linespacing=1.5, **fonts)
         pdf.savefig(cover)
         for el in usable:
             e = layers[el]
@@ -137,10 +169,11 @@ def make_global_atlas(
             fig = maps.cell_map(
                 g, lv, cells["cell"].to_numpy(np.int64), cells["median"].to_numpy(float),
                 element=el, unit=str(e["unit"]), boundaries=outlines, crs=WORLD_CRS,
-                source="Pooled from " + ", ".join(used),
-                title=f"{el} — median per {g.level_label(lv)} cell, {medium}, {method}")
-            fig.text(0.02, 0.01, f"{len(cells)} cells · {int(cells['n'].sum())} samples · "
-                     f"datasets: {', '.join(used)}", fontsize=7, color="#444444")
+                source=tx["source"].format(datasets=", ".join(used)), lang=lang,
+                title=tx["map"].format(element=el, level=g.level_label(lv), **names))
+            fig.text(0.02, 0.01, tx["footer"].format(
+                cells=len(cells), samples=int(cells["n"].sum()), datasets=", ".join(used)),
+                fontsize=7, color="#444444", **fonts)
             pdf.savefig(fig)
             report.elements.append(el)
     report.pages = 1 + len(report.elements)

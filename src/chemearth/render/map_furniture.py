@@ -403,7 +403,7 @@ def finish(ax: Axes, crs: pyproj.CRS, ext: Extent, occupied: Floats, *,
     bar, arrow = _free_corners(occupied, ext)
     _scale_bar(ax, crs, ext, bar, fonts)
     _north_arrow(ax, crs, ext, arrow)
-    lines = [labels["projection"].format(name=crs_name(crs))]
+    lines = [labels["projection"].format(name=crs_name(crs, labels.get("lang", "en")))]
     if source:
         lines.append(textwrap.fill(labels["source"].format(source=source), 95))
     lines += [*notes, labels["credit"]]

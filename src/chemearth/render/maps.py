@@ -100,11 +100,11 @@ _EDGE = "#222222"
 
 # fmt: off
 _LABELS: dict[str, dict[str, str]] = {
-    "en": {"title": "{element} ({unit})", "projection": "Projection: {name}",
+    "en": {"lang": "en", "title": "{element} ({unit})", "projection": "Projection: {name}",
            "source": "Data: {source}", "credit": "Map: chemearth",
            "censored": "open symbol: below detection limit", "n": "n = {n}",
            "sites": "dots: sample sites (n = {n})", "min": "min", "max": "max"},
-    "zh": {"title": "{element} 含量 ({unit})", "projection": "投影：{name}",
+    "zh": {"lang": "zh", "title": "{element} 含量 ({unit})", "projection": "投影：{name}",
            "source": "数据来源：{source}", "credit": "制图：chemearth",
            "censored": "空心符号：低于检出限", "n": "n = {n}",
            "sites": "黑点：采样点（n = {n}）", "min": "最小值", "max": "最大值"},

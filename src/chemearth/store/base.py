@@ -19,6 +19,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from chemearth.errors import StoreError
+from chemearth.store.media import SiteMedia
+
 __all__ = [
     "JOB_COLUMNS",
     "JOB_STATES",
@@ -438,6 +441,10 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def list_parts(self, collection: str) -> list[str]:
         """The names of the parts of ``collection``."""
+
+    def site_media(self) -> SiteMedia:
+        """The photos and videos attached to samples (:mod:`chemearth.store.media`)."""
+        raise StoreError(f"{type(self).__name__} keeps no photos or videos")
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources."""

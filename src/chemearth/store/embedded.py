@@ -60,6 +60,7 @@ from chemearth.store.embedded_writer import (
     quote,
     remove_uncommitted,
 )
+from chemearth.store.media import SiteMedia
 
 __all__ = ["EmbeddedStore"]
 
@@ -638,6 +639,11 @@ class EmbeddedStore(Store):
 
     def list_parts(self, collection: str) -> list[str]:
         return parts_files.list_parts(self._collection(collection))
+
+    def site_media(self) -> SiteMedia:
+        from chemearth.store.media_files import FileMedia
+
+        return FileMedia(self.home, self._write_lock, self._connect, self.read_only)
 
     def _collection(self, name: str) -> Path:
         return self.home / "collections" / parts_files.check_name(name, "collection")

@@ -59,6 +59,7 @@ from chemearth.errors import NotFoundError, StoreError
 from chemearth.store import postgres_parts as pg_parts
 from chemearth.store.base import MEASUREMENT_COLUMNS, SAMPLE_SCHEMA, JobHandle, Store, VersionWriter
 from chemearth.store.embedded_writer import fault
+from chemearth.store.media import SiteMedia
 from chemearth.store.parts_files import check_name
 from chemearth.store.postgres_common import (
     LOCK_CELLS,
@@ -629,6 +630,11 @@ class PostgresStore(Store):
     def list_parts(self, collection: str) -> list[str]:
         with self._errors():
             return pg_parts.list_parts(self._pg, collection)
+
+    def site_media(self) -> SiteMedia:
+        from chemearth.store.postgres_media import PgMedia
+
+        return PgMedia(self._pg, self._errors, self._writable)
 
     def append_audit(self, line: str) -> None:
         self._writable()

@@ -30,6 +30,8 @@ Tables (schema ``chemearth``)
 ``meta``                the ``generation`` counter (bumped by every catalogue change)
 ``parts``,              collections of binary parts and their manifests (the pooled
 ``part_manifests``      layers: :mod:`chemearth.store.postgres_parts`)
+``media``,              photos and videos attached to samples, their parts in chunks
+``media_parts``         (:mod:`chemearth.store.postgres_media`)
 ======================  ====================================================================
 
 QGIS views and database roles
@@ -88,6 +90,7 @@ from chemearth.store.postgres_common import (
     arrow_query,
     sql,
 )
+from chemearth.store.postgres_media import MIGRATION as MEDIA_MIGRATION
 from chemearth.store.postgres_parts import MIGRATION as PARTS_MIGRATION
 
 __all__ = [
@@ -210,6 +213,7 @@ _V1 = [
 MIGRATIONS: list[tuple[str, list[str]]] = [
     ("catalogue, samples, measurement and cell chunks, views, documents, audit, jobs", _V1),
     PARTS_MIGRATION,
+    MEDIA_MIGRATION,
 ]
 
 

@@ -11,6 +11,7 @@ NotFoundError            404
 TooManyCellsError        413
 InputTooLargeError       413
 TooManyAttempts          429 (with ``Retry-After``)
+FilterError              400 (a CQL2 filter that cannot be read or applied)
 other ChemearthError     422
 any other exception      500 (one line, no traceback)
 =======================  ======
@@ -25,7 +26,7 @@ import asyncio
 import json
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +37,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from chemearth.access.audit import AuditLog
 from chemearth.access.catalogue import MAX_ROWS
+from chemearth.access.filtering import FilterError
 from chemearth.access.gateway import Gateway
 from chemearth.access.jobs import JobWorker
+from chemearth.access.media import MediaRules
 from chemearth.config import (
     DEFAULT_AUTH_FAILURES,
     DEFAULT_MIN_CELL_N,
@@ -55,7 +58,7 @@ from chemearth.errors import (
 from chemearth.store.base import Store
 from chemearth.web.hygiene import FailedAttempts, Hygiene, TooManyAttempts
 
-__all__ = ["WebSettings", "create_app", "find_leaflet"]
+__all__ = ["WebSettings", "create_app", "find_dist", "find_leaflet"]
 
 log = logging.getLogger("chemearth.web")
 
@@ -64,14 +67,30 @@ _HERE = Path(__file__).parent
 
 def find_leaflet() -> Path | None:
     """Leaflet's ``dist`` folder from ``npm ci`` (``CHEMEARTH_NODE_MODULES`` or the checkout)."""
+    return find_dist("leaflet", "leaflet.js")
+
+
+def find_dist(package: str, entry: str, folder: str = "dist") -> Path | None:
+    """The ``dist`` folder (or ``folder``; ``""`` for the package's own) of an npm
+    ``package`` holding ``entry``, from ``npm ci``.
+
+    Looked for in ``CHEMEARTH_NODE_MODULES``, then in ``node_modules`` of the working
+    folder and of the checkout.
+
+    Examples
+    --------
+    >>> dist = find_dist("maplibre-gl", "maplibre-gl.js")  # the globe view's MapLibre GL JS
+    >>> dist is None or (dist / "maplibre-gl.js").is_file()
+    True
+    """
     candidates = []
     env = node_modules_dir()
     if env is not None:
         candidates.append(env)
     candidates += [p / "node_modules" for p in (Path.cwd(), *_HERE.parents)]
     for nm in candidates:
-        dist = nm / "leaflet" / "dist"
-        if (dist / "leaflet.js").is_file():
+        dist = nm / package / folder
+        if (dist / entry).is_file():
             return dist
     return None
 
@@ -105,6 +124,12 @@ class WebSettings:
         its tokens are refused with 429 (0: no limit).
     auth_window_s : float
         The window of ``auth_failures``, in seconds.
+    access_log : Path or str, optional
+        Where the HTTP access log goes (:mod:`chemearth.web.access_log`): a file, or
+        ``"-"`` for standard error; None writes none.
+    media : MediaRules
+        Size limits and the GPS warning distance of photo and video uploads
+        (:class:`chemearth.access.media.MediaRules`).
     """
 
     boundaries: Path | None = None
@@ -117,6 +142,8 @@ class WebSettings:
     trusted_proxies: tuple[str, ...] = ()
     auth_failures: int = DEFAULT_AUTH_FAILURES
     auth_window_s: float = 60.0
+    access_log: Path | str | None = None
+    media: MediaRules = field(default_factory=MediaRules)
 
 
 def create_app(store: Store, settings: WebSettings | None = None) -> FastAPI:
@@ -136,8 +163,12 @@ def create_app(store: Store, settings: WebSettings | None = None) -> FastAPI:
         routes_describe,
         routes_global,
         routes_maps,
+        routes_media,
+        routes_ogc,
+        routes_ogc_tiles,
         routes_pages,
         routes_quality,
+        routes_records,
         routes_tiles,
         routes_uploads,
     )
@@ -152,11 +183,12 @@ def create_app(store: Store, settings: WebSettings | None = None) -> FastAPI:
         version="0.1.0",
         summary="Global-scale geochemical baselines: catalogue, grid layers, tiles and samples.",
         description=(
-            "OGC API - Features for samples and cells, XYZ tiles with TileJSON, catalogue, "
+            "OGC API - Features for samples and cells, OGC API - Tiles and XYZ tiles with "
+            "TileJSON for the map layers, OGC API - Records and DCAT-AP for the catalogue, "
             "downloads and uploads. Send an API token as `Authorization: Bearer <token>`; "
             "without one you see what the data owners share publicly."
         ),
-        docs_url="/api/docs",
+        docs_url=None,  # /api/docs: Swagger UI from node_modules (_api_docs)
         redoc_url=None,
         openapi_url="/openapi.json",
     )
@@ -172,11 +204,20 @@ def create_app(store: Store, settings: WebSettings | None = None) -> FastAPI:
     app.add_middleware(AuditUploads)
     app.add_middleware(routes_tiles.CachedTiles, gateway=gateway, cache=app.state.tile_cache)
     app.add_middleware(Hygiene, carries_token=carries_token)
+    if settings.access_log is not None:  # outermost: every answer is logged
+        from chemearth.web.access_log import AccessLog, access_handler
+
+        app.add_middleware(AccessLog, handler=access_handler(settings.access_log),
+                           trusted_proxies=settings.trusted_proxies)
 
     _errors(app)
     app.include_router(routes_tiles.router)
+    app.include_router(routes_records.router)  # before routes_ogc: /collections/catalogue
+    app.include_router(routes_ogc_tiles.router)
+    app.include_router(routes_ogc.router)
     app.include_router(routes_api.router)
     app.include_router(routes_uploads.router)
+    app.include_router(routes_media.router)
     app.include_router(routes_describe.router)
     app.include_router(routes_assess.router)
     app.include_router(routes_global.router)
@@ -189,7 +230,35 @@ def create_app(store: Store, settings: WebSettings | None = None) -> FastAPI:
         app.mount("/vendor/leaflet", StaticFiles(directory=leaflet), name="leaflet")
     else:
         log.warning("Leaflet not found: run `npm ci` in the checkout (the map needs it)")
+    _api_docs(app)
+    maplibre = find_dist("maplibre-gl", "maplibre-gl.js")  # the globe view (globe.js)
+    if maplibre is not None:
+        app.mount("/vendor/maplibre-gl", StaticFiles(directory=maplibre), name="maplibre-gl")
+    else:
+        log.warning("MapLibre GL JS not found: run `npm ci` in the checkout (the globe needs it)")
     return app
+
+
+def _api_docs(app: FastAPI) -> None:
+    """``/api/docs``: Swagger UI from ``node_modules/swagger-ui-dist``, nothing from the
+    internet (no CDN, no validator badge, no remote favicon)."""
+    swagger = find_dist("swagger-ui-dist", "swagger-ui-bundle.js", folder="")
+    if swagger is None:
+        log.warning("Swagger UI not found: run `npm ci` in the checkout (/api/docs needs it)")
+        return
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.responses import HTMLResponse
+
+    app.mount("/vendor/swagger-ui", StaticFiles(directory=swagger), name="swagger-ui")
+
+    @app.get("/api/docs", include_in_schema=False)
+    def api_docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json", title="chemearth API",
+            swagger_js_url="/vendor/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url="/vendor/swagger-ui/swagger-ui.css",
+            swagger_favicon_url="/vendor/swagger-ui/favicon-32x32.png",
+            swagger_ui_parameters={"validatorUrl": None})
 
 
 class BoundedTime:
@@ -253,6 +322,7 @@ def _errors(app: FastAPI) -> None:
     app.add_exception_handler(NotFoundError, handler(404))
     app.add_exception_handler(TooManyCellsError, handler(413))
     app.add_exception_handler(InputTooLargeError, handler(413))
+    app.add_exception_handler(FilterError, handler(400))
     app.add_exception_handler(ChemearthError, handler(422))
 
     async def too_many(request: Request, exc: Exception) -> JSONResponse:

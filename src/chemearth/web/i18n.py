@@ -2,7 +2,10 @@
 
 Strings live in ``static/i18n/<part>.<lang>.json`` (flat objects, keys namespaced by
 part: ``page.``, ``map.``…). Every language must carry every key of English; a test
-checks it.
+checks it. The names of the reference vocabulary (:mod:`chemearth.reference.terms`:
+media, methods, analyte codes…) join them as ``term.<kind>.<value>`` in the languages that
+have them; pages show them with :func:`term_html`, which marks a value without a name as
+data (``translate="no"``).
 """
 
 from __future__ import annotations
@@ -11,7 +14,11 @@ import functools
 import json
 from pathlib import Path
 
-__all__ = ["LANGUAGES", "strings", "translate"]
+from markupsafe import Markup, escape
+
+from chemearth.reference.terms import KINDS, term, terms
+
+__all__ = ["LANGUAGES", "strings", "term_html", "translate"]
 
 LANGUAGES = ("en", "zh")
 _DIR = Path(__file__).parent / "static" / "i18n"
@@ -31,6 +38,8 @@ def strings(lang: str) -> dict[str, str]:
     for code in ("en", lang) if lang != "en" else ("en",):
         for p in sorted(_DIR.glob(f"*.{code}.json")):
             out.update(json.loads(p.read_text(encoding="utf-8")))
+    for kind in KINDS:
+        out.update({f"term.{kind}.{k}": v for k, v in terms(kind, lang).items()})
     return out
 
 
@@ -43,3 +52,21 @@ def translate(lang: str, key: str) -> str:
     'Catalogue'
     """
     return strings(lang).get(key, key)
+
+
+def term_html(lang: str, kind: str, value: object) -> Markup:
+    """A term of the reference vocabulary (:mod:`chemearth.reference.terms`) for a page:
+    its name in ``lang``, else the value as stored, marked as data.
+
+    Examples
+    --------
+    >>> term_html("zh", "medium", "humus"), term_html("en", "medium", "humus")
+    (Markup('腐殖质（O层）'), Markup('humus'))
+    >>> term_html("zh", "method", "a lab's own method")
+    Markup('<span translate="no">a lab&#39;s own method</span>')
+    """
+    text = "" if value is None else str(value)
+    name = term(kind, text, lang) if text else text
+    if name is None:
+        return Markup('<span translate="no">{}</span>').format(text)
+    return escape(name)

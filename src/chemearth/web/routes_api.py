@@ -1,12 +1,10 @@
-"""The JSON API: OGC API - Features, catalogue, elements, downloads, uploads, sessions."""
+"""The JSON API: catalogue, elements, downloads, sessions (OGC API - Features: routes_ogc)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import JSONResponse, Response
@@ -14,11 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from chemearth.access.gateway import Gateway
 from chemearth.access.policy import Actor
 from chemearth.access.pooling import is_pooled
-from chemearth.errors import (
-    AccessDenied,
-    GridError,
-    NotFoundError,
-)
+from chemearth.errors import NotFoundError
 from chemearth.web.auditing import audit
 from chemearth.web.deps import (
     COOKIE,
@@ -36,182 +30,11 @@ router = APIRouter(prefix="/api")
 
 GEOJSON = "application/geo+json"
 
-Limit = Annotated[int, Query(ge=1, le=10_000, description="Most features to return.")]
-Offset = Annotated[int, Query(ge=0, le=10_000_000, description="Features to skip.")]
-BBox = Annotated[
-    str | None,
-    Query(description="west,south,east,north in degrees (WGS84).", max_length=200,
-          pattern=r"^-?[0-9.]+,-?[0-9.]+,-?[0-9.]+,-?[0-9.]+$"),
-]
 Text = Annotated[str | None, Query(max_length=200)]
 
 
 def _base(request: Request) -> str:
     return str(request.base_url).rstrip("/")
-
-
-# ---------------------------------------------------------------------- OGC API
-
-
-@router.get("", tags=["OGC API - Features"], summary="Landing page")
-def landing(request: Request) -> dict[str, Any]:
-    """The OGC API landing page with links to the API definition, conformance and data."""
-    b = _base(request)
-    return {
-        "title": "chemearth",
-        "description": "Geochemical baselines: samples and grid cells as OGC API - Features.",
-        "links": [
-            {"rel": "self", "type": "application/json", "href": f"{b}/api"},
-            {"rel": "service-desc", "type": "application/vnd.oai.openapi+json;version=3.0",
-             "href": f"{b}/openapi.json"},
-            {"rel": "service-doc", "type": "text/html", "href": f"{b}/api/docs"},
-            {"rel": "conformance", "type": "application/json", "href": f"{b}/api/conformance"},
-            {"rel": "data", "type": "application/json", "href": f"{b}/api/collections"},
-            {"rel": "http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes",
-             "type": "application/json", "href": f"{b}/api/tileMatrixSets"},
-        ],
-    }
-
-
-@router.get("/conformance", tags=["OGC API - Features"], summary="Conformance classes")
-def conformance() -> dict[str, Any]:
-    """The OGC conformance classes implemented."""
-    return {
-        "conformsTo": [
-            "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
-            "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
-            "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
-            "http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tilesets-list",
-        ]
-    }
-
-
-def _collection(request: Request, entry: dict[str, Any], kind: str) -> dict[str, Any]:
-    b = _base(request)
-    cid = f"{entry['dataset_id']}.{kind}"
-    what = "samples (points)" if kind == "samples" else "grid cell statistics (squares)"
-    return {
-        "id": cid,
-        "title": f"{entry['title']}: {what}",
-        "description": f"{entry['citation']} Licence: {entry['licence']}.",
-        "itemType": "feature",
-        "crs": ["http://www.opengis.net/def/crs/OGC/1.3/CRS84"],
-        "links": [
-            {"rel": "self", "type": "application/json", "href": f"{b}/api/collections/{cid}"},
-            {"rel": "items", "type": GEOJSON, "href": f"{b}/api/collections/{cid}/items"},
-            {"rel": "license", "type": "text/html", "title": entry["licence"],
-             "href": entry["url"] or f"{b}/catalogue/datasets/{entry['dataset_id']}"},
-        ],
-    }
-
-
-@router.get("/collections", tags=["OGC API - Features"], summary="Feature collections")
-def collections(request: Request, gw: GatewayDep, actor: ActorDep) -> dict[str, Any]:
-    """Per dataset you may see: ``<dataset>.cells`` and, where shared, ``<dataset>.samples``."""
-    out = []
-    for entry in gw.datasets(actor):
-        out.append(_collection(request, entry, "cells"))
-        if entry["samples_visible"]:
-            out.append(_collection(request, entry, "samples"))
-    return {
-        "links": [{"rel": "self", "type": "application/json",
-                   "href": f"{_base(request)}/api/collections"}],
-        "collections": out,
-    }
-
-
-def _split(cid: str) -> tuple[str, str]:
-    dataset, _, kind = cid.rpartition(".")
-    if kind not in ("samples", "cells") or not dataset:
-        raise NotFoundError(f"collection {cid!r} not found; ids are <dataset>.samples or .cells")
-    return dataset, kind
-
-
-@router.get("/collections/{cid}", tags=["OGC API - Features"], summary="One collection")
-def collection(request: Request, gw: GatewayDep, actor: ActorDep, cid: str) -> dict[str, Any]:
-    """One collection's description."""
-    dataset, kind = _split(cid)
-    entry = gw.dataset(actor, dataset)
-    if kind == "samples" and not entry["samples_visible"]:
-        raise AccessDenied(f"the sample data of dataset {dataset!r} are shared as grid layers only")
-    return _collection(request, entry, kind)
-
-
-def _bbox(text: str | None) -> list[float] | None:
-    if text is None:
-        return None
-    try:
-        return [float(v) for v in text.split(",")]
-    except ValueError:
-        raise GridError(f"bbox {text!r} is not four numbers west,south,east,north") from None
-
-
-@router.get(
-    "/collections/{cid}/items",
-    tags=["OGC API - Features"],
-    summary="Features of a collection",
-    response_class=JSONResponse,
-    responses={200: {"content": {GEOJSON: {}}}},
-)
-def items(
-    request: Request, gw: GatewayDep, actor: ActorDep, cid: str,
-    bbox: BBox = None, limit: Limit = 100, offset: Offset = 0,
-    element: Annotated[str | None, Query(max_length=400,
-                       description="Element(s), comma-separated.")] = None,
-    medium: Text = None, method: Text = None, country: Text = None,
-    grid: Annotated[str | None, Query(max_length=16)] = None,
-    level: Annotated[str | None, Query(max_length=16)] = None,
-) -> JSONResponse:
-    """GeoJSON features, paged with ``limit`` and ``offset``, filtered by ``bbox`` and
-    properties (samples: ``element``, ``medium``, ``country``; cells: ``element``,
-    ``medium``, ``method``, ``grid``, ``level``)."""
-    dataset, kind = _split(cid)
-    box = _bbox(bbox)
-    if kind == "samples":
-        els = [e.strip() for e in element.split(",") if e.strip()] if element else None
-        feats, matched = gw.sample_features(
-            actor, dataset, elements=els, medium=medium, country=country, bbox=box,
-            limit=limit, offset=offset,
-        )
-    else:
-        feats, matched = gw.cell_features(
-            actor, dataset, element=element, medium=medium, method=method, grid=grid,
-            level=level, bbox=box, limit=limit, offset=offset,
-        )
-    b = _base(request)
-    params = {k: v for k, v in request.query_params.items() if k not in ("offset",)}
-    links = [{"rel": "self", "type": GEOJSON,
-              "href": f"{b}/api/collections/{cid}/items?{urlencode({**params, 'offset': offset})}"}]
-    if offset + len(feats) < matched:
-        links.append({"rel": "next", "type": GEOJSON, "href": f"{b}/api/collections/{cid}/items?"
-                      + urlencode({**params, "offset": offset + len(feats)})})
-    if offset > 0:
-        links.append({"rel": "prev", "type": GEOJSON, "href": f"{b}/api/collections/{cid}/items?"
-                      + urlencode({**params, "offset": max(0, offset - limit)})})
-    body = {
-        "type": "FeatureCollection",
-        "features": feats,
-        "numberMatched": matched,
-        "numberReturned": len(feats),
-        "timeStamp": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "links": links,
-    }
-    return JSONResponse(body, media_type=GEOJSON)
-
-
-@router.get(
-    "/collections/{cid}/items/{fid}",
-    tags=["OGC API - Features"],
-    summary="One feature",
-    response_class=JSONResponse,
-    responses={200: {"content": {GEOJSON: {}}}},
-)
-def item(gw: GatewayDep, actor: ActorDep, cid: str, fid: str) -> JSONResponse:
-    """One feature: a sample by its id, or a cell by ``grid~element~medium~method~cell_id``."""
-    dataset, kind = _split(cid)
-    if kind == "cells":
-        return JSONResponse(gw.cell_feature(actor, dataset, fid), media_type=GEOJSON)
-    return JSONResponse(gw.sample_feature(actor, dataset, fid), media_type=GEOJSON)
 
 
 # ---------------------------------------------------------------------- catalogue

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
-from chemearth.access.assessor import CHANGE_CLASSES, SCREEN_COLOURS, Assessor
+from chemearth.access.assessor import CHANGE_CLASSES, CHANGE_CLASSES_ZH, SCREEN_COLOURS, Assessor
 from chemearth.jsonable import records
 from chemearth.web.caching import body_etag, cached_response
 from chemearth.web.deps import ActorDep
@@ -170,15 +170,41 @@ def legend(
     a: AssessorDep,
     kind: Annotated[str, Query(pattern="^(screening|change)$")] = "screening",
     standard: Standard = "gb15618-2018",
+    element: Annotated[str | None, Query(max_length=16, description="With screening: "
+                                         "the element whose limits to add.")] = None,
+    land_use: Annotated[str | None, Query(max_length=64)] = None,
 ) -> dict[str, Any]:
-    """Class names and colours of the screening (per standard) or change layers."""
+    """Class names and colours of the screening (per standard) or change layers; with an
+    ``element``, the standard's limits of it per level and pH band (``limits``)."""
     if kind == "change":
-        return {"kind": kind, "classes": [{"name": n, "colour": c} for n, c in CHANGE_CLASSES]}
+        return {"kind": kind, "classes": [{"name": n, "name_zh": CHANGE_CLASSES_ZH[n], "colour": c}
+                                          for n, c in CHANGE_CLASSES]}
     std = a.standard(standard)
     colours = SCREEN_COLOURS.get(len(std.classes), [])
-    return {"kind": kind, "standard": std.id, "citation": std.citation,
-            "classes": [{"name": n, "name_zh": (std.classes_zh or std.classes)[i],
-                         "colour": colours[i]} for i, n in enumerate(std.classes)]}
+    out: dict[str, Any] = {
+        "kind": kind, "standard": std.id, "title": std.title, "title_zh": std.title_zh,
+        "citation": std.citation, "citation_zh": std.citation_zh, "levels": list(std.levels),
+        "classes": [{"name": n, "name_zh": (std.classes_zh or std.classes)[i],
+                     "colour": colours[i]} for i, n in enumerate(std.classes)]}
+    if element:
+        out["limits"] = a.standard_limits(standard, element, land_use)
+    return out
+
+
+@router.get("/api/assess/screening/{dataset}/{element}/cell", tags=["Assessment"],
+            summary="The screened cell under a point")
+def screening_cell(
+    a: AssessorDep, actor: ActorDep, dataset: str, element: str,
+    lon: Annotated[float, Query(ge=-180, le=180)], lat: Annotated[float, Query(ge=-90, le=90)],
+    standard: Standard = "gb15618-2018",
+    land_use: Annotated[str | None, Query(max_length=64)] = None,
+    grid: GridQ = "global", level: Level = None,
+) -> dict[str, Any]:
+    """The class of the published cell under (``lon``, ``lat``), its samples above each
+    limit of the standard and, for readers of the samples, the cell's own limits and its
+    highest ratio of a value to its limit (what the screening tiles show, cell by cell)."""
+    return a.screening_cell(actor, dataset, element, standard, lon=lon, lat=lat,
+                            land_use=land_use, grid=grid, level=level or "10km")
 
 
 @router.get(

@@ -14,7 +14,7 @@ from chemearth.access.policy import Actor
 from chemearth.errors import AuthenticationError, NotFoundError
 from chemearth.web.auditing import audit_read
 from chemearth.web.deps import COOKIE, authenticate, gateway
-from chemearth.web.i18n import LANGUAGES, strings, translate
+from chemearth.web.i18n import LANGUAGES, strings, term_html, translate
 
 __all__ = ["page_actor", "render_page", "router"]
 
@@ -40,6 +40,7 @@ def page_actor(request: Request) -> Actor:
     except AuthenticationError:
         return Actor.anonymous()
     audit_read(request, actor)
+    request.state.actor = actor  # for the access log
     return actor
 
 
@@ -53,6 +54,7 @@ def render_page(request: Request, name: str, status: int = 200, **context: Any) 
         {
             "lang": lang,
             "t": lambda key: translate(lang, key),
+            "term": lambda kind, value: term_html(lang, kind, value),
             "actor": actor,
             "strings_json": json.dumps(strings(lang), ensure_ascii=False).replace("</", "<\\/"),
             **context,
@@ -87,9 +89,13 @@ def dataset_page(request: Request, dataset: str) -> Response:
     try:
         entry = gw.dataset(actor, dataset)
     except NotFoundError as exc:
-        return render_page(request, "error.html", status=404, actor=actor, message=str(exc))
+        return render_page(request, "error.html", status=404, actor=actor, message=str(exc),
+                           missing=("dataset", dataset))
     layers = [x for x in gw.layers(actor) if x["dataset"] == dataset]
-    return render_page(request, "dataset.html", actor=actor, d=entry, layers=layers)
+    from chemearth.web.routes_media import gallery  # photos and videos (docs/media.md)
+
+    return render_page(request, "dataset.html", actor=actor, d=entry, layers=layers,
+                       media=gallery(gw, actor, dataset, request.app.state.settings.media))
 
 
 @router.get("/catalogue/elements", response_class=HTMLResponse)
@@ -106,8 +112,14 @@ def element_page(request: Request, element: str) -> Response:
     try:
         rows = gw.element_baselines(actor, element)
     except NotFoundError as exc:
-        return render_page(request, "error.html", status=404, actor=actor, message=str(exc))
-    return render_page(request, "element.html", actor=actor, element=element, rows=rows)
+        return render_page(request, "error.html", status=404, actor=actor, message=str(exc),
+                           missing=("element", element))
+    from chemearth.web.routes_assess import assessor
+    from chemearth.web.summaries import element_summary
+
+    summary = element_summary(gw, actor, element, rows, assessor(request).standards())
+    return render_page(request, "element.html", actor=actor, element=element, rows=rows,
+                       summary=summary)
 
 
 @router.get("/upload", response_class=HTMLResponse)

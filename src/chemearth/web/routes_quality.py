@@ -72,6 +72,8 @@ def figure(i: InspectorDep, actor: ActorDep, dataset: str, element: str,
            plot: Annotated[str, Path(description=" or ".join(PLOTS) + ".")],
            fmt: Annotated[str, Path(description="png or svg.")],
            which: Which = "field", method: Method = None, material: Material = None,
+           lang: Annotated[str, Query(pattern="^(en|zh)$", description="Label language.")]
+           = "en",
            request: Request = None,  # type: ignore[assignment]
            ) -> Response:
     """The Thompson–Howarth plot of the duplicates of ``element`` (``which``: field or
@@ -80,7 +82,7 @@ def figure(i: InspectorDep, actor: ActorDep, dataset: str, element: str,
     if fmt not in MEDIA:
         raise NotFoundError(f"no figure format {fmt!r}: png or svg")
     body = i.figure(actor, dataset, element, plot, which=which, method=method or None,
-                    material=material or None, fmt=fmt)
+                    material=material or None, fmt=fmt, lang=lang)
     name = f"{dataset}-{element}-{plot}.{fmt}"
     return cached_response(body, MEDIA[fmt], body_etag(body), actor.role == "anonymous",
                            request, {"Content-Disposition": f'inline; filename="{name}"'})
@@ -126,6 +128,10 @@ def quality_page(request: Request, dataset: str) -> Response:
         entry = i.gw.dataset(actor, dataset)
         report = i.report(actor, dataset)
     except NotFoundError as exc:
-        return render_page(request, "error.html", status=404, actor=actor, message=str(exc))
+        return render_page(request, "error.html", status=404, actor=actor, message=str(exc),
+                           missing=("dataset", dataset))
+    from chemearth.web.summaries import quality_summary
+
     return render_page(request, "quality.html", actor=actor, d=entry, r=report,
-                 links=figure_links(report), figures=figure_kinds(report))
+                       links=figure_links(report), figures=figure_kinds(report),
+                       summary=quality_summary(report))

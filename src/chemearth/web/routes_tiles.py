@@ -191,6 +191,7 @@ class CachedTiles:
         if hit is None:
             return False
         audit_read(conn, actor, m.group(1), m.group(2))
+        conn.state.actor = actor  # for the access log
         png, etag = hit
         out = [(k.lower().encode(), v.encode())
                for k, v in cache_headers(etag, actor.role == "anonymous").items()]

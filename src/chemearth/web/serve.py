@@ -16,13 +16,16 @@ def app_from_env() -> FastAPI:
     """The application for ``$CHEMEARTH_STORE`` (else ``$CHEMEARTH_HOME``; uvicorn workers
     build theirs with this).
 
-    Its settings come from the environment, read by :class:`chemearth.config.Settings`.
+    Its settings come from the environment, read by :class:`chemearth.config.Settings`;
+    its access log goes to ``<home>/logs/access.log`` (``CHEMEARTH_ACCESS_LOG``), and
+    uvicorn's own access log is off.
     """
-    from chemearth.config import Settings
+    from chemearth.config import Settings, access_log_target
     from chemearth.store import open_store
 
     s = Settings.from_env()
     settings = WebSettings(
+        access_log=access_log_target(s.home),
         boundaries=s.boundaries,
         k=s.min_cell_n,
         tile_cache=s.tile_cache,

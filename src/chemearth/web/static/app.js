@@ -128,7 +128,17 @@
   /** A method; a pooled layer's method class has a translated name. */
   function methodLabel(m, pooled) {
     if (!m) return t('map.method.none');
-    return pooled ? t('map.method.class.' + m, null, m) : m;
+    return pooled ? t('map.method.class.' + m, null, m) : t('term.method.' + m, null, m);
+  }
+
+  /** Whether the strings hold `key` (a label without one is shown as stored: data). */
+  function hasString(key) {
+    return Object.prototype.hasOwnProperty.call(STRINGS, key);
+  }
+
+  /** An analyte code: element symbols as they are, a parameter (clay, LOI…) by its name. */
+  function analyteLabel(code) {
+    return t('term.parameter.' + code, null, code);
   }
 
   function isPooled(ds) {
@@ -173,6 +183,14 @@
       el.append(c instanceof Node ? c : document.createTextNode(String(c)));
     }
     return el;
+  }
+
+  /** A string with its `{name}` placeholder filled by `value` marked as data
+   * (translate="no"): the nodes to append. */
+  function withData(template, name, value) {
+    const [before, ...rest] = String(template).split('{' + name + '}');
+    if (!rest.length) return [before];
+    return [before, h('span', { translate: false }, value), rest.join(value)];
   }
 
   function escapeHtml(s) {
@@ -266,16 +284,19 @@
       p.set('stat', sel.stat);
     }
     if (coverageOn()) p.set('coverage', '1');
+    for (const add of urlExtras) add(p);  // keys of other scripts (globe.js: view=globe)
     p.set('lang', langOverride || PAGE_LANG);
     return p;
   }
 
   /** The state as a hash or query string; the colon of "pooled:public" stays readable. */
   function stateString(langOverride) {
-    return stateParams(langOverride).toString().replace(/%3A/gi, ':');
+    return stateParams(langOverride).toString().replace(/%3A/gi, ':').replace(/%2F/gi, '/');
   }
 
   let lastHash = null;
+  /** Functions adding other scripts' keys to the URL state (window.chemearthViewer.urlExtras). */
+  const urlExtras = [];
 
   /** Write the view into the hash (history.replaceState) and the language links. */
   function writeUrl() {
@@ -303,6 +324,15 @@
 
   // ---------------------------------------------------------------- the map
 
+  // Leaflet's own words (the popup's close button) in the page's language, on every map
+  L.Map.addInitHook(function () {
+    this.on('popupopen', (e) => {
+      const close = e.popup.getElement() &&
+        e.popup.getElement().querySelector('.leaflet-popup-close-button');
+      if (close && hasString('ui.close_popup')) close.setAttribute('aria-label', t('ui.close_popup'));
+    });
+  });
+
   const map = L.map(mapEl, {
     minZoom: 1,
     maxZoom: 16,
@@ -311,7 +341,12 @@
     attributionControl: true,
   });
   window.chemearthMap = map;
-  map.attributionControl.setPrefix('<a href="https://leafletjs.com" title="Leaflet">Leaflet</a>');
+  map.attributionControl.setPrefix(
+    '<a href="https://leafletjs.com" title="Leaflet" translate="no">Leaflet</a>');
+  for (const [cls, key] of [['in', 'ui.zoom_in'], ['out', 'ui.zoom_out']]) {
+    const btn = mapEl.querySelector('.leaflet-control-zoom-' + cls);  // Leaflet's English
+    if (btn && hasString(key)) { btn.title = t(key); btn.setAttribute('aria-label', t(key)); }
+  }
 
   map.createPane('land');
   map.getPane('land').style.zIndex = '150';          // below the tiles (200)
@@ -379,7 +414,20 @@
   let current = null;  // the current layer entry of /api/layers
   // what assess.js needs: the map, the strings and the error text of a failed fetch
   window.chemearthViewer = { map: map, t: t, fetchJSON: fetchJSON, errorText: errorText,
-    selection: () => Object.assign({}, sel) };
+    selection: () => Object.assign({}, sel),
+    // what globe.js needs too: the cell popup, the layer's URLs, the status line and the URL
+    h: h, cellContent: cellContent, sampleContent: sampleContent, layerBase: layerBase,
+    layerQuery: layerQuery, layerKey: layerKey, setStatus: setStatus, writeUrl: writeUrl,
+    urlExtras: urlExtras };
+  // what compare.js needs too: the layers and the selection resolver, labels, the legend and
+  // its control, and hooks on map clicks (a hook returning true has handled the click)
+  const clickHooks = [];
+  Object.assign(window.chemearthViewer, { layers: () => LAYERS, stats: () => STATS,
+    resolve: resolve, current: () => current, tileLayer: () => tileLayer,
+    legendControl: () => legendControl, renderLegend: renderLegend, fmt: fmt,
+    levelLabel: levelLabel, statLabel: statLabel, mediumLabel: mediumLabel,
+    methodLabel: methodLabel, datasetLabel: datasetLabel, gridLabel: gridLabel,
+    isPooled: isPooled, clickHooks: clickHooks });
 
   const selects = {
     element: document.getElementById('sel-element'),
@@ -403,13 +451,38 @@
 
   function fill(select, options, value) {
     if (!select) return;
-    select.replaceChildren(...options.map((o) => h('option', { value: String(o.value) }, o.label)));
+    // an option showing a stored value (a title, a code) is data: translate="no"
+    select.replaceChildren(...options.map((o) => h('option',
+      { value: String(o.value), translate: o.data ? false : undefined }, o.label)));
     select.value = String(value);
   }
 
   function showField(name, visible) {
     const f = document.getElementById('field-' + name);
     if (f) f.hidden = !visible;
+  }
+
+  /** A wanted selection that names a dataset to keep (`opts.keepDataset`: a link, the URL,
+   * the dataset selector) made to fit that dataset: an element it lacks becomes its first of
+   * DEFAULT_ELEMENTS (else its first in the order of /api/layers), a medium it lacks for the
+   * element its medium of the same medium group (else its first). A link naming only a
+   * dataset so opens that dataset, with its method, grid and level defaults (resolve). Other
+   * wants, and datasets not listed, are unchanged. */
+  function datasetWant(want, opts) {
+    if (!opts.keepDataset || want.dataset === undefined || want.dataset === null) return want;
+    const own = LAYERS.filter((l) => l.dataset === want.dataset);
+    if (!own.length) return want;
+    const out = Object.assign({}, want);
+    const elements = uniq(own.map((l) => l.element));
+    if (!elements.includes(out.element)) {
+      out.element = DEFAULT_ELEMENTS.find((e) => elements.includes(e)) || own[0].element;
+    }
+    const media = uniq(own.filter((l) => l.element === out.element).map((l) => l.medium));
+    if (!media.includes(out.medium)) {  // its medium of the same medium group, else its first
+      const group = out.medium === undefined || out.medium === null ? null : groupOf(out.medium);
+      out.medium = media.find((m) => group !== null && groupOf(m) === group) || media[0];
+    }
+    return out;
   }
 
   /** Resolve a complete, valid selection from wanted values (any may be missing or invalid).
@@ -423,6 +496,7 @@
    * method class that dataset contributes to. */
   function resolve(want, opts) {
     opts = opts || {};
+    want = datasetWant(want, opts);
     const first = LAYERS[0];
     const elements = uniq(LAYERS.map((l) => l.element))
       .sort((a, b) => a.localeCompare(b, 'en'));
@@ -472,23 +546,29 @@
   function renderSelectors(r) {
     const titles = {};
     for (const l of LAYERS) titles[l.dataset] = l.title || l.dataset;
-    fill(selects.element, r.elements.map((e) => ({ value: e, label: e })), r.sel.element);
+    fill(selects.element, r.elements.map((e) => ({ value: e, label: analyteLabel(e),
+      data: !hasString('term.parameter.' + e) })), r.sel.element);
     fill(selects.medium, r.media.map((m) => ({ value: m, label: mediumLabel(m) })), r.sel.medium);
     // a dataset of another medium of the group says which
     fill(selects.dataset, r.datasets.map((d) => {
       const m = r.mediumOf ? r.mediumOf.get(d) : r.sel.medium;
       const label = datasetLabel(d, titles[d]);
-      return { value: d, label: m && m !== r.sel.medium ? label + ' · ' + mediumLabel(m) : label };
+      return { value: d, label: m && m !== r.sel.medium ? label + ' · ' + mediumLabel(m) : label,
+        data: !isPooled(d) };
     }), r.sel.dataset);
     const pooled = isPooled(r.sel.dataset);
-    fill(selects.method, r.methods.map((m) => ({ value: m, label: methodLabel(m, pooled) })),
+    fill(selects.method, r.methods.map((m) => ({ value: m, label: methodLabel(m, pooled),
+      data: !!m && !pooled && !hasString('term.method.' + m) })),
       r.sel.method);
     showField('method', r.methods.length > 1);
     fill(selects.grid, r.grids.map((g) => ({ value: g, label: gridLabel(g) })), r.sel.grid);
     showField('grid', r.grids.length > 1);
     fill(selects.level, r.levels.map((m) => ({ value: m, label: levelLabel(m) })), r.sel.level);
     fill(selects.stat, STATS.map((s) => ({ value: s, label: statLabel(s) })), r.sel.stat);
-    if (selects.dataset) selects.dataset.title = datasetLabel(r.sel.dataset, titles[r.sel.dataset]);
+    if (selects.dataset) {
+      selects.dataset.title = datasetLabel(r.sel.dataset, titles[r.sel.dataset]);
+      selects.dataset.translate = isPooled(r.sel.dataset);  // a dataset's title is data
+    }
   }
 
   function layerKey(s) {
@@ -516,8 +596,15 @@
     // A new dataset keeps the cell size only if it has it; a new element or medium keeps the
     // dataset only if it has the pair (resolve() handles both). A dataset chosen in the
     // selector may bring its own medium of the medium group.
-    apply(resolve(want, { keepDataset: which === 'dataset', from: sel.dataset }),
-      { fitIfOutside: true });
+    setStatus('link', null);  // a message about the link that opened the viewer is old now
+    const opts = { keepDataset: which === 'dataset', from: sel.dataset };
+    let r = resolve(want, opts);
+    if (which !== 'grid' && r.sel.dataset !== sel.dataset) {
+      // another dataset opens on its own default grid (a regional one where it holds the
+      // data: global cells at high latitude are strips), unless the user picks the grid
+      r = resolve(Object.assign({}, r.sel, { grid: undefined }), { keepDataset: true });
+    }
+    apply(r, { fitIfOutside: true });
   }
 
   for (const [name, select] of Object.entries(selects)) {
@@ -623,7 +710,8 @@
         maxNativeZoom: maxZoom,
         bounds: bounds || undefined,
         opacity: 0.85,
-        attribution: tj.attribution ? escapeHtml(tj.attribution) : undefined,
+        attribution: tj.attribution
+          ? '<span translate="no">' + escapeHtml(tj.attribution) + '</span>' : undefined,
         className: 'chemearth-tiles',
       });
       let ok = 0, failed = 0;
@@ -695,19 +783,23 @@
     legendEl.dataset.state = 'error';
   }
 
-  function renderLegend(lg, s) {
-    const unit = lg.unit || (current && current.unit) || '';
+  /** The legend of layer `s` (its /api/layers entry `layer`) into `target` (default: the
+   * viewer's own legend and layer). */
+  function renderLegend(lg, s, target, layer) {
+    target = target || legendEl;
+    layer = layer || current;
+    const unit = lg.unit || (layer && layer.unit) || '';
     const stat = lg.stat || s.stat;
     const levelM = Number.isFinite(Number(lg.level_m)) ? Number(lg.level_m) : Number(s.level);
     const title = t('map.legend.title', {
-      element: s.element, stat: statLabel(stat), level: levelLabel(levelM),
+      element: analyteLabel(s.element), stat: statLabel(stat), level: levelLabel(levelM),
     });
     const classes = Array.isArray(lg.classes) ? lg.classes : [];
     const children = [
       h('div', { className: 'legend-title' }, title),
       isPooled(s.dataset) ? h('div', { className: 'legend-pooled' },
         t('map.legend.pooled', { name: datasetLabel(s.dataset),
-          n: fmtCount(current && current.datasets ? current.datasets.length : 0) })) : null,
+          n: fmtCount(layer && layer.datasets ? layer.datasets.length : 0) })) : null,
       h('div', { className: 'legend-sub' },
         mediumLabel(s.medium), ' · ',
         UNITLESS.has(stat) || !unit ? '' : t('map.legend.unit', { unit }) + ' · ',
@@ -735,8 +827,8 @@
       table.append(body);
       children.push(table);
     }
-    legendEl.replaceChildren(...children);
-    legendEl.dataset.state = 'ready';
+    target.replaceChildren(...children.filter((c) => c !== null));
+    target.dataset.state = 'ready';
   }
 
   function classColour(value) {
@@ -936,7 +1028,7 @@
   let clickToken = 0;
 
   map.on('click', async (e) => {
-    if (!current) return;
+    if (!current || clickHooks.some((f) => f(e))) return;
     const token = ++clickToken;
     const s = Object.assign({}, sel);
     const ll = e.latlng.wrap();
@@ -973,7 +1065,7 @@
     } });
     root.append(
       h('div', { className: 'cell-head' },
-        h('strong', null, s.element + ' · ' + mediumLabel(s.medium)),
+        h('strong', null, analyteLabel(s.element) + ' · ' + mediumLabel(s.medium)),
         isPooled(s.dataset) ? h('div', { className: 'cell-pooled' }, datasetLabel(s.dataset) +
           (s.method ? ' · ' + methodLabel(s.method, true) : '')) : null,
         h('div', { className: 'cell-id' }, t('map.popup.cell') + ' ' + (c.cell_id || '') +
@@ -1016,7 +1108,8 @@
       const nCens = Number(k.n_censored);
       return h('li', { className: 'cell-contributor', dataset: { dataset: id, n: String(k.n ?? '') } },
         h('div', { className: 'contrib-head' },
-          h('a', { className: 'contrib-title', href: '/catalogue/datasets/' + encodeURIComponent(id),
+          h('a', { className: 'contrib-title', translate: false,
+            href: '/catalogue/datasets/' + encodeURIComponent(id),
             title: id + (k.version !== undefined && k.version !== null ? ' v' + k.version : '') },
           String(k.title || id)),
           ' ',
@@ -1025,9 +1118,10 @@
           Number.isFinite(nCens) && nCens > 0
             ? h('span', { className: 'contrib-censored' },
               ' ' + t('map.popup.contributor_censored', { n: fmtCount(nCens) })) : null),
-        k.citation ? h('div', { className: 'contrib-citation' }, String(k.citation)) : null,
+        k.citation ? h('div', { className: 'contrib-citation', translate: false },
+          String(k.citation)) : null,
         k.licence ? h('div', { className: 'contrib-licence' },
-          t('map.popup.licence', { licence: String(k.licence) })) : null);
+          ...withData(t('map.popup.licence'), 'licence', String(k.licence))) : null);
     });
     return h('section', { className: 'cell-contributors', dataset: { n: String(list.length) } },
       h('h3', { className: 'contrib-title-row' },
@@ -1160,7 +1254,9 @@
     if (p.medium) rows.push([t('map.sample.medium'), mediumLabel(p.medium)]);
     if (p.country) rows.push([t('map.sample.country'), String(p.country)]);
     if (p.date) rows.push([t('map.sample.date'), String(p.date)]);
-    return h('div', { className: 'sample-popup', dataset: { sampleId: String(id) } },
+    // data-dataset: media.js adds the sample's photos and videos to the popup
+    return h('div', { className: 'sample-popup',
+      dataset: { sampleId: String(id), dataset: String(s.dataset) } },
       h('strong', null, t('map.sample.title', { id })),
       h('table', null, h('tbody', null, ...rows.map(([k, v]) =>
         h('tr', null, h('th', { scope: 'row' }, k), h('td', null, v))))));
@@ -1179,7 +1275,13 @@
     const st = readUrlState();
     const lat = Number(st.lat), lon = Number(st.lon), zoom = Number(st.zoom);
     if ([lat, lon, zoom].every(Number.isFinite)) map.setView([lat, lon], Math.round(zoom));
-    const want = Object.assign({}, sel, st);
+    if (st.dataset !== undefined && !LAYERS.some((l) => l.dataset === st.dataset)) {
+      setStatus('link', t('fixes.link.unknown_dataset', { dataset: st.dataset }), 'info');
+      delete st.dataset;
+    } else setStatus('link', null);
+    // a link to another dataset opens that dataset's own layer: only what it names is kept
+    const another = st.dataset !== undefined && st.dataset !== sel.dataset;
+    const want = Object.assign({}, another ? { element: sel.element, stat: sel.stat } : sel, st);
     if (POOLED && coverageCheck) coverageCheck.checked = st.coverage === '1';
     apply(resolve(want, { keepDataset: true, from: sel.dataset }), {});
   });
@@ -1208,6 +1310,11 @@
       document.body.dataset.ready = '1';
       writeUrl();
       return;
+    }
+    if (urlState.dataset !== undefined && !LAYERS.some((l) => l.dataset === urlState.dataset)) {
+      // a link to a dataset not shown here (none such, or not shared): say so, open as usual
+      setStatus('link', t('fixes.link.unknown_dataset', { dataset: urlState.dataset }), 'info');
+      delete urlState.dataset;
     }
     let want = urlState;
     let fitInitial = !hashView;

@@ -42,6 +42,12 @@
     noteEl.textContent = '';
     noteEl.dataset.extra = '';
     mapEl.dataset.assess = '';
+    announce({ kind: '' });
+  }
+
+  /** Tell assess_legend.js which overlay is shown (its legend and popups). */
+  function announce(detail) {
+    mapEl.dispatchEvent(new CustomEvent('chemearth:assess', { detail }));
   }
 
   function fmt(v) {
@@ -53,6 +59,14 @@
     const rows = keys.filter((k) => props[k] !== undefined && props[k] !== null)
       .map((k) => `<tr><th>${t('map.assess.field.' + k, null, k)}</th><td>${fmt(props[k])}</td></tr>`);
     return `<table class="popup-table">${rows.join('')}</table>`;
+  }
+
+  /** How a surface was interpolated, in the page's language (the API says it in English). */
+  function surfaceHow(method, text) {
+    if (!zh) return text;
+    const power = /power ([\d.]+)/.exec(String(text));
+    return method === 'kriging' ? t('ui.surface.kriging')
+      : t('ui.surface.idw', { power: power ? power[1] : '2' });
   }
 
   const PALETTE = ['#b2182b', '#ef8a62', '#fddbc7', '#d1e5f0', '#67a9cf', '#2166ac'];
@@ -68,6 +82,8 @@
     if (!kind || !s.dataset || !s.element) return;
     const ds = encodeURIComponent(s.dataset);
     const el = encodeURIComponent(s.element);
+    const detail = { kind, selection: s, palette: PALETTE };
+    let citation = null;
     try {
       if (kind === 'surface-kriging' || kind === 'surface-idw') {
         // an interpolated surface: block estimates on the cells of the shown level
@@ -85,10 +101,11 @@
         const cv = d.cross_validation || {};
         const vg = d.variogram;
         noteEl.textContent = t('map.surface.note', {
-          how: d.interpolation, n: d.n_samples, cells: d.n_cells,
+          how: surfaceHow(method, d.interpolation), n: d.n_samples, cells: d.n_cells,
           rmse: fmt(cv.rmse), unit: d.unit,
-          variogram: vg ? `${vg.model}, ${t('map.surface.range')} ${fmt(vg.practical_range / 1000)} km` : '–',
+          variogram: vg ? `${t('term.variogram.' + vg.model, null, vg.model)}, ${t('map.surface.range')} ${fmt(vg.practical_range / 1000)} km` : '–',
         });
+        announce(Object.assign(detail, { legend: d.legend, unit: d.unit }));
         mapEl.dataset.assess = kind;
         return;
       }
@@ -101,9 +118,15 @@
           const res = await fetchJSON(`/api/assess/screening/${ds}?elements=${el}&standard=` +
             encodeURIComponent(q.get('standard')));
           if (my !== token) return;
-          const own = (res.notes || []).filter((n) => !/^[A-Z][a-z]?: /.test(n) ||
-            n.startsWith(s.element + ':'));
-          noteEl.dataset.extra = own.concat([res.citation]).join(' · ');
+          // the element's own notes and the general ones (in Chinese where the API has them)
+          const notes = res.notes || [];
+          const shown = zh && (res.notes_zh || []).length === notes.length ? res.notes_zh : notes;
+          const own = shown.filter((n, i) => !/^[A-Z][a-z]?: /.test(notes[i]) ||
+            notes[i].startsWith(s.element + ':'));
+          noteEl.dataset.extra = own.join(' · ');
+          // the standard's citation: in Chinese where it has one, else as published (data)
+          citation = zh && res.citation_zh ? { text: res.citation_zh, data: false }
+            : { text: res.citation || '', data: true };
         } else {
           if (!againstSel.value) {
             noteEl.textContent = t('map.assess.choose_against');
@@ -111,6 +134,7 @@
           }
           q.set('against', againstSel.value);
           q.set('level', '20km');
+          Object.assign(detail, { against: againstSel.value, level: '20km' });
           // the cells first: a pair of campaigns without common cells says why, once
           const cells = await fetchJSON(`/api/assess/change/${ds}/${el}?${q}`);
           if (my !== token) return;
@@ -118,19 +142,28 @@
           noteEl.dataset.extra = t('map.assess.note.change', {
             n: cells.length, up: count('increase'), down: count('decrease') });
         }
-        const lg = await fetchJSON(`/api/assess/legend?kind=${kind}&standard=` +
+        const lg = await fetchJSON(`/api/assess/legend?kind=${kind}&element=${el}&standard=` +
           encodeURIComponent(standardSel.value || 'gb15618-2018'));
         if (my !== token) return;
+        detail.legend = lg;
         overlay = L.tileLayer(`/tiles/assess/${kind}/${ds}/${el}/{z}/{x}/{y}.png?${q}`,
           { opacity: 0.9, zIndex: 20 }).addTo(map);
         legend(lg.classes || []);
-        noteEl.textContent = noteEl.dataset.extra || lg.citation || '';
+        noteEl.textContent = noteEl.dataset.extra || (citation ? '' : lg.citation || '');
+        if (citation && citation.text) {
+          const c = document.createElement('span');
+          c.className = 'assess-citation';
+          c.translate = !citation.data;
+          c.textContent = citation.text;
+          noteEl.append(noteEl.textContent ? ' · ' : '', c);
+        }
       } else {
         const url = kind === 'anomalies'
           ? `/api/assess/anomalies/${ds}/${el}?threshold=${thresholdSel.value}`
           : `/api/assess/blocks/${ds}/${el}`;
         const doc = await fetchJSON(url);
         if (my !== token) return;
+        detail.doc = doc;
         const keys = kind === 'anomalies'
           ? ['target_id', 'rank', 'area_km2', 'n_samples', 'peak', 'contrast', 'productivity', 'association']
           : ['block_id', 'parent_id', 'threshold', 'area_km2', 'mean', 'metal_t'];
@@ -145,6 +178,7 @@
           ? t('map.assess.note.anomalies', { threshold: fmt(doc.threshold), unit: doc.unit, n: doc.features.length })
           : t('map.assess.note.blocks', { depth: doc.assumptions.depth_m, density: doc.assumptions.density_t_m3, n: doc.features.length });
       }
+      announce(detail);
       mapEl.dataset.assess = kind;
     } catch (e) {
       if (my !== token) return;
@@ -161,7 +195,8 @@
       if (standards.some((s) => s.id === 'gb15618-2018')) standardSel.value = 'gb15618-2018';
       const list = Array.isArray(datasets) ? datasets : (datasets.datasets || []);
       againstSel.replaceChildren(new Option(t('map.assess.choose'), ''),
-        ...list.map((d) => new Option(d.dataset_id, d.dataset_id)));
+        ...list.map((d) => Object.assign(new Option(d.dataset_id, d.dataset_id),
+          { translate: false })));  // dataset ids are data
     } catch (e) {
       noteEl.textContent = t('map.assess.error', { error: errorText(e) });
     }
