@@ -312,7 +312,8 @@ def walk_viewer(page: Any, base: str, c: ChineseCheck) -> None:
         c.check(f"screening {std}")
     _click_latlon(page, 68.8, 30.5)  # a screened cell's popup
     with contextlib.suppress(Exception):
-        page.locator(".leaflet-popup-content").wait_for(timeout=20_000)
+        page.locator(".leaflet-popup .cell-popup:not(.cell-popup-loading)").wait_for(
+            timeout=60_000)
         page.wait_for_load_state("networkidle")
     c.check("screened cell popup")
     c.shot("screening")
