@@ -26,6 +26,7 @@ __all__ = [
     "ActorDep",
     "GatewayDep",
     "authenticate",
+    "base_url",
     "carries_token",
     "check_origin",
     "current_actor",
@@ -151,3 +152,9 @@ def current_actor(
 
 GatewayDep = Annotated[Gateway, Depends(gateway)]
 ActorDep = Annotated[Actor, Depends(current_actor)]
+
+
+def base_url(request: Request) -> str:
+    """The site's address as the client reached it, without the trailing slash (the
+    prefix of every link an answer gives)."""
+    return str(request.base_url).rstrip("/")

@@ -19,6 +19,7 @@ from chemearth.web.deps import (
     ActorDep,
     GatewayDep,
     authenticate,
+    base_url,
     check_origin,
     token_source,
 )
@@ -31,10 +32,6 @@ router = APIRouter(prefix="/api")
 GEOJSON = "application/geo+json"
 
 Text = Annotated[str | None, Query(max_length=200)]
-
-
-def _base(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
 
 
 # ---------------------------------------------------------------------- catalogue
@@ -136,7 +133,7 @@ def _attachment(data: bytes, name: str, media: str, dataset_id: str, request: Re
         media_type=media,
         headers={
             "Content-Disposition": f'attachment; filename="{name}"',
-            "Link": f'<{_base(request)}/api/datasets/{dataset_id}>; rel="describedby"',
+            "Link": f'<{base_url(request)}/api/datasets/{dataset_id}>; rel="describedby"',
         },
     )
 

@@ -41,7 +41,7 @@ from chemearth.access.gateway import Gateway, Where
 from chemearth.access.policy import Actor
 from chemearth.errors import AccessDenied, GridError, NotFoundError
 from chemearth.grid.aggregate import STATISTICS
-from chemearth.web.deps import ActorDep, GatewayDep
+from chemearth.web.deps import ActorDep, GatewayDep, base_url
 
 __all__ = [
     "CELL_QUERYABLES",
@@ -117,7 +117,7 @@ QUERYABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
 @router.get("", tags=["OGC API - Features"], summary="Landing page")
 def landing(request: Request) -> dict[str, Any]:
     """The OGC API landing page with links to the API definition, conformance and data."""
-    b = _base(request)
+    b = base_url(request)
     return {
         "title": "chemearth",
         "description": "Geochemical baselines: samples and grid cells as OGC API - Features.",
@@ -139,12 +139,8 @@ def conformance() -> dict[str, Any]:
     return {"conformsTo": list(CONFORMANCE)}
 
 
-def _base(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
-
-
 def _collection(request: Request, entry: dict[str, Any], kind: str) -> dict[str, Any]:
-    b = _base(request)
+    b = base_url(request)
     cid = f"{entry['dataset_id']}.{kind}"
     what = "samples (points)" if kind == "samples" else "grid cell statistics (squares)"
     return {
@@ -185,7 +181,7 @@ def collections(request: Request, gw: GatewayDep, actor: ActorDep) -> dict[str, 
     """Per dataset you may see: ``<dataset>.cells`` and, where shared, ``<dataset>.samples``."""
     return {
         "links": [{"rel": "self", "type": "application/json",
-                   "href": f"{_base(request)}/api/collections"}],
+                   "href": f"{base_url(request)}/api/collections"}],
         "collections": collection_list(request, gw, actor),
     }
 
@@ -256,7 +252,7 @@ def queryables(request: Request, gw: GatewayDep, actor: ActorDep, cid: str) -> J
         qs = sample_queryables(gw.sample_table(actor, dataset))
     else:
         qs = CELL_QUERYABLES
-    url = f"{_base(request)}/api/collections/{cid}/queryables"
+    url = f"{base_url(request)}/api/collections/{cid}/queryables"
     doc = queryables_schema(qs, url, f"{entry['title']}: {kind}")
     accept = request.headers.get("accept", "")
     # JSON Schema's own type, unless the client asks for JSON only (GDAL before 3.7)
@@ -280,7 +276,7 @@ def api_definition(request: Request) -> JSONResponse:
     ``/collections/{collectionId}/items``."""
     doc = request.app.openapi()
     out = {k: copy.deepcopy(v) for k, v in doc.items() if k != "paths"}
-    out["servers"] = [{"url": f"{_base(request)}/api"}]
+    out["servers"] = [{"url": f"{base_url(request)}/api"}]
     out["paths"] = {}
     for path, ops in doc["paths"].items():
         if path != "/api" and not path.startswith("/api/"):
@@ -350,7 +346,7 @@ def items(
             level=level, bbox=box, limit=limit, offset=offset,
             where=None if bound is None else bound.mask,
         )
-    b = _base(request)
+    b = base_url(request)
     params = {k: v for k, v in request.query_params.items() if k not in ("offset",)}
     links = [{"rel": "self", "type": GEOJSON,
               "href": f"{b}/api/collections/{cid}/items?{_query(params, offset)}"}]

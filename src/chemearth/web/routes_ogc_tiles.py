@@ -28,7 +28,7 @@ from chemearth.access.pooling import is_pooled
 from chemearth.errors import GridError, NotFoundError
 from chemearth.render.tiles import TileError
 from chemearth.web import routes_ogc, routes_tiles
-from chemearth.web.deps import ActorDep, GatewayDep
+from chemearth.web.deps import ActorDep, GatewayDep, base_url
 from chemearth.web.routes_tiles import GridQ, Level, Medium, Method, Stat
 
 __all__ = ["CONFORMANCE", "map_collection", "router"]
@@ -59,10 +59,6 @@ _MERC_LAT = 85.0511287798066
 Dataset = Annotated[str, Path(description="Dataset id (`pooled:public`: All surveys).")]
 Element = Annotated[str, Path(description="Element symbol, e.g. `Pb`.")]
 TmsId = Annotated[str, Path(description="Tile matrix set: `WebMercatorQuad`.")]
-
-
-def _base(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
 
 
 def _cid(dataset: str, element: str) -> str:
@@ -149,7 +145,7 @@ def map_collection(request: Request, gw: Gateway, actor: Actor, dataset: str,
         params[name] = v
     view = _view(gw, actor, dataset, element, params["medium"], params["method"],
                  params["grid"], params["level"], params["stat"] or "median")
-    b, cid, q = _base(request), _cid(dataset, element), _query(view)
+    b, cid, q = base_url(request), _cid(dataset, element), _query(view)
     links = [
         {"rel": "self", "type": JSON, "href": f"{b}/api/collections/{cid}?{q}"},
         {"rel": REL + "tilesets-map", "type": JSON, "title": "Map tilesets",
@@ -246,7 +242,7 @@ def map_tilesets(
     """The map tilesets of the layer collection ``<dataset>.<element>``: one, in
     WebMercatorQuad."""
     view = _view(gw, actor, dataset, element, medium, method, grid, level, stat)
-    b, cid, q = _base(request), _cid(dataset, element), _query(view)
+    b, cid, q = base_url(request), _cid(dataset, element), _query(view)
     return {
         "links": [{"rel": "self", "type": JSON,
                    "href": f"{b}/api/collections/{cid}/map/tiles?{q}"},
@@ -267,7 +263,7 @@ def map_tileset(
     (``tileMatrixSetLimits``, zoom 0–14) and the tile URL template."""
     _tms(tms_id)
     view = _view(gw, actor, dataset, element, medium, method, grid, level, stat)
-    b, cid, q = _base(request), _cid(dataset, element), _query(view)
+    b, cid, q = base_url(request), _cid(dataset, element), _query(view)
     w, s, e, n = _bbox(view)
     (x0, y0), (x1, y1) = _xy(w, s), _xy(e, n)
     out = _tileset_ref(b, cid, q, view)

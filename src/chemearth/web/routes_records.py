@@ -22,7 +22,7 @@ from chemearth.access.dcat import dcat_catalogue
 from chemearth.access.gateway import Gateway
 from chemearth.access.policy import Actor
 from chemearth.web import routes_ogc
-from chemearth.web.deps import ActorDep, GatewayDep
+from chemearth.web.deps import ActorDep, GatewayDep, base_url
 
 __all__ = ["CONFORMANCE", "catalogue_collection", "router"]
 
@@ -45,13 +45,9 @@ JSONLD = "application/ld+json"
 Text = Annotated[str | None, Query(max_length=400)]
 
 
-def _base(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
-
-
 def catalogue_collection(request: Request, gw: Gateway, actor: Actor) -> list[dict[str, Any]]:
     """The record collection's description (as listed at ``/api/collections``)."""
-    b = _base(request)
+    b = base_url(request)
     boxes = [r["bbox"] for r in rec.records(gw, actor, b) if "bbox" in r]
     spatial = [min(x[0] for x in boxes), min(x[1] for x in boxes),
                max(x[2] for x in boxes), max(x[3] for x in boxes)] if boxes else [
@@ -103,7 +99,7 @@ def catalogue(request: Request, gw: GatewayDep, actor: ActorDep) -> dict[str, An
             responses={200: {"content": {"application/schema+json": {}}}})
 def queryables(request: Request) -> JSONResponse:
     """The queryable properties of the records (JSON Schema)."""
-    return JSONResponse(rec.queryables(_base(request)), media_type="application/schema+json")
+    return JSONResponse(rec.queryables(base_url(request)), media_type="application/schema+json")
 
 
 @router.get(
@@ -133,7 +129,7 @@ def items(
         q=rec.split_terms(q), bbox=rec.parse_bbox(bbox), datetime=rec.parse_datetime(datetime),
         ids=rec.split_terms(ids), types=rec.split_terms(type),
         external_ids=rec.split_terms(externalIds))
-    b = _base(request)
+    b = base_url(request)
     found = rec.search(rec.records(gw, actor, b), query)
     page = found[offset:offset + limit]
     params = {k: v for k, v in request.query_params.items() if k != "offset"}
@@ -170,7 +166,7 @@ def item(
     dataset: Annotated[str, Path(description="The record id: a dataset id.")],
 ) -> JSONResponse:
     """The record of one dataset."""
-    return JSONResponse(rec.record(gw, actor, dataset, _base(request)), media_type=GEOJSON)
+    return JSONResponse(rec.record(gw, actor, dataset, base_url(request)), media_type=GEOJSON)
 
 
 @router.get(
@@ -182,4 +178,4 @@ def item(
 def dcat(request: Request, gw: GatewayDep, actor: ActorDep) -> JSONResponse:
     """A ``dcat:Catalog`` of the datasets you may see, each a ``dcat:Dataset`` with its
     distributions (features, downloads), for harvesting by DCAT-AP catalogues."""
-    return JSONResponse(dcat_catalogue(gw, actor, _base(request)), media_type=JSONLD)
+    return JSONResponse(dcat_catalogue(gw, actor, base_url(request)), media_type=JSONLD)

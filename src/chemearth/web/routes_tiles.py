@@ -18,7 +18,7 @@ from chemearth.access.pooling import is_pooled, may_view, scope_of
 from chemearth.errors import AuthenticationError, NotFoundError
 from chemearth.web.auditing import audit_read
 from chemearth.web.caching import TileCache, cache_headers, cached_response
-from chemearth.web.deps import ActorDep, GatewayDep, authenticate
+from chemearth.web.deps import ActorDep, GatewayDep, authenticate, base_url
 
 __all__ = ["CachedTiles", "router", "tile_key"]
 
@@ -75,7 +75,7 @@ def tilejson(
     from chemearth.render.layer_index import layer_bounds
 
     view = _view(gw, actor, dataset, element, medium, method, grid, level, stat)
-    base = str(request.base_url).rstrip("/")
+    base = base_url(request)
     path = f"/api/layers/{dataset}/{element}"
     w, s, e, n = layer_bounds(view.index)
     return {
@@ -220,7 +220,7 @@ def cell(
 @router.get("/tileMatrixSets", summary="Tile matrix sets (OGC API - Tiles)")
 def tile_matrix_sets(request: Request) -> dict[str, Any]:
     """The one tile matrix set of the tiles: WebMercatorQuad."""
-    base = str(request.base_url).rstrip("/")
+    base = base_url(request)
     return {
         "tileMatrixSets": [
             {
