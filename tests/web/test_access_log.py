@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import stat
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -143,7 +144,13 @@ def test_chemearth_serve_writes_the_log_under_the_home(
                   headers={"Authorization": f"Bearer {token}"}, timeout=60)
     assert r.status_code == 200
     log = Path(secure_store.home) / "logs" / "access.log"
-    mine = [line for line in log.read_text(encoding="utf-8").splitlines() if probe in line]
+    # the line is written once the answer has been sent: the client may read the file first
+    deadline = time.monotonic() + 30
+    while True:
+        mine = [line for line in log.read_text(encoding="utf-8").splitlines() if probe in line]
+        if mine or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
     assert len(mine) == 1
     m = LINE.match(mine[0])
     assert m, mine[0]

@@ -18,7 +18,7 @@ from markupsafe import Markup, escape
 
 from chemearth.reference.terms import KINDS, term, terms
 
-__all__ = ["LANGUAGES", "strings", "term_html", "translate"]
+__all__ = ["LANGUAGES", "data_html", "strings", "term_html", "translate"]
 
 LANGUAGES = ("en", "zh")
 _DIR = Path(__file__).parent / "static" / "i18n"
@@ -54,6 +54,18 @@ def translate(lang: str, key: str) -> str:
     return strings(lang).get(key, key)
 
 
+def data_html(value: object) -> Markup:
+    """A stored value (a dataset id, a title) for a page, marked as data so that neither a
+    translator nor the Chinese-page rule takes it for an untranslated UI string.
+
+    Examples
+    --------
+    >>> data_html("kola-humus")
+    Markup('<span translate="no">kola-humus</span>')
+    """
+    return Markup('<span translate="no">{}</span>').format("" if value is None else value)
+
+
 def term_html(lang: str, kind: str, value: object) -> Markup:
     """A term of the reference vocabulary (:mod:`chemearth.reference.terms`) for a page:
     its name in ``lang``, else the value as stored, marked as data.
@@ -68,5 +80,5 @@ def term_html(lang: str, kind: str, value: object) -> Markup:
     text = "" if value is None else str(value)
     name = term(kind, text, lang) if text else text
     if name is None:
-        return Markup('<span translate="no">{}</span>').format(text)
+        return data_html(text)
     return escape(name)

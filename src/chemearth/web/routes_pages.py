@@ -14,7 +14,7 @@ from chemearth.access.policy import Actor
 from chemearth.errors import AuthenticationError, NotFoundError
 from chemearth.web.auditing import audit_read
 from chemearth.web.deps import COOKIE, authenticate, gateway
-from chemearth.web.i18n import LANGUAGES, strings, term_html, translate
+from chemearth.web.i18n import LANGUAGES, data_html, strings, term_html, translate
 
 __all__ = ["page_actor", "render_page", "router"]
 
@@ -55,6 +55,7 @@ def render_page(request: Request, name: str, status: int = 200, **context: Any) 
             "lang": lang,
             "t": lambda key: translate(lang, key),
             "term": lambda kind, value: term_html(lang, kind, value),
+            "data": data_html,
             "actor": actor,
             "strings_json": json.dumps(strings(lang), ensure_ascii=False).replace("</", "<\\/"),
             **context,

@@ -193,6 +193,25 @@
     return [before, h('span', { translate: false }, value), rest.join(value)];
   }
 
+  /** The string of `key` as nodes to append: its `{name}` placeholders filled from `vars`,
+   * those named in `dataNames` marked as data (translate="no": dataset ids and titles). */
+  function tNodes(key, vars, dataNames) {
+    const s = t(key);
+    const out = [];
+    let last = 0;
+    s.replace(/\{(\w+)\}/g, (m, name, at) => {
+      out.push(s.slice(last, at));
+      last = at + m.length;
+      const known = vars && Object.prototype.hasOwnProperty.call(vars, name);
+      const v = known ? String(vars[name]) : m;
+      out.push(known && dataNames && dataNames.includes(name)
+        ? h('span', { translate: false }, v) : v);
+      return m;
+    });
+    out.push(s.slice(last));
+    return out.filter((x) => x !== '');
+  }
+
   function escapeHtml(s) {
     return String(s).replace(/[&<>"']/g, (c) => ({
       '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;',
@@ -427,7 +446,8 @@
     legendControl: () => legendControl, renderLegend: renderLegend, fmt: fmt,
     levelLabel: levelLabel, statLabel: statLabel, mediumLabel: mediumLabel,
     methodLabel: methodLabel, datasetLabel: datasetLabel, gridLabel: gridLabel,
-    isPooled: isPooled, clickHooks: clickHooks });
+    isPooled: isPooled, clickHooks: clickHooks, tNodes: tNodes, analyteLabel: analyteLabel,
+    hasString: hasString });
 
   const selects = {
     element: document.getElementById('sel-element'),

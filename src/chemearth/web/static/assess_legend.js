@@ -120,8 +120,8 @@
 
   function changeLegend(d) {
     const s = d.selection;
-    titleEl.textContent = t('fixes.legend.change_title', { element: s.element,
-      before: s.dataset, after: d.against || '', level: d.level || '' });
+    titleEl.replaceChildren(...api.tNodes('fixes.legend.change_title', { element: s.element,
+      before: s.dataset, after: d.against || '', level: d.level || '' }, ['before', 'after']));
     extraEl.replaceChildren(h('p', { className: 'legend-sub' }, t('fixes.legend.change_note')));
   }
 

@@ -84,6 +84,12 @@
     return api.datasetLabel(ds, l ? l.title : ds);
   }
 
+  /** A dataset's name to show: a survey's title marked as data (translate="no"), a pooled
+   * layer's translated name as text. */
+  function titleNode(ds) {
+    return api.isPooled(ds) ? titleOf(ds) : h('span', { translate: false }, titleOf(ds));
+  }
+
   function layerEntry(s) {
     return api.layers().find((l) => l.dataset === s.dataset && l.element === s.element &&
       l.medium === s.medium && (l.method || '') === (s.method || '')) || null;
@@ -255,13 +261,24 @@
 
   const ui = {};
 
-  function option(value, label) {
-    return h('option', { value: String(value) }, label);
+  function option(value, label, data) {
+    // an option showing a stored value (a title, a code) is data: translate="no"
+    return h('option', { value: String(value), translate: data ? false : undefined }, label);
   }
 
   function fill(select, options, value) {
-    select.replaceChildren(...options.map((o) => option(o.value, o.label)));
+    select.replaceChildren(...options.map((o) => option(o.value, o.label, o.data)));
     select.value = String(value);
+  }
+
+  /** An element's option: a parameter (clay, LOI…) by its name, else its code as data. */
+  function elementOption(e) {
+    return { value: e, label: api.analyteLabel(e), data: !api.hasString('term.parameter.' + e) };
+  }
+
+  /** A dataset's option: a survey's title is data, a pooled layer's name is not. */
+  function datasetOption(d, label) {
+    return { value: d, label: label || titleOf(d), data: !api.isPooled(d) };
   }
 
   function field(name, label, control) {
@@ -346,12 +363,12 @@
     if (isLayer) {
       const r = api.resolve(state.layer, { keepDataset: true });
       const s = r.sel;
-      fill(ui.element, r.elements.map((e) => ({ value: e, label: e })), s.element);
+      fill(ui.element, r.elements.map(elementOption), s.element);
       fill(ui.medium, r.media.map((m) => ({ value: m, label: api.mediumLabel(m) })), s.medium);
       fill(ui.dataset, r.datasets.map((d) => {
         const m = r.mediumOf ? r.mediumOf.get(d) : s.medium;
         const label = titleOf(d);
-        return { value: d, label: m && m !== s.medium ? label + ' · ' + api.mediumLabel(m) : label };
+        return datasetOption(d, m && m !== s.medium ? label + ' · ' + api.mediumLabel(m) : label);
       }), s.dataset);
       fill(ui.method, r.methods.map((m) => ({ value: m,
         label: api.methodLabel(m, api.isPooled(s.dataset)) })), s.method);
@@ -370,9 +387,9 @@
       return;
     }
     const c = rc.sel;
-    fill(ui.element, rc.elements.map((e) => ({ value: e, label: e })), c.element);
-    fill(ui.before, rc.befores.map((d) => ({ value: d, label: titleOf(d) })), c.before);
-    fill(ui.after, rc.afters.map((d) => ({ value: d, label: titleOf(d) })), c.after);
+    fill(ui.element, rc.elements.map(elementOption), c.element);
+    fill(ui.before, rc.befores.map((d) => datasetOption(d)), c.before);
+    fill(ui.after, rc.afters.map((d) => datasetOption(d)), c.after);
     fill(ui.grid, rc.grids.map((g) => ({ value: g, label: api.gridLabel(g) })), c.grid);
     showField('grid', rc.grids.length > 1);
     fill(ui.level, rc.levels.map((m) => ({ value: m, label: api.levelLabel(m) })), c.level);
@@ -414,7 +431,7 @@
     legendB.replaceChildren(
       h('div', { className: 'legend-title' }, t('change.legend_title',
         { element: c.element, level: api.levelLabel(c.level) })),
-      h('div', { className: 'legend-sub' }, titleOf(c.before) + ' → ' + titleOf(c.after)),
+      h('div', { className: 'legend-sub' }, titleNode(c.before), ' → ', titleNode(c.after)),
       h('table', { className: 'legend-classes change-classes' }, h('tbody', null,
         ...classes.slice().reverse().map((k) => h('tr', { className: 'legend-class',
           dataset: { direction: String(k.name) } },
@@ -439,15 +456,18 @@
     legA.dataset.caption = t(swipe ? 'left' : 'map_a') + ' · ' + titleOf(api.selection().dataset);
     legendB.dataset.caption = t(swipe ? 'right' : 'map_b') + (state.kind === 'layer' &&
       state.layer ? ' · ' + titleOf(state.layer.dataset) : '');
-    tagA.textContent = describeA();
-    tagA.title = tagA.textContent;
-    tagB.textContent = describeB();
-    tagB.title = tagB.textContent;
+    tagA.replaceChildren(...describeA());
+    tagB.replaceChildren(...describeB());
   }
 
+  /** A side's tag as nodes: the dataset (data, its full name as a tooltip) and the rest (with
+   * its own tooltip, the tag being clipped by the divider). */
   function describeLayer(s) {
-    return [titleOf(s.dataset), s.element, api.mediumLabel(s.medium), api.statLabel(s.stat),
+    const ds = titleNode(s.dataset);
+    if (ds instanceof Node) ds.title = titleOf(s.dataset);
+    const rest = [api.analyteLabel(s.element), api.mediumLabel(s.medium), api.statLabel(s.stat),
       api.levelLabel(s.level)].join(' · ');
+    return [ds, ' · ', h('span', { title: rest }, rest)];
   }
 
   function describeA() {
@@ -457,10 +477,11 @@
   function describeB() {
     if (state.kind === 'change') {
       const c = state.change;
-      return c ? t('change.tag', { element: c.element, before: titleOf(c.before),
-        after: titleOf(c.after) }) : '';
+      return c ? api.tNodes('compare.change.tag', { element: api.analyteLabel(c.element),
+        before: titleOf(c.before), after: titleOf(c.after) },
+      [c.before, c.after].every(api.isPooled) ? [] : ['before', 'after']) : [];
     }
-    return state.layer ? describeLayer(state.layer) : '';
+    return state.layer ? describeLayer(state.layer) : [];
   }
 
   /** Move A's legend to a corner of the map (the DOM node, so app.js keeps its element). */
@@ -792,7 +813,7 @@
 
   function wrapPopup(side, title, body) {
     return h('div', { className: 'compare-popup', dataset: { side } },
-      h('div', { className: 'compare-popup-side' }, sideLabel(side) + (title ? ' · ' + title : '')),
+      h('div', { className: 'compare-popup-side' }, sideLabel(side), ...(title ? [' · ', title] : [])),
       body);
   }
 
@@ -802,7 +823,7 @@
     const change = side === 'b' && state.kind === 'change';
     const s = side === 'a' ? api.selection() : Object.assign({}, state.layer);
     const c = change && state.change ? Object.assign({}, state.change) : null;
-    const title = change ? '' : titleOf(s.dataset);
+    const title = change ? '' : titleNode(s.dataset);
     const popup = L.popup({ maxWidth: 400, minWidth: 220,
       className: 'cell-popup-wrap compare-popup-wrap',
       autoPanPaddingTopLeft: L.point(10, 44) })  // clear of the sides' names
@@ -878,7 +899,7 @@
       medianAfter: String(r.median_after ?? '') } },
     h('div', { className: 'cell-head' },
       h('strong', null, t('change.title', { element: c.element })),
-      h('div', { className: 'cell-pooled' }, titleOf(c.before) + ' → ' + titleOf(c.after)),
+      h('div', { className: 'cell-pooled' }, titleNode(c.before), ' → ', titleNode(c.after)),
       h('div', { className: 'cell-id' }, t('map.popup.cell') + ' ' + r.cell_id + ' (' +
         api.levelLabel(r.level_m ?? c.level) + ')')),
     h('div', { className: 'change-direction', dataset: { direction: dir } },
