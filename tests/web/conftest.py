@@ -315,3 +315,20 @@ def pooled_server(grid_store: Any, data_dir: Path, tmp_path_factory: pytest.Temp
         store.close()
     log = tmp_path_factory.mktemp("server") / "serve-pooled.log"
     yield from _start(home, data_dir, log)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's chromium driven by Playwright (never `playwright install`), one per module."""
+    from tests.web.test_browser import CHROMIUM, CHROMIUM_ARGS
+
+    if not CHROMIUM.is_file():
+        pytest.skip(f"no browser: {CHROMIUM} is missing (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()

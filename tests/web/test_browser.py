@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -62,20 +61,6 @@ def js_fmt(v: float | None) -> str:
 def level_label(m: int) -> str:
     """``10000`` -> ``"10km"``, ``500`` -> ``"500m"`` (the grid's level labels)."""
     return f"{m // 1000}km" if m >= 1000 and m % 1000 == 0 else f"{m}m"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.is_file():
-        pytest.skip(f"no browser: {CHROMIUM} is missing (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 class Viewer:

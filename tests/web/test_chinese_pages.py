@@ -26,12 +26,12 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any
 
 import pytest
 from tests.web.conftest import AGGREGATED, EMBARGO, PUBLIC, QC_PUBLIC, SECRET
-from tests.web.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
+from tests.web.test_browser import ARTIFACTS
 from tests.web.zh_rule import ChineseCheck, english_runs, settle, walk_viewer, zh_url
 
 # ----------------------------------------------------------------------------- the rule
@@ -126,20 +126,6 @@ def page_urls(app: Any, client: Any) -> list[str]:
             if resp.headers.get("content-type", "").startswith("text/html"):
                 urls.append(url)
     return urls
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.is_file():
-        pytest.skip(f"no browser: {CHROMIUM} is missing (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 @pytest.mark.slow

@@ -27,12 +27,11 @@ import contextlib
 import io
 import json
 import re
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote_plus
 
 import pytest
-from tests.web.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, I18N, Viewer, _api
+from tests.web.test_browser import ARTIFACTS, I18N, Viewer, _api
 
 STATIC = I18N.parent
 A = {"dataset": "kola-humus", "element": "Ni", "medium": "humus"}
@@ -47,20 +46,6 @@ HIDE_CONTROLS = (
     ".leaflet-control-container, .compare-tag, .compare-divider, "
     ".leaflet-popup-pane { opacity: 0 !important; }"
 )
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.is_file():
-        pytest.skip(f"no browser: {CHROMIUM} is missing (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from tests.web.conftest import _start
-from tests.web.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
+from tests.web.test_browser import ARTIFACTS
 
 ORG = "Geological Survey of Xanadu"
 TIMEOUT_MS = 120_000
@@ -33,20 +33,6 @@ def site(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Iterator[t
     log = tmp_path_factory.mktemp("server") / "serve-describe.log"
     for url in _start(home, data_dir, log):
         yield url, token
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.is_file():
-        pytest.skip(f"no browser: {CHROMIUM} is missing (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 def _answers(page: Any) -> int:

@@ -15,29 +15,14 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from tests.web.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, Viewer, _api
+from tests.web.test_browser import ARTIFACTS, Viewer, _api
 
 POOLED = "pooled:public"
 #: the viewer's default element: the first of these in topsoil by a total method (app.js)
 DEFAULT_ELEMENTS = ("Pb", "Cu", "Zn", "As")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.is_file():
-        pytest.skip(f"no browser: {CHROMIUM} is missing (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 class GlobalViewer(Viewer):

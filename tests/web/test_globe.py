@@ -18,13 +18,12 @@ import contextlib
 import io
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from tests.web.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, I18N, TIMEOUT_MS, _api
+from tests.web.test_browser import ARTIFACTS, I18N, TIMEOUT_MS, _api
 from tests.web.test_global_viewer import POOLED, default_layer, pooled_cells
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,20 +44,6 @@ GLOBE_IDLE = (
     "() => new Promise((resolve) => { const m = window.chemearthGlobe;"
     " m.once('idle', () => resolve(true)); m.triggerRepaint(); })"
 )
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.is_file():
-        pytest.skip(f"no browser: {CHROMIUM} is missing (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 class GlobePage:

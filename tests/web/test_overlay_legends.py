@@ -11,31 +11,16 @@ layer's concentrations. Screenshots: ``test-artifacts/overlay-*.png``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-from tests.web.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS
+from tests.web.test_browser import ARTIFACTS, TIMEOUT_MS
 
 from chemearth.web.i18n import strings
 
 DATASET, ELEMENT, MEDIUM = "kola-humus", "Ni", "humus"
 STANDARD = "gb15618-2018"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.is_file():
-        pytest.skip(f"no browser: {CHROMIUM} is missing (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 def _api(base: str, path: str, **params: Any) -> Any:

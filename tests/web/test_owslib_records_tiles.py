@@ -31,7 +31,7 @@ from urllib.parse import urlencode
 import numpy as np
 import pytest
 from tests.web.conftest import AGGREGATED, EMBARGO, PUBLIC, SECRET, SECRET_TITLE
-from tests.web.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
+from tests.web.test_browser import ARTIFACTS
 
 MISSING = "nonexistent-survey"
 TILESETS_MAP = "http://www.opengis.net/def/rel/ogc/1.0/tilesets-map"
@@ -358,20 +358,6 @@ def test_the_api_docs_come_from_this_site(secure_client: Any) -> None:
     assert all(a.startswith("/") for a in assets), assets
     for a in assets:
         assert secure_client.get(a).status_code == 200, a
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.is_file():
-        pytest.skip(f"no browser: {CHROMIUM} is missing (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 @pytest.mark.slow

@@ -11,12 +11,11 @@ too. A screenshot goes to ``test-artifacts/link-dataset-only.png``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-from tests.web.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS
+from tests.web.test_browser import ARTIFACTS, TIMEOUT_MS
 
 #: The viewer's common elements (app.js DEFAULT_ELEMENTS), in order.
 DEFAULT_ELEMENTS = ("Pb", "Cu", "Zn", "As")
@@ -30,20 +29,6 @@ LINKS = {
     "/?lang=en#dataset=usgs-ds801-top5&element=As": ("usgs-ds801-top5", "As"),
     "/?lang=en#dataset=meuse": ("meuse", None),
 }
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.is_file():
-        pytest.skip(f"no browser: {CHROMIUM} is missing (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 @pytest.fixture(scope="module")
