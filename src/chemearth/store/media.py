@@ -43,6 +43,7 @@ __all__ = [
     "SiteMedia",
     "check_media_id",
     "media_id",
+    "record_filter",
 ]
 
 #: The parts of a media item: the file as uploaded, its thumbnail, a video's poster frame.
@@ -63,6 +64,31 @@ def media_id(dataset_id: str, sample_id: str, content: bytes | Iterable[bytes]) 
 def check_media_id(value: str) -> bool:
     """True for a well-formed media id (20 lowercase hex digits)."""
     return bool(_ID.match(value))
+
+
+def record_filter(dataset_id: str | None, sample_ids: Iterable[str] | None,
+                  media_ids: Iterable[str] | None, *, one_of: str, param: str
+                  ) -> tuple[str, list[Any]]:
+    """The WHERE clause (and its parameters) of :meth:`SiteMedia.records` in a dialect.
+
+    ``one_of`` is the backend's test that ``{col}`` is in a list parameter, ``param`` its
+    placeholder.
+
+    Examples
+    --------
+    >>> record_filter("jura", ["2"], None, one_of="{col} = ANY(%s)", param="%s")
+    ('TRUE AND sample_id = ANY(%s) AND dataset_id = %s', [['2'], 'jura'])
+    """
+    where: list[str] = ["TRUE"]
+    params: list[Any] = []
+    for col, val in (("sample_id", sample_ids), ("media_id", media_ids)):
+        if val is not None:
+            where.append(one_of.format(col=col))
+            params.append([str(v) for v in val])
+    if dataset_id is not None:
+        where.append(f"dataset_id = {param}")
+        params.append(dataset_id)
+    return " AND ".join(where), params
 
 
 @dataclass(frozen=True)

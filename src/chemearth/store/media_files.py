@@ -51,6 +51,7 @@ from chemearth.store.media import (
     NewMedia,
     SiteMedia,
     check_media_id,
+    record_filter,
 )
 
 __all__ = ["DDL", "FileBlob", "FileMedia"]
@@ -211,20 +212,12 @@ class FileMedia(SiteMedia):
 
     def records(self, dataset_id: str | None = None, sample_ids: Iterable[str] | None = None,
                 media_ids: Iterable[str] | None = None) -> list[MediaRecord]:
-        where: list[str] = ["TRUE"]
-        params: list[Any] = []
-        for col, val in (("sample_id", sample_ids), ("media_id", media_ids)):
-            if val is not None:
-                where.append(f"list_contains(?, {col})")
-                params.append([str(v) for v in val])
-        if dataset_id is not None:
-            where.append("dataset_id = ?")
-            params.append(dataset_id)
+        where, params = record_filter(dataset_id, sample_ids, media_ids,
+                                      one_of="list_contains(?, {col})", param="?")
         with self._connect(read_only=True) as con:
             if not self._has_table(con):
                 return []
-            rows = con.execute(f"SELECT {_COLUMNS} FROM media WHERE {' AND '.join(where)}",
-                               params).fetchall()
+            rows = con.execute(f"SELECT {_COLUMNS} FROM media WHERE {where}", params).fetchall()
         return sorted((MediaRecord.from_row(r) for r in rows), key=MediaRecord.sort_key)
 
     def open(self, media_id: str, part: str) -> MediaBlob | None:

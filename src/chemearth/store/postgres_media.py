@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 from psycopg import Connection as PgConnection
 
@@ -27,6 +26,7 @@ from chemearth.store.media import (
     NewMedia,
     SiteMedia,
     check_media_id,
+    record_filter,
 )
 from chemearth.store.postgres_common import SCHEMA, Pool, sql
 
@@ -139,19 +139,11 @@ class PgMedia(SiteMedia):
 
     def records(self, dataset_id: str | None = None, sample_ids: Iterable[str] | None = None,
                 media_ids: Iterable[str] | None = None) -> list[MediaRecord]:
-        where: list[str] = ["TRUE"]
-        params: list[Any] = []
-        for col, val in (("sample_id", sample_ids), ("media_id", media_ids)):
-            if val is not None:
-                where.append(f"{col} = ANY(%s)")
-                params.append([str(v) for v in val])
-        if dataset_id is not None:
-            where.append("dataset_id = %s")
-            params.append(dataset_id)
+        where, params = record_filter(dataset_id, sample_ids, media_ids,
+                                      one_of="{col} = ANY(%s)", param="%s")
         with self._errors(), self._pool.connection() as conn:
-            rows = conn.execute(
-                sql(f"SELECT {_COLUMNS} FROM {SCHEMA}.media WHERE {' AND '.join(where)}"),
-                params).fetchall()
+            rows = conn.execute(sql(f"SELECT {_COLUMNS} FROM {SCHEMA}.media WHERE {where}"),
+                                params).fetchall()
         return sorted((MediaRecord.from_row(r) for r in rows), key=MediaRecord.sort_key)
 
     def open(self, media_id: str, part: str) -> MediaBlob | None:
