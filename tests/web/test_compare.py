@@ -27,6 +27,7 @@ import contextlib
 import io
 import json
 import re
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote_plus
 
@@ -181,6 +182,24 @@ class Compare(Viewer):
         return pop
 
 
+@contextlib.contextmanager
+def compare_page(browser: Any, server: str, name: str, locale: str = "en-GB"
+                 ) -> Iterator[Compare]:
+    """A viewer page in a context of its own; at the end, no error in the page, and on a
+    failure a screenshot ``compare-<name>-failure.png``."""
+    context = browser.new_context(viewport={"width": 1366, "height": 850}, locale=locale)
+    v = Compare(context.new_page(), server)
+    try:
+        yield v
+        assert not v.errors, v.errors
+    except Exception:
+        with contextlib.suppress(Exception):
+            v.shot(f"{name}-failure")
+        raise
+    finally:
+        context.close()
+
+
 def tiles_loaded(page: Any, pane: str, path: str) -> int:
     """Tiles of ``path`` loaded in a pane of the viewer's map."""
     return int(
@@ -266,10 +285,8 @@ def test_swipe_shows_a_left_and_b_right(
 ) -> None:
     import numpy as np
 
-    context = browser.new_context(viewport={"width": 1366, "height": 850}, locale="en-GB")
-    v = Compare(context.new_page(), pooled_server)
-    page = v.page
-    try:
+    with compare_page(browser, pooled_server, "swipe") as v:
+        page = v.page
         v.open(viewer_url(pooled_server, layers["a"], layer_spec(layers["b"])))
         st = v.state()
         assert st["compare"] == "swipe"
@@ -336,13 +353,6 @@ def test_swipe_shows_a_left_and_b_right(
         assert differ[right].mean() > 0.02, "layers A and B look alike right of the divider"
         assert (mixed[left] != all_a[left]).any(axis=2)[differ[left]].mean() < 0.001
         assert (mixed[right] != all_b[right]).any(axis=2)[differ[right]].mean() < 0.001
-        assert not v.errors, v.errors
-    except Exception:
-        with contextlib.suppress(Exception):
-            v.shot("swipe-failure")
-        raise
-    finally:
-        context.close()
 
 
 @pytest.mark.slow
@@ -350,10 +360,8 @@ def test_swipe_shows_a_left_and_b_right(
 def test_dragging_the_divider_moves_the_clip(
     browser: Any, pooled_server: str, layers: dict[str, dict[str, Any]]
 ) -> None:
-    context = browser.new_context(viewport={"width": 1366, "height": 850}, locale="en-GB")
-    v = Compare(context.new_page(), pooled_server)
-    page = v.page
-    try:
+    with compare_page(browser, pooled_server, "drag") as v:
+        page = v.page
         v.open(viewer_url(pooled_server, layers["a"], layer_spec(layers["b"])))
         before = v.clips()
         centre = page.evaluate(
@@ -385,13 +393,6 @@ def test_dragging_the_divider_moves_the_clip(
         assert page.get_attribute("#compare-handle", "aria-valuenow") == str(
             round((share - 0.02) * 100)
         )
-        assert not v.errors, v.errors
-    except Exception:
-        with contextlib.suppress(Exception):
-            v.shot("drag-failure")
-        raise
-    finally:
-        context.close()
 
 
 @pytest.mark.slow
@@ -401,10 +402,8 @@ def test_popup_of_each_side(
 ) -> None:
     """One point, clicked left and then right of the divider: A's cell, then B's."""
     lat, lon, cell_a, cell_b = common_cell(pooled_server, layers)
-    context = browser.new_context(viewport={"width": 1366, "height": 850}, locale="en-GB")
-    v = Compare(context.new_page(), pooled_server)
-    page = v.page
-    try:
+    with compare_page(browser, pooled_server, "popup") as v:
+        page = v.page
         v.open(
             viewer_url(
                 pooled_server, layers["a"], layer_spec(layers["b"]), swipe=0.9, view=(lat, lon, 7)
@@ -428,13 +427,6 @@ def test_popup_of_each_side(
             assert layers[side]["title"] in head
             v.shot(f"popup-{side}")
         assert cell_a["median"] != cell_b["median"]
-        assert not v.errors, v.errors
-    except Exception:
-        with contextlib.suppress(Exception):
-            v.shot("popup-failure")
-        raise
-    finally:
-        context.close()
 
 
 @pytest.mark.slow
@@ -556,10 +548,8 @@ def test_change_between_campaigns_beside_a_layer(
     pt = shapely.geometry.shape(where[row["cell_id"]]["geometry"]).representative_point()
     lat, lon = float(pt.y), float(pt.x)
 
-    context = browser.new_context(viewport={"width": 1366, "height": 850}, locale="en-GB")
-    v = Compare(context.new_page(), pooled_server)
-    page = v.page
-    try:
+    with compare_page(browser, pooled_server, "change") as v:
+        page = v.page
         spec = f"change/{B['dataset']}/{A['dataset']}/Ni/{GRID}/{CHANGE_LEVEL}"
         v.open(
             viewer_url(
@@ -601,13 +591,6 @@ def test_change_between_campaigns_beside_a_layer(
             assert float(td.get_attribute("data-value")) == pytest.approx(row[k]), k
         assert "significant increase" in pop.inner_text()
         v.shot("change-popup")
-        assert not v.errors, v.errors
-    except Exception:
-        with contextlib.suppress(Exception):
-            v.shot("change-failure")
-        raise
-    finally:
-        context.close()
 
 
 @pytest.mark.slow
@@ -616,10 +599,8 @@ def test_side_by_side_maps_move_together(
     browser: Any, pooled_server: str, layers: dict[str, dict[str, Any]]
 ) -> None:
     lat, lon, cell_a, cell_b = common_cell(pooled_server, layers)
-    context = browser.new_context(viewport={"width": 1366, "height": 850}, locale="en-GB")
-    v = Compare(context.new_page(), pooled_server)
-    page = v.page
-    try:
+    with compare_page(browser, pooled_server, "side") as v:
+        page = v.page
         v.open(
             viewer_url(
                 pooled_server,
@@ -681,13 +662,6 @@ def test_side_by_side_maps_move_together(
         value = pop.locator("tr[data-stat='median'] td").get_attribute("data-value")
         assert float(value) == pytest.approx(cell_a["median"])
         v.shot("side")
-        assert not v.errors, v.errors
-    except Exception:
-        with contextlib.suppress(Exception):
-            v.shot("side-failure")
-        raise
-    finally:
-        context.close()
 
 
 @pytest.mark.slow
@@ -704,10 +678,8 @@ def test_compare_in_chinese_with_a_pooled_layer(
         and lay["element"] == "Ni"
         and lay["medium"] == "subsoil"
     )
-    context = browser.new_context(viewport={"width": 1366, "height": 850}, locale="zh-CN")
-    v = Compare(context.new_page(), pooled_server)
-    page = v.page
-    try:
+    with compare_page(browser, pooled_server, "zh", locale="zh-CN") as v:
+        page = v.page
         v.open(viewer_url(pooled_server, layers["a"], layer_spec(pooled), lang="zh"))
         assert page.get_attribute("html", "lang") == "zh-CN"
         assert v.state()["compareKey"].startswith("layer|pooled:public|Ni|")
@@ -726,10 +698,3 @@ def test_compare_in_chinese_with_a_pooled_layer(
         assert page.get_attribute("#compare-handle", "aria-label") == zh["compare.divider"]
         assert zh_map["map.stat.median"] in page.inner_text("#compare-legend")
         v.shot("zh")
-        assert not v.errors, v.errors
-    except Exception:
-        with contextlib.suppress(Exception):
-            v.shot("zh-failure")
-        raise
-    finally:
-        context.close()
