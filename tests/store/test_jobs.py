@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
+import os
 import signal
 import subprocess
 import sys
@@ -389,3 +390,32 @@ def test_the_killing_helpers_kill(store_location: str) -> None:
         _kill(proc)
     assert proc.returncode == -signal.SIGKILL
     store.close()
+
+
+def test_what_killed_writers_left_is_removed_when_the_job_is_claimed(tmp_path: Path) -> None:
+    """Embedded store: a process killed between writing a job's record and renaming it
+    leaves ``.job.json.<x>.tmp`` in the job's folder, and one killed while submitting
+    leaves ``.<job id>.<pid>.tmp``; the next claim (under the job's lock) removes both,
+    and keeps a submission whose process still runs."""
+    store = open_store(tmp_path / "store")
+    try:
+        job_id = store.submit_job("upload", {"file": "x.csv"})
+        jobs = tmp_path / "store" / "jobs"
+        half_written = jobs / job_id / ".job.json.0badf00d.tmp"
+        half_written.write_text("{")
+        dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                              capture_output=True, text=True, check=True)
+        abandoned = jobs / f".20000101000000000000-aaaaaaaaaaaa.{dead.stdout.strip()}.tmp"
+        (abandoned / "files").mkdir(parents=True)
+        running = jobs / f".20000101000000000000-bbbbbbbbbbbb.{os.getpid()}.tmp"
+        (running / "files").mkdir(parents=True)
+        handle = store.claim_job("w")
+        assert handle is not None
+        assert handle.job_id == job_id
+        assert not half_written.exists()
+        assert not abandoned.exists()
+        assert running.exists()
+        handle.finish({})
+        assert sorted(p.name for p in (jobs / job_id).iterdir()) == [".lock", "job.json"]
+    finally:
+        store.close()

@@ -135,6 +135,7 @@ def test_every_page_in_chinese(browser: Any, secure_server: str, secure_app: Any
     """Every page, for an administrator and an anonymous visitor, in Chinese."""
     urls = page_urls(secure_app, secure_client)
     assert {"/", "/catalogue", f"/catalogue/datasets/{PUBLIC}", "/upload", "/login"} <= set(urls)
+    _a_failed_job(secure_store.store)
     reports: list[str] = []
     for actor in ("admin", "anonymous"):
         context = browser.new_context(viewport={"width": 1366, "height": 850}, locale="zh-CN",
@@ -154,6 +155,21 @@ def test_every_page_in_chinese(browser: Any, secure_server: str, secure_app: Any
         finally:
             context.close()
     assert not reports, "\n".join(reports)
+
+
+def _a_failed_job(store: Any) -> None:
+    """A failed upload in the job list of the upload page (the server's worker fails it:
+    its file is missing), whatever other tests left there: the server's English message in
+    the list is marked as English, its step's words are translated."""
+    import time
+
+    job_id = store.submit_job("upload", {"file": "missing.csv", "descriptor": "x"},
+                              dataset_id=SECRET, actor="owner", organisation="zh-test")
+    deadline = time.monotonic() + 120
+    while (job := store.job(job_id))["state"] != "failed":
+        assert time.monotonic() < deadline, f"the server's worker did not fail {job}"
+        time.sleep(0.2)
+    assert "has no file" in job["message"]
 
 
 @pytest.mark.slow

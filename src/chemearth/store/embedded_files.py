@@ -76,6 +76,23 @@ def _write_atomic(path: Path, text: str, mode: int = 0o600) -> None:
     os.replace(tmp, path)
 
 
+def _remove_stale_tmp(path: Path) -> None:
+    """Remove what :func:`_write_atomic` of ``path`` left when its process was killed
+    between writing and renaming (call only while holding the lock that its writers hold)."""
+    for f in path.parent.glob(f".{path.name}.*.tmp"):
+        f.unlink(missing_ok=True)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
+
+
 # ---------------------------------------------------------------------- documents
 
 
@@ -94,6 +111,7 @@ def update_document(path: Path, update: Callable[[str | None], str]) -> None:
     with open(path.with_name(path.name + ".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         old = path.read_text(encoding="utf-8") if path.exists() else None
+        _remove_stale_tmp(path)
         _write_atomic(path, update(old))
 
 
@@ -149,7 +167,7 @@ class FileJobs:
         # ids sort as the jobs were submitted (listing newest first, claiming oldest
         # first): to the microsecond, since jobs submitted within one second are common
         job_id = stamp.strftime("%Y%m%d%H%M%S%f") + "-" + secrets.token_hex(6)
-        tmp = self.root / f".{job_id}.tmp"
+        tmp = self.root / f".{job_id}.{os.getpid()}.tmp"
         (tmp / "files").mkdir(parents=True)
         try:
             for name, src in (files or {}).items():
@@ -201,8 +219,23 @@ class FileJobs:
                 recs.append(_typed(rec))
         return pd.DataFrame(recs, columns=list(JOB_COLUMNS))
 
+    def _remove_abandoned_submissions(self) -> None:
+        """Remove the folders of submissions whose process was killed before it renamed
+        them into place (``.<job id>.<pid>.tmp`` of a process that no longer runs)."""
+        if not self.root.exists():
+            return
+        for p in self.root.glob(".*.tmp"):
+            pid = p.name[: -len(".tmp")].rsplit(".", 1)[-1]
+            if pid.isdigit() and not _pid_alive(int(pid)):
+                shutil.rmtree(p, ignore_errors=True)
+
     def claim(self, worker: str, max_attempts: int = 3) -> FileJobHandle | None:
-        """Claim the oldest queued or abandoned job (see ``Store.claim_job``)."""
+        """Claim the oldest queued or abandoned job (see ``Store.claim_job``).
+
+        A job is claimed under its lock, which its writers hold: what a killed writer left
+        half-written in its folder is removed then.
+        """
+        self._remove_abandoned_submissions()
         for job_id in self._ids():
             rec = self._read(job_id)
             if rec is None or rec["state"] not in ("queued", "running"):
@@ -213,6 +246,7 @@ class FileJobs:
             except BlockingIOError:
                 lock.close()
                 continue
+            _remove_stale_tmp(self.root / job_id / "job.json")
             rec = self._read(job_id)  # again, now that it is ours
             if rec is None or rec["state"] not in ("queued", "running"):
                 lock.close()

@@ -116,3 +116,5 @@ def write_parts(folder: Path, parts: Mapping[str, bytes | None],
     for d in folder.glob("gen-*"):
         if d.name not in keep:
             shutil.rmtree(d, ignore_errors=True)
+    for f in folder.glob("CURRENT.*.tmp"):  # of a writer killed before its rename
+        f.unlink(missing_ok=True)
