@@ -53,9 +53,12 @@ typecheck: $(STAMP)
 
 # Two workers (the machine has two cores); a worker steals tests from the other when idle.
 test: $(STAMP) $(NODE) $(BROWSER) $(CJKFONT) $(POSTGIS) $(OGRINFO) lint typecheck
-	$(BIN)/pytest -n 2 --dist worksteal
+	$(BIN)/pytest -n 2 --dist worksteal --durations=40
 
+# Every benchmark against its peers, one run each; `bench/out/summary.json` gathers the
+# figures of this run (with the machine's load beside each).
 bench: $(STAMP)
+	$(eval SINCE := $(shell date +%s))
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/grid.py
 	$(BIN)/python bench/tiles.py
@@ -64,6 +67,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/interp.py --scale
 	$(BIN)/python bench/global.py
 	$(BIN)/python bench/serve/run.py
+	$(BIN)/python bench/summary.py --since $(SINCE)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
