@@ -17,8 +17,9 @@ inside, data loading excluded):
   limits table by element and pH band, then ``GROUP BY cell, element`` per level counting
   samples above the screening and the control value; its cell keys are given to it free.
 
-The per-cell counts of the two are compared as a check that both computed the same thing.
-Target (issue 5): chemearth under 5 s.
+The per-cell counts of the two are compared first: the bench stops, with no ratio, when any
+cell differs. Each figure carries the machine's load (``common.LoadMeter``); the figures go
+to ``<out>/screen.json``. Target (issue 5): chemearth under 5 s.
 
 Usage: ``python bench/screen.py [--samples 1000000] [--out bench/out]``
 """
@@ -30,6 +31,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -38,7 +40,9 @@ import pyarrow.parquet as pq
 from common import (  # bench/common.py (the script's folder is on sys.path)
     data_dir,
     ds801_draw,
+    load_note,
     run_child,
+    write_result,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -159,13 +163,13 @@ def run_duckdb(path: Path, out: Path, levels: tuple[int, ...]) -> dict[str, floa
         """).df())
     t1 = time.perf_counter()
     pd.concat(parts).to_parquet(out / "screen_duckdb.parquet")
-    return {"seconds": t1 - t0, "cells": float(sum(len(p) for p in parts))}
+    return {"seconds": t1 - t0, "cells": float(sum(len(p) for p in parts)), "threads": 2}
 
 
 METHODS = {"chemearth": run_chemearth, "duckdb": run_duckdb}
 
 
-def run(method: str, path: Path, out: Path, levels: tuple[int, ...]) -> dict[str, float]:
+def run(method: str, path: Path, out: Path, levels: tuple[int, ...]) -> dict[str, Any]:
     cmd = [sys.executable, __file__, "--child", method, "--data", str(path), "--out", str(out),
            "--levels", ",".join(str(lv) for lv in levels)]
     return run_child(cmd, method)
@@ -207,16 +211,23 @@ def main() -> None:
           f"against {STANDARD}, exceedance per cell at "
           f"{', '.join(f'{lv / 1000:g} km' for lv in levels)}")
     results = {m: run(m, path, args.out, levels) for m in METHODS}
+    differ = check_same(args.out)
+    if differ:  # no ratio of two different answers
+        raise SystemExit(f"chemearth and DuckDB disagree on {differ} cell(s)")
+    print("  check      every cell's counts equal DuckDB's")
+    threads = results["duckdb"].get("threads", "?")
     for m, r in results.items():
         extra = (f" (samples {r['samples_s']:.2f} s + cells {r['cells_s']:.2f} s)"
-                 if "samples_s" in r else " (cell keys given free)")
+                 if "samples_s" in r else f" (cell keys given free; {threads} threads)")
         print(f"  {m:<10} {r['seconds']:6.2f} s{extra}, {int(r['cells']):,} cell rows, "
-              f"peak memory {r['peak_rss'] / 2**30:.2f} GiB")
+              f"peak memory {r['peak_rss'] / 2**30:.2f} GiB  [{load_note(r['load'])}]")
     ratio = results["duckdb"]["seconds"] / results["chemearth"]["seconds"]
     print(f"  ratio      chemearth is {ratio:.2f}x DuckDB SQL")
-    print(f"  check      cells whose counts differ: {check_same(args.out)}")
     target = results["chemearth"]["seconds"] < 5.0
     print(f"  target     under 5 s: {'met' if target else 'MISSED'}")
+    written = write_result(args.out, "screen", {"samples": args.samples, "methods": results,
+                                                "ratio_duckdb": ratio})
+    print(f"figures: {written}")
 
 
 if __name__ == "__main__":

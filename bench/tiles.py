@@ -17,12 +17,15 @@ rendered by
   CRS to the tile's 256 × 256 Web Mercator window, then the same PNG encoder
   (:func:`chemearth.render.tiles.encode_png`).
 
-Building the index and the raster is not timed. It prints ms per tile (mean and median),
-the rasterio / chemearth ratio, the share of pixels on which the two agree, and the
-share each gets right on the first ``--exact`` tiles (default 100) against every pixel
-centre transformed by pyproj.
+Building the index and the raster is not timed. Before any ratio, the outputs are
+compared: the share of pixels on which the two agree, and the share each gets right on
+the first ``--exact`` tiles (default 100) against every pixel centre transformed by
+pyproj; the bench stops when chemearth is below 99.9 % right or rasterio (whose GDAL
+approximate transformer is off by up to 0.125 px near cell edges) below 95 %. Then ms per
+tile (mean and median, one thread each, the machine's load beside each) and the rasterio
+/ chemearth ratio; the figures go to ``<out>/tiles.json``.
 
-Usage: ``python bench/tiles.py [--tiles 500] [--seed 1] [--exact 100]``
+Usage: ``python bench/tiles.py [--tiles 500] [--seed 1] [--exact 100] [--out bench/out]``
 """
 
 from __future__ import annotations
@@ -31,8 +34,10 @@ import argparse
 import statistics
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
+from common import LoadMeter, load_note, write_result  # bench/common.py (the script's folder)
 
 from chemearth.grid.geometry import get_grid
 from chemearth.render.layer_index import LayerIndex
@@ -160,7 +165,9 @@ def main() -> None:
     parser.add_argument(
         "--exact", type=int, default=100, help="tiles checked against per-pixel pyproj"
     )
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "out")
     args = parser.parse_args()
+    figures: dict[str, object] = {"tiles": args.tiles, "threads": 1}
     import rasterio
 
     print(f"{args.tiles} random tiles at zooms 4–10, 256 px; rasterio {rasterio.__version__}, "
@@ -171,11 +178,16 @@ def main() -> None:
         dense = LayerIndex.from_cells(grid_name, LEVEL, keys, classes)
         sparse = LayerIndex.from_cells(grid_name, LEVEL, keys, classes, dense_max_cells=0)
         gdal_render, gdal_classes = rasterio_renderer(grid_name, keys, classes, colours)
-        results = {
-            "chemearth (dense)": timed(chemearth_renderer(dense, colours), tiles),
-            "chemearth (sparse)": timed(chemearth_renderer(sparse, colours), tiles),
-            "rasterio reproject": timed(gdal_render, tiles),
+        renderers = {
+            "chemearth (dense)": chemearth_renderer(dense, colours),
+            "chemearth (sparse)": chemearth_renderer(sparse, colours),
+            "rasterio reproject": gdal_render,
         }
+        results, loads = {}, {}
+        for name, fn in renderers.items():  # one thread each, in this process
+            with LoadMeter() as meter:
+                results[name] = timed(fn, tiles)
+            loads[name] = meter.result()
         same = total = 0
         for t in tiles:
             a, b = tile_classes(dense, *t), gdal_classes(*t)
@@ -187,20 +199,35 @@ def main() -> None:
             truth = exact_classes(grid_name, keys, classes, *t)
             exact["chemearth"] += int(np.sum(tile_classes(dense, *t) == truth))
             exact["rasterio"] += int(np.sum(gdal_classes(*t) == truth))
+        n = max(1, len(checked) * 256 * 256)
+        right = {k: v / n for k, v in exact.items()}
+        # the outputs must agree before a ratio means anything: chemearth exact (its cells
+        # are found for every pixel centre), rasterio within GDAL's approximate transformer
+        # (0.125 px error threshold, its default: some 2 % of pixels near cell edges off), the
+        # two agreeing on all but those pixels
+        if right["chemearth"] < 0.999 or right["rasterio"] < 0.95 or same / total < 0.95:
+            raise SystemExit(f"{grid_name}: outputs disagree: pixels agreeing "
+                             f"{100 * same / total:.3f} %, right vs exact: {right}")
         print(f"\n{grid_name} grid ({get_grid(grid_name).crs}): {keys.size:,} cells of 10 km, "
               f"{dense!r}")  # fmt: skip
+        print(f"  pixels agreeing: {100 * same / total:.3f} %; right (vs every pixel centre "
+              f"transformed by pyproj, {len(checked)} tiles): chemearth "
+              f"{100 * right['chemearth']:.3f} %, rasterio {100 * right['rasterio']:.3f} %")
         for name, ms in results.items():
             print(f"  {name:20s} {statistics.fmean(ms):7.3f} ms/tile mean, "
-                  f"{statistics.median(ms):7.3f} median, {max(ms):7.2f} max")  # fmt: skip
+                  f"{statistics.median(ms):7.3f} median, {max(ms):7.2f} max  "
+                  f"[{load_note(loads[name])}]")  # fmt: skip
         ratio = statistics.fmean(results["rasterio reproject"]) / statistics.fmean(
             results["chemearth (dense)"]
         )
-        print(f"  rasterio / chemearth (dense), mean: {ratio:.1f}x; "
-              f"pixels agreeing: {100 * same / total:.3f} %")  # fmt: skip
-        n = max(1, len(checked) * 256 * 256)
-        print(f"  pixels right (vs every pixel centre transformed by pyproj, "
-              f"{len(checked)} tiles): chemearth {100 * exact['chemearth'] / n:.3f} %, "
-              f"rasterio {100 * exact['rasterio'] / n:.3f} %")  # fmt: skip
+        print(f"  rasterio / chemearth (dense), mean, 1 thread each: {ratio:.1f}x")
+        figures[grid_name] = {
+            "ms_mean": {k: statistics.fmean(v) for k, v in results.items()},
+            "ms_median": {k: statistics.median(v) for k, v in results.items()},
+            "ratio_rasterio_dense": ratio, "pixels_agreeing": same / total,
+            "pixels_right": right, "load": loads,
+        }
+    print(f"figures: {write_result(args.out, 'tiles', figures)}")
 
 
 if __name__ == "__main__":

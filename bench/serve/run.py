@@ -625,6 +625,11 @@ def wrk(
     ncpu = os.cpu_count() or 1
     r["server_cpu_ms_per_req"] = 1000 * r["cpu_s"]["server"] / max(r["requests"], 1)
     r["other_cpu_pct"] = 100 * r["cpu_s"]["other"] / (secs * ncpu)
+    # a phase measured while other processes used the machine cannot be told from a slow
+    # one: said beside its figures (``make bench``'s summary repeats it)
+    r["load"] = {"loadavg_end": [round(v, 2) for v in os.getloadavg()],
+                 "warning": (f"other processes used {r['other_cpu_pct']:.0f} % of the machine"
+                             if r["other_cpu_pct"] > 5 else "")}
     return r
 
 
