@@ -39,7 +39,8 @@ expect ``ValueError`` or ``KeyError`` keep working::
     ├── VariogramError                   a variogram cannot be fitted or is invalid
     │                                    (chemearth.interp.variogram)
     ├── InterpolationError               kriging or IDW cannot be done
-    │                                    (chemearth.interp.kriging)
+    │                                    (chemearth.interp.kernels, re-exported by
+    │                                    chemearth.interp.kriging)
     ├── ProjectionError                  a local projection cannot be made
     │                                    (chemearth.interp.projections)
     ├── SurfaceError                     a surface cannot be made on the cells asked for

@@ -8,9 +8,11 @@ themselves with each one left out (:meth:`Interpolator.cross_validate`).
 
 Ordinary kriging
     Each estimate uses its ``neighbours`` nearest samples (optionally only those within
-    ``radius``), found with a k-d tree; the kriging systems of many targets are built and
-    solved at once (numpy's batched LAPACK solver, on ``workers`` threads), which is what
-    makes hundreds of thousands of samples and millions of cells practical. With
+    ``radius``), found with a k-d tree in batches of targets; each batch's kriging systems
+    are built and solved by a compiled kernel (:mod:`chemearth.interp.kernels`: Cholesky
+    with the Lagrange row by Schur complement, LU when Cholesky fails), both on ``workers``
+    threads, which is what makes hundreds of thousands of samples and millions of cells
+    practical. A singular system raises :class:`InterpolationError`. With
     ``log=True`` (the default of :func:`chemearth.interp.surfaces`) the natural logarithms are
     kriged and estimates are back-transformed with the lognormal ordinary-kriging
     correction ``exp(y* + sigma^2 / 2 + mu)`` (Journel 1980), where ``mu`` is the Lagrange
@@ -72,7 +74,7 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.spatial import cKDTree
 from scipy.stats import norm
 
-from chemearth.errors import ChemearthError
+from chemearth.interp.kernels import InterpolationError, KernelResult, ordinary_kriging
 from chemearth.interp.variogram import Variogram, variogram_of
 
 __all__ = [
@@ -84,18 +86,16 @@ __all__ = [
 
 #: Neighbours of each estimate by default.
 NEIGHBOURS: Final = 32
-#: Targets whose kriging systems are built and solved together.
-CHUNK: Final = 512
+#: Targets whose neighbours are searched and whose systems are solved together.
+CHUNK: Final = 2048
+#: Relative ridge on the diagonal of the covariance matrix: keeps systems with zero nugget
+#: and near-coincident samples solvable.
+RIDGE: Final = 1e-10
 #: Points per block side by default (``d x d`` points per block).
 DISCRETISATION: Final = 4
 
 Floats = NDArray[np.float64]
 Method = Literal["kriging", "idw"]
-
-
-class InterpolationError(ChemearthError, ValueError):
-    """Samples that cannot be interpolated (too few, non-positive values for a log model,
-    bad options)."""
 
 
 @dataclass(frozen=True)
@@ -334,80 +334,15 @@ class Interpolator:
 
     # ----------------------------------------------------------------- kriging core
 
-    def _system(self, px: Floats, py: Floats, valid: NDArray[np.bool_]
-                ) -> NDArray[np.float64]:
-        """Left-hand sides ``[[C, 1], [1, 0]]`` of a batch; missing neighbours get a
-        unit diagonal and no coupling, so their weight is 0.
-
-        Built in place in the output array (a batch is a few MB, so it stays in cache).
+    def _krige(self, idx: NDArray[np.int64], qx: Floats, qy: Floats) -> KernelResult:
+        """Solve the systems of a batch with the compiled kernel
+        (:func:`chemearth.interp.kernels.ordinary_kriging`): row ``j`` of ``idx`` holds
+        the neighbours (``>= n``: none) of the ``p`` points ``qx[j], qy[j]`` (``(m, p)``).
         """
         vg = self.variogram
-        m, k = px.shape
-        a = np.empty((m, k + 1, k + 1))
-        c = a[:, :k, :k]
-        np.subtract(px[:, :, None], px[:, None, :], out=c)
-        np.multiply(c, c, out=c)
-        dy = py[:, :, None] - py[:, None, :]
-        np.multiply(dy, dy, out=dy)
-        c += dy
-        np.sqrt(c, out=c)
-        vg.correlate(c)
-        c *= vg.psill
-        # the sill on the diagonal, with a tiny ridge that keeps systems with zero nugget
-        # and near-coincident samples solvable
-        r = np.arange(k)
-        c[:, r, r] = vg.sill * (1.0 + 1e-10)
-        if not valid.all():
-            inv = ~valid
-            c[inv[:, :, None] | inv[:, None, :]] = 0.0
-            ii, jj = np.nonzero(inv)
-            c[ii, jj, jj] = 1.0
-        a[:, :k, k] = valid
-        a[:, k, :k] = valid
-        a[:, k, k] = 0.0
-        return a
-
-    def _krige_batch(self, tx: Floats, ty: Floats, idx: NDArray[np.int64],
-                     valid: NDArray[np.bool_], dtx: Floats | None = None,
-                     dty: Floats | None = None
-                     ) -> tuple[Floats, Floats, Floats, Floats, Floats]:
-        """Solve one batch: (transformed estimate, variance, mu, weights, covariances).
-
-        Without ``dtx, dty`` each target is one point ``(tx, ty)`` and the outputs have
-        shape ``(m, 1)`` (weights and covariances ``(m, k, 1)``). With ``dtx, dty`` (shape
-        ``(m, p)``) each neighbourhood serves the ``p`` points of a block, solved together
-        as ``p`` right-hand sides.
-        """
-        vg = self.variogram
-        safe = np.where(valid, idx, 0)
-        px, py, pt = self.x[safe], self.y[safe], self.t[safe]
-        a = self._system(px, py, valid)
-        k = idx.shape[1]
-        qx = tx[:, None] if dtx is None else dtx
-        qy = ty[:, None] if dty is None else dty
-        ddx = px[:, :, None] - qx[:, None, :]
-        ddy = py[:, :, None] - qy[:, None, :]
-        rhs = np.empty((idx.shape[0], k + 1, qx.shape[1]))
-        cc = rhs[:, :k, :]
-        np.multiply(ddx, ddx, out=cc)
-        np.multiply(ddy, ddy, out=ddy)
-        cc += ddy
-        np.sqrt(cc, out=cc)
-        at_sample = cc == 0.0
-        vg.correlate(cc)
-        cc *= vg.psill
-        cc[at_sample] = vg.sill  # a target on a sample: the full sill (exact interpolator)
-        cc[~valid] = 0.0
-        rhs[:, k, :] = 1.0
-        sol = np.linalg.solve(a, rhs)
-        lam = sol[:, :k, :]
-        mu = sol[:, k, :]
-        est = np.einsum("mk,mkp->mp", np.where(valid, pt, 0.0), lam)
-        var = vg.sill - np.einsum("mkp,mkp->mp", lam, rhs[:, :k, :]) - mu
-        f64 = np.float64
-        return (np.asarray(est, dtype=f64), np.asarray(np.maximum(var, 0.0), dtype=f64),
-                np.asarray(mu, dtype=f64), np.asarray(lam, dtype=f64),
-                np.asarray(rhs[:, :k, :], dtype=f64))
+        return ordinary_kriging(self.x, self.y, self.t, idx, qx, qy, vg.model,
+                                nugget=vg.nugget, psill=vg.psill, range=vg.range,
+                                ridge=RIDGE, workers=self.workers)
 
     def _run(self, n: int, work: Callable[[slice], None], chunk: int) -> None:
         slices = list(_chunks(n, chunk))
@@ -466,21 +401,24 @@ class Interpolator:
             valid = i < src.n
             if index_map is not None:  # a fold's tree indexes its own subset
                 i = np.where(valid, index_map[np.where(valid, i, 0)], self.n)
-            cnt = valid.sum(axis=1)
-            out = np.full(gx.size, np.nan)
-            ov = np.full(gx.size, np.nan)
-            om = np.full(gx.size, np.nan)
-            has = cnt > 0
-            if has.any():
-                if self.method == "idw":
-                    out[has] = self._idw(d[has], i[has], valid[has])
-                else:
-                    e, v, m_, _, _ = self._krige_batch(gx[has], gy[has], i[has], valid[has])
-                    out[has], ov[has], om[has] = e[:, 0], v[:, 0], m_[:, 0]
             pos = np.arange(n)[s][g]
-            est[pos], var[pos], mu[pos], nn[pos] = out, ov, om, cnt
+            nn[pos] = valid.sum(axis=1)
+            if self.method == "kriging":
+                r = self._krige(i, gx[:, None], gy[:, None])
+                est[pos], var[pos] = r.estimate[:, 0], r.variance[:, 0]
+                mu[pos] = r.lagrange[:, 0]
+                return
+            has = nn[pos] > 0
+            out = np.full(gx.size, np.nan)
+            if has.any():
+                out[has] = self._idw(d[has], i[has], valid[has])
+            est[pos] = out
 
-        self._run(n, work, chunk)
+        if self.method == "kriging":  # the tree and the kernel are parallel themselves
+            for sl in _chunks(n, chunk):
+                work(sl)
+        else:
+            self._run(n, work, chunk)
         if self.method == "idw":
             back = np.exp(est) if self.log else est
             return Kriged(back, var, est, mu, nn, self.log)
@@ -583,14 +521,13 @@ class Interpolator:
                 est[pos[has]] = val
                 tr[pos[has]] = np.log(val) if self.log else val
                 return
-            e, v, m_, lam, cc = self._krige_batch(cx[has], cy[has], i[has], valid[has],
-                                                  px[has], py[has])
+            r = self._krige(i[has], px[has], py[has])
+            e, v, m_ = r.estimate, r.variance, r.lagrange
             # block variance C(V,V) - lambda-bar . c-bar - mu-bar (no nugget in C(V,V))
             qx = px[has][:, :, None] - px[has][:, None, :]
             qy = py[has][:, :, None] - py[has][:, None, :]
             cvv = (vg.psill * vg.correlation(np.sqrt(qx * qx + qy * qy))).mean(axis=(1, 2))
-            lbar, cbar = lam.mean(axis=2), cc.mean(axis=2)
-            vbar = np.maximum(cvv - (lbar * cbar).sum(axis=1) - m_.mean(axis=1), 0.0)
+            vbar = np.maximum(cvv - r.lbar_cbar - m_.mean(axis=1), 0.0)
             est[pos[has]] = self._back(e, v, m_).mean(axis=1)
             # with log: the block mean taken as lognormal with the block variance, so
             # its median is estimate * exp(-var / 2) (what interval() centres on)
@@ -599,7 +536,11 @@ class Interpolator:
             var[pos[has]] = vbar
             mu_out[pos[has]] = m_.mean(axis=1)
 
-        self._run(n, work, chunk)
+        if self.method == "kriging":
+            for sl in _chunks(n, chunk):
+                work(sl)
+        else:
+            self._run(n, work, chunk)
         return Kriged(est, var, tr, mu_out, nn, self.log)
 
     def cross_validate(self, folds: int | None = None, *, seed: int = 0,
