@@ -47,6 +47,7 @@ def run_child(cmd: list[str], label: str, env: dict[str, str] | None = None) -> 
         raise SystemExit(f"{label} failed (status {status})")
     result: dict[str, Any] = json.loads(text.strip().splitlines()[-1])
     result["peak_rss"] = usage.ru_maxrss * 1024
+    result["cpu_s"] = usage.ru_utime + usage.ru_stime
     result["load"] = meter.result()
     return result
 
