@@ -216,3 +216,17 @@ def test_unknown_model_is_refused() -> None:
         kernels.ordinary_kriging(np.zeros(3), np.zeros(3), np.zeros(3),
                                  np.zeros((1, 3), dtype=int), np.zeros((1, 1)),
                                  np.zeros((1, 1)), "cubic", nugget=0.0, psill=1.0, range=1.0)
+
+
+def test_parallel_kernel_equals_serial(jura) -> None:
+    """The prange build (workers > 1) and the serial build solve the same systems."""
+    x, y, t = jura
+    tx, ty = _targets(x, y, 500, seed=5)
+    _, idx = cKDTree(np.column_stack([x, y])).query(np.column_stack([tx, ty]), k=20)
+    kw = {"nugget": 0.05, "psill": 0.5, "range": 1200.0}
+    one = kernels.ordinary_kriging(x, y, t, idx, tx[:, None], ty[:, None], "exponential",
+                                   workers=1, **kw)
+    two = kernels.ordinary_kriging(x, y, t, idx, tx[:, None], ty[:, None], "exponential",
+                                   workers=2, **kw)
+    for name in ("estimate", "variance", "lagrange", "lbar_cbar", "status"):
+        np.testing.assert_array_equal(getattr(one, name), getattr(two, name), err_msg=name)

@@ -34,9 +34,14 @@ The covariance follows :class:`~chemearth.interp.variogram.Variogram` and the sy
 ``sill * (1 + ridge)`` on it (a tiny ridge keeps zero-nugget systems with near-coincident
 samples solvable) and the full sill for a target on a sample.
 
-Threads: the kernel is parallel over the targets (numba ``prange``, blocks of
-:data:`BLOCK` targets) on ``workers`` threads (``numba.set_num_threads`` for the call, at
-most ``NUMBA_NUM_THREADS``); it releases the GIL.
+Threads: with ``workers > 1`` the kernel is parallel over the targets (numba ``prange``,
+blocks of :data:`BLOCK` targets) on ``workers`` threads (``numba.set_num_threads`` for the
+call, at most ``NUMBA_NUM_THREADS``); with ``workers=1`` a serial build runs, which never
+starts numba's threading layer. Both release the GIL, so callers may also run serial calls
+on threads of their own: :class:`~chemearth.interp.kriging.Interpolator` does, one batch of
+targets per thread with its neighbour search, which keeps both cores busy when another
+process takes one for a while (measured faster than ``prange`` on a loaded 2-core
+machine, where a parallel region waits for its slowest thread).
 
 Examples
 --------
@@ -278,74 +283,95 @@ def _solve_cholesky(lo: Floats, kk: int, pt: Floats, c: Floats, qn: int, sill: f
     return lbar_cbar
 
 
-@njit(parallel=True, cache=True, nogil=True, fastmath=_FAST)
-def _kernel(sx: Floats, sy: Floats, st: Floats, idx: NDArray[np.int64], qx: Floats,
-            qy: Floats, model: int, psill: float, sill: float, rng: float, ridge: float,
-            est: Floats, var: Floats, mu: Floats, lbc: Floats, status: NDArray[np.int8]
-            ) -> None:  # pragma: no cover - compiled
-    m, k = idx.shape
+@njit(cache=True, nogil=True, fastmath=_FAST)
+def _unsolved(t: int, qn: int, est: Floats, var: Floats, mu: Floats,
+              lbc: Floats) -> None:  # pragma: no cover - compiled
+    for q in range(qn):
+        est[t, q] = math.nan
+        var[t, q] = math.nan
+        mu[t, q] = math.nan
+    lbc[t] = math.nan
+
+
+@njit(cache=True, nogil=True, fastmath=_FAST)
+def _targets(first: int, last: int, sx: Floats, sy: Floats, st: Floats,
+             idx: NDArray[np.int64], qx: Floats, qy: Floats, model: int, psill: float,
+             sill: float, rng: float, ridge: float, est: Floats, var: Floats, mu: Floats,
+             lbc: Floats, status: NDArray[np.int8]) -> None:  # pragma: no cover - compiled
+    """Solve targets ``first`` to ``last - 1`` (scratch space allocated once)."""
+    k = idx.shape[1]
     qn = qx.shape[1]
     n = sx.size
-    nblocks = (m + BLOCK - 1) // BLOCK
-    for blk in prange(nblocks):
-        lo = np.empty((k, k))
-        big = np.empty((k + 1, k + 1 + qn))
-        c = np.empty((qn, k))
-        px = np.empty(k)
-        py = np.empty(k)
-        pt = np.empty(k)
-        ones = np.ones(k)
-        b = np.empty(k)
-        w = np.empty(k)
-        a = np.empty(k)
-        abar = np.empty(k)
-        for t in range(blk * BLOCK, min(m, (blk + 1) * BLOCK)):
-            kk = 0
-            for j in range(k):
-                s = idx[t, j]
-                if s >= 0 and s < n:
-                    px[kk] = sx[s]
-                    py[kk] = sy[s]
-                    pt[kk] = st[s]
-                    kk += 1
-            if kk == 0:
-                status[t] = NO_NEIGHBOURS
-                for q in range(qn):
-                    est[t, q] = math.nan
-                    var[t, q] = math.nan
-                    mu[t, q] = math.nan
-                lbc[t] = math.nan
-                continue
+    lo = np.empty((k, k))
+    big = np.empty((k + 1, k + 1 + qn))
+    c = np.empty((qn, k))
+    px = np.empty(k)
+    py = np.empty(k)
+    pt = np.empty(k)
+    ones = np.ones(k)
+    b = np.empty(k)
+    w = np.empty(k)
+    a = np.empty(k)
+    abar = np.empty(k)
+    for t in range(first, last):
+        kk = 0
+        for j in range(k):
+            s = idx[t, j]
+            if s >= 0 and s < n:
+                px[kk] = sx[s]
+                py[kk] = sy[s]
+                pt[kk] = st[s]
+                kk += 1
+        if kk == 0:
+            status[t] = NO_NEIGHBOURS
+            _unsolved(t, qn, est, var, mu, lbc)
+            continue
+        for i in range(kk):
+            lo[i, i] = sill * (1.0 + ridge)
+            for j in range(i):
+                dx = px[i] - px[j]
+                dy = py[i] - py[j]
+                lo[i, j] = psill * _correlation(math.sqrt(dx * dx + dy * dy), model, rng)
+        for q in range(qn):
             for i in range(kk):
-                lo[i, i] = sill * (1.0 + ridge)
-                for j in range(i):
-                    dx = px[i] - px[j]
-                    dy = py[i] - py[j]
-                    lo[i, j] = psill * _correlation(math.sqrt(dx * dx + dy * dy), model, rng)
-            for q in range(qn):
-                for i in range(kk):
-                    dx = px[i] - qx[t, q]
-                    dy = py[i] - qy[t, q]
-                    h = math.sqrt(dx * dx + dy * dy)
-                    # a target on a sample: the full sill (exact interpolator)
-                    c[q, i] = sill if h == 0.0 else psill * _correlation(h, model, rng)
-            if _cholesky(lo, kk):
-                status[t] = CHOLESKY
-                lbc[t] = _solve_cholesky(lo, kk, pt, c, qn, sill, ones, b, w, a, abar,
-                                         est[t], var[t], mu[t])
-                continue
-            ok, lbar_cbar = _solve_lu(px, py, pt, kk, c, qn, model, psill, sill, rng, ridge,
-                                      big, est[t], var[t], mu[t])
-            if ok:
-                status[t] = LU
-                lbc[t] = lbar_cbar
-            else:
-                status[t] = SINGULAR
-                for q in range(qn):
-                    est[t, q] = math.nan
-                    var[t, q] = math.nan
-                    mu[t, q] = math.nan
-                lbc[t] = math.nan
+                dx = px[i] - qx[t, q]
+                dy = py[i] - qy[t, q]
+                h = math.sqrt(dx * dx + dy * dy)
+                # a target on a sample: the full sill (exact interpolator)
+                c[q, i] = sill if h == 0.0 else psill * _correlation(h, model, rng)
+        if _cholesky(lo, kk):
+            status[t] = CHOLESKY
+            lbc[t] = _solve_cholesky(lo, kk, pt, c, qn, sill, ones, b, w, a, abar,
+                                     est[t], var[t], mu[t])
+            continue
+        ok, lbar_cbar = _solve_lu(px, py, pt, kk, c, qn, model, psill, sill, rng, ridge,
+                                  big, est[t], var[t], mu[t])
+        if ok:
+            status[t] = LU
+            lbc[t] = lbar_cbar
+        else:
+            status[t] = SINGULAR
+            _unsolved(t, qn, est, var, mu, lbc)
+
+
+@njit(parallel=True, cache=True, nogil=True, fastmath=_FAST)
+def _kernel_parallel(sx: Floats, sy: Floats, st: Floats, idx: NDArray[np.int64],
+                     qx: Floats, qy: Floats, model: int, psill: float, sill: float,
+                     rng: float, ridge: float, est: Floats, var: Floats, mu: Floats,
+                     lbc: Floats, status: NDArray[np.int8]) -> None:  # pragma: no cover
+    m = idx.shape[0]
+    for blk in prange((m + BLOCK - 1) // BLOCK):
+        _targets(blk * BLOCK, min(m, (blk + 1) * BLOCK), sx, sy, st, idx, qx, qy, model,
+                 psill, sill, rng, ridge, est, var, mu, lbc, status)
+
+
+@njit(cache=True, nogil=True, fastmath=_FAST)
+def _kernel_serial(sx: Floats, sy: Floats, st: Floats, idx: NDArray[np.int64],
+                   qx: Floats, qy: Floats, model: int, psill: float, sill: float,
+                   rng: float, ridge: float, est: Floats, var: Floats, mu: Floats,
+                   lbc: Floats, status: NDArray[np.int8]) -> None:  # pragma: no cover
+    _targets(0, idx.shape[0], sx, sy, st, idx, qx, qy, model, psill, sill, rng, ridge,
+             est, var, mu, lbc, status)
 
 
 def _max_threads() -> int:
@@ -409,7 +435,8 @@ def ordinary_kriging(
     ridge : float
         Relative ridge added to the diagonal of ``C``.
     workers : int
-        Threads (capped at ``numba.config.NUMBA_NUM_THREADS``).
+        Threads (capped at ``numba.config.NUMBA_NUM_THREADS``); 1: the serial build, safe
+        to call from several threads at once.
     raise_singular : bool
         Raise on a singular system (else its status is :data:`SINGULAR`, estimates NaN).
 
@@ -447,13 +474,17 @@ def ordinary_kriging(
     mu = np.empty((m, p))
     lbc = np.empty(m)
     status = np.empty(m, dtype=np.int8)
-    if m and p:
+    args = (sx, sy, st, ii, qx2, qy2, MODEL_CODES[model], float(psill),
+            float(nugget) + float(psill), float(range), float(ridge), est, var, mu, lbc,
+            status)
+    threads = max(1, min(int(workers), _max_threads()))
+    if m and p and threads == 1:
+        _kernel_serial(*args)
+    elif m and p:
         before = numba.get_num_threads()
-        numba.set_num_threads(max(1, min(int(workers), _max_threads())))
+        numba.set_num_threads(threads)
         try:
-            _kernel(sx, sy, st, ii, qx2, qy2, MODEL_CODES[model], float(psill),
-                    float(nugget) + float(psill), float(range), float(ridge), est, var, mu,
-                    lbc, status)
+            _kernel_parallel(*args)
         finally:
             numba.set_num_threads(before)
     if raise_singular and (status == SINGULAR).any():

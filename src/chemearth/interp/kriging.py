@@ -321,13 +321,13 @@ class Interpolator:
 
     # ----------------------------------------------------------------- neighbours
 
-    def _query(self, tx: Floats, ty: Floats, k: int, tree: cKDTree | None = None
-               ) -> tuple[Floats, NDArray[np.int64]]:
+    def _query(self, tx: Floats, ty: Floats, k: int, tree: cKDTree | None = None,
+               workers: int | None = None) -> tuple[Floats, NDArray[np.int64]]:
         tr = self.tree if tree is None else tree
         k = min(k, tr.n)
         d, i = tr.query(np.column_stack([tx, ty]), k=k,
                         distance_upper_bound=np.inf if self.radius is None else self.radius,
-                        workers=self.workers)
+                        workers=self.workers if workers is None else workers)
         d = np.asarray(d, dtype=np.float64).reshape(tx.size, k)
         i = np.asarray(i, dtype=np.int64).reshape(tx.size, k)
         return d, i
@@ -336,22 +336,26 @@ class Interpolator:
 
     def _krige(self, idx: NDArray[np.int64], qx: Floats, qy: Floats) -> KernelResult:
         """Solve the systems of a batch with the compiled kernel
-        (:func:`chemearth.interp.kernels.ordinary_kriging`): row ``j`` of ``idx`` holds
-        the neighbours (``>= n``: none) of the ``p`` points ``qx[j], qy[j]`` (``(m, p)``).
+        (:func:`chemearth.interp.kernels.ordinary_kriging`, serial: :meth:`_run` runs
+        batches on ``workers`` threads): row ``j`` of ``idx`` holds the neighbours
+        (``>= n``: none) of the ``p`` points ``qx[j], qy[j]`` (``(m, p)``).
         """
         vg = self.variogram
         return ordinary_kriging(self.x, self.y, self.t, idx, qx, qy, vg.model,
                                 nugget=vg.nugget, psill=vg.psill, range=vg.range,
-                                ridge=RIDGE, workers=self.workers)
+                                ridge=RIDGE, workers=1)
 
-    def _run(self, n: int, work: Callable[[slice], None], chunk: int) -> None:
+    def _run(self, n: int, work: Callable[[slice, int], None], chunk: int) -> None:
+        """``work(batch, threads)`` over batches of ``chunk`` targets: on ``workers``
+        threads, one batch each at a time (their tree searches on one thread), or in this
+        thread with ``workers`` threads for the tree when there is one batch."""
         slices = list(_chunks(n, chunk))
         if self.workers == 1 or len(slices) == 1:
             for s in slices:
-                work(s)
+                work(s, self.workers)
             return
         with ThreadPoolExecutor(self.workers) as ex:
-            for _ in ex.map(work, slices):
+            for _ in ex.map(work, slices, [1] * len(slices)):
                 pass
 
     def _back(self, t: Floats, var: Floats, mu: Floats) -> Floats:
@@ -390,12 +394,12 @@ class Interpolator:
         src = tree if tree is not None else self.tree
         k = self.neighbours + (1 if exclude_self else 0)
 
-        def work(s: slice) -> None:
+        def work(s: slice, threads: int) -> None:
             g = good[s]
             gx, gy = tx[s][g], ty[s][g]
             if gx.size == 0:
                 return
-            d, i = self._query(gx, gy, k, src)
+            d, i = self._query(gx, gy, k, src, threads)
             if exclude_self:
                 d, i = _drop_self(d, i, gx, gy, self.x, self.y)
             valid = i < src.n
@@ -414,11 +418,7 @@ class Interpolator:
                 out[has] = self._idw(d[has], i[has], valid[has])
             est[pos] = out
 
-        if self.method == "kriging":  # the tree and the kernel are parallel themselves
-            for sl in _chunks(n, chunk):
-                work(sl)
-        else:
-            self._run(n, work, chunk)
+        self._run(n, work, chunk)
         if self.method == "idw":
             back = np.exp(est) if self.log else est
             return Kriged(back, var, est, mu, nn, self.log)
@@ -492,11 +492,11 @@ class Interpolator:
         nn = np.zeros(n, dtype=np.int64)
         vg = self.variogram
 
-        def work(s: slice) -> None:
+        def work(s: slice, threads: int) -> None:
             cx, cy, px, py = wx[s], sy[s], pxa[s], pya[s]
             good = np.isfinite(cx) & np.isfinite(cy)
             cx, cy = np.where(good, cx, 0.0), np.where(good, cy, 0.0)
-            _dd, i = self._query(cx, cy, self.neighbours)
+            _dd, i = self._query(cx, cy, self.neighbours, workers=threads)
             i[~good] = self.n
             valid = i < self.n
             cnt = valid.sum(axis=1)
@@ -536,11 +536,7 @@ class Interpolator:
             var[pos[has]] = vbar
             mu_out[pos[has]] = m_.mean(axis=1)
 
-        if self.method == "kriging":
-            for sl in _chunks(n, chunk):
-                work(sl)
-        else:
-            self._run(n, work, chunk)
+        self._run(n, work, chunk)
         return Kriged(est, var, tr, mu_out, nn, self.log)
 
     def cross_validate(self, folds: int | None = None, *, seed: int = 0,
