@@ -35,9 +35,10 @@ held-out RMSE (global kriging, so not node-equal) within 5 % of chemearth's on t
 Thread counts are printed for both sides (chemearth is timed on 1 thread and on
 ``--workers``; pykrige's C loop has one), with per-node costs: chemearth's prediction per node
 and its neighbour search alone (the k-d tree; the rest is the compiled kernel of
-:mod:`chemearth.interp.kernels`), pykrige's C loop per node. The 1-minute load average before
-and after each method and the cores it used (CPU time / wall time) are recorded, with a
-warning when the load exceeded the CPUs (other processes shared the machine).
+:mod:`chemearth.interp.kernels`), pykrige's C loop per node. The machine's load while each
+method ran (``common.LoadMeter``: load average, CPU of other processes, steal, a warning when
+busy) and the cores it used (CPU time / wall time) are printed beside its figures and written
+with them to ``bench/out/interp.json`` (``interp-scale.json``) for ``make bench``'s summary.
 
 Targets (issue 22): >= 2x pykrige per core (1 thread each) and >= 5x with chemearth's default
 threads, at equal RMSE (+/- 2 %); the scale run < 10 min.
@@ -58,7 +59,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from common import data_dir, run_child  # bench/common.py (the script's folder is on sys.path)
+from common import data_dir, load_note, run_child, write_result  # bench/common.py (on sys.path)
 
 ROOT = Path(__file__).resolve().parents[1]
 JITTER_M = 10_000.0
@@ -296,15 +297,11 @@ METHODS = {
 
 
 def run(method: str, path: Path) -> Result:
-    """``method`` in its own process, with the 1-minute load average before and after and
-    the cores it used."""
+    """``method`` in its own process, with the machine's load while it ran (``load``, see
+    ``common.LoadMeter``) and the cores it used."""
     cmd = [sys.executable, __file__, "--child", method, "--data", str(path)]
-    before = os.getloadavg()[0]
-    t0 = time.perf_counter()
     r = run_child(cmd, method)
-    wall = time.perf_counter() - t0
-    r.update(load_before=before, load_after=os.getloadavg()[0], wall_s=wall,
-             cores_used=r["cpu_s"] / wall)
+    r["cores_used"] = r["cpu_s"] / max(float(r["load"]["wall_s"]), 1e-9)
     return r
 
 
@@ -332,18 +329,13 @@ def table(res: dict[str, Result], a: argparse.Namespace) -> None:
         "gstools": "gstools, global kriging",
     }
     print(f"  {'method':<36} {'thr':>3} {'samples':>8} {'setup s':>8} {'predict s':>10} "
-          f"{'nodes':>9} {'grid s':>9} {'RMSE ln':>8} {'peak GB':>8} {'load':>10} {'cores':>5}")
-    cpus = os.cpu_count() or 1
+          f"{'nodes':>9} {'grid s':>9} {'RMSE ln':>8} {'peak GB':>8} {'cores':>5}")
     for m, r in res.items():
         scaled = "*" if r["nodes"] < a.grid * a.grid else " "
-        load = f"{r['load_before']:.1f}->{r['load_after']:.1f}"
         print(f"  {labels[m]:<36} {r['threads']:>3} {r['samples']:>8,} {r['setup_s']:>8.2f} "
               f"{r['predict_s']:>10.2f} {r['nodes']:>9,} {r['grid_s']:>8.2f}{scaled} "
-              f"{r['rmse']:>8.4f} {r['peak_rss'] / 1e9:>8.2f} {load:>10} "
-              f"{r['cores_used']:>5.2f}")
-        if max(r["load_before"], r["load_after"]) > cpus:
-            print(f"    WARNING: 1-min load average above the {cpus} CPUs around {m}: other "
-                  "processes shared the machine; its times are inflated")
+              f"{r['rmse']:>8.4f} {r['peak_rss'] / 1e9:>8.2f} {r['cores_used']:>5.2f}")
+        print(f"    [{load_note(r['load'])}]")
     print("  * grid time extrapolated linearly from the timed subset of nodes; RMSE: "
           f"{a.test:,} held-out samples kriged from the rest (gstools and the subset row: "
           "from the subset only)")
@@ -400,7 +392,7 @@ def report(res: dict[str, Result], diffs: Result, a: argparse.Namespace) -> Resu
                        "chemearth_us_per_node_1thread": us_1,
                        "chemearth_us_per_node": us_w, "kdtree_us_per_node_1thread": tree_1,
                        "cpus": os.cpu_count(), "first_call_s": ours["first_call_s"],
-                       "load": {m: [r["load_before"], r["load_after"]] for m, r in res.items()},
+                       "load": {m: r["load"] for m, r in res.items()},
                        "threads": {m: r["threads"] for m, r in res.items()}}
     if len(res) > 1:
         print("ratios (peer grid time / chemearth grid time):")
@@ -468,10 +460,13 @@ def scale(a: argparse.Namespace, out: Path) -> None:
     print(f"  held-out RMSE ({a.test:,}): {r['rmse']:.5f} ln; peak memory "
           f"{r['peak_rss'] / 1e9:.2f} GB")
     print(f"  target under 10 minutes on 2 cores: {'met' if r['seconds'] < limit else 'MISSED'}")
-    print(json.dumps({"bench": "interp-scale", "samples": a.samples, "grid": a.grid,
-                      "neighbours": a.neighbours, "workers": a.workers, "seconds": r["seconds"],
-                      "predict_s": r["predict_s"], "peak_rss": r["peak_rss"],
-                      "rmse": r["rmse"], "target_met": r["seconds"] < limit}))
+    print(f"  [{load_note(r['load'])}]")
+    figures = {"samples": a.samples, "grid": a.grid, "neighbours": a.neighbours,
+               "workers": a.workers, "seconds": r["seconds"], "predict_s": r["predict_s"],
+               "peak_rss": r["peak_rss"], "rmse": r["rmse"], "target_met": r["seconds"] < limit,
+               "load": r["load"]}
+    print(json.dumps({"bench": "interp-scale", **figures}))
+    print(f"figures: {write_result(a.out, 'interp-scale', figures)}")
 
 
 def arguments() -> argparse.Namespace:
@@ -529,7 +524,8 @@ def main() -> None:
         res[m] = run(m, path)
     table(res, a)
     summary = report(res, compare(out, load(path), res), a)
-    print(json.dumps(summary))
+    print(json.dumps(summary, default=float))
+    print(f"figures: {write_result(a.out, 'interp', summary)}")
 
 
 if __name__ == "__main__":
