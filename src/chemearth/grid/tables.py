@@ -36,7 +36,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from chemearth.grid.aggregate import STATISTICS, RankedValues, factorize
+from chemearth.grid.aggregate import STATISTICS, SortedValues, factorize
 from chemearth.grid.geometry import Grid
 from chemearth.store.base import Store
 
@@ -140,8 +140,8 @@ def cell_tables(
     columns : iterable of ColumnData
         The analyte columns; consumed lazily, a few at a time.
     threads : int, optional
-        Columns computed at once (default: the number of CPUs). numpy releases the GIL
-        in the sorts and gathers that dominate, so threads scale.
+        Columns computed at once (default: the number of CPUs). numpy's sort and the
+        compiled kernels (:mod:`chemearth.grid.kernels`) release the GIL, so threads scale.
     progress : callable, optional
         Called as ``progress(element, done, total)``.
     n_columns : int, optional
@@ -158,20 +158,10 @@ def cell_tables(
     g = get_grid(grid)
     lon = np.asarray(longitude, dtype=np.float64)
     lat = np.asarray(latitude, dtype=np.float64)
-    x, y = g.to_xy(lon, lat)  # project once, key every level
-    keys = [g.cell_keys_xy(x, y, level) for level in levels]
-    on_grid = np.ones(len(lon), dtype=bool)
-    for k in keys:
-        on_grid &= k >= 0
-    per_level = []
-    for k in keys:
-        unique, gidx = factorize(k[on_grid])
-        full = np.full(len(lon), -1, dtype=np.int64)
-        full[on_grid] = gidx
-        per_level.append((unique, full, pa.array(g.key_to_id(unique), pa.string())))
+    fine, per_level = _level_cells(g, levels, *g.to_xy(lon, lat))  # project once
     medium_names, medium_code = np.unique(np.asarray(media, dtype=str), return_inverse=True)
-    medium_code = np.where(on_grid, medium_code, -1)
-    plan = _plan(g, levels)
+    medium_code = np.where(fine >= 0, medium_code, -1)
+    finest = int(np.argmin(levels)) if len(levels) else -1
 
     def work(col: ColumnData) -> pa.Table | None:
         rows = np.asarray(col.rows, dtype=np.int64)
@@ -181,18 +171,17 @@ def cell_tables(
         rows, values, censored = rows[keep], values[keep], censored[keep]
         codes = medium_code[rows]
         out: list[pa.Table] = []
-        for m in np.unique(codes):
+        for m in np.flatnonzero(np.bincount(codes, minlength=len(medium_names))):
             sel = codes == m if len(medium_names) > 1 else slice(None)
-            ranked = RankedValues(values[sel], censored[sel])
-            r = rows[sel]
-            orders: dict[int, np.ndarray] = {}
-            tables: dict[int, pa.Table] = {}
-            for i, finer in plan:
-                unique, full, ids = per_level[i]
-                stats = ranked.grouped_stats(unique, full[r], orders.get(finer))
-                orders[i] = stats.pop("_order")
-                tables[i] = _table(g.name, levels[i], stats, unique, ids, str(medium_names[m]), col)
-            out.extend(tables[i] for i in range(len(levels)))
+            ranked = SortedValues(values[sel], censored[sel], rows[sel])
+            fine_cells = ranked.take(fine)  # the finest level's cell of each value, in order
+            for i, cells in enumerate(per_level):
+                if not cells.nested:  # the finest level does not nest in it: its own index
+                    stats = ranked.grouped_stats(ranked.take(cells.index), len(cells.keys))
+                else:
+                    lookup = None if i == finest else cells.index
+                    stats = ranked.grouped_stats(fine_cells, len(cells.keys), lookup)
+                out.append(_table(g.name, levels[i], stats, cells, str(medium_names[m]), col))
         return pa.concat_tables(out) if out else None
 
     tick = progress or (lambda step, done, total: None)
@@ -217,26 +206,80 @@ def cell_tables(
             tick(name, done, total)
 
 
-def _plan(g: Grid, levels: Sequence[int]) -> list[tuple[int, int]]:
-    """The order to compute levels in, finest first, each with the coarsest finer level
-    nested in it (fewest, longest runs).
+@dataclass(frozen=True)
+class _LevelCells:
+    """The cells of one level holding samples, and where each sample falls.
 
-    Returns ``(index, finer_index)`` pairs (``finer_index`` -1 for none): the sorted order
-    of a level nested in the next is a set of ascending runs per cell, which
-    :meth:`~chemearth.grid.aggregate.RankedValues.group_order` merges instead of sorting.
+    ``keys`` are sorted and ``ids`` are their cell ids. ``index`` points into ``keys``:
+    when ``nested`` (the finest level nests in this one) it gives the cell of each
+    cell of the finest level, otherwise the cell of each sample (-1 off the grid).
+    """
+
+    keys: np.ndarray
+    ids: pa.Array
+    index: np.ndarray
+    nested: bool
+
+
+def _level_cells(
+    g: Grid, levels: Sequence[int], x: np.ndarray, y: np.ndarray
+) -> tuple[np.ndarray, list[_LevelCells]]:
+    """Key the samples once, at the finest level; derive the coarser levels from it.
+
+    Returns the index of each sample's cell among the finest level's cells (-1 off the
+    grid) and, per level of ``levels``, its :class:`_LevelCells`. A level the finest
+    nests in gets its keys from those of a finer level (:meth:`Grid.parent
+    <chemearth.grid.geometry.Grid.parent>`, integer division of column and row) over
+    the distinct cells only, not the samples; any other level (4 km among 10 km and
+    coarser) is keyed from the coordinates. All levels share the grid's bounds, so a
+    sample is on the grid at every level or at none.
 
     Examples
     --------
     >>> from chemearth.grid.geometry import GLOBAL
-    >>> _plan(GLOBAL, [20_000, 10_000, 4_000, 2_000])
-    [(3, -1), (2, 3), (1, 3), (0, 1)]
+    >>> x, y = np.array([5_000.0, 25_000.0, 45_000.0]), np.array([5_000.0, 5_000.0, 5_000.0])
+    >>> fine, cells = _level_cells(GLOBAL, [40_000, 20_000, 10_000, 4_000], x, y)
+    >>> fine.tolist(), [len(c.keys) for c in cells], cells[0].index.tolist()
+    ([0, 1, 2], [2, 3, 3, 3], [0, 0, 1])
+    >>> cells[2].nested, cells[2].index.tolist()  # 10 km: 4 km cells do not nest in it
+    (False, [0, 1, 2])
     """
-    by_size = sorted(range(len(levels)), key=lambda i: levels[i])
-    plan: list[tuple[int, int]] = []
-    for pos, i in enumerate(by_size):
-        finer = [j for j in by_size[:pos] if g.nests(levels[j], levels[i])]
-        plan.append((i, finer[-1] if finer else -1))
-    return plan
+    n = len(x)
+    levels = [int(v) for v in levels]
+    if not levels:
+        return np.full(n, -1, dtype=np.int64), []
+    finest = int(np.argmin(levels))
+    key = g.cell_keys_xy(x, y, levels[finest])
+    on_grid = key >= 0
+    keys, index = factorize(key[on_grid])
+    fine = np.full(n, -1, dtype=np.int64)
+    fine[on_grid] = index
+    found: dict[int, tuple[np.ndarray, np.ndarray, bool]] = {
+        finest: (keys, np.arange(len(keys), dtype=np.int64), True)
+    }
+    for i in sorted(range(len(levels)), key=lambda j: levels[j]):
+        if i == finest:
+            continue
+        if g.nests(levels[finest], levels[i]):
+            # from the coarsest level found so far that nests in this one
+            src = max(
+                (j for j, f in found.items() if f[2] and g.nests(levels[j], levels[i])),
+                key=levels.__getitem__,
+            )
+            src_keys, src_index, _ = found[src]
+            level_keys, inverse = np.unique(g.parent(src_keys, levels[i]), return_inverse=True)
+            found[i] = (level_keys, inverse.astype(np.int64)[src_index], True)
+        else:
+            level_keys, index = factorize(g.cell_keys_xy(x, y, levels[i])[on_grid])
+            of_sample = np.full(n, -1, dtype=np.int64)
+            of_sample[on_grid] = index
+            found[i] = (level_keys, of_sample, False)
+    out = []
+    for i in range(len(levels)):
+        level_keys, index, nested = found[i]
+        ids = pa.array(g.key_to_id(level_keys), pa.string())
+        out.append(_LevelCells(level_keys, ids, index, nested))
+    return fine, out
 
 
 def iter_cells(
@@ -340,16 +383,15 @@ def _table(
     grid: str,
     level: int,
     stats: dict[str, np.ndarray],
-    unique: np.ndarray,
-    ids: pa.Array,
+    cells: _LevelCells,
     medium: str,
     col: ColumnData,
 ) -> pa.Table:
     """One level's statistics as a table of the stored schema (constant columns are
     dictionary arrays of one value, and ids are taken from the level's id array, so no
     string is built per row)."""
-    n = len(stats["cell"])
-    pos = np.searchsorted(unique, stats["cell"])
+    group = stats["group"]
+    n = len(group)
     schema = cell_table_schema()
 
     def constant(name: str, value: str) -> pa.Array:
@@ -362,8 +404,8 @@ def _table(
     cols: dict[str, pa.Array] = {
         "grid": constant("grid", grid),
         "level_m": pa.array(np.full(n, level, dtype=np.int32)),
-        "cell": pa.array(stats["cell"].astype(np.int64)),
-        "cell_id": ids.take(pa.array(pos)),
+        "cell": pa.array(cells.keys[group].astype(np.int64)),
+        "cell_id": cells.ids.take(pa.array(group)),
         "medium": constant("medium", medium),
         "element": constant("element", col.element),
         "method": constant("method", col.method),
