@@ -431,7 +431,7 @@ def _countries(
     loc = CountryLocator.from_file(boundaries)
     country = declared.copy()
     tol = co.tolerance_km
-    has_decl = located & np.not_equal(declared, None)
+    has_decl = located & pd.notna(declared)
     for code in set(declared[has_decl]):
         rows = np.flatnonzero(has_decl & (declared == code))
         dist = loc.distance_to_country(lon[rows], lat[rows], code)
