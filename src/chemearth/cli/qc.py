@@ -8,12 +8,14 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-import pandas as pd
 
 from chemearth.cli.common import cli, console, home_option, open_store_at, print_table
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__: list[str] = []
 
@@ -36,6 +38,8 @@ def _short(method: str) -> str:
 def _read_reference(path: Path | None) -> pd.DataFrame | None:
     if path is None:
         return None
+    import pandas as pd
+
     ref = pd.read_csv(path)
     missing = {"material", "element", "value"} - set(ref.columns)
     if missing:
@@ -212,6 +216,8 @@ def level(dataset: str, element: str, source: str, target: str, against: str | N
               f"{(against + ': ') if against else ''}{target}")
     con.print(f"{kind} on {'log10 ' if t.log else ''}values: {t.describe()} "
               f"(fitted on {lev.n_train} pairs, {t.n} used; r = {t.r:.3f})")
+    import pandas as pd
+
     rows = pd.DataFrame([{"": "before", **lev.before}, {"": "after", **lev.after}])
     print_table(rows.round(4), f"agreement with the target on {lev.n_test or lev.n_train} "
                  + ("held-out pairs" if lev.n_test else "pairs (nothing held out)"))

@@ -7,6 +7,7 @@ turns the parsed columns of a chunk into the store's wide measurement layout
 
 from __future__ import annotations
 
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
@@ -124,12 +125,53 @@ def parse_columns(
     problems: Problems,
     limits: dict[str, float],
     flag_table: pd.DataFrame | None,
+    pool: Executor | None = None,
 ) -> list[ParsedColumn]:
+    """Parse, censor and convert every analyte column of ``raw``.
+
+    Parameters
+    ----------
+    raw : RawTable
+        One table (or chunk) of the file.
+    desc : Descriptor
+        What the columns mean.
+    frame : SampleFrame or None
+        The chunk's samples (needed for a ``flag_file`` encoding only).
+    problems : Problems
+        Where the row problems found are recorded, column by column in descriptor order.
+    limits : dict
+        Detection limits by column from the descriptor's limits file.
+    flag_table : pandas.DataFrame or None
+        The flag file of a ``flag_file`` encoding.
+    pool : Executor, optional
+        Threads to parse the columns on (pyarrow's string kernels and numpy release the
+        GIL, so columns parse side by side); the results, problems and the first error
+        raised are those of parsing them one after the other.
+
+    Returns
+    -------
+    list of ParsedColumn
+        One per descriptor column, in descriptor order.
+    """
     flags = None
     if flag_table is not None and frame is not None:
         ids = np.asarray(frame.sample_id.to_pylist(), dtype=object)
         flags = _align_flags(flag_table, raw, ids)
-    return [_parse_one(raw, desc, spec, problems, limits, flags) for spec in desc.columns]
+    if pool is None or len(desc.columns) < 2:
+        return [_parse_one(raw, desc, spec, problems, limits, flags) for spec in desc.columns]
+    own = [Problems() for _ in desc.columns]
+    futures = [
+        pool.submit(_parse_one, raw, desc, spec, mine, limits, flags)
+        for spec, mine in zip(desc.columns, own, strict=True)
+    ]
+    try:
+        parsed = [f.result() for f in futures]  # the first column's error first
+    finally:
+        for f in futures:
+            f.cancel()
+    for mine in own:
+        problems.extend(mine)
+    return parsed
 
 
 def _parse_one(

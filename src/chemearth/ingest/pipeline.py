@@ -11,6 +11,13 @@ The pipeline is
 5. reject every row with a problem (or, with ``strict``, the whole file) and write the rest
    as one new dataset version, atomically.
 
+A CSV file is read in chunks (:data:`~chemearth.ingest.readers.CHUNK_BYTES`), on every
+core: the next chunk is read on a thread of its own while the current one is checked, its
+samples (CRS, countries) on another, its analyte columns side by side on a pool, and the
+chunk before is written to Parquet on a fourth. At most three chunks are in flight, so
+memory does not grow with the file. The country boundaries are loaded (or prepared, with
+a cold cache) while the file is hashed.
+
 The store's write lock is taken only after the first table is read and checked: the whole
 of a spreadsheet or vector file, or the first chunk of a CSV file. A slow or hostile file
 (a zip bomb, a huge sheet) is refused, or times out, without ever holding the lock.
@@ -26,8 +33,10 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
+import os
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -193,6 +202,8 @@ def ingest(
     src = resolve_source(desc, path, data_dir)
     if not src.is_file():
         raise InputFileError(f"{src}: file not found")
+    if boundaries is not None and desc.coordinates.located:
+        _preload_boundaries(boundaries)  # prepared while the file is hashed and read
     digest = file_digest(src)
     desc_sha = hashlib.sha256(desc.text.encode()).hexdigest()
     existing = store.find_version(desc.dataset.id, digest.sha256, desc_sha)
@@ -214,14 +225,15 @@ def ingest(
         first = next(tables, None)
         if first is None:
             raise EmptyFileError(f"{src.name}: the file has a header but no data rows")
-        ready = run.prepare(first)
+        run.first = run.prepare(first)
+        del first  # the run owns the checked chunk now: it is freed once written
         with store.begin_version(desc.dataset.id) as writer:
             # under the store's write lock now: another process may have ingested it meanwhile
             existing = store.find_version(desc.dataset.id, digest.sha256, desc_sha)
             if existing is not None:
                 return IngestReport(desc.dataset.id, existing, "unchanged", src.name)
             try:
-                report = run.write(ready, tables, writer)
+                report = run.write(tables, writer)
             finally:
                 run.close()  # before the writer commits or aborts: no write is left in flight
             record = _record(desc, src, digest.sha256, desc_sha, run, report)
@@ -241,6 +253,25 @@ def ingest(
         warnings.warn(f"{src.name}: {w}", ChemearthWarning, stacklevel=2)
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def _preload_boundaries(path: Path) -> None:
+    """Load (or, with a cold cache, prepare) the country boundaries on a thread of their own.
+
+    The samples thread asks for the same file later and waits for this load instead of
+    starting another (:meth:`CountryLocator.from_file
+    <chemearth.reference.countries.CountryLocator.from_file>` loads a file once). An error
+    is left for that later call to raise, with the row context of the ingest.
+    """
+    import threading
+
+    def load() -> None:
+        from chemearth.reference.countries import CountryLocator
+
+        with contextlib.suppress(Exception):
+            CountryLocator.from_file(path)
+
+    threading.Thread(target=load, name="chemearth-boundaries", daemon=True).start()
 
 
 def _summarise_warnings(messages: list[str]) -> list[str]:
@@ -336,19 +367,32 @@ class _Run:
         self.checked = False
         self.recount = False
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chemearth-samples")
+        self.column_pool = ThreadPoolExecutor(
+            max_workers=max(2, os.cpu_count() or 2), thread_name_prefix="chemearth-columns"
+        )
+        self.reader_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chemearth-read")
         self.writer_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chemearth-write")
         self.writing: Future[None] | None = None
         self.columns: list[dict[str, object]] = []
         self.flags: pd.DataFrame | None = None
         self.substituted: dict[str, int] = {}
+        #: the first chunk, checked before the store's write lock is taken
+        self.first: _Batch | None = None
 
     def write(
-        self, first: _Batch, rest: Iterator[RawTable], writer: VersionWriter
+        self, rest: Iterator[RawTable], writer: VersionWriter
     ) -> IngestReport:
-        """Write the first chunk, checked already, then check and write the others."""
-        self.add(first, writer)
-        for raw in rest:
-            self.add(self.prepare(raw), writer)
+        """Write the first chunk (:attr:`first`, checked already), then check and write the
+        others. No chunk is referenced once handed to the writer thread: at most one is
+        being read, one checked and one written."""
+        batch, self.first = self.first, None
+        if batch is not None:
+            self.add(batch, writer)
+        for raw in _ahead(rest, self.reader_pool):
+            batch = self.prepare(raw)
+            del raw
+            self.add(batch, writer)
+        del batch
         return self.finish(writer)
 
     def prepare(self, raw: RawTable) -> _Batch:
@@ -364,12 +408,16 @@ class _Run:
         if self.flags is None:  # samples (CRS, countries) and columns in parallel
             column_problems = Problems()
             future = self.pool.submit(prepare_samples, raw, desc, problems, self.boundaries)
-            parsed = parse_columns(raw, desc, None, column_problems, self.limits, None)
+            parsed = parse_columns(
+                raw, desc, None, column_problems, self.limits, None, self.column_pool
+            )
             frame = future.result()
             problems.extend(column_problems)
         else:  # the flag file is matched by sample id: samples first
             frame = prepare_samples(raw, desc, problems, self.boundaries)
-            parsed = parse_columns(raw, desc, frame, problems, self.limits, self.flags)
+            parsed = parse_columns(
+                raw, desc, frame, problems, self.limits, self.flags, self.column_pool
+            )
         for _line, text, found, expected in raw.invalid:
             problems.index.append(-1)
             problems.column.append("")
@@ -413,16 +461,24 @@ class _Run:
             self.columns = column_table(parsed)
         self.wait()  # one write in flight at a time keeps memory bounded
         self.writing = self.writer_pool.submit(_write, writer, samples, parsed, keep, new_index)
-        country = frame.country[keep]
-        counts = pd.DataFrame({"c": [c or "" for c in country], "m": per_row[keep]})
-        for c, grp in counts.groupby("c"):
-            acc = self.countries.setdefault(str(c), [0, 0])
-            acc[0] += len(grp)
-            acc[1] += int(grp["m"].sum())
-        self.media.update(m for m in frame.medium[keep] if m)
+        self._count_countries(frame.country[keep], per_row[keep])
+        self.media.update(m for m in pd.unique(frame.medium[keep]) if m)
         self.n_rows += n + len(raw.invalid)
         self.n_samples += int(keep.sum())
         self.n_not_sampled += int((keep & ~sampled).sum())
+
+    def _count_countries(self, country: np.ndarray, measured: np.ndarray) -> None:
+        """Add the samples and measurements of one chunk to the per-country counts
+        (no country, None or "", counts under "")."""
+        codes, uniques = pd.factorize(country)  # None is -1
+        labels = ["", *(str(u) or "" for u in uniques)]
+        n = np.bincount(codes + 1, minlength=len(labels))
+        m = np.bincount(codes + 1, weights=measured, minlength=len(labels))
+        for label, k, total in zip(labels, n.tolist(), m.tolist(), strict=True):
+            if k:
+                acc = self.countries.setdefault(label, [0, 0])
+                acc[0] += k
+                acc[1] += int(total)
 
     def wait(self) -> None:
         """Wait for the write in flight (re-raising its error)."""
@@ -433,6 +489,8 @@ class _Run:
     def close(self) -> None:
         """Stop the worker threads."""
         self.pool.shutdown(wait=True, cancel_futures=True)
+        self.column_pool.shutdown(wait=True, cancel_futures=True)
+        self.reader_pool.shutdown(wait=True, cancel_futures=True)  # no read left running
         self.writer_pool.shutdown(wait=True, cancel_futures=True)
 
     def _strict_fail(self, rejects: pd.DataFrame) -> None:
@@ -511,6 +569,21 @@ class _Run:
         if self.recount:
             return None
         return {c: (v[0], v[1]) for c, v in self.countries.items()}
+
+
+def _ahead(tables: Iterator[RawTable], pool: ThreadPoolExecutor) -> Iterator[RawTable]:
+    """The tables of ``tables``, each read on ``pool`` while the one before is checked.
+
+    At most one table is read ahead, so memory stays bounded. :meth:`_Run.close` waits
+    for a read in flight before the caller closes ``tables``.
+    """
+    pending = pool.submit(next, tables, None)
+    while True:
+        raw = pending.result()
+        if raw is None:
+            return
+        pending = pool.submit(next, tables, None)
+        yield raw
 
 
 def expand_replicates(raw: RawTable, desc: Descriptor) -> RawTable:

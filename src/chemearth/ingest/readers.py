@@ -45,6 +45,10 @@ __all__ = [
 ]
 
 _CHUNK = 1 << 24
+#: Bytes of a CSV file read and checked at a time by :func:`iter_tables`: small enough that
+#: the chunks in flight (one read ahead, one checked, one written) stay a fraction of a
+#: large file, large enough that pyarrow splits each over all cores.
+CHUNK_BYTES = 1 << 22
 _DELIMITERS = (",", ";", "\t", "|")
 
 
@@ -565,9 +569,11 @@ def iter_tables(
     source: Source,
     digest: FileDigest | None = None,
     text_columns: frozenset[str] = frozenset(),
-    chunk_bytes: int = 1 << 24,
+    chunk_bytes: int | None = None,
 ) -> Generator[RawTable, None, None]:
-    """Read any survey file as a sequence of tables: CSV in chunks, other formats whole."""
+    """Read any survey file as a sequence of tables: CSV in chunks (of
+    :data:`CHUNK_BYTES` unless ``chunk_bytes`` says otherwise), other formats whole."""
+    chunk_bytes = chunk_bytes or CHUNK_BYTES
     p = Path(path)
     fmt = source.format if source.format != "auto" else _FORMATS.get(p.suffix.lower(), "")
     if fmt == "csv" and p.is_file():

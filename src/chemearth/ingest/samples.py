@@ -276,6 +276,26 @@ def _normalise_ids(ids: pa.Array) -> pa.Array:
     return pc.if_else(whole, pc.utf8_slice_codeunits(ids, 0, -2), ids)
 
 
+def _all_distinct(ids: pa.Array | pa.ChunkedArray) -> bool:
+    """Whether no id (nulls aside) occurs twice: sorted, no two neighbours are equal.
+
+    A sort needs half the memory of a hash table of a million ids, and less time.
+
+    Examples
+    --------
+    >>> _all_distinct(pa.array(["b", None, "a", None])), _all_distinct(pa.array(["a", "b", "a"]))
+    (True, False)
+    """
+    valid = pc.drop_null(ids)
+    if len(valid) < 2:
+        return True
+    ordered = valid.take(pc.sort_indices(valid))
+    if isinstance(ordered, pa.ChunkedArray):
+        ordered = ordered.combine_chunks()
+    same = pc.equal(ordered.slice(1), ordered.slice(0, len(ordered) - 1))
+    return not pc.any(same).as_py()
+
+
 def find_duplicates(
     ids: np.ndarray | pa.Array | pa.ChunkedArray, lines: np.ndarray, column: str
 ) -> pd.DataFrame:
@@ -291,7 +311,7 @@ def find_duplicates(
     """
     arr = ids if isinstance(ids, pa.ChunkedArray | pa.Array) else pa.array(ids, pa.string())
     cols = ["row", "column", "value", "reason"]
-    if pc.count_distinct(arr).as_py() == len(arr) - arr.null_count:
+    if _all_distinct(arr):
         return pd.DataFrame(columns=cols)  # the common case: every id once
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
@@ -411,7 +431,7 @@ def _countries(
     loc = CountryLocator.from_file(boundaries)
     country = declared.copy()
     tol = co.tolerance_km
-    has_decl = located & np.array([d is not None for d in declared])
+    has_decl = located & pd.notna(declared)
     for code in set(declared[has_decl]):
         rows = np.flatnonzero(has_decl & (declared == code))
         dist = loc.distance_to_country(lon[rows], lat[rows], code)

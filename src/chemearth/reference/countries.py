@@ -9,9 +9,12 @@ ship boundary files.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import hashlib
 import os
 import re
+import threading
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,106 +25,13 @@ import shapely
 from pyproj import Geod
 
 from chemearth.errors import DescriptorError, InputFileError
+from chemearth.reference.country_codes import ALIASES, ALPHA3_TO_ALPHA2, GEMAS_CODES, NAMES
+from chemearth.reference.country_grid import BORDER, BorderGrid
 
 # fmt: off
 __all__ = ["ALPHA3_TO_ALPHA2", "GEMAS_CODES", "NAMES", "CountryLocator", "LocateResult",
            "to_alpha2"]
 # fmt: on
-
-# ISO 3166-1: alpha-2, alpha-3, English short name; plus XK/XKX Kosovo (user-assigned
-# code used by the EU and IMF, and by Natural Earth's Kosovo polygon).
-_ISO = """
-AD AND Andorra|AE ARE United Arab Emirates|AF AFG Afghanistan|AG ATG Antigua and Barbuda|
-AI AIA Anguilla|AL ALB Albania|AM ARM Armenia|AO AGO Angola|AQ ATA Antarctica|AR ARG Argentina|
-AS ASM American Samoa|AT AUT Austria|AU AUS Australia|AW ABW Aruba|AX ALA Åland Islands|
-AZ AZE Azerbaijan|BA BIH Bosnia and Herzegovina|BB BRB Barbados|BD BGD Bangladesh|BE BEL Belgium|
-BF BFA Burkina Faso|BG BGR Bulgaria|BH BHR Bahrain|BI BDI Burundi|BJ BEN Benin|
-BL BLM Saint Barthélemy|BM BMU Bermuda|BN BRN Brunei Darussalam|BO BOL Bolivia|
-BQ BES Bonaire, Sint Eustatius and Saba|BR BRA Brazil|BS BHS Bahamas|BT BTN Bhutan|
-BV BVT Bouvet Island|BW BWA Botswana|BY BLR Belarus|BZ BLZ Belize|CA CAN Canada|
-CC CCK Cocos (Keeling) Islands|CD COD Democratic Republic of the Congo|
-CF CAF Central African Republic|CG COG Congo|CH CHE Switzerland|CI CIV Côte d'Ivoire|
-CK COK Cook Islands|CL CHL Chile|CM CMR Cameroon|CN CHN China|CO COL Colombia|CR CRI Costa Rica|
-CU CUB Cuba|CV CPV Cabo Verde|CW CUW Curaçao|CX CXR Christmas Island|CY CYP Cyprus|CZ CZE Czechia|
-DE DEU Germany|DJ DJI Djibouti|DK DNK Denmark|DM DMA Dominica|DO DOM Dominican Republic|
-DZ DZA Algeria|EC ECU Ecuador|EE EST Estonia|EG EGY Egypt|EH ESH Western Sahara|ER ERI Eritrea|
-ES ESP Spain|ET ETH Ethiopia|FI FIN Finland|FJ FJI Fiji|FK FLK Falkland Islands|FM FSM Micronesia|
-FO FRO Faroe Islands|FR FRA France|GA GAB Gabon|GB GBR United Kingdom|GD GRD Grenada|
-GE GEO Georgia|GF GUF French Guiana|GG GGY Guernsey|GH GHA Ghana|GI GIB Gibraltar|GL GRL Greenland|
-GM GMB Gambia|GN GIN Guinea|GP GLP Guadeloupe|GQ GNQ Equatorial Guinea|GR GRC Greece|
-GS SGS South Georgia and the South Sandwich Islands|GT GTM Guatemala|GU GUM Guam|
-GW GNB Guinea-Bissau|GY GUY Guyana|HK HKG Hong Kong|HM HMD Heard Island and McDonald Islands|
-HN HND Honduras|HR HRV Croatia|HT HTI Haiti|HU HUN Hungary|ID IDN Indonesia|IE IRL Ireland|
-IL ISR Israel|IM IMN Isle of Man|IN IND India|IO IOT British Indian Ocean Territory|IQ IRQ Iraq|
-IR IRN Iran|IS ISL Iceland|IT ITA Italy|JE JEY Jersey|JM JAM Jamaica|JO JOR Jordan|JP JPN Japan|
-KE KEN Kenya|KG KGZ Kyrgyzstan|KH KHM Cambodia|KI KIR Kiribati|KM COM Comoros|
-KN KNA Saint Kitts and Nevis|KP PRK North Korea|KR KOR South Korea|KW KWT Kuwait|
-KY CYM Cayman Islands|KZ KAZ Kazakhstan|LA LAO Laos|LB LBN Lebanon|LC LCA Saint Lucia|
-LI LIE Liechtenstein|LK LKA Sri Lanka|LR LBR Liberia|LS LSO Lesotho|LT LTU Lithuania|
-LU LUX Luxembourg|LV LVA Latvia|LY LBY Libya|MA MAR Morocco|MC MCO Monaco|MD MDA Moldova|
-ME MNE Montenegro|MF MAF Saint Martin (French part)|MG MDG Madagascar|MH MHL Marshall Islands|
-MK MKD North Macedonia|ML MLI Mali|MM MMR Myanmar|MN MNG Mongolia|MO MAC Macao|
-MP MNP Northern Mariana Islands|MQ MTQ Martinique|MR MRT Mauritania|MS MSR Montserrat|MT MLT Malta|
-MU MUS Mauritius|MV MDV Maldives|MW MWI Malawi|MX MEX Mexico|MY MYS Malaysia|MZ MOZ Mozambique|
-NA NAM Namibia|NC NCL New Caledonia|NE NER Niger|NF NFK Norfolk Island|NG NGA Nigeria|
-NI NIC Nicaragua|NL NLD Netherlands|NO NOR Norway|NP NPL Nepal|NR NRU Nauru|NU NIU Niue|
-NZ NZL New Zealand|OM OMN Oman|PA PAN Panama|PE PER Peru|PF PYF French Polynesia|
-PG PNG Papua New Guinea|PH PHL Philippines|PK PAK Pakistan|PL POL Poland|
-PM SPM Saint Pierre and Miquelon|PN PCN Pitcairn|PR PRI Puerto Rico|PS PSE Palestine|
-PT PRT Portugal|PW PLW Palau|PY PRY Paraguay|QA QAT Qatar|RE REU Réunion|RO ROU Romania|
-RS SRB Serbia|RU RUS Russian Federation|RW RWA Rwanda|SA SAU Saudi Arabia|SB SLB Solomon Islands|
-SC SYC Seychelles|SD SDN Sudan|SE SWE Sweden|SG SGP Singapore|
-SH SHN Saint Helena, Ascension and Tristan da Cunha|SI SVN Slovenia|SJ SJM Svalbard and Jan Mayen|
-SK SVK Slovakia|SL SLE Sierra Leone|SM SMR San Marino|SN SEN Senegal|SO SOM Somalia|
-SR SUR Suriname|SS SSD South Sudan|ST STP Sao Tome and Principe|SV SLV El Salvador|
-SX SXM Sint Maarten (Dutch part)|SY SYR Syria|SZ SWZ Eswatini|TC TCA Turks and Caicos Islands|
-TD TCD Chad|TF ATF French Southern Territories|TG TGO Togo|TH THA Thailand|TJ TJK Tajikistan|
-TK TKL Tokelau|TL TLS Timor-Leste|TM TKM Turkmenistan|TN TUN Tunisia|TO TON Tonga|TR TUR Türkiye|
-TT TTO Trinidad and Tobago|TV TUV Tuvalu|TW TWN Taiwan|TZ TZA Tanzania|UA UKR Ukraine|
-UG UGA Uganda|UM UMI United States Minor Outlying Islands|US USA United States|UY URY Uruguay|
-UZ UZB Uzbekistan|VA VAT Holy See|VC VCT Saint Vincent and the Grenadines|VE VEN Venezuela|
-VG VGB British Virgin Islands|VI VIR U.S. Virgin Islands|VN VNM Viet Nam|VU VUT Vanuatu|
-WF WLF Wallis and Futuna|WS WSM Samoa|YE YEM Yemen|YT MYT Mayotte|ZA ZAF South Africa|
-ZM ZMB Zambia|ZW ZWE Zimbabwe|XK XKX Kosovo
-"""
-_ROWS = [e.split(" ", 2) for e in re.split(r"\s*\|\s*", _ISO.strip())]
-NAMES: dict[str, str] = {a2: name for a2, _, name in _ROWS}
-ALPHA3_TO_ALPHA2: dict[str, str] = {a3: a2 for a2, a3, _ in _ROWS}
-
-# fmt: off
-# Other English names, and the exceptionally reserved UK and EL used in European data.
-_ALIASES = {
-    "UK": "GB", "EL": "GR", "Great Britain": "GB", "Britain": "GB", "England": "GB",
-    "Scotland": "GB", "Wales": "GB", "Northern Ireland": "GB", "Russia": "RU",
-    "United States of America": "US", "Czech Republic": "CZ", "Turkey": "TR", "Vietnam": "VN",
-    "Iran, Islamic Republic of": "IR", "Korea, Republic of": "KR", "Republic of Korea": "KR",
-    "Korea, Democratic People's Republic of": "KP", "Bolivia, Plurinational State of": "BO",
-    "Venezuela, Bolivarian Republic of": "VE", "Syrian Arab Republic": "SY",
-    "Lao People's Democratic Republic": "LA", "Moldova, Republic of": "MD",
-    "Republic of Moldova": "MD", "Tanzania, United Republic of": "TZ",
-    "United Republic of Tanzania": "TZ", "Macedonia": "MK",
-    "The former Yugoslav Republic of Macedonia": "MK", "Ivory Coast": "CI", "Swaziland": "SZ",
-    "Cape Verde": "CV", "Burma": "MM", "Vatican": "VA", "Vatican City": "VA", "Brunei": "BN",
-    "Micronesia, Federated States of": "FM", "Congo, The Democratic Republic of the": "CD",
-    "DR Congo": "CD", "Congo-Kinshasa": "CD", "Republic of the Congo": "CG",
-    "Congo-Brazzaville": "CG", "East Timor": "TL", "Palestine, State of": "PS", "Holland": "NL",
-    "Bosnia": "BA", "Falkland Islands (Malvinas)": "FK", "Macau": "MO", "Aland": "AX",
-}
-
-# GEMAS (Reimann et al. 2014) country codes. Each mapping was checked by locating the 2108
-# samples' WGS84 longitude/latitude (gemas.csv) in the Natural Earth 1:10m polygons: 99.3 %
-# fall in the country given here (every code >= 90 %); the rest lie within 5 km of a border,
-# on Åland (3 FIN samples) or have a mistyped latitude (1 SRB sample, 300 km off).
-# Non-obvious ones: FOM = former Yugoslav Republic of Macedonia, HEL = Hellas (Greece),
-# MON = Montenegro, NEL = Netherlands, SIL = Switzerland (all 17 samples in CH),
-# SKA = Slovakia, SLO = Slovenia (all 9 in SI), UNK = United Kingdom, AUS = Austria.
-GEMAS_CODES: dict[str, str] = {
-    "AUS": "AT", "BEL": "BE", "BOS": "BA", "BUL": "BG", "CRO": "HR", "CYP": "CY", "CZR": "CZ",
-    "DEN": "DK", "EST": "EE", "FIN": "FI", "FOM": "MK", "FRA": "FR", "GER": "DE", "HEL": "GR",
-    "HUN": "HU", "IRL": "IE", "ITA": "IT", "LAV": "LV", "LIT": "LT", "LUX": "LU", "MON": "ME",
-    "NEL": "NL", "NOR": "NO", "POL": "PL", "PTG": "PT", "SIL": "CH", "SKA": "SK", "SLO": "SI",
-    "SPA": "ES", "SRB": "RS", "SWE": "SE", "UKR": "UA", "UNK": "GB",
-}
 
 # Territories with their own alpha-2 that ISO 3166-2 also lists as subdivisions of a country;
 # distance_to_country counts them as part of it (GEMAS samples Åland as Finland).
@@ -145,7 +55,12 @@ _NE_SPECIAL: dict[str, str | None] = {
 _SCHEMES = (None, "gemas")
 _KM_PER_DEG = 111.2
 _MAX_VERTICES = 256
+#: scaled boundary bands kept by :meth:`CountryLocator._band` (oldest dropped first)
+_BAND_CACHE = 512
+#: boundary lines near a latitude band, scaled, and their tree (None when there are none)
+_Band = tuple[np.ndarray, np.ndarray, "shapely.STRtree | None"]
 _GEOD = Geod(ellps="WGS84")
+_LOAD_LOCK = threading.Lock()
 
 
 def _norm(name: str) -> str:
@@ -157,7 +72,7 @@ def _norm(name: str) -> str:
 
 def _name_index() -> dict[str, str]:
     index: dict[str, str] = {}
-    for name, code in [*((n, c) for c, n in NAMES.items()), *_ALIASES.items()]:
+    for name, code in [*((n, c) for c, n in NAMES.items()), *ALIASES.items()]:
         index[_norm(name)] = code
         index[_norm(re.sub(r"\(.*?\)", "", name))] = code
     return index
@@ -275,6 +190,10 @@ def _chunk_rings(geoms: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, np.n
     return lines, ring_owner[r]
 
 
+#: The fields :func:`_feature_code` reads.
+_CODE_FIELDS = ("ISO_A2_EH", "ISO_A2", "ADM0_A3", "ISO_A3_EH", "ISO_A3")
+
+
 def _feature_code(props: dict[str, object], x: float) -> str | None:
     for key in ("ISO_A2_EH", "ISO_A2"):
         value = str(props.get(key) or "").upper()
@@ -328,42 +247,48 @@ class CountryLocator:
         self._ymin, self._ymax = shapely.bounds(self._lines)[:, [1, 3]].T
 
     def _save(self, path: Path) -> None:
-        """Write the prepared pieces and lines (WKB) so the next process skips preparing."""
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        n_p, n_l = len(self._pieces), len(self._lines)
-        table = pa.table(
-            {
-                "kind": np.r_[np.zeros(n_p, np.int8), np.ones(n_l, np.int8)],
-                "owner": np.r_[self._owner, self._line_owner].astype(np.int32),
-                "wkb": pa.array(
-                    list(shapely.to_wkb(np.r_[self._pieces, self._lines])), pa.binary()
-                ),
-            }
-        ).replace_schema_metadata({"codes": ",".join(self._codes), "source": self._source})
+        """Write the prepared pieces and lines (their coordinates and offsets, uncompressed)
+        so the next process skips preparing; read back without a copy of more than them."""
+        p_type, p_coords, p_offsets = shapely.to_ragged_array(self._pieces)
+        l_type, l_coords, l_offsets = shapely.to_ragged_array(self._lines)
+        if p_type != shapely.GeometryType.POLYGON or l_type != shapely.GeometryType.LINESTRING:
+            return  # never the case: pieces are polygons, lines linestrings
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        pq.write_table(table, tmp)
+        with open(tmp, "wb") as fh:
+            np.savez(
+                fh,
+                piece_coords=p_coords,
+                piece_rings=p_offsets[0],
+                piece_polygons=p_offsets[1],
+                piece_owner=self._owner.astype(np.int32),
+                line_coords=l_coords,
+                line_offsets=l_offsets[0],
+                line_owner=self._line_owner.astype(np.int32),
+                codes=np.array(self._codes, dtype=str),
+                source=np.array(self._source, dtype=str),
+            )
         os.replace(tmp, path)
 
     @classmethod
     def _restore(cls, path: Path) -> CountryLocator:
-        import pyarrow.parquet as pq
-
-        table = pq.read_table(path)
-        meta = table.schema.metadata or {}
-        kind = table.column("kind").to_numpy()
-        owner = table.column("owner").to_numpy().astype(np.intp)
-        geoms = shapely.from_wkb(np.asarray(table.column("wkb").to_pylist(), dtype=object))
-        obj = cls.__new__(cls)
-        obj._set(
-            geoms[kind == 0],
-            owner[kind == 0],
-            geoms[kind == 1],
-            owner[kind == 1],
-            meta[b"codes"].decode().split(","),
-            meta[b"source"].decode(),
-        )
+        with np.load(path, allow_pickle=False) as f:
+            pieces = shapely.from_ragged_array(
+                shapely.GeometryType.POLYGON,
+                f["piece_coords"],
+                (f["piece_rings"], f["piece_polygons"]),
+            )
+            lines = shapely.from_ragged_array(
+                shapely.GeometryType.LINESTRING, f["line_coords"], (f["line_offsets"],)
+            )
+            obj = cls.__new__(cls)
+            obj._set(
+                pieces,
+                f["piece_owner"].astype(np.intp),
+                lines,
+                f["line_owner"].astype(np.intp),
+                [str(c) for c in f["codes"]],
+                str(f["source"]),
+            )
         return obj
 
     @classmethod
@@ -390,7 +315,8 @@ class CountryLocator:
             mtime = resolved.stat().st_mtime_ns
         except OSError as exc:
             raise InputFileError(f"boundaries file {str(path)!r} not found: {exc}") from exc
-        return _load(str(resolved), mtime)
+        with _LOAD_LOCK:  # one thread prepares a file while the others wait for it
+            return _load(str(resolved), mtime)
 
     @property
     def codes(self) -> list[str]:
@@ -409,7 +335,13 @@ class CountryLocator:
         return NAMES[to_alpha2(code)]
 
     def locate(
-        self, lon: np.ndarray, lat: np.ndarray, tolerance_km: float = 10.0, search_km: float = 100.0
+        self,
+        lon: np.ndarray,
+        lat: np.ndarray,
+        tolerance_km: float = 10.0,
+        search_km: float = 100.0,
+        *,
+        coarse: bool = True,
     ) -> LocateResult:
         """Find the country of each point (WGS84 degrees).
 
@@ -424,6 +356,10 @@ class CountryLocator:
             Largest geodesic distance at which an outside point still gets a country.
         search_km : float
             Largest distance reported in ``distance_km`` (NaN beyond).
+        coarse : bool
+            Decide points far from every border by their grid cell
+            (:class:`~chemearth.reference.country_grid.BorderGrid`); False tests every
+            point against the polygons. The results are the same.
 
         Returns
         -------
@@ -438,7 +374,8 @@ class CountryLocator:
         x, y, ok = _coords(lon, lat)
         owner = np.full(x.size, -1)
         dist = np.full(x.size, np.nan)
-        point, piece = self._inside(x, y, ok)
+        exact = self._undecided(x, y, ok, owner, dist) if coarse else ok
+        point, piece = self._inside(x, y, exact)
         first = np.unique(point, return_index=True)[1]
         owner[point[first]] = self._owner[piece[first]]
         dist[point[first]] = 0.0
@@ -452,7 +389,13 @@ class CountryLocator:
         return LocateResult(country=country, distance_km=dist)
 
     def distance_to_country(
-        self, lon: np.ndarray, lat: np.ndarray, code: str, include_parts: bool = True
+        self,
+        lon: np.ndarray,
+        lat: np.ndarray,
+        code: str,
+        include_parts: bool = True,
+        *,
+        coarse: bool = True,
     ) -> np.ndarray:
         """Geodesic distance in km from each point to a country (0 inside).
 
@@ -465,6 +408,9 @@ class CountryLocator:
         include_parts : bool
             Also count territories that ISO 3166-2 lists as parts of the country (Åland for
             FI, Svalbard for NO, overseas France for FR, ...).
+        coarse : bool
+            Decide points far from every border by their grid cell; False tests every
+            point against the polygons. The results are the same.
 
         Returns
         -------
@@ -486,8 +432,18 @@ class CountryLocator:
         x, y, ok = _coords(lon, lat)
         dist = np.full(x.size, np.nan)
         inside = np.zeros(x.size, dtype=bool)
-        inside[ok] = shapely.contains_xy(self._area(tuple(wanted_ids)), x[ok], y[ok])
-        rest = ok & ~inside  # outside, or on a seam between two pieces: ask the tree
+        exact = ok
+        if coarse:  # cells far from every border answer for all their points
+            idx = np.flatnonzero(ok)
+            cls = self._border_grid().classify(x[idx], y[idx])
+            inside[idx[np.isin(cls, wanted_ids)]] = True
+            exact = np.zeros(x.size, dtype=bool)
+            exact[idx[cls == BORDER]] = True
+        if exact.any():
+            inside[exact] = shapely.contains_xy(
+                self._area(tuple(wanted_ids)), x[exact], y[exact]
+            )
+        rest = exact & ~inside  # outside, or on a seam between two pieces: ask the tree
         if rest.any():
             point, piece = self._inside(x, y, rest)
             inside[point[np.isin(self._owner[piece], wanted_ids)]] = True
@@ -496,6 +452,27 @@ class CountryLocator:
         lines = np.flatnonzero(np.isin(self._line_owner, wanted_ids))
         dist[out] = self._nearest(x[out], y[out], lines, np.inf)[0]
         return dist
+
+    def _border_grid(self) -> BorderGrid:
+        """The coarse mask of cells far from every piece boundary (built on first use)."""
+        grid: BorderGrid | None = self.__dict__.get("_grid")
+        if grid is None:
+            grid = BorderGrid(self._pieces, self._owner, self._tree)
+            self.__dict__["_grid"] = grid
+        return grid
+
+    def _undecided(
+        self, x: np.ndarray, y: np.ndarray, ok: np.ndarray, owner: np.ndarray, dist: np.ndarray
+    ) -> np.ndarray:
+        """Settle the points the grid decides (``owner``, ``dist``); the rest, as a mask."""
+        idx = np.flatnonzero(ok)
+        cls = self._border_grid().classify(x[idx], y[idx])
+        held = cls >= 0
+        owner[idx[held]] = cls[held]
+        dist[idx[held]] = 0.0
+        exact = np.zeros(x.size, dtype=bool)
+        exact[idx[cls == BORDER]] = True
+        return exact
 
     def _area(self, owners: tuple[int, ...]) -> shapely.Geometry:
         """The pieces of the given countries as one prepared geometry (kept per owner set).
@@ -517,6 +494,23 @@ class CountryLocator:
         point, piece = self._tree.query(shapely.points(x[idx], y[idx]), predicate="intersects")
         return np.stack([idx[point], piece])
 
+    def _band(
+        self, lines: np.ndarray, key: bytes, b: float, k: float, reach: float
+    ) -> _Band:
+        """The boundary ``lines`` near the 1-degree band from latitude ``b``, with their
+        longitudes scaled by ``k``, and a tree of them (kept for the next chunk of points)."""
+        cache: dict[tuple[bytes, float, float], _Band] = self.__dict__.setdefault("_bands", {})
+        hit = cache.get((key, b, reach))
+        if hit is None:
+            near = (self._ymax[lines] >= b - reach) & (self._ymin[lines] <= b + 1 + reach)
+            cand = lines[near]
+            scaled = shapely.transform(self._lines[cand], lambda c: c * [k, 1.0])
+            hit = (cand, scaled, shapely.STRtree(scaled) if len(cand) else None)
+            if len(cache) >= _BAND_CACHE:
+                cache.pop(next(iter(cache)))
+            cache[(key, b, reach)] = hit
+        return hit
+
     def _nearest(
         self, x: np.ndarray, y: np.ndarray, lines: np.ndarray, max_km: float
     ) -> tuple[np.ndarray, np.ndarray]:
@@ -530,16 +524,14 @@ class CountryLocator:
         best = np.full(x.size, -1)
         band = np.floor(y).clip(-90, 89)
         reach = max_km / _KM_PER_DEG * 1.1 if np.isfinite(max_km) else np.inf
+        key = hashlib.blake2b(lines.tobytes(), digest_size=16).digest()
         limit = None if np.isinf(reach) else reach
         for b in np.unique(band):
             sel = np.flatnonzero(band == b)
             k = np.cos(np.radians(b + 0.5))
-            near = (self._ymax[lines] >= b - reach) & (self._ymin[lines] <= b + 1 + reach)
-            cand = lines[near]
-            if not len(cand):
+            cand, scaled, tree = self._band(lines, key, float(b), k, reach)
+            if tree is None:
                 continue
-            scaled = shapely.transform(self._lines[cand], lambda c, k=k: c * [k, 1.0])
-            tree = shapely.STRtree(scaled)
             src, xs = sel, x[sel] * k
             for again in (False, True):  # again: copies shifted across the antimeridian
                 pts = shapely.points(xs, y[src])
@@ -572,7 +564,7 @@ def _coords(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray, n
     return x, y, ok
 
 
-_CACHE_VERSION = "1"
+_CACHE_VERSION = "2"  # 2: coordinates and offsets (.npz) instead of WKB in Parquet
 
 
 def _cache_file(path: str, mtime_ns: int) -> Path | None:
@@ -588,7 +580,7 @@ def _cache_file(path: str, mtime_ns: int) -> Path | None:
     key = hashlib.sha256(
         f"{_CACHE_VERSION}|{Path(path).resolve()}|{mtime_ns}|{Path(path).stat().st_size}".encode()
     ).hexdigest()[:24]
-    return base / f"boundaries-{key}.parquet"
+    return base / f"boundaries-{key}.npz"
 
 
 @functools.lru_cache(maxsize=4)
@@ -608,21 +600,49 @@ def _load(path: str, mtime_ns: int) -> CountryLocator:
             loc._save(cache)
         except OSError:
             pass  # a read-only cache directory only costs time
+    _trim_heap()
     return loc
 
 
+def _trim_heap() -> None:
+    """Hand the C heap's free memory back to the system (glibc only; else nothing).
+
+    Preparing boundaries frees many GEOS geometries; glibc keeps their memory unless asked.
+    """
+    import ctypes
+    import ctypes.util
+
+    with contextlib.suppress(Exception):
+        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
+
+
 def _prepare(path: str) -> CountryLocator:
-    """Read, repair and index a countries file."""
+    """Read, repair and index a countries file.
+
+    Only the code fields are read (no GeoDataFrame is built) and only the invalid
+    polygons are repaired: ``make_valid`` returns a valid polygon unchanged.
+    """
     try:
-        frame = pyogrio.read_dataframe(path)
+        meta, _, wkb, fields = pyogrio.raw.read(path, columns=list(_CODE_FIELDS))
     except Exception as exc:
         raise InputFileError(f"cannot read boundaries file {path!r}: {exc}") from exc
-    if frame.crs is not None and not frame.crs.is_geographic:
-        frame = frame.to_crs("OGC:CRS84")
-    geoms, index = _polygons(shapely.make_valid(np.asarray(frame.geometry.values)))
-    props = frame.drop(columns="geometry").to_dict("records")
+    geoms = shapely.from_wkb(wkb)
+    crs = meta.get("crs")
+    if crs:
+        from pyproj import CRS, Transformer
+
+        if not CRS.from_user_input(crs).is_geographic:
+            tr = Transformer.from_crs(crs, "OGC:CRS84", always_xy=True)
+            geoms = shapely.transform(geoms, lambda c: np.column_stack(tr.transform(*c.T)))
+    bad = ~shapely.is_valid(geoms)
+    geoms[bad] = shapely.make_valid(geoms[bad])
+    geoms, index = _polygons(geoms)
+    names_read = [str(n) for n in meta["fields"]]
     centre_x = shapely.get_x(shapely.centroid(geoms))
-    codes = [_feature_code(props[i], x) for i, x in zip(index, centre_x, strict=True)]
+    codes = [
+        _feature_code({n: f[i] for n, f in zip(names_read, fields, strict=True)}, x)
+        for i, x in zip(index, centre_x, strict=True)
+    ]
     known = np.array([c is not None for c in codes], dtype=bool)
     if not known.any():
         raise InputFileError(f"{path!r} has no ISO_A2, ISO_A2_EH or ADM0_A3 country codes")
