@@ -152,7 +152,9 @@ class FastAnswers:
                 seen["headers"] = [(bytes(k), bytes(v)) for k, v in message.get("headers", [])]
             elif message["type"] == "http.response.body":
                 seen["body"].append(bytes(message.get("body", b"")))
-                if not message.get("more_body", False):
+                # kept only if the route answered the same actor (a grant changed meanwhile)
+                if (not message.get("more_body", False)
+                        and (scope.get("state") or {}).get("actor") == actor):
                     _keep(cache, key, seen)
             await send(message)
 
