@@ -40,8 +40,13 @@ request (its whole process group, from /proc: steadier than throughput on a shar
 and the share of the machine that other processes used meanwhile. A server worker that died
 (e.g. at start-up) or a traceback in the server's log is reported as a WARNING.
 
+Before the phases, right after the server first answers, ``first_page.py`` (beside this
+file) times the map page in a real browser (chromium driven by Playwright): load event and
+the moment every request the page made had its answer; skipped without a browser.
+
 Targets: tile p99 < 100 ms uncached; uncached tiles/s >= 5x TiTiler's; cached tiles
-> 2,000/s; API p99 < 50 ms. Results also go to ``bench/out/serve.json``.
+> 2,000/s; API p99 < 50 ms; first page drawn < 1 s. Results also go to
+``bench/out/serve.json``.
 
 Usage: ``.venv/bin/python bench/serve/run.py [--quick] [--store PATH] [--skip-titiler]``
 """
@@ -92,6 +97,7 @@ TARGETS = {
     "uncached_ratio_vs_titiler": 5.0,
     "cached_tiles_per_s": 2000.0,
     "api_p99_ms": 50.0,
+    "first_page_s": 1.0,
 }
 
 
@@ -165,7 +171,7 @@ def read_places(home: Path, level_m: int, main_element: str) -> dict[str, Places
                 if el in elements:
                     c = cells(store, el, level=level_m, dataset=ds, medium=medium)
                     c = c[c["n"] > 0]
-                    centres[el] = (c["x"].to_numpy(float), c["y"].to_numpy(float))
+                    centres[el] = (c["easting"].to_numpy(float), c["northing"].to_numpy(float))
             out[ds] = Places(
                 s["longitude"].to_numpy(float),
                 s["latitude"].to_numpy(float),
@@ -543,6 +549,28 @@ def probe(base: str, probes: dict[str, str]) -> None:
         print(f"  probe {kind}: 200 {ctype} {len(body):,} bytes")
 
 
+def first_page(base: str, info: dict[str, Any], warnings: list[str]) -> None:
+    """Time the map page in a real browser right after the server first answered
+    (``first_page.py`` beside this file); target: drawn in under 1 s."""
+    sys.path.insert(0, str(HERE))
+    import first_page as fp
+
+    if why := fp.available():
+        info["first_page"] = f"not measured: {why}"
+        print(f"  first page: not measured ({why})")
+        return
+    r = fp.measure(base)
+    info["first_page"] = r
+    ok = r["drawn_s"] < TARGETS["first_page_s"] and not r["failed"]
+    print(f"  first page: load event {r['load_s']:.2f} s, drawn {r['drawn_s']:.2f} s "
+          f"({r['requests']} requests, {r['failed']} failed; slowest "
+          f"{r['slowest'][0]['url'][:60] if r['slowest'] else '-'} "
+          f"{r['slowest'][0]['s'] if r['slowest'] else 0:.2f} s)   target < "
+          f"{TARGETS['first_page_s']:.0f} s: {'yes' if ok else 'NO'}", flush=True)
+    if r["failed"]:
+        warnings.append(f"first page: {r['failed']} requests failed")
+
+
 def serial_pass(base: str, path: Path) -> None:
     for u in path.read_text().split():
         get(base + u)
@@ -734,6 +762,7 @@ def main() -> None:
         "quick": args.quick,
         "layer": f"{args.dataset} {args.element} median {args.level}",
         "zooms": args.zooms,
+        "loadavg_start": os.getloadavg(),
     }
     try:
         t0 = time.perf_counter()
@@ -782,8 +811,11 @@ def main() -> None:
             if "--home" in why:  # why is the --help text here
                 cmd += ["--home", str(home)]
             print("chemearth serve:", flush=True)
+            t_start = time.perf_counter()
             with server("chemearth", cmd, env, port, "/api", work / "chemearth-serve.log") as srv:
                 base = srv[0]
+                info["server_up_s"] = time.perf_counter() - t_start
+                first_page(base, info, warnings)  # before anything else touches the server
                 probe(base, lists.probes)
                 ce_log = work / "chemearth-serve.log"
                 check_workers("chemearth", srv[1], ce_log, args.workers, warnings)
@@ -853,6 +885,7 @@ def main() -> None:
         if temp is not None:
             shutil.rmtree(temp, ignore_errors=True)
 
+    info["loadavg_end"] = os.getloadavg()
     report(results, info, args)
 
 
@@ -907,6 +940,9 @@ def report(results: list[dict[str, Any]], info: dict[str, Any], args: argparse.N
         r["target"], r["met"] = target, met
 
     print()
+    la0, la1 = info["loadavg_start"], info["loadavg_end"]
+    print(f"load average (1, 5, 15 min): {la0[0]:.2f} {la0[1]:.2f} {la0[2]:.2f} at the start, "
+          f"{la1[0]:.2f} {la1[1]:.2f} {la1[2]:.2f} at the end")
     print(
         f"{info['cpus']} CPUs; {args.workers} server workers each; wrk -t{args.threads} "
         f"-c{args.connections} on the same machine; layer {info['layer']}, zooms {args.zooms}"
@@ -924,6 +960,11 @@ def report(results: list[dict[str, Any]], info: dict[str, Any], args: argparse.N
             f"{r['server_cpu_ms_per_req']:>12.2f}{r['other_cpu_pct']:>9.0f}   {r['target']:34}"
             f"{r['met']}"
         )
+    fp = info.get("first_page")
+    if isinstance(fp, dict):
+        print(f"first page after start: drawn in {fp['drawn_s']:.2f} s (load event "
+              f"{fp['load_s']:.2f} s; server answered {info.get('server_up_s', 0):.1f} s after "
+              f"launch)   target < {TARGETS['first_page_s']:.0f} s")
     for w in info.get("warnings", []):
         print(f"WARNING {w}")
     print(

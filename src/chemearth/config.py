@@ -14,6 +14,7 @@ variable                       meaning                                    defaul
 ``CHEMEARTH_DEBUG``            show tracebacks of internal errors         unset
 ``CHEMEARTH_MIN_CELL_N``       fewest samples behind a published cell     3
 ``CHEMEARTH_TILE_CACHE``       tiles the server keeps in memory           20000
+``CHEMEARTH_WARM_S``           seconds a server worker warms up at start  10
 ``CHEMEARTH_AUTH_FAILURES``    failed tokens per client a minute (429)    10
 ``CHEMEARTH_SECURE_COOKIES``   always mark the session cookie Secure      unset
 ``CHEMEARTH_TRUSTED_PROXIES``  proxies whose X-Forwarded-* are believed   unset
@@ -44,6 +45,7 @@ __all__ = [
     "DEFAULT_AUTH_FAILURES",
     "DEFAULT_MIN_CELL_N",
     "DEFAULT_TILE_CACHE",
+    "DEFAULT_WARM_S",
     "Settings",
     "access_log_target",
     "boundaries_cache_dir",
@@ -63,6 +65,8 @@ DEFAULT_MIN_CELL_N = 3
 
 #: Tiles the server keeps in memory.
 DEFAULT_TILE_CACHE = 20_000
+#: Seconds a server worker warms up at start (chemearth.web.warmup).
+DEFAULT_WARM_S = 10
 
 #: Failed API-token attempts one client address may make per minute before a 429.
 DEFAULT_AUTH_FAILURES = 10
@@ -187,6 +191,9 @@ class Settings:
         Fewest samples behind a published cell of an aggregated-only dataset.
     tile_cache : int
         Tiles the server keeps in memory.
+    warm_s : int
+        Seconds a server worker spends computing what the first pages need before it
+        answers (:mod:`chemearth.web.warmup`; 0: none).
     auth_failures : int
         Failed API-token attempts per client address and minute before 429 (0: no limit).
     secure_cookies : bool
@@ -200,6 +207,7 @@ class Settings:
     boundaries: Path | None
     min_cell_n: int = DEFAULT_MIN_CELL_N
     tile_cache: int = DEFAULT_TILE_CACHE
+    warm_s: int = DEFAULT_WARM_S
     auth_failures: int = DEFAULT_AUTH_FAILURES
     secure_cookies: bool = False
     trusted_proxies: tuple[str, ...] = ()
@@ -222,6 +230,7 @@ class Settings:
             boundaries=boundaries,
             min_cell_n=_int_env("CHEMEARTH_MIN_CELL_N", DEFAULT_MIN_CELL_N, 1),
             tile_cache=_int_env("CHEMEARTH_TILE_CACHE", DEFAULT_TILE_CACHE, 0),
+            warm_s=_int_env("CHEMEARTH_WARM_S", DEFAULT_WARM_S, 0),
             auth_failures=_int_env("CHEMEARTH_AUTH_FAILURES", DEFAULT_AUTH_FAILURES, 0),
             secure_cookies=_flag_env("CHEMEARTH_SECURE_COOKIES"),
             trusted_proxies=tuple(

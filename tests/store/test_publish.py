@@ -404,3 +404,21 @@ def test_the_embedded_generation_changes_only_with_what_readers_see(
     assert store.generation() == g2
     store.publish(DS, again.version)
     assert store.generation() != g2
+
+
+def test_an_embedded_reader_sees_every_new_generation(tmp_path: Path) -> None:
+    """A reader keeps the generation file's text while the file is the same one (its
+    identity: inode, times, size), and reads it again each time a writer replaced it,
+    even with text of the same length, many times in a row."""
+    from chemearth.store.embedded_writer import GENERATION_FILE, bump_generation
+
+    home = tmp_path / "store"
+    writer, reader = open_store(home), open_store(home)
+    assert reader.generation() == ""
+    seen = []
+    for _ in range(50):
+        bump_generation(home)
+        seen.append(reader.generation())
+        assert seen[-1] == (home / GENERATION_FILE).read_text() == writer.generation()
+        assert reader.generation() == seen[-1]  # kept while the file is the same
+    assert len(set(seen)) == 50

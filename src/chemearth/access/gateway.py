@@ -212,9 +212,7 @@ class Gateway(Catalogue):
         if pol.disclosure_controlled(actor) and stat in NEVER_PUBLISHED:
             raise GridError(f"the {stat} of a cell is a sample value and is not published for "
                             f"dataset {dataset_id!r}; choose median, gmean or a percentile")
-        # the resolved key of a request depends only on the catalogue and what is visible
-        ask = ("view", dataset_id, element, medium, method, grid, level, stat,
-               pol.min_cell_n(actor), pol.element_visible(actor, element))
+        ask = _view_ask(pol, actor, dataset_id, element, medium, method, grid, level, stat)
         snap = self.snapshot()
         key = snap.memo.get(ask)
         view = self._views.get(key) if key is not None else None
@@ -230,6 +228,34 @@ class Gateway(Catalogue):
         )
         snap.memo[ask] = key
         return self.cached_view(key, lambda: self._build_view(key, row, g))
+
+    def built_view(
+        self,
+        actor: Actor,
+        dataset_id: str,
+        element: str,
+        *,
+        medium: str | None = None,
+        method: str | None = None,
+        grid: str | None = None,
+        level: int | str | None = None,
+        stat: str = "median",
+    ) -> LayerView | None:
+        """The view :meth:`layer_view` gives for the same request when it is built
+        already (for this catalogue snapshot), else None; never reads the store.
+
+        The same sharing rules apply: a dataset ``actor`` may not see raises the same
+        :class:`~chemearth.errors.NotFoundError`; a pooled layer, or a request
+        :meth:`layer_view` would refuse, gives None (ask :meth:`layer_view` then).
+        """
+        if is_pooled(dataset_id) or stat not in STATISTICS or stat == "dl_max":
+            return None
+        pol = self.policy(actor, dataset_id)
+        if pol.disclosure_controlled(actor) and stat in NEVER_PUBLISHED:
+            return None
+        ask = _view_ask(pol, actor, dataset_id, element, medium, method, grid, level, stat)
+        key = self.snapshot().memo.get(ask)
+        return self._views.get(key) if key is not None else None
 
     def cached_view(self, key: tuple[Hashable, ...], make: Any) -> LayerView:
         """The view of ``key``, built by ``make()`` once (per catalogue snapshot)."""
@@ -635,6 +661,16 @@ class Gateway(Catalogue):
 #: The statistics a published layer offers (``dl_max`` is the detection limit, not a
 #: statistic of the values).
 PUBLISHED_STATISTICS = [s for s in STATISTICS if s != "dl_max"]
+
+
+def _view_ask(
+    pol: Policy, actor: Actor, dataset_id: str, element: str, medium: str | None,
+    method: str | None, grid: str | None, level: int | str | None, stat: str,
+) -> tuple[Hashable, ...]:
+    """The memo key of a layer request: the request and what ``actor`` may see of the
+    dataset (the resolved view key depends on nothing else, given the catalogue)."""
+    return ("view", dataset_id, element, medium, method, grid, level, stat,
+            pol.min_cell_n(actor), pol.element_visible(actor, element))
 
 
 def cell_feature_id(props: dict[str, Any]) -> str:

@@ -68,6 +68,12 @@ class LayerView:
             "stat": self.stat,
         }
 
+    @property
+    def records_ready(self) -> bool:
+        """Whether :meth:`cell_record` answers without first making the JSON-ready rows
+        of the whole layer (they are made by its first call)."""
+        return bool(self._records) or self.cells.empty
+
     def cell_record(self, key: int) -> dict[str, Any] | None:
         """Statistics of the published cell ``key`` (None if not published)."""
         i = self._row_of.get(int(key))

@@ -133,6 +133,7 @@ class EmbeddedStore(Store):
         self.read_only = read_only
         # folders of committed versions, which never change: (dataset_id, version) -> (v, path)
         self._paths_of: dict[tuple[str, int], tuple[int, str]] = {}
+        self._generation: tuple[tuple[int, ...], str] | None = None
         try:
             self.home.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -519,11 +520,15 @@ class EmbeddedStore(Store):
         published, cells of a published version written); "" before the
         first. Not the catalogue file's time stamp: that changes with every write,
         unpublished ones and checkpoints too, and every reader's caches were rebuilt
-        several times per upload."""
+        several times per upload. Re-read only when replaced (else one ``stat``)."""
         try:
-            return (self.home / GENERATION_FILE).read_text()
+            st = os.stat(path := self.home / GENERATION_FILE)
+            seen, known = (st.st_ino, st.st_mtime_ns, st.st_ctime_ns, st.st_size), self._generation
+            if known is None or known[0] != seen:  # replaced after the stat: re-read next call
+                self._generation = known = (seen, path.read_text())
         except FileNotFoundError:
             return ""
+        return known[1]
 
     def dataset_summary(self) -> pd.DataFrame:
         sql = f"""

@@ -172,6 +172,7 @@ def create_app(store: Store, settings: WebSettings | None = None) -> FastAPI:
         routes_tiles,
         routes_uploads,
     )
+    from chemearth.web.answers import FastAnswers
     from chemearth.web.auditing import AuditUploads
     from chemearth.web.caching import TileCache
     from chemearth.web.deps import carries_token
@@ -203,6 +204,7 @@ def create_app(store: Store, settings: WebSettings | None = None) -> FastAPI:
     app.add_middleware(BoundedTime, timeout_s=settings.timeout_s)
     app.add_middleware(AuditUploads)
     app.add_middleware(routes_tiles.CachedTiles, gateway=gateway, cache=app.state.tile_cache)
+    app.add_middleware(FastAnswers, gateway=gateway)  # catalogue and cells (web.answers)
     app.add_middleware(Hygiene, carries_token=carries_token)
     if settings.access_log is not None:  # outermost: every answer is logged
         from chemearth.web.access_log import AccessLog, access_handler

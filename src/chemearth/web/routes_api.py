@@ -25,7 +25,7 @@ from chemearth.web.deps import (
 )
 from chemearth.web.hygiene import is_https
 
-__all__ = ["router"]
+__all__ = ["boundaries_geojson", "router"]
 
 router = APIRouter(prefix="/api")
 
@@ -102,12 +102,16 @@ _BOUNDARIES: dict[str, bytes] = {}
 )
 def boundaries(request: Request) -> Response:
     """Natural Earth admin-0 country outlines (simplified) for the map."""
-    path = request.app.state.settings.boundaries
+    return Response(boundaries_geojson(request.app.state.settings.boundaries),
+                    media_type=GEOJSON, headers={"Cache-Control": "public, max-age=86400"})
+
+
+def boundaries_geojson(path: Path | None) -> bytes:
+    """The simplified country outlines of ``path`` as GeoJSON (made once per process)."""
     key = str(path)
     if key not in _BOUNDARIES:
         _BOUNDARIES[key] = _simplified_boundaries(path)
-    return Response(_BOUNDARIES[key], media_type=GEOJSON,
-                    headers={"Cache-Control": "public, max-age=86400"})
+    return _BOUNDARIES[key]
 
 
 def _simplified_boundaries(path: Path | None) -> bytes:

@@ -20,7 +20,7 @@ from chemearth.web.auditing import audit_read
 from chemearth.web.caching import TileCache, cache_headers, cached_response
 from chemearth.web.deps import ActorDep, GatewayDep, authenticate, base_url
 
-__all__ = ["CachedTiles", "router", "tile_key"]
+__all__ = ["CachedTiles", "router", "tile_etag", "tile_key"]
 
 router = APIRouter(prefix="/api", tags=["layers and tiles"])
 
@@ -127,10 +127,7 @@ def tile(
     hit = cache.get(key) if key is not None else None
     if hit is None:
         view = _view(gw, actor, dataset, element, medium, method, grid, level, stat)
-        png = render_tile(view.index, z, x, y, view.colours)
-        etag = '"' + hashlib.blake2b(repr((view.key, z, x, y)).encode(),
-                                     digest_size=12).hexdigest() + '"'
-        hit = (png, etag)
+        hit = (render_tile(view.index, z, x, y, view.colours), tile_etag(view, z, x, y))
         if key is not None:
             cache.put(key, hit)
     png, etag = hit
@@ -156,21 +153,34 @@ def tile_key(
             pol.element_visible(actor, element))
 
 
-_TILE_PATH = re.compile(r"^/api/layers/([^/]+)/([^/]+)/tiles/\d+/\d+/\d+\.png$")
+_TILE_PATH = re.compile(r"^/api/layers/([^/]+)/([^/]+)/tiles/(\d+)/(\d+)/(\d+)\.png$")
+#: Tiles one worker process renders at once outside the framework (more only wait for
+#: the interpreter lock, and hold up the event loop)
+RENDERING = 2
+
+
+def tile_etag(view: LayerView, z: int, x: int, y: int) -> str:
+    """The strong ETag of a tile of ``view``."""
+    return '"' + hashlib.blake2b(repr((view.key, z, x, y)).encode(),
+                                 digest_size=12).hexdigest() + '"'
 
 
 class CachedTiles:
-    """ASGI middleware: answer tiles already rendered without entering the framework.
+    """ASGI middleware: answer tiles without entering the framework.
 
-    Only a cache hit is answered here, for the same actor view the route cached it
-    under (:func:`tile_key`); everything else, including every refusal and error, goes
-    to the application.
+    A tile already rendered is answered from the cache, for the same actor view the
+    route cached it under (:func:`tile_key`); a tile not rendered yet of a layer whose
+    view is built for what the actor may see
+    (:meth:`~chemearth.access.gateway.Gateway.built_view`) is rendered in a worker thread
+    (at most :data:`RENDERING` at once), kept and answered as the route answers it.
+    Everything else, including every refusal and error, goes to the application.
     """
 
     def __init__(self, app: ASGIApp, gateway: Gateway, cache: TileCache) -> None:
         self.app = app
         self.gateway = gateway
         self.cache = cache
+        self._limiter: Any = None  # made in the event loop, on first use
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET":
@@ -185,12 +195,18 @@ class CachedTiles:
             actor = authenticate(conn, count_failure=False)
         except AuthenticationError:
             return False
+        dataset, element = m.group(1), m.group(2)
         query = scope["query_string"].decode("latin-1")
-        key = tile_key(self.gateway, actor, m.group(1), m.group(2), scope["path"], query)
-        hit = self.cache.get(key) if key is not None else None
-        if hit is None:
+        key = tile_key(self.gateway, actor, dataset, element, scope["path"], query)
+        if key is None:
             return False
-        audit_read(conn, actor, m.group(1), m.group(2))
+        hit = self.cache.get(key)
+        if hit is None:
+            hit = await self._render(scope, actor, dataset, element, m)
+            if hit is None:
+                return False
+            self.cache.put(key, hit)
+        audit_read(conn, actor, dataset, element)
         conn.state.actor = actor  # for the access log
         png, etag = hit
         out = [(k.lower().encode(), v.encode())
@@ -203,6 +219,34 @@ class CachedTiles:
         await send({"type": "http.response.start", "status": 200, "headers": out})
         await send({"type": "http.response.body", "body": png})
         return True
+
+    async def _render(self, scope: Scope, actor: Actor, dataset: str, element: str,
+                      m: re.Match[str]) -> tuple[bytes, str] | None:
+        """The tile as the route renders it, when the layer's view is built; else None."""
+        import anyio
+
+        from chemearth.errors import ChemearthError
+        from chemearth.render.tiles import render_tile
+        from chemearth.web.answers import layer_query
+
+        got = layer_query(scope["query_string"], stat=True)
+        if got is None:
+            return None
+        z, x, y = int(m.group(3)), int(m.group(4)), int(m.group(5))
+        try:
+            t = got[1]
+            view = self.gateway.built_view(
+                actor, dataset, element, medium=t["medium"], method=t["method"],
+                grid=t["grid"], level=t["level"], stat=t["stat"] or "median")
+            if view is None:
+                return None
+            if self._limiter is None:
+                self._limiter = anyio.CapacityLimiter(RENDERING)
+            png = await anyio.to_thread.run_sync(
+                render_tile, view.index, z, x, y, view.colours, limiter=self._limiter)
+        except ChemearthError:  # e.g. a tile that does not exist: the route says so
+            return None
+        return png, tile_etag(view, z, x, y)
 
 
 @router.get("/layers/{dataset}/{element}/cell", summary="The cell under a point")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -18,7 +20,8 @@ def app_from_env() -> FastAPI:
 
     Its settings come from the environment, read by :class:`chemearth.config.Settings`;
     its access log goes to ``<home>/logs/access.log`` (``CHEMEARTH_ACCESS_LOG``), and
-    uvicorn's own access log is off.
+    uvicorn's own access log is off. It warms up (:mod:`chemearth.web.warmup`, at most
+    ``CHEMEARTH_WARM_S`` seconds) before it is returned, so before the first request.
     """
     from chemearth.config import Settings, access_log_target
     from chemearth.store import open_store
@@ -34,8 +37,20 @@ def app_from_env() -> FastAPI:
         trusted_proxies=s.trusted_proxies,
     )
     app = create_app(open_store(s.store), settings)
+    if s.warm_s > 0:  # before the first request: what the first pages need
+        from chemearth.web.warmup import warm
+
+        _in_thread(lambda: warm(app, float(s.warm_s)))
     app.state.jobs.start()  # takes up jobs left running by a worker that stopped
     return app
+
+
+def _in_thread(work: Callable[[], object]) -> None:
+    """Run ``work`` to its end in a thread of its own: uvicorn calls the factory inside
+    its event loop, where nothing else may run yet."""
+    t = threading.Thread(target=work, name="chemearth-warm-up")
+    t.start()
+    t.join()
 
 
 def serve(

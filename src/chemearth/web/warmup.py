@@ -1,0 +1,126 @@
+"""Warm-up at start: compute what the first pages need before the server answers.
+
+A fresh worker knows nothing: the first visitor of the map waited for the catalogue
+snapshot, the layer list, the country outlines and the opening layer's view (15–27 s on
+a loaded machine). :func:`warm` computes them, for an anonymous visitor, through the
+same gateway methods the routes call (so the same sharing rules), into the caches the
+routes use, which are kept per catalogue snapshot: after a change the first request of
+each kind computes it again. In order, within a time budget
+(``CHEMEARTH_WARM_S``):
+
+1. the catalogue snapshot, the dataset list, layers, elements and per-country table
+   (catalogue page, ``/api/datasets``, ``/api/layers``), the country outlines and the
+   page templates;
+2. the view of the layer the map opens on (:data:`OPENING_ELEMENTS`, as ``static/app.js``
+   chooses it) and of the first :data:`VIEWS` layers' default grid and level;
+3. the baselines of the opening elements (their element pages; the others, and the
+   quality and atlas pages, are kept per snapshot once asked for).
+
+Each step that fails is logged and skipped: a warm-up never stops the server.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from functools import partial
+from typing import Any
+
+from fastapi import FastAPI
+
+from chemearth.access.gateway import Gateway
+from chemearth.access.policy import Actor
+
+__all__ = ["OPENING_ELEMENTS", "VIEWS", "warm"]
+
+log = logging.getLogger("chemearth.web")
+
+#: Layers (in the order of ``/api/layers``) whose default view is warmed: a part of the
+#: gateway's views, which it keeps least recently made out first
+VIEWS = 64
+#: The elements the map opens on, first found first (``DEFAULT_ELEMENTS`` of app.js).
+OPENING_ELEMENTS = ("Pb", "Cu", "Zn", "As")
+
+
+def warm(app: FastAPI, budget_s: float) -> dict[str, Any]:
+    """Compute what the first pages need, for an anonymous visitor, until ``budget_s``
+    seconds have passed; returns how many steps ran and failed, whether it stopped at its
+    budget, and the time.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from chemearth import open_store
+    >>> from chemearth.web.app import create_app
+    >>> warm(create_app(open_store(Path(tempfile.mkdtemp()))), 5.0)["stopped"]
+    False
+    """
+    t0 = time.monotonic()
+    done = failed = 0
+    stopped = False
+    for name, step in _steps(app):
+        if time.monotonic() - t0 >= budget_s:  # later steps are made from earlier answers
+            stopped = True
+            break
+        try:
+            step()
+            done += 1
+        except Exception as exc:  # a warm-up never stops the server
+            failed += 1
+            log.warning("warm-up step %s failed: %s", name, exc)
+    seconds = time.monotonic() - t0
+    log.info("warm-up: %d steps in %.1f s (%d failed%s)", done, seconds, failed,
+             ", stopped at its budget" if stopped else "")
+    return {"done": done, "failed": failed, "stopped": stopped, "seconds": seconds}
+
+
+def _steps(app: FastAPI) -> Iterator[tuple[str, Callable[[], object]]]:
+    """The warm-up steps, most needed first (later ones are made from earlier answers)."""
+    from chemearth.web.routes_api import boundaries_geojson
+    from chemearth.web.routes_pages import templates
+
+    gw: Gateway = app.state.gateway
+    anon = Actor.anonymous()
+    yield "catalogue", gw.snapshot
+    yield "datasets", lambda: gw.datasets(anon)
+    yield "layers", lambda: gw.layers(anon)
+    yield "elements", lambda: gw.elements(anon)
+    yield "countries", lambda: gw.countries(anon)
+    yield "boundaries", lambda: boundaries_geojson(app.state.settings.boundaries)
+    for name in ("map.html", "catalogue.html", "dataset.html", "element.html",
+                 "elements.html", "quality.html"):
+        yield f"template {name}", partial(templates.get_template, name)
+    layers, primed = gw.layers(anon), set[str]()
+    for entry in _opening(layers) + layers[:VIEWS]:
+        yield f"view {entry['dataset']} {entry['element']}", partial(_view, gw, anon, entry, primed)
+    held = {e["element"] for e in gw.elements(anon)}
+    for el in (e for e in OPENING_ELEMENTS if e in held):  # ~1.5 s each on the demo store
+        yield f"baselines {el}", partial(gw.element_baselines, anon, el)
+
+
+def _view(gw: Gateway, actor: Actor, entry: dict[str, Any], primed: set[str]) -> None:
+    """Build the default view of a layer entry; the first of each grid also renders a
+    tile (which makes the grid's coordinate transformer and loads the PNG encoder)."""
+    from chemearth.render.tiles import render_tile
+
+    view = gw.layer_view(actor, entry["dataset"], entry["element"], medium=entry["medium"],
+                         method=entry["method"], grid=entry["default_grid"],
+                         level=entry["default_level"])
+    if view.grid.name not in primed:
+        primed.add(view.grid.name)
+        render_tile(view.index, 0, 0, 0, view.colours)
+
+
+def _opening(layers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The layer the map opens on: the public pooled layer of the first of
+    :data:`OPENING_ELEMENTS` in topsoil by a total method, else the first pooled layer
+    (``pooledDefault`` of app.js); none without pooled layers."""
+    pooled = [x for x in layers if str(x["dataset"]).startswith("pooled:")]
+    public = [x for x in pooled if x["dataset"] == "pooled:public"] or pooled
+    for el in OPENING_ELEMENTS:
+        for x in public:
+            if x["element"] == el and x["medium"] == "topsoil" and x["method"] == "total":
+                return [x]
+    return public[:1]
