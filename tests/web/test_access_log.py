@@ -158,3 +158,44 @@ def test_chemearth_serve_writes_the_log_under_the_home(
     assert m["actor"] == _token_id(token)
     assert m["target"] == f"/api/layers?probe={probe}&token=REDACTED"
     assert token not in log.read_text(encoding="utf-8")
+
+
+#: a process writing ``n`` numbered lines through the access log's handler, rotated at a
+#: small size, started with the others at the same moment (the ``go`` file)
+_WRITER = r"""
+import logging, os, sys, time
+from pathlib import Path
+from chemearth.web import access_log as al
+path, who, n, go = sys.argv[1], sys.argv[2], int(sys.argv[3]), Path(sys.argv[4])
+h = al._SharedRotatingFile(path, maxBytes=4096, backupCount=1000, encoding="utf-8", delay=True)
+def fail(record):
+    raise SystemExit(f"handler error: {sys.exc_info()[1]!r}")
+h.handleError = fail
+while not go.exists():
+    time.sleep(0.005)
+for i in range(n):
+    h.emit(logging.makeLogRecord({"msg": f"{who} {i:05d} " + "x" * 60}))
+h.close()
+"""
+
+
+def test_processes_rotating_together_lose_no_line(tmp_path: Path) -> None:
+    """Four processes (as ``chemearth serve --workers 4``) write to one log rotated every
+    4 kB: each rotation happens once, no line is lost or doubled, and none fails."""
+    import subprocess
+    import sys
+
+    log, go = tmp_path / "access.log", tmp_path / "go"
+    n = 400
+    procs = [subprocess.Popen([sys.executable, "-c", _WRITER, str(log), f"w{k}", str(n),
+                               str(go)], stderr=subprocess.PIPE, text=True) for k in range(4)]
+    time.sleep(1.0)
+    go.touch()
+    for p in procs:
+        _out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+    lines = [line for f in tmp_path.glob("access.log*") if not f.name.endswith(".lock")
+             for line in f.read_text().splitlines()]
+    assert sorted(lines) == sorted(f"w{k} {i:05d} " + "x" * 60 for k in range(4)
+                                   for i in range(n))
+    assert len(list(tmp_path.glob("access.log.*"))) > 10  # it did rotate, many times

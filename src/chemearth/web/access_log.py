@@ -131,6 +131,32 @@ class _SharedRotatingFile(logging.handlers.RotatingFileHandler):
                 self.stream = None
         super().emit(record)
 
+    def doRollover(self) -> None:  # noqa: N802 - logging's name
+        """Rotate under a lock the processes share, and only if the file on disk is still
+        over the size: several processes reach the size at once, and only the first may
+        rotate (the others would rename the fresh file over the first backup, or fail on
+        a file already renamed)."""
+        import fcntl
+
+        with open(self.baseFilename + ".lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if self.stream is not None:
+                self.stream.close()
+                self.stream = None
+            try:
+                size = os.stat(self.baseFilename).st_size
+            except FileNotFoundError:
+                size = 0
+            if size >= self.maxBytes:  # else another process rotated it first
+                for i in range(self.backupCount - 1, 0, -1):
+                    src = self.rotation_filename(f"{self.baseFilename}.{i}")
+                    if os.path.exists(src):
+                        os.replace(src, self.rotation_filename(f"{self.baseFilename}.{i + 1}"))
+                if self.backupCount > 0:
+                    self.rotate(self.baseFilename,
+                                self.rotation_filename(self.baseFilename + ".1"))
+            self.stream = self._open()
+
 
 def access_handler(target: Path | str) -> logging.Handler:
     """A handler writing access lines to ``target``: a file path, or ``"-"`` for stderr.

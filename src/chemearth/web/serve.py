@@ -21,7 +21,7 @@ def app_from_env() -> FastAPI:
     Its settings come from the environment, read by :class:`chemearth.config.Settings`;
     its access log goes to ``<home>/logs/access.log`` (``CHEMEARTH_ACCESS_LOG``), and
     uvicorn's own access log is off. It warms up (:mod:`chemearth.web.warmup`, at most
-    ``CHEMEARTH_WARM_S`` seconds) before it is returned, so before the first request.
+    ``CHEMEARTH_WARM_S`` seconds) in a thread beside the first requests.
     """
     from chemearth.config import Settings, access_log_target
     from chemearth.store import open_store
@@ -37,20 +37,19 @@ def app_from_env() -> FastAPI:
         trusted_proxies=s.trusted_proxies,
     )
     app = create_app(open_store(s.store), settings)
-    if s.warm_s > 0:  # before the first request: what the first pages need
+    if s.warm_s > 0:  # what the first pages need, beside the first requests
         from chemearth.web.warmup import warm
 
-        _in_thread(lambda: warm(app, float(s.warm_s)))
+        _in_background(lambda: warm(app, float(s.warm_s)))
     app.state.jobs.start()  # takes up jobs left running by a worker that stopped
     return app
 
 
-def _in_thread(work: Callable[[], object]) -> None:
-    """Run ``work`` to its end in a thread of its own: uvicorn calls the factory inside
-    its event loop, where nothing else may run yet."""
-    t = threading.Thread(target=work, name="chemearth-warm-up")
-    t.start()
-    t.join()
+def _in_background(work: Callable[[], object]) -> None:
+    """Run ``work`` in a daemon thread of its own: the worker answers at once (a request
+    that comes before the warm-up made its answer computes it as it would anyway; both
+    fill the same caches), and a server stopped during the warm-up does not wait for it."""
+    threading.Thread(target=work, name="chemearth-warm-up", daemon=True).start()
 
 
 def serve(

@@ -1,4 +1,4 @@
-"""Warm-up at start: compute what the first pages need before the server answers.
+"""Warm-up at start: compute what the first pages need while the server begins to answer.
 
 A fresh worker knows nothing: the first visitor of the map waited for the catalogue
 snapshot, the layer list, the country outlines and the opening layer's view (15–27 s on
