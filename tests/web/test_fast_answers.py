@@ -211,3 +211,40 @@ def test_warm_up_stops_at_its_budget(secure_store: Any, boundaries: Path) -> Non
     got = warm(create_app(secure_store.store, WebSettings(boundaries=boundaries)), 0.0)
     assert got["done"] == 0
     assert got["stopped"]
+
+
+def test_the_first_part_of_the_warm_up_builds_the_opening_view_and_stops(
+    secure_store: Any, boundaries: Path
+) -> None:
+    """``part="first"`` (before ``chemearth serve`` answers) builds the opening layer's
+    view and no other; ``part="rest"`` builds the others; together they are ``"all"``."""
+    from chemearth.access.policy import Actor
+    from chemearth.web import WebSettings, create_app
+    from chemearth.web.warmup import VIEWS, _opening, _steps, warm
+
+    app = create_app(secure_store.store, WebSettings(boundaries=boundaries))
+    gw, anon = app.state.gateway, Actor.anonymous()
+
+    def built(entry: dict[str, Any]) -> bool:
+        return gw.built_view(anon, entry["dataset"], entry["element"], medium=entry["medium"],
+                             method=entry["method"], grid=entry["default_grid"],
+                             level=entry["default_level"]) is not None
+
+    first = warm(app, 60.0, "first")
+    layers = gw.layers(anon)
+    opening = _opening(layers)  # a pooled layer here: its view is not a built_view's
+    assert first["failed"] == 0
+    assert len(opening) == 1
+    assert [name for name, _step, of_first in _steps(app) if of_first][-1] == (
+        f"view {opening[0]['dataset']} {opening[0]['element']}")
+    assert first["done"] == sum(of_first for *_, of_first in _steps(app))
+    others = [x for x in layers[:VIEWS]  # the datasets' own (built_view sees those)
+              if x not in opening and not x["dataset"].startswith("pooled:")]
+    assert others
+    assert not any(built(x) for x in others)
+    rest = warm(app, 60.0, "rest")
+    assert rest["failed"] == 0
+    assert all(built(x) for x in others)
+    assert first["done"] + rest["done"] == warm(app, 60.0)["done"]
+    with pytest.raises(ValueError, match="part"):
+        warm(app, 1.0, "later")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,7 +22,8 @@ def app_from_env() -> FastAPI:
     Its settings come from the environment, read by :class:`chemearth.config.Settings`;
     its access log goes to ``<home>/logs/access.log`` (``CHEMEARTH_ACCESS_LOG``), and
     uvicorn's own access log is off. It warms up (:mod:`chemearth.web.warmup`, at most
-    ``CHEMEARTH_WARM_S`` seconds) in a thread beside the first requests.
+    ``CHEMEARTH_WARM_S`` seconds in all): what the first page needs before it is returned
+    (at most ``FIRST_BUDGET_S``), the rest in a thread beside the first requests.
     """
     from chemearth.config import Settings, access_log_target
     from chemearth.store import open_store
@@ -37,12 +39,24 @@ def app_from_env() -> FastAPI:
         trusted_proxies=s.trusted_proxies,
     )
     app = create_app(open_store(s.store), settings)
-    if s.warm_s > 0:  # what the first pages need, beside the first requests
-        from chemearth.web.warmup import warm
+    if s.warm_s > 0:  # the first page's needs before answering, the rest beside
+        from chemearth.web.warmup import FIRST_BUDGET_S, warm
 
-        _in_background(lambda: warm(app, float(s.warm_s)))
+        t0 = time.monotonic()
+        _in_thread(lambda: warm(app, min(float(s.warm_s), FIRST_BUDGET_S), "first"))
+        left = float(s.warm_s) - (time.monotonic() - t0)
+        if left > 0:
+            _in_background(lambda: warm(app, left, "rest"))
     app.state.jobs.start()  # takes up jobs left running by a worker that stopped
     return app
+
+
+def _in_thread(work: Callable[[], object]) -> None:
+    """Run ``work`` to its end in a thread of its own: uvicorn calls the factory inside
+    its event loop, where nothing else may run yet."""
+    t = threading.Thread(target=work, name="chemearth-warm-up-first")
+    t.start()
+    t.join()
 
 
 def _in_background(work: Callable[[], object]) -> None:

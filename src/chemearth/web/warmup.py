@@ -1,4 +1,5 @@
-"""Warm-up at start: compute what the first pages need while the server begins to answer.
+"""Warm-up at start: compute what the first pages need, the first page's before the server
+answers and the rest beside its first requests.
 
 A fresh worker knows nothing: the first visitor of the map waited for the catalogue
 snapshot, the layer list, the country outlines and the opening layer's view (15–27 s on
@@ -8,13 +9,16 @@ routes use, which are kept per catalogue snapshot: after a change the first requ
 each kind computes it again. In order, within a time budget
 (``CHEMEARTH_WARM_S``):
 
-1. the catalogue snapshot, the dataset list, layers, elements and per-country table
-   (catalogue page, ``/api/datasets``, ``/api/layers``), the country outlines and the
-   page templates;
-2. the view of the layer the map opens on (:data:`OPENING_ELEMENTS`, as ``static/app.js``
-   chooses it) and of the first :data:`VIEWS` layers' default grid and level;
-3. the baselines of the opening elements (their element pages; the others, and the
-   quality and atlas pages, are kept per snapshot once asked for).
+1. the first page (``part="first"``, before ``chemearth serve`` answers, at most
+   :data:`FIRST_BUDGET_S`): the catalogue snapshot, the dataset list, layers, elements and
+   per-country table (catalogue page, ``/api/datasets``, ``/api/layers``), the country
+   outlines, the page templates, and the view of the layer the map opens on (the pooled
+   layer of :data:`OPENING_ELEMENTS`, as ``static/app.js`` chooses it; without pooled
+   layers the first :data:`FIRST_VIEWS` layers listed);
+2. the rest (``part="rest"``, in a thread beside the first requests): the first
+   :data:`VIEWS` layers' default grid and level, then the baselines of the opening
+   elements (their element pages; the others, and the quality and atlas pages, are kept
+   per snapshot once asked for).
 
 Each step that fails is logged and skipped: a warm-up never stops the server.
 """
@@ -32,21 +36,30 @@ from fastapi import FastAPI
 from chemearth.access.gateway import Gateway
 from chemearth.access.policy import Actor
 
-__all__ = ["OPENING_ELEMENTS", "VIEWS", "warm"]
+__all__ = ["FIRST_BUDGET_S", "FIRST_VIEWS", "OPENING_ELEMENTS", "VIEWS", "warm"]
 
 log = logging.getLogger("chemearth.web")
 
 #: Layers (in the order of ``/api/layers``) whose default view is warmed: a part of the
 #: gateway's views, which it keeps least recently made out first
 VIEWS = 64
+#: Layers warmed before the first page when there are no pooled layers to open on
+FIRST_VIEWS = 4
+#: Longest the first page's warm-up holds back a server's first answer (seconds)
+FIRST_BUDGET_S = 5.0
 #: The elements the map opens on, first found first (``DEFAULT_ELEMENTS`` of app.js).
 OPENING_ELEMENTS = ("Pb", "Cu", "Zn", "As")
 
 
-def warm(app: FastAPI, budget_s: float) -> dict[str, Any]:
+def warm(app: FastAPI, budget_s: float, part: str = "all") -> dict[str, Any]:
     """Compute what the first pages need, for an anonymous visitor, until ``budget_s``
     seconds have passed; returns how many steps ran and failed, whether it stopped at its
     budget, and the time.
+
+    ``part``: ``"first"`` the first page's needs (catalogue, layer list, outlines,
+    templates, the layer the map opens on: what ``chemearth serve`` computes before it
+    answers), ``"rest"`` the others (more layers' views, baselines: beside the first
+    requests), ``"all"`` both.
 
     Examples
     --------
@@ -60,7 +73,13 @@ def warm(app: FastAPI, budget_s: float) -> dict[str, Any]:
     t0 = time.monotonic()
     done = failed = 0
     stopped = False
-    for name, step in _steps(app):
+    if part not in ("all", "first", "rest"):
+        raise ValueError(f"part must be all, first or rest, not {part!r}")
+    for name, step, of_first in _steps(app):
+        if part == "first" and not of_first:
+            break  # the first page's steps come first
+        if part == "rest" and of_first:
+            continue
         if time.monotonic() - t0 >= budget_s:  # later steps are made from earlier answers
             stopped = True
             break
@@ -76,28 +95,33 @@ def warm(app: FastAPI, budget_s: float) -> dict[str, Any]:
     return {"done": done, "failed": failed, "stopped": stopped, "seconds": seconds}
 
 
-def _steps(app: FastAPI) -> Iterator[tuple[str, Callable[[], object]]]:
-    """The warm-up steps, most needed first (later ones are made from earlier answers)."""
+def _steps(app: FastAPI) -> Iterator[tuple[str, Callable[[], object], bool]]:
+    """The warm-up steps, most needed first (later ones are made from earlier answers),
+    each with whether the first page needs it (those come first)."""
     from chemearth.web.routes_api import boundaries_geojson
     from chemearth.web.routes_pages import templates
 
     gw: Gateway = app.state.gateway
     anon = Actor.anonymous()
-    yield "catalogue", gw.snapshot
-    yield "datasets", lambda: gw.datasets(anon)
-    yield "layers", lambda: gw.layers(anon)
-    yield "elements", lambda: gw.elements(anon)
-    yield "countries", lambda: gw.countries(anon)
-    yield "boundaries", lambda: boundaries_geojson(app.state.settings.boundaries)
+    yield "catalogue", gw.snapshot, True
+    yield "datasets", lambda: gw.datasets(anon), True
+    yield "layers", lambda: gw.layers(anon), True
+    yield "elements", lambda: gw.elements(anon), True
+    yield "countries", lambda: gw.countries(anon), True
+    yield "boundaries", lambda: boundaries_geojson(app.state.settings.boundaries), True
     for name in ("map.html", "catalogue.html", "dataset.html", "element.html",
                  "elements.html", "quality.html"):
-        yield f"template {name}", partial(templates.get_template, name)
+        yield f"template {name}", partial(templates.get_template, name), True
     layers, primed = gw.layers(anon), set[str]()
-    for entry in _opening(layers) + layers[:VIEWS]:
-        yield f"view {entry['dataset']} {entry['element']}", partial(_view, gw, anon, entry, primed)
+    # the layer the map opens on: the pooled default, else (no pooled layers) one of the
+    # first layers listed, where the viewer's choice falls
+    first = _opening(layers) or layers[:FIRST_VIEWS]
+    for entry in first + [x for x in layers[:VIEWS] if x not in first]:
+        yield (f"view {entry['dataset']} {entry['element']}",
+               partial(_view, gw, anon, entry, primed), entry in first)
     held = {e["element"] for e in gw.elements(anon)}
     for el in (e for e in OPENING_ELEMENTS if e in held):  # ~1.5 s each on the demo store
-        yield f"baselines {el}", partial(gw.element_baselines, anon, el)
+        yield f"baselines {el}", partial(gw.element_baselines, anon, el), False
 
 
 def _view(gw: Gateway, actor: Actor, entry: dict[str, Any], primed: set[str]) -> None:
