@@ -248,3 +248,23 @@ def test_the_first_part_of_the_warm_up_builds_the_opening_view_and_stops(
     assert first["done"] + rest["done"] == warm(app, 60.0)["done"]
     with pytest.raises(ValueError, match="part"):
         warm(app, 1.0, "later")
+
+
+@pytest.mark.parametrize("written", ["{km:g}km", "{km:g} km", "{m}", "{m}m"])
+def test_a_view_built_for_a_level_is_found_however_the_level_is_written(
+    secure_store: Any, boundaries: Path, written: str
+) -> None:
+    """The warm-up builds views with levels in metres; the page asks for ``40km``: the
+    fast path finds the view either way (else every first tile went the slow way)."""
+    from chemearth.access.policy import Actor
+    from chemearth.web import WebSettings, create_app
+
+    app = create_app(secure_store.store, WebSettings(boundaries=boundaries))
+    gw, anon = app.state.gateway, Actor.anonymous()
+    x = next(x for x in gw.layers(anon) if not x["dataset"].startswith("pooled:"))
+    m = int(x["default_level"])
+    ask = {"medium": x["medium"], "method": x["method"], "grid": x["default_grid"]}
+    level = written.format(km=m / 1000, m=m)
+    assert gw.built_view(anon, x["dataset"], x["element"], level=level, **ask) is None
+    gw.layer_view(anon, x["dataset"], x["element"], level=m, **ask)
+    assert gw.built_view(anon, x["dataset"], x["element"], level=level, **ask) is not None

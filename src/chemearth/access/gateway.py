@@ -18,6 +18,7 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
@@ -242,19 +243,16 @@ class Gateway(Catalogue):
         stat: str = "median",
     ) -> LayerView | None:
         """The view :meth:`layer_view` gives for the same request when it is built
-        already (for this catalogue snapshot), else None; never reads the store.
-
-        The same sharing rules apply: a dataset ``actor`` may not see raises the same
+        already (for this catalogue snapshot), else None; never reads the store. The same
+        sharing rules apply: a dataset ``actor`` may not see raises the same
         :class:`~chemearth.errors.NotFoundError`; a pooled layer, or a request
-        :meth:`layer_view` would refuse, gives None (ask :meth:`layer_view` then).
-        """
-        if is_pooled(dataset_id) or stat not in STATISTICS or stat == "dl_max":
+        :meth:`layer_view` would refuse, gives None (ask :meth:`layer_view` then)."""
+        pol = None if is_pooled(dataset_id) else self.policy(actor, dataset_id)
+        if (pol is None or stat not in STATISTICS or stat == "dl_max"
+                or (pol.disclosure_controlled(actor) and stat in NEVER_PUBLISHED)):
             return None
-        pol = self.policy(actor, dataset_id)
-        if pol.disclosure_controlled(actor) and stat in NEVER_PUBLISHED:
-            return None
-        ask = _view_ask(pol, actor, dataset_id, element, medium, method, grid, level, stat)
-        key = self.snapshot().memo.get(ask)
+        key = self.snapshot().memo.get(
+            _view_ask(pol, actor, dataset_id, element, medium, method, grid, level, stat))
         return self._views.get(key) if key is not None else None
 
     def cached_view(self, key: tuple[Hashable, ...], make: Any) -> LayerView:
@@ -667,8 +665,10 @@ def _view_ask(
     pol: Policy, actor: Actor, dataset_id: str, element: str, medium: str | None,
     method: str | None, grid: str | None, level: int | str | None, stat: str,
 ) -> tuple[Hashable, ...]:
-    """The memo key of a layer request: the request and what ``actor`` may see of the
-    dataset (the resolved view key depends on nothing else, given the catalogue)."""
+    """The memo key of a layer request (a level in metres however written: ``40km``) and of
+    what ``actor`` may see of the dataset (the resolved view depends on nothing else)."""
+    with contextlib.suppress(GridError):  # not a level: the request fails when resolved
+        level = None if level is None else parse_level(level)
     return ("view", dataset_id, element, medium, method, grid, level, stat,
             pol.min_cell_n(actor), pol.element_visible(actor, element))
 
