@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 from tests.conftest import free_port
 from tests.web.site_media import media_file
-from tests.web.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS
+from tests.web.test_browser import ARTIFACTS, TIMEOUT_MS
 
 CHEMEARTH = str(Path(sys.executable).with_name("chemearth"))
 SAMPLE = "91"  # the Jura site the test attaches a photo to (248 m from any other site)
@@ -67,20 +67,6 @@ def media_server(secure_store: Any, data_dir: Path,
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    if not CHROMIUM.is_file():
-        pytest.skip(f"no browser: {CHROMIUM} is missing (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 def _shot(page: Any, name: str) -> None:
@@ -135,10 +121,10 @@ def _open_sample_popup(page: Any, lon: float, lat: float, sample: str) -> Any:
 @pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_a_photo_uploaded_on_the_dataset_page_shows_in_the_sample_popup(
-    chromium: Any, media_server: tuple[str, Any], secure_store: Any, tmp_path: Path
+    browser: Any, media_server: tuple[str, Any], secure_store: Any, tmp_path: Path
 ) -> None:
     base, store = media_server
-    context = chromium.new_context(viewport={"width": 1366, "height": 850}, locale="en-GB")
+    context = browser.new_context(viewport={"width": 1366, "height": 850}, locale="en-GB")
     token = str(secure_store.tokens["admin"])
     context.add_cookies([{"name": "chemearth_token", "value": token, "url": base}])
     page = context.new_page()
@@ -221,10 +207,10 @@ def test_a_photo_uploaded_on_the_dataset_page_shows_in_the_sample_popup(
 
 @pytest.mark.slow
 def test_anonymous_visitors_see_jura_photos_but_not_kola_humus(
-    chromium: Any, media_server: tuple[str, Any]
+    browser: Any, media_server: tuple[str, Any]
 ) -> None:
     base, store = media_server
-    context = chromium.new_context(viewport={"width": 1200, "height": 800}, locale="en-GB")
+    context = browser.new_context(viewport={"width": 1200, "height": 800}, locale="en-GB")
     page = context.new_page()
     errors = _watch(page)
     try:
