@@ -119,7 +119,11 @@ class SortedValues:
         return np.ascontiguousarray(np.asarray(per_position)[self.positions], dtype=np.int64)
 
     def grouped_stats(
-        self, cells: np.ndarray, n_groups: int, lookup: np.ndarray | None = None
+        self,
+        cells: np.ndarray,
+        n_groups: int,
+        lookup: np.ndarray | None = None,
+        finer: dict[str, np.ndarray] | None = None,
     ) -> dict[str, np.ndarray]:
         """The statistics of :data:`STATISTICS` for every group holding values.
 
@@ -133,27 +137,61 @@ class SortedValues:
         lookup : ndarray of int64, optional
             The group of each index of ``cells``: e.g. the parent cell of each cell of a
             finer level, so that ``cells`` is computed once for all levels.
+        finer : dict of ndarray, optional
+            This method's result for the groups of ``cells`` themselves (the finer
+            level, without ``lookup``); with ``lookup``, the counts and log moments are
+            then merged from it and only the values are regrouped
+            (:func:`chemearth.grid.kernels.nested_statistics`).
 
         Returns
         -------
         dict of ndarray
-            ``"group"`` (ascending indexes of the groups holding values) and one array
-            per name of :data:`STATISTICS`, aligned with it.
-        """
-        from chemearth.grid.kernels import cell_statistics
+            ``"group"`` (ascending indexes of the groups holding values), one array per
+            name of :data:`STATISTICS`, aligned with it, and ``"log_moments"`` (count,
+            mean and squared deviations of the log10 values, for ``finer``).
 
-        table = _NO_LOOKUP if lookup is None else np.ascontiguousarray(lookup, dtype=np.int64)
-        groups, counts, stats = cell_statistics(
-            self.values,
-            self.censored,
-            self.logs,
-            np.ascontiguousarray(cells, dtype=np.int64),
-            table,
-            int(n_groups),
-            _QUANTILES,
-            _MEDIAN_AT,
-        )
-        out: dict[str, np.ndarray] = {"group": groups, "n": counts[0], "n_censored": counts[1]}
+        Examples
+        --------
+        >>> import numpy as np
+        >>> sv = SortedValues(np.array([1.0, 2.0, 4.0, 8.0]), np.zeros(4, bool))
+        >>> cells = sv.take(np.array([0, 1, 0, 1]))
+        >>> fine = sv.grouped_stats(cells, 2)
+        >>> parent = np.array([0, 0])
+        >>> a = sv.grouped_stats(cells, 1, parent, finer=fine)
+        >>> b = sv.grouped_stats(cells, 1, parent)
+        >>> a["median"].tolist(), bool(np.isclose(a["log10_sd"], b["log10_sd"]).all())
+        ([3.0], True)
+        """
+        from chemearth.grid.kernels import cell_statistics, nested_statistics
+
+        cells = np.ascontiguousarray(cells, dtype=np.int64)
+        if finer is not None and lookup is not None:
+            groups, counts, stats, moments = nested_statistics(
+                self.values,
+                cells,
+                np.ascontiguousarray(lookup, dtype=np.int64),
+                int(n_groups),
+                _QUANTILES,
+                _MEDIAN_AT,
+                finer["group"],
+                np.stack([finer["n"], finer["n_censored"]]),
+                np.ascontiguousarray(finer["dl_max"]),
+                finer["log_moments"],
+            )
+        else:
+            table = _NO_LOOKUP if lookup is None else np.ascontiguousarray(lookup, dtype=np.int64)
+            groups, counts, stats, moments = cell_statistics(
+                self.values,
+                self.censored,
+                self.logs,
+                cells,
+                table,
+                int(n_groups),
+                _QUANTILES,
+                _MEDIAN_AT,
+            )
+        out: dict[str, np.ndarray] = {
+            "group": groups, "n": counts[0], "n_censored": counts[1], "log_moments": moments}
         for row, name in enumerate(STATISTICS[2:]):
             out[name] = stats[row]
         return out

@@ -171,16 +171,22 @@ def cell_tables(
         rows, values, censored = rows[keep], values[keep], censored[keep]
         codes = medium_code[rows]
         out: list[pa.Table] = []
+        if not per_level:
+            return None
         for m in np.flatnonzero(np.bincount(codes, minlength=len(medium_names))):
             sel = codes == m if len(medium_names) > 1 else slice(None)
             ranked = SortedValues(values[sel], censored[sel], rows[sel])
             fine_cells = ranked.take(fine)  # the finest level's cell of each value, in order
+            # the finest level first: the levels it nests in merge its counts and moments
+            finest_stats = ranked.grouped_stats(fine_cells, len(per_level[finest].keys))
             for i, cells in enumerate(per_level):
-                if not cells.nested:  # the finest level does not nest in it: its own index
+                if i == finest:
+                    stats = finest_stats
+                elif not cells.nested:  # the finest level does not nest in it: its own index
                     stats = ranked.grouped_stats(ranked.take(cells.index), len(cells.keys))
                 else:
-                    lookup = None if i == finest else cells.index
-                    stats = ranked.grouped_stats(fine_cells, len(cells.keys), lookup)
+                    stats = ranked.grouped_stats(fine_cells, len(cells.keys), cells.index,
+                                                 finer=finest_stats)
                 out.append(_table(g.name, levels[i], stats, cells, str(medium_names[m]), col))
         return pa.concat_tables(out) if out else None
 
