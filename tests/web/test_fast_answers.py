@@ -15,6 +15,7 @@ asked and the catalogue as it is now.
 from __future__ import annotations
 
 import json
+import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -248,6 +249,33 @@ def test_the_first_part_of_the_warm_up_builds_the_opening_view_and_stops(
     assert first["done"] + rest["done"] == warm(app, 60.0)["done"]
     with pytest.raises(ValueError, match="part"):
         warm(app, 1.0, "later")
+
+
+def test_the_rest_of_the_warm_up_waits_for_visitors(secure_store: Any,
+                                                   boundaries: Path) -> None:
+    """While a request is in flight (counted by the outermost middleware) the rest of the
+    warm-up takes no step: it waits for the worker to be idle, up to its budget."""
+    from fastapi.testclient import TestClient
+
+    from chemearth.web import WebSettings, create_app
+    from chemearth.web.warmup import IDLE_S, warm
+
+    app = create_app(secure_store.store, WebSettings(boundaries=boundaries))
+    activity = app.state.activity
+    with TestClient(app) as client:
+        assert client.get("/api").status_code == 200
+    assert activity.idle_for() < IDLE_S  # the request was counted
+    assert warm(app, 60.0, "first")["failed"] == 0
+    activity.begin()  # a visitor's request, in flight
+    t0 = time.monotonic()
+    held = warm(app, 1.5, "rest")
+    assert held["done"] == 0
+    assert held["stopped"]
+    assert time.monotonic() - t0 >= 1.5
+    activity.end()
+    rest = warm(app, 60.0, "rest")
+    assert rest["done"] > 0
+    assert rest["failed"] == 0
 
 
 @pytest.mark.parametrize("written", ["{km:g}km", "{km:g} km", "{m}", "{m}m"])

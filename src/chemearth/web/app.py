@@ -176,6 +176,7 @@ def create_app(store: Store, settings: WebSettings | None = None) -> FastAPI:
     from chemearth.web.auditing import AuditUploads
     from chemearth.web.caching import TileCache
     from chemearth.web.deps import carries_token
+    from chemearth.web.warmup import Activity, TrackActivity
 
     settings = settings or WebSettings()
     gateway = Gateway(store, k=settings.k, max_rows=settings.max_rows)
@@ -199,6 +200,7 @@ def create_app(store: Store, settings: WebSettings | None = None) -> FastAPI:
     app.state.auth_guard = FailedAttempts(settings.auth_failures, settings.auth_window_s)
     app.state.audit = AuditLog(store)
     app.state.jobs = JobWorker(store, settings.boundaries)  # started by the first upload
+    app.state.activity = Activity()  # the warm-up steps aside for visitors (web.warmup)
 
     # the last added is the outermost: Hygiene marks every answer, cached tiles included
     app.add_middleware(BoundedTime, timeout_s=settings.timeout_s)
@@ -211,6 +213,7 @@ def create_app(store: Store, settings: WebSettings | None = None) -> FastAPI:
 
         app.add_middleware(AccessLog, handler=access_handler(settings.access_log),
                            trusted_proxies=settings.trusted_proxies)
+    app.add_middleware(TrackActivity, activity=app.state.activity)
 
     _errors(app)
     app.include_router(routes_tiles.router)

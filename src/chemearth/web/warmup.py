@@ -18,7 +18,9 @@ each kind computes it again. In order, within a time budget
 2. the rest (``part="rest"``, in a thread beside the first requests): the first
    :data:`VIEWS` layers' default grid and level, then the baselines of the opening
    elements (their element pages; the others, and the quality and atlas pages, are kept
-   per snapshot once asked for).
+   per snapshot once asked for). Each of its steps waits until the worker has answered
+   everything it was asked and been idle :data:`IDLE_S` (:class:`Activity`), so the first
+   page's requests never share the worker with it.
 
 Each step that fails is logged and skipped: a warm-up never stops the server.
 """
@@ -26,17 +28,28 @@ Each step that fails is logged and skipped: a warm-up never stops the server.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator
 from functools import partial
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from chemearth.access.gateway import Gateway
 from chemearth.access.policy import Actor
 
-__all__ = ["FIRST_BUDGET_S", "FIRST_VIEWS", "OPENING_ELEMENTS", "VIEWS", "warm"]
+__all__ = [
+    "FIRST_BUDGET_S",
+    "FIRST_VIEWS",
+    "IDLE_S",
+    "OPENING_ELEMENTS",
+    "VIEWS",
+    "Activity",
+    "TrackActivity",
+    "warm",
+]
 
 log = logging.getLogger("chemearth.web")
 
@@ -49,6 +62,67 @@ FIRST_VIEWS = 4
 FIRST_BUDGET_S = 5.0
 #: The elements the map opens on, first found first (``DEFAULT_ELEMENTS`` of app.js).
 OPENING_ELEMENTS = ("Pb", "Cu", "Zn", "As")
+#: How long a worker must have been idle before each step of the rest of the warm-up
+IDLE_S = 1.0
+
+
+class Activity:
+    """Requests in flight in this worker and when the last one ended (or the worker was
+    made), for the warm-up to step aside for visitors.
+
+    Examples
+    --------
+    >>> a = Activity(); a.begin(); a.idle_for()
+    0.0
+    >>> a.end(); a.idle_for() < 1.0
+    True
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._in_flight = 0
+        self._last = time.monotonic()
+
+    def begin(self) -> None:
+        with self._lock:
+            self._in_flight += 1
+
+    def end(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
+            self._last = time.monotonic()
+
+    def idle_for(self) -> float:
+        """Seconds since the last request ended; 0 while one is in flight."""
+        with self._lock:
+            return 0.0 if self._in_flight else time.monotonic() - self._last
+
+    def wait_idle(self, seconds: float, until: float) -> bool:
+        """Wait until idle for ``seconds`` or the monotonic time ``until``; whether idle."""
+        while (idle := self.idle_for()) < seconds:
+            left = until - time.monotonic()
+            if left <= 0:
+                return False
+            time.sleep(min(seconds - idle, left, 0.25))
+        return True
+
+
+class TrackActivity:
+    """ASGI middleware counting this worker's HTTP requests into an :class:`Activity`."""
+
+    def __init__(self, app: ASGIApp, activity: Activity) -> None:
+        self.app = app
+        self.activity = activity
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        self.activity.begin()
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.activity.end()
 
 
 def warm(app: FastAPI, budget_s: float, part: str = "all") -> dict[str, Any]:
@@ -75,11 +149,14 @@ def warm(app: FastAPI, budget_s: float, part: str = "all") -> dict[str, Any]:
     stopped = False
     if part not in ("all", "first", "rest"):
         raise ValueError(f"part must be all, first or rest, not {part!r}")
+    activity: Activity | None = getattr(app.state, "activity", None)
     for name, step, of_first in _steps(app):
         if part == "first" and not of_first:
             break  # the first page's steps come first
         if part == "rest" and of_first:
             continue
+        if not of_first and activity is not None:  # visitors first
+            activity.wait_idle(IDLE_S, t0 + budget_s)
         if time.monotonic() - t0 >= budget_s:  # later steps are made from earlier answers
             stopped = True
             break
