@@ -467,6 +467,7 @@ def test_ppw_adjusts_pairs() -> None:
     assert r.difference[1] == 0.0
     z, d = bf_ppw([5, 2, 1], [True, True, False], [3, 4, 7], [False, True, False])
     np.testing.assert_allclose(r.difference, d, atol=1e-14)
+    assert r.z == pytest.approx(z)
     unadjusted = paired_prentice_wilcoxon([5, 2, 1], [True, True, False], [3, 4, 7],
                                           [False, True, False], adjust_pairs=False)
     assert unadjusted.difference[0] != 0.0
