@@ -36,9 +36,9 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
 from chemearth.errors import StatisticsError
+from chemearth.stats.multiple_testing import benjamini_hochberg
 from chemearth.stats.trends import (
     ats_slope,
-    benjamini_hochberg,
     censored_kendall,
     censored_sign_test,
     pair_signs,

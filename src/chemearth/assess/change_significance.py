@@ -46,8 +46,8 @@ from chemearth.assess.change import ChangeError
 from chemearth.assess.pairing import DEFAULT_MAX_DISTANCE_M, pair_frames
 from chemearth.grid.geometry import INVALID_KEY, get_grid
 from chemearth.grid.levels import parse_level
+from chemearth.stats.multiple_testing import benjamini_hochberg
 from chemearth.stats.trends import (
-    benjamini_hochberg,
     censored_sign_test,
     pair_signs,
     paired_prentice_wilcoxon,

@@ -13,7 +13,8 @@ the interval it stands for.
 - :func:`paired_prentice_wilcoxon` — the paired Prentice–Wilcoxon (PPW) test of two
   campaigns sampled at the same sites (O'Brien & Fleming 1987; Helsel 2012 sec. 9.3).
 - :func:`censored_sign_test` — the sign test of paired censored data (Helsel 2012 sec. 9.1).
-- :func:`benjamini_hochberg` — false-discovery-rate adjusted p-values.
+
+False-discovery-rate control over many such tests: :mod:`chemearth.stats.multiple_testing`.
 
 Scoring pairs
 -------------
@@ -41,9 +42,6 @@ ed. Wiley. Chapters 9 and 12.
 
 O'Brien, P.C. & Fleming, T.R. (1987). A paired Prentice–Wilcoxon test for censored paired
 data. *Biometrics* 43(1), 169–180.
-
-Benjamini, Y. & Hochberg, Y. (1995). Controlling the false discovery rate. *JRSS B* 57(1),
-289–300.
 
 Examples
 --------
@@ -74,7 +72,6 @@ __all__ = [
     "PPWResult",
     "SignTestResult",
     "ats_slope",
-    "benjamini_hochberg",
     "censored_kendall",
     "censored_sign_test",
     "pair_signs",
@@ -140,17 +137,19 @@ def _columns(*pairs: tuple[str, ArrayLike, ArrayLike | None]) -> list[tuple[Floa
     return [(v[keep], c[keep]) for v, c in cols]
 
 
-def _compare(v: FloatArray, c: BoolArray, rows: slice) -> NDArray[np.int8]:
-    """Interval comparison ``sign(z_i − z_j)`` of the rows ``rows`` with every ``j``.
-
-    +1 where ``z_i`` is determined to be larger, −1 where determined smaller, 0 where tied
-    or undetermined (a detect below the other's DL, or both censored).
-    """
-    vi, ci = v[rows, None], c[rows, None]
-    vj, cj = v[None, :], c[None, :]
+def _order(vi: NDArray[Any], ci: NDArray[Any], vj: NDArray[Any],
+           cj: NDArray[Any]) -> NDArray[np.int8]:
+    """Interval comparison ``sign(z_i − z_j)`` (broadcast): +1 where ``z_i`` is known to be
+    larger, −1 known smaller, 0 tied or undetermined (a detect below the other's DL, or
+    both censored)."""
     gt = ~ci & np.where(cj, vi >= vj, vi > vj)
     lt = ~cj & np.where(ci, vj >= vi, vj > vi)
     return gt.astype(np.int8) - lt.astype(np.int8)
+
+
+def _compare(v: FloatArray, c: BoolArray, rows: slice) -> NDArray[np.int8]:
+    """:func:`_order` of the rows ``rows`` with every observation."""
+    return _order(v[rows, None], c[rows, None], v[None, :], c[None, :])
 
 
 def _chunks(n: int) -> list[slice]:
@@ -623,14 +622,7 @@ def pair_signs(before: ArrayLike, before_censored: ArrayLike | None, after: Arra
     """
     (b, bc), (a, ac) = _columns(("before", before, before_censored),
                                 ("after", after, after_censored))
-    sign: NDArray[np.int8] = _compare_pairs(a, ac, b, bc)
-    return sign
-
-
-def _compare_pairs(a: FloatArray, ac: BoolArray, b: FloatArray, bc: BoolArray) -> NDArray[np.int8]:
-    gt = ~ac & np.where(bc, a >= b, a > b)
-    lt = ~bc & np.where(ac, b >= a, b > a)
-    return gt.astype(np.int8) - lt.astype(np.int8)
+    return _order(a, ac, b, bc)
 
 
 @dataclass(frozen=True, eq=False)
@@ -680,40 +672,8 @@ def censored_sign_test(
     """
     (b, bc), (a, ac) = _columns(("before", before, before_censored),
                                 ("after", after, after_censored))
-    sign = _compare_pairs(a, ac, b, bc)
+    sign = _order(a, ac, b, bc)
     up, down = int((sign > 0).sum()), int((sign < 0).sum())
     p = float(stats.binomtest(up, up + down, 0.5).pvalue) if up + down else 1.0
     return SignTestResult(n=int(b.size), n_increase=up, n_decrease=down,
                           n_tied=int(b.size - up - down), p_value=p)
-
-
-def benjamini_hochberg(p_values: ArrayLike) -> FloatArray:
-    """Benjamini–Hochberg (1995) adjusted p-values (q-values); NaN stays NaN.
-
-    ``q_(i) = min_{k >= i} min(1, m p_(k) / k)`` over the ``m`` non-missing p-values
-    sorted ascending; a test is a discovery at false-discovery rate ``α`` when its
-    ``q <= α``.
-
-    Examples
-    --------
-    >>> benjamini_hochberg([0.01, 0.04, 0.03, float("nan"), 0.5]).round(4).tolist()
-    [0.04, 0.0533, 0.0533, nan, 0.5]
-    """
-    p = np.asarray(p_values, dtype=np.float64)
-    if p.ndim != 1:
-        raise StatisticsError("benjamini_hochberg: expected a 1-D array of p-values")
-    ok = ~np.isnan(p)
-    if ((p[ok] < 0) | (p[ok] > 1)).any():
-        raise StatisticsError("benjamini_hochberg: p-values must lie in [0, 1]")
-    out = np.full(p.shape, np.nan)
-    m = int(ok.sum())
-    if m == 0:
-        return out
-    pv = p[ok]
-    order = np.argsort(pv, kind="stable")
-    ranked = pv[order] * m / np.arange(1, m + 1)
-    q = np.minimum(np.minimum.accumulate(ranked[::-1])[::-1], 1.0)
-    back = np.empty(m)
-    back[order] = q
-    out[ok] = back
-    return out
