@@ -362,6 +362,20 @@ def test_ats_without_censoring_is_theil_sen(data_dir: Path, file: str, xcol: str
     assert (r.tau, r.p_value) == pytest.approx((k.statistic, k.pvalue), rel=1e-9)
 
 
+@pytest.mark.parametrize(("scale", "tilt"), [(1.0, 0.0), (3.0, 0.0), (0.5, 0.2), (2.0, -1.5)])
+def test_ats_is_equivariant(arsenic: pd.DataFrame, scale: float, tilt: float) -> None:
+    """``y -> scale·y + tilt·x`` (DLs alike) gives ``slope -> scale·slope + tilt``, and
+    Kendall's S of ``y`` is unchanged by any increasing transform (here the log)."""
+    y, c = _arr(arsenic, "As", "AsCen")
+    x = np.random.default_rng(8).permutation(len(y)).astype(float)
+    base = ats_slope(x, y, c)
+    moved = ats_slope(x, scale * y + tilt * x, c)
+    assert moved.slope == pytest.approx(scale * base.slope + tilt, rel=1e-9, abs=1e-12)
+    if tilt == 0:
+        assert moved.intercept == pytest.approx(scale * base.intercept, rel=1e-9)
+    assert censored_kendall(x, np.log(y), y_censored=c).s == base.kendall.s
+
+
 def test_ats_refuses_what_it_cannot_estimate() -> None:
     with pytest.raises(StatisticsError, match="no pair"):
         ats_slope([1, 1, 1], [1, 2, 3])
