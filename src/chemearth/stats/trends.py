@@ -211,8 +211,8 @@ def censored_kendall(
     says (+1, −1, or 0 for tied or undetermined); ``S = Σ_{i<j} a_ij b_ij``.
 
     Variance: the exact permutation variance of S under independence of ``x`` and
-    ``(y, censoring)`` (Daniels 1944; the form Brown, Hollander & Korwar 1974 use for
-    censored data)::
+    ``(y, censoring)`` (Daniels 1944; cf. Brown, Hollander & Korwar 1974 for censored
+    data), checked in the tests by enumerating every permutation::
 
         var(S) = [ A2·B2 / (2n(n−1)) + (A3 − A2)(B3 − B2) / (n(n−1)(n−2)) ]
 
