@@ -1,4 +1,5 @@
 """Assessment: screening against soil-quality standards (:mod:`~chemearth.assess.screening`),
-change between campaigns (:mod:`~chemearth.assess.change`), anomalies
+change between campaigns (:mod:`~chemearth.assess.change`) and its per-cell
+significance for re-sampled sites (:mod:`~chemearth.assess.change_significance`), anomalies
 (:mod:`~chemearth.assess.anomalies`) and geochemical blocks (:mod:`~chemearth.assess.blocks`).
 """

@@ -1,4 +1,6 @@
 """Statistics: summaries (:mod:`~chemearth.stats.summary`), censored-data estimators
-(:mod:`~chemearth.stats.censored`), map classes (:mod:`~chemearth.stats.classes`) and
+(:mod:`~chemearth.stats.censored`), trend and paired-change tests of censored data
+(:mod:`~chemearth.stats.trends`), false-discovery-rate control
+(:mod:`~chemearth.stats.multiple_testing`), map classes (:mod:`~chemearth.stats.classes`) and
 baselines with thresholds for any region (:mod:`~chemearth.stats.baselines`).
 """
