@@ -1,4 +1,6 @@
 """Assessment: screening against soil-quality standards (:mod:`~chemearth.assess.screening`),
 change between campaigns (:mod:`~chemearth.assess.change`), anomalies
-(:mod:`~chemearth.assess.anomalies`) and geochemical blocks (:mod:`~chemearth.assess.blocks`).
+(:mod:`~chemearth.assess.anomalies`), geochemical blocks (:mod:`~chemearth.assess.blocks`), and
+probabilistic screening (:mod:`~chemearth.assess.probabilistic`, checked on held-out samples by
+:mod:`~chemearth.assess.calibration`).
 """

@@ -5,7 +5,7 @@ A bare kriged value above or below a limit hides how sure the map is. This modul
 for every target, ``P(true concentration > limit)`` and puts it in one of three bands a
 regulator can act on: **probably above** (``P >= p_hi``, default 0.9), **probably below**
 (``P <= p_lo``, default 0.1) and **uncertain** in between; and it checks on held-out samples
-that those probabilities are honest (:func:`calibration`).
+that those probabilities are honest (:func:`chemearth.assess.calibration.calibration`).
 
 The predictive distribution
     ``ln z`` is kriged by :class:`chemearth.interp.kriging.Interpolator` with ``log=True``.
@@ -43,7 +43,7 @@ The error model (what is screened, and where the QC precision enters)
     * ``quantity="measured"`` screens what one new analysis of a new sample at the target
       would report: ``s^2`` of ``"true"`` plus ``tau^2`` (away from samples this is
       ``sigma^2 + max(0, tau^2 - c0)``). It is what held-out samples can test, so
-      :func:`calibration` uses it by default.
+      :func:`chemearth.assess.calibration.calibration` uses it by default.
 
     So a poorer precision *narrows* the uncertain band of ``"true"`` away from samples
     (more of the nugget is error, less is soil variation) and *widens* it on the samples
@@ -80,19 +80,17 @@ measurement error). Wiley.
 
 from __future__ import annotations
 
-import itertools
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
-from scipy.stats import binomtest, norm
+from scipy.stats import norm
 
 from chemearth.errors import ChemearthError
-from chemearth.interp.kriging import NEIGHBOURS, Interpolator, Kriged
+from chemearth.interp.kriging import Interpolator, Kriged
 from chemearth.interp.variogram import Variogram
 from chemearth.qc.precision import precision as duplicate_precision
 from chemearth.reference.standards import Standard, get_standard
@@ -105,12 +103,13 @@ __all__ = [
     "BANDS",
     "P_HI",
     "P_LO",
-    "Calibration",
     "MeasurementPrecision",
     "ProbabilisticError",
     "ProbabilisticScreening",
+    "Quantity",
     "bands_of",
-    "calibration",
+    "check_probabilities",
+    "check_quantity",
     "exceedance_probability",
     "limits_for",
     "screen_cells",
@@ -217,7 +216,8 @@ def exceedance_probability(ln_mean: ArrayLike, ln_sd: ArrayLike, limit: ArrayLik
     return out
 
 
-def _check_p(p_lo: float, p_hi: float) -> None:
+def check_probabilities(p_lo: float, p_hi: float) -> None:
+    """Raise :class:`ProbabilisticError` unless ``0 < p_lo < p_hi < 1``."""
     if not 0.0 < p_lo < p_hi < 1.0:
         raise ProbabilisticError(f"need 0 < p_lo < p_hi < 1, got p_lo={p_lo}, p_hi={p_hi}")
 
@@ -232,7 +232,7 @@ def bands_of(probability: ArrayLike, p_lo: float = P_LO, p_hi: float = P_HI
     >>> list(bands_of([0.95, 0.9, 0.5, 0.1, float("nan")]))
     ['probably above', 'probably above', 'uncertain', 'probably below', nan]
     """
-    _check_p(p_lo, p_hi)
+    check_probabilities(p_lo, p_hi)
     p = np.asarray(probability, dtype=np.float64)
     code = np.where(p >= p_hi, 0, np.where(p <= p_lo, 2, 1))
     code = np.where(np.isfinite(p), code, -1)
@@ -347,7 +347,8 @@ def _screening(frame: pd.DataFrame, ln_mean: Floats, ln_sd: Floats, lim: Floats,
     return ProbabilisticScreening(frame, p_lo, p_hi, quantity, model)
 
 
-def _quantity(q: str) -> None:
+def check_quantity(q: str) -> None:
+    """Raise :class:`ProbabilisticError` unless ``q`` is "true" or "measured"."""
     if q not in ("true", "measured"):
         raise ProbabilisticError(f"quantity must be 'true' or 'measured', got {q!r}")
 
@@ -407,8 +408,8 @@ def screen_points(
     ProbabilisticError
         For IDW or ``log=False``, bad thresholds or limits.
     """
-    _check_p(p_lo, p_hi)
-    _quantity(quantity)
+    check_probabilities(p_lo, p_hi)
+    check_quantity(quantity)
     if interpolator.method != "kriging" or not interpolator.log:
         raise ProbabilisticError("probabilistic screening needs lognormal kriging "
                                  "(method='kriging', log=True)")
@@ -451,8 +452,8 @@ def screen_cells(
     :meth:`~chemearth.interp.surfaces.Interpolation.cells`. The frame's ``key`` is the
     ``cell_key``, with ``cell_id``, ``longitude`` and ``latitude`` for maps.
     """
-    _check_p(p_lo, p_hi)
-    _quantity(quantity)
+    check_probabilities(p_lo, p_hi)
+    check_quantity(quantity)
     ip = interpolation.interpolator
     if ip.method != "kriging" or not ip.log:
         raise ProbabilisticError("probabilistic screening needs lognormal kriging "
@@ -504,7 +505,7 @@ def screen_samples(
     is the one of the detection limit, an upper bound, and its band "probably below" when
     that bound is at most ``p_lo``, else "uncertain" (never "probably above").
     """
-    _check_p(p_lo, p_hi)
+    check_probabilities(p_lo, p_hi)
     v = np.asarray(values, dtype=np.float64).ravel()
     cen = (np.zeros(v.size, bool) if censored is None
            else np.broadcast_to(np.asarray(censored, dtype=bool), v.shape))
@@ -521,203 +522,3 @@ def screen_samples(
     band[cen & (band == BANDS[0]).to_numpy()] = BANDS[1]
     s.frame["band"] = band
     return s
-
-
-# --------------------------------------------------------------------- calibration
-
-
-@dataclass
-class Calibration:
-    """Predicted probabilities against exceedances observed at held-out samples.
-
-    Attributes
-    ----------
-    table : pandas.DataFrame
-        One row per bin: ``bin``, ``p_from``, ``p_to``, ``n``, ``exceeding``,
-        ``mean_probability``, ``observed_fraction``, ``ci_low``, ``ci_high`` (binomial
-        interval at ``confidence``), ``calibrated`` (the mean probability within the
-        interval) and ``promise`` (bands: "probably above" has ``ci_high >= p_hi``,
-        "probably below" ``ci_low <= p_lo``, "uncertain" overlaps ``[p_lo, p_hi]``; deciles:
-        as ``calibrated``).
-    predictions : pandas.DataFrame
-        Per held-out sample: ``fold``, ``easting``, ``northing``, ``value``, ``censored``,
-        ``limit``, ``probability``, ``band``, ``exceeds`` (1, 0, or NaN when a detection
-        limit above the limit leaves it unknown).
-    folds, confidence, method, quantity, p_lo, p_hi :
-        How it was done.
-    """
-
-    table: pd.DataFrame
-    predictions: pd.DataFrame
-    folds: int
-    confidence: float
-    method: str
-    quantity: str
-    p_lo: float
-    p_hi: float
-
-    @property
-    def passed(self) -> bool:
-        """Every populated bin keeps its promise."""
-        t = self.table[self.table["n"] > 0]
-        return bool(t["promise"].all())
-
-    @property
-    def calibrated(self) -> bool:
-        """Every populated bin's mean probability is within its interval."""
-        t = self.table[self.table["n"] > 0]
-        return bool(t["calibrated"].all())
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (the table only)."""
-        return {"folds": self.folds, "confidence": self.confidence, "method": self.method,
-                "quantity": self.quantity, "p_lo": self.p_lo, "p_hi": self.p_hi,
-                "passed": self.passed, "calibrated": self.calibrated,
-                "bins": self.table.to_dict("records")}
-
-
-def _interval(k: int, n: int, confidence: float, method: str) -> tuple[float, float]:
-    if n == 0:
-        return math.nan, math.nan
-    ci = binomtest(k, n).proportion_ci(confidence_level=confidence, method=method)
-    return float(ci.low), float(ci.high)
-
-
-def _bin_table(p: Floats, obs: Floats, bins: str | int | Sequence[float], p_lo: float,
-               p_hi: float, confidence: float, method: str) -> pd.DataFrame:
-    if isinstance(bins, str):
-        if bins != "bands":
-            raise ProbabilisticError(f"bins must be 'bands', a count or edges, got {bins!r}")
-        names = list(BANDS)
-        band = np.asarray(bands_of(p, p_lo, p_hi).codes)
-        rng = [(p_hi, 1.0), (p_lo, p_hi), (0.0, p_lo)]
-    else:
-        edges = (np.linspace(0.0, 1.0, bins + 1) if isinstance(bins, int)
-                 else np.asarray(bins, dtype=np.float64))
-        if edges.size < 2 or np.any(np.diff(edges) <= 0):
-            raise ProbabilisticError("bin edges must increase")
-        band = np.clip(np.searchsorted(edges, p, side="right") - 1, 0, edges.size - 2)
-        rng = list(itertools.pairwise(edges.tolist()))
-        names = [f"{a:g}-{b:g}" for a, b in rng]
-    rows = []
-    for j, name in enumerate(names):
-        sel = band == j
-        n, k = int(sel.sum()), int(obs[sel].sum())
-        lo, hi = _interval(k, n, confidence, method)
-        mp = float(p[sel].mean()) if n else math.nan
-        cal = bool(n and lo <= mp <= hi)
-        if isinstance(bins, str):
-            promise = [n and hi >= p_hi, n and hi >= p_lo and lo <= p_hi,
-                       n and lo <= p_lo][j]
-        else:
-            promise = cal
-        rows.append({"bin": name, "p_from": rng[j][0], "p_to": rng[j][1], "n": n,
-                     "exceeding": k, "mean_probability": mp,
-                     "observed_fraction": k / n if n else math.nan, "ci_low": lo,
-                     "ci_high": hi, "calibrated": cal, "promise": bool(promise)})
-    return pd.DataFrame(rows)
-
-
-def calibration(
-    easting: ArrayLike,
-    northing: ArrayLike,
-    values: ArrayLike,
-    *,
-    censored: ArrayLike | None = None,
-    limit: float | ArrayLike | None = None,
-    standard: Standard | str | None = None,
-    element: str | None = None,
-    level: str = "screening",
-    land_use: str | None = None,
-    ph: float | ArrayLike | None = None,
-    precision: MeasurementPrecision | float | None = None,
-    quantity: Quantity = "measured",
-    folds: int = 5,
-    seed: int = 0,
-    variogram: Variogram | None = None,
-    model: str = "auto",
-    neighbours: int = NEIGHBOURS,
-    censored_factor: float = 0.5,
-    bins: str | int | Sequence[float] = "bands",
-    p_lo: float = P_LO,
-    p_hi: float = P_HI,
-    confidence: float = 0.95,
-    method: str = "wilson",
-) -> Calibration:
-    """Check the probabilities on held-out samples: k random folds; each fold's samples
-    are predicted by kriging the others (the variogram refitted to them unless given),
-    and the exceedances observed among the targets of each probability bin are compared
-    with the bin's mean probability.
-
-    The held-out values are measurements, so ``quantity="measured"`` is what they test.
-    Censored values enter the kriging at ``censored_factor`` x DL; held out, one counts as
-    not exceeding when its DL is at most the limit and is left out otherwise (never as a
-    measured value).
-
-    Parameters
-    ----------
-    easting, northing, values : array_like
-        Samples (projected CRS, metres; values with censored ones at their DL).
-    censored : array_like of bool, optional
-        Which values are below their detection limit.
-    limit, standard, element, level, land_use, ph
-        Limits per sample (:func:`limits_for`; ``ph`` per sample for pH bands).
-    precision, quantity
-        As :func:`screen_points`.
-    folds, seed : int
-        Random folds of near-equal size.
-    variogram, model, neighbours
-        The kriging (:class:`~chemearth.interp.kriging.Interpolator`).
-    bins : "bands", int or sequence
-        The three bands, or equal-width bins of P (e.g. 10), or bin edges.
-    confidence : float
-        Level of the binomial intervals.
-    method : {"wilson", "exact", "wilsoncc"}
-        Interval (``"exact"``: Clopper-Pearson), as :meth:`scipy.stats.binomtest`.
-
-    Examples
-    --------
-    >>> rng = np.random.default_rng(3)
-    >>> x, y = rng.uniform(0, 1000, (2, 120))
-    >>> z = np.exp(np.sin(x / 300) + np.cos(y / 250) + rng.normal(0, 0.2, 120))
-    >>> cal = calibration(x, y, z, limit=float(np.median(z)), folds=4,
-    ...                   variogram=Variogram("exponential", 0.04, 0.6, 300.0))
-    >>> cal.table["n"].sum(), cal.passed
-    (np.int64(120), True)
-    """
-    _check_p(p_lo, p_hi)
-    _quantity(quantity)
-    if method not in ("wilson", "exact", "wilsoncc"):
-        raise ProbabilisticError(f"unknown interval method {method!r}")
-    x, y, v = (np.asarray(a, dtype=np.float64).ravel() for a in (easting, northing, values))
-    if not x.shape == y.shape == v.shape:
-        raise ProbabilisticError("easting, northing and values differ in length")
-    cen = (np.zeros(v.size, bool) if censored is None
-           else np.broadcast_to(np.asarray(censored, dtype=bool), v.shape).copy())
-    lim = limits_for(v.size, limit, standard=standard, element=element, level=level,
-                     land_use=land_use, ph=ph)
-    ok = np.isfinite(x) & np.isfinite(y) & np.isfinite(v) & (v > 0) & np.isfinite(lim)
-    x, y, v, cen, lim = x[ok], y[ok], v[ok], cen[ok], lim[ok]
-    f = int(folds)
-    if not 2 <= f <= v.size:
-        raise ProbabilisticError(f"folds must be 2 to {v.size}, got {folds}")
-    kriged = np.where(cen, v * censored_factor, v)
-    fold = np.empty(v.size, dtype=np.int64)
-    fold[np.random.default_rng(seed).permutation(v.size)] = np.arange(v.size) % f
-    p = np.full(v.size, np.nan)
-    band: NDArray[Any] = np.empty(v.size, dtype=object)
-    for j in range(f):
-        test, train = fold == j, fold != j
-        ip = Interpolator(x[train], y[train], kriged[train], log=True, variogram=variogram,
-                          model=model, neighbours=neighbours, workers=1)
-        s = screen_points(ip, x[test], y[test], limit=lim[test], precision=precision,
-                          quantity=quantity, p_lo=p_lo, p_hi=p_hi)
-        p[test] = s.frame["probability"].to_numpy()
-        band[test] = s.frame["band"].astype(object).to_numpy()
-    exceeds = np.where(cen, np.where(v <= lim, 0.0, np.nan), (v > lim).astype(float))
-    preds = pd.DataFrame({"fold": fold, "easting": x, "northing": y, "value": v,
-                          "censored": cen, "limit": lim, "probability": p, "band": band,
-                          "exceeds": exceeds})
-    use = np.isfinite(exceeds) & np.isfinite(p)
-    table = _bin_table(p[use], exceeds[use], bins, p_lo, p_hi, confidence, method)
-    return Calibration(table, preds, f, confidence, method, quantity, p_lo, p_hi)
