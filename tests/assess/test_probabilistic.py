@@ -30,7 +30,9 @@ from chemearth.assess.probabilistic import (
     bands_of,
     exceedance_probability,
     limits_for,
+    precision_of,
     screen_cells,
+    screen_dataset,
     screen_points,
     screen_samples,
 )
@@ -61,11 +63,15 @@ def kola(data_dir: Path) -> tuple[pd.DataFrame, pd.Series, pd.DataFrame]:
 
 
 def _kola_element(kola, el: str) -> tuple[np.ndarray, np.ndarray, MeasurementPrecision]:
+    """Values (censored at their DL), censored flags, and the field duplicates' precision
+    (a duplicate at half the DL is the file's substitute for a censored result)."""
     k, dl, dup = kola
     v = k[el].to_numpy(float)
     cen = v == 0
+    a, b = dup[f"F1_{el}"].to_numpy(float), dup[f"F2_{el}"].to_numpy(float)
+    half = dl[el] / 2 * (1 + 1e-9)
     return np.where(cen, dl[el], v), cen, MeasurementPrecision.from_duplicates(
-        dup[f"F1_{el}"], dup[f"F2_{el}"])
+        a, b, a <= half, b <= half)
 
 
 def _between_values(v: np.ndarray) -> float:
@@ -448,3 +454,65 @@ def test_calibration_intervals_by_clopper_pearson(meuse) -> None:
         lo, hi = proportion.proportion_confint(row.exceeding, row.n, alpha=0.05,
                                                method="beta")
         assert (row.ci_low, row.ci_high) == pytest.approx((lo, hi), abs=1e-9)
+
+
+# ------------------------------------------------------------------ a dataset in a store
+
+
+@pytest.fixture(scope="module")
+def kola_store(tmp_path_factory, data_dir: Path, boundaries: Path):
+    """Kola C-horizon and its field duplicates, ingested as shipped."""
+    import warnings
+
+    from chemearth.errors import ChemearthWarning
+    from chemearth.ingest.descriptor import load_descriptor
+    from chemearth.ingest.pipeline import ingest
+    from chemearth.ingest.shipped import shipped_descriptor
+    from chemearth.store import open_store
+
+    store = open_store(tmp_path_factory.mktemp("kola-probabilistic"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ChemearthWarning)
+        for ds in ("kola-chorizon", "kola-chorizon-field-duplicates"):
+            ingest(store, load_descriptor(shipped_descriptor(ds)), data_dir=data_dir,
+                   boundaries=boundaries)
+    return store
+
+
+AQUA_REGIA = "aqua regia extraction; ICP-AES or graphite-furnace AAS"
+
+
+@pytest.mark.parametrize("element", ["Cu", "Ni", "As", "Zn"])
+def test_precision_of_a_dataset_is_that_of_its_field_duplicates(kola_store, kola,
+                                                                element) -> None:
+    """The store's duplicates of the aqua-regia method equal the file's F1/F2 columns
+    (half-DL substitutes as censored)."""
+    p = precision_of(kola_store, "kola-chorizon", element, AQUA_REGIA)
+    _, _, theirs = _kola_element(kola, element)
+    assert (p.n_pairs, p.rsd) == (theirs.n_pairs, pytest.approx(theirs.rsd, rel=1e-12))
+    assert p.source.startswith("field duplicates (kola-chorizon-field-duplicates")
+
+
+def test_precision_of_an_element_without_duplicates_is_not_found(kola_store) -> None:
+    from chemearth.errors import NotFoundError
+
+    with pytest.raises(NotFoundError, match="no duplicates of Cu by XRF"):
+        precision_of(kola_store, "kola-chorizon", "Cu", "XRF")
+
+
+def test_screen_dataset_uses_its_own_qc(kola_store) -> None:
+    s = screen_dataset(kola_store, "kola-chorizon", "Cu", "europe", "10km", limit=20.0)
+    f = s.frame
+    assert s.model["precision_source"].startswith("field duplicates")
+    assert s.model["method"] == AQUA_REGIA
+    assert s.model["tau2"] == pytest.approx(math.log1p(s.model["rsd"] ** 2))
+    assert set(s.counts()["n"].gt(0)) == {True}
+    assert f["cell_id"].str.startswith("10km").all()
+    # for cells ("true", block support) the precision does not change the probabilities
+    none = screen_dataset(kola_store, "kola-chorizon", "Cu", "europe", "10km", limit=20.0,
+                          precision=None)
+    np.testing.assert_array_equal(f["probability"], none.frame["probability"])
+    assert none.model["precision_source"] == "none"
+    measured = screen_dataset(kola_store, "kola-chorizon", "Cu", "europe", "10km",
+                              limit=20.0, quantity="measured")
+    assert (measured.frame["ln_sd"] > f["ln_sd"]).all()

@@ -81,6 +81,7 @@ measurement error). Wiley.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Literal
 
@@ -89,15 +90,18 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy.stats import norm
 
-from chemearth.errors import ChemearthError
+from chemearth.errors import ChemearthError, NotFoundError, StatisticsError
 from chemearth.interp.kriging import Interpolator, Kriged
 from chemearth.interp.variogram import Variogram
+from chemearth.qc.precision import pair_arrays
 from chemearth.qc.precision import precision as duplicate_precision
+from chemearth.qc.report import duplicate_pairs, linked_qc
 from chemearth.reference.standards import Standard, get_standard
 
 if TYPE_CHECKING:
     from chemearth.grid.geometry import Grid
     from chemearth.interp.surfaces import Interpolation
+    from chemearth.store.base import Store
 
 __all__ = [
     "BANDS",
@@ -112,7 +116,9 @@ __all__ = [
     "check_quantity",
     "exceedance_probability",
     "limits_for",
+    "precision_of",
     "screen_cells",
+    "screen_dataset",
     "screen_points",
     "screen_samples",
 ]
@@ -522,3 +528,96 @@ def screen_samples(
     band[cen & (band == BANDS[0]).to_numpy()] = BANDS[1]
     s.frame["band"] = band
     return s
+
+
+def precision_of(store: Store, dataset_id: str, element: str, method: str | None = None,
+                 *, roles: Sequence[str] = ("field-duplicates", "analytical-duplicates")
+                 ) -> MeasurementPrecision:
+    """The precision of ``element`` (by ``method``) from the duplicates of the
+    quality-control datasets linked to ``dataset_id`` (:func:`chemearth.qc.report.linked_qc`).
+
+    Field duplicates come first (sampling plus analytical error, what the nugget holds);
+    analytical duplicates only when there are none (``source`` says which). Without
+    ``method``, the method with the most usable pairs. Only pairs of the same method as
+    the values screened are used: another method's precision says nothing of them.
+
+    Raises
+    ------
+    NotFoundError
+        When no linked duplicates give two usable pairs of the element and method.
+    """
+    specs = linked_qc(store, dataset_id)
+    for role in roles:
+        for qc_id, spec in sorted(specs.items()):
+            if spec.role != role:
+                continue
+            pairs = duplicate_pairs(store, qc_id, spec, [element])
+            pairs = pairs[pairs["element"] == element]
+            if method is not None:
+                pairs = pairs[pairs["method"] == method]
+            elif len(pairs):
+                usable = pairs.groupby("method")[["a", "b", "censored_a", "censored_b"]].apply(
+                    lambda g: len(pair_arrays(g["a"], g["b"], g["censored_a"],
+                                              g["censored_b"])[0]))
+                pairs = pairs[pairs["method"] == usable.idxmax()]
+            try:
+                p = MeasurementPrecision.from_duplicates(
+                    pairs["a"], pairs["b"], pairs["censored_a"], pairs["censored_b"],
+                    source=f"{role.replace('-', ' ')} ({qc_id}"
+                           f"{', ' + str(pairs['method'].iloc[0]) if len(pairs) else ''})")
+            except StatisticsError:
+                continue
+            return p
+    raise NotFoundError(f"no duplicates of {element}{' by ' + method if method else ''} "
+                        f"give a precision for {dataset_id!r}")
+
+
+def screen_dataset(
+    store: Store,
+    dataset_id: str,
+    element: str,
+    grid: str | Grid = "global",
+    grid_level: int | str = "10km",
+    *,
+    limit: float | ArrayLike | None = None,
+    standard: Standard | str | None = None,
+    level: str = "screening",
+    land_use: str | None = None,
+    ph: float | pd.Series | None = None,
+    precision: MeasurementPrecision | float | Literal["qc"] | None = "qc",
+    quantity: Quantity = "true",
+    p_lo: float = P_LO,
+    p_hi: float = P_HI,
+    analytical_method: str | None = None,
+    **options: Any,
+) -> ProbabilisticScreening:
+    """Probabilistic screening of one element of a dataset on the cells of a grid level:
+    :func:`chemearth.interp.surfaces.interpolate` (lognormal kriging; ``options`` go to
+    it), the precision of the dataset's own QC duplicates (``precision="qc"``, by the
+    method interpolated: :func:`precision_of`; none found, the screening goes on without
+    measurement error and ``model["precision_source"]`` says so), then
+    :func:`screen_cells`.
+    """
+    from chemearth.interp.surfaces import interpolate
+
+    it = interpolate(store, dataset_id, element, analytical_method=analytical_method,
+                     method="kriging", log=True, **options)
+    prec: MeasurementPrecision | float | None = precision if not isinstance(
+        precision, str) else None
+    source = "none" if precision is None else "given"
+    if isinstance(precision, str):
+        if precision != "qc":
+            raise ProbabilisticError(f"precision must be 'qc', a number or None, got "
+                                     f"{precision!r}")
+        try:
+            prec = precision_of(store, dataset_id, element, it.method)
+            source = prec.source
+        except NotFoundError as e:
+            source = f"none: {e}"
+    out = screen_cells(it, grid, grid_level, limit=limit, standard=standard,
+                       element=element, level=level, land_use=land_use, ph=ph,
+                       precision=prec, quantity=quantity, p_lo=p_lo, p_hi=p_hi)
+    rsd = prec.rsd if isinstance(prec, MeasurementPrecision) else prec
+    out.model.update({"precision_source": source, "rsd": rsd, "method": it.method})
+    out.frame.attrs.update({"precision_source": source, "rsd": rsd, "method": it.method})
+    return out
