@@ -122,7 +122,7 @@ def _bin_table(p: Floats, obs: Floats, bins: str | int | Sequence[float], p_lo: 
         band = np.asarray(bands_of(p, p_lo, p_hi).codes)
         rng = [(p_hi, 1.0), (p_lo, p_hi), (0.0, p_lo)]
     else:
-        edges = (np.linspace(0.0, 1.0, bins + 1) if isinstance(bins, int)
+        edges = (np.linspace(0.0, 1.0, int(bins) + 1) if isinstance(bins, int | np.integer)
                  else np.asarray(bins, dtype=np.float64))
         if edges.size < 2 or np.any(np.diff(edges) <= 0):
             raise ProbabilisticError("bin edges must increase")
