@@ -156,16 +156,43 @@ def test_points_equal_an_independent_computation(meuse, rsd, quantity) -> None:
     assert not s.frame["on_sample"].any()
 
 
-@pytest.mark.parametrize(("quantity", "factor"), [("true", 1.0), ("measured", 2.0)])
-def test_targets_on_samples_carry_their_measurement_error(meuse, quantity, factor) -> None:
-    """On a sample kriging returns the measured value with variance 0; the true value
-    there is that value's lab result, ln-sd tau ("true"), sqrt(2) tau ("measured")."""
+def _textbook_filtered(sx, sy, sz, i, vg: Variogram, error: float) -> tuple[float, float]:
+    """Kriging of the noise-free value at sample ``i`` from every sample (Cressie 1993,
+    3.2.1): the target's covariance with its own sample lacks ``error``."""
+    n = sx.size
+    a = np.ones((n + 1, n + 1))
+    a[:n, :n] = vg.covariance(np.hypot(sx[:, None] - sx[None, :], sy[:, None] - sy[None, :]))
+    a[n, n] = 0.0
+    b = np.ones(n + 1)
+    b[:n] = vg.covariance(np.hypot(sx - sx[i], sy - sy[i]))
+    b[i] -= error
+    sol = np.linalg.solve(a, b)
+    return float(sol[:n] @ sz), float(vg.sill - error - sol[:n] @ b[:n] - sol[n])
+
+
+@pytest.mark.parametrize("quantity", ["true", "measured"])
+@pytest.mark.parametrize("rsd", [0.0, 0.1, 0.3])
+def test_targets_on_samples_are_kriged_free_of_their_error(meuse, quantity, rsd) -> None:
+    """On a sample, ordinary kriging returns the measured value (variance 0); the true
+    value there is kriged with the sample's own error left out of its covariance
+    (textbook solve with every sample; RSD 0 gives back the measured value, RSD 30 %
+    is clipped to the nugget)."""
     x, y, z = (meuse[c].to_numpy(float) for c in ("x", "y", "zinc"))
-    ip = Interpolator(x, y, z, log=True, variogram=MEUSE_VG)
-    s = screen_points(ip, x[:5], y[:5], limit=400.0, precision=0.2, quantity=quantity)
+    ip = Interpolator(x, y, z, log=True, variogram=MEUSE_VG, neighbours=len(z))
+    idx = [0, 7, 50, 120]
+    s = screen_points(ip, x[idx], y[idx], limit=400.0, precision=rsd, quantity=quantity)
     assert s.frame["on_sample"].all()
-    np.testing.assert_allclose(s.frame["ln_mean"], np.log(z[:5]), atol=1e-9)
-    np.testing.assert_allclose(s.frame["ln_sd"], math.sqrt(factor * math.log(1.04)))
+    tau2 = math.log1p(rsd**2)
+    error = min(tau2, MEUSE_VG.nugget)
+    for row, i in zip(s.frame.itertuples(), idx, strict=True):
+        m, v = _textbook_filtered(x, y, np.log(z), i, MEUSE_VG, error)
+        v += tau2 if quantity == "measured" else 0.0
+        assert row.ln_mean == pytest.approx(m, abs=1e-8)
+        assert row.ln_sd == pytest.approx(math.sqrt(max(v, 0.0)), abs=1e-7)
+        if rsd == 0.0:
+            assert (row.ln_mean, row.ln_sd) == pytest.approx((math.log(z[i]), 0.0), abs=1e-6)
+        else:
+            assert 0.0 < row.ln_sd**2 - (tau2 if quantity == "measured" else 0.0) < error
 
 
 # ------------------------------------------------------------------ bands and limits

@@ -35,15 +35,18 @@ The error model (what is screened, and where the QC precision enters)
     * ``quantity="true"`` (default) screens ``S``, the soil, not a lab result: at a target
       away from every sample ``s^2 = sigma^2 - tau_e^2``, since the kriging variance of
       ordinary kriging with a nugget predicts a *new measurement* there and so contains
-      the error of that measurement; at a target on a sample (where kriging returns the
-      measured value with ``sigma^2 = 0``) ``s^2 = tau^2``, the error of that measured
-      value (an upper bound of the filtered-kriging variance there: the neighbours are not
-      used to shrink it). A grid cell's block variance already leaves the nugget out
-      (error averages over a block), so it is used as it is.
+      the error of that measurement; at a target on a sample, where kriging returns the
+      measured value with ``sigma^2 = 0``, the measured value is not the truth:
+      :func:`filtered_on_samples` krige ``S`` there (the sample's own error left out of its
+      covariance with the target), which moves the estimate towards the neighbours and
+      gives a variance between 0 and ``tau_e^2``. Both are ordinary kriging of ``S`` from
+      noisy data (Cressie 1993, sec. 3.2.1). A grid cell's block variance already leaves
+      the nugget out (error averages over a block), so it is used as it is.
     * ``quantity="measured"`` screens what one new analysis of a new sample at the target
       would report: ``s^2`` of ``"true"`` plus ``tau^2`` (away from samples this is
-      ``sigma^2 + max(0, tau^2 - c0)``). It is what held-out samples can test, so
-      :func:`chemearth.assess.calibration.calibration` uses it by default.
+      ``sigma^2 + max(0, tau^2 - c0)``), about ``S``'s estimate. It is what held-out
+      samples can test, so :func:`chemearth.assess.calibration.calibration` uses it by
+      default.
 
     So a poorer precision *narrows* the uncertain band of ``"true"`` away from samples
     (more of the nugget is error, less is soil variation) and *widens* it on the samples
@@ -92,7 +95,6 @@ from scipy.stats import norm
 
 from chemearth.errors import ChemearthError, NotFoundError, StatisticsError
 from chemearth.interp.kriging import Interpolator, Kriged
-from chemearth.interp.variogram import Variogram
 from chemearth.qc.precision import pair_arrays
 from chemearth.qc.precision import precision as duplicate_precision
 from chemearth.qc.report import duplicate_pairs, linked_qc
@@ -115,6 +117,7 @@ __all__ = [
     "check_probabilities",
     "check_quantity",
     "exceedance_probability",
+    "filtered_on_samples",
     "limits_for",
     "precision_of",
     "screen_cells",
@@ -359,17 +362,81 @@ def check_quantity(q: str) -> None:
         raise ProbabilisticError(f"quantity must be 'true' or 'measured', got {q!r}")
 
 
-def _point_variance(k: Kriged, on: NDArray[np.bool_], vg: Variogram, tau2: float,
-                    quantity: str) -> tuple[Floats, dict[str, Any]]:
-    """``s^2`` of each point target (module notes) and the model's description."""
+def filtered_on_samples(interpolator: Interpolator, easting: Floats, northing: Floats,
+                        error: float, *, chunk: int = 1024) -> tuple[Floats, Floats]:
+    """Ordinary kriging of the noise-free value ``S`` at targets on samples: the
+    ln-scale estimate and variance when ``error`` (``tau_e^2 <= nugget``) of the nugget is
+    measurement error (Cressie 1993, sec. 3.2.1).
+
+    The system is that of the data (their covariances with the full nugget on the
+    diagonal); the right-hand side is the covariance of the data with ``S``, which lacks
+    ``error`` at the sample the target is on, and the variance of ``S`` is
+    ``sill - error``. With ``error = 0`` this is exact interpolation (the measured value,
+    variance 0); the neighbours are those of :attr:`Interpolator.neighbours` (within its
+    radius).
+
+    Examples
+    --------
+    >>> from chemearth.interp.variogram import Variogram
+    >>> ip = Interpolator([0, 100, 0, 100], [0, 0, 100, 100], [10.0, 20.0, 40.0, 80.0],
+    ...                   log=True, variogram=Variogram("exponential", 0.05, 0.5, 200.0))
+    >>> m, v = filtered_on_samples(ip, np.array([0.0]), np.array([0.0]), 0.0)
+    >>> round(float(np.exp(m[0])), 9), round(float(v[0]), 12)
+    (10.0, 0.0)
+    >>> m, v = filtered_on_samples(ip, np.array([0.0]), np.array([0.0]), 0.05)
+    >>> bool(np.log(10.0) < m[0]), bool(0 < v[0] < 0.05)
+    (True, True)
+    """
+    vg = interpolator.variogram
+    n, k = interpolator.n, interpolator.neighbours
+    mean = np.full(easting.size, np.nan)
+    var = np.full(easting.size, np.nan)
+    radius = np.inf if interpolator.radius is None else interpolator.radius
+    for a in range(0, easting.size, chunk):
+        tx, ty = easting[a:a + chunk], northing[a:a + chunk]
+        d, i = interpolator.tree.query(np.column_stack([tx, ty]), k=k,
+                                       distance_upper_bound=radius)
+        d = np.asarray(d, dtype=np.float64).reshape(tx.size, k)
+        i = np.asarray(i, dtype=np.int64).reshape(tx.size, k)
+        valid = i < n
+        j = np.where(valid, i, 0)
+        sx, sy, st = interpolator.x[j], interpolator.y[j], interpolator.t[j]
+        m = tx.size
+        lhs = np.zeros((m, k + 1, k + 1))
+        cov = vg.covariance(np.hypot(sx[:, :, None] - sx[:, None, :],
+                                     sy[:, :, None] - sy[:, None, :]))
+        both = valid[:, :, None] & valid[:, None, :]
+        lhs[:, :k, :k] = np.where(both, cov, 0.0)
+        lhs[:, np.arange(k), np.arange(k)] = np.where(valid, vg.sill, 1.0)
+        lhs[:, :k, k] = lhs[:, k, :k] = valid
+        rhs = np.zeros((m, k + 1))
+        rhs[:, :k] = np.where(valid, vg.covariance(d) - np.where(d <= ON_SAMPLE, error, 0.0),
+                              0.0)
+        rhs[:, k] = 1.0
+        sol = np.linalg.solve(lhs, rhs[:, :, None])[:, :, 0]
+        lam = sol[:, :k]
+        mean[a:a + chunk] = (lam * np.where(valid, st, 0.0)).sum(axis=1)
+        var[a:a + chunk] = np.maximum(
+            vg.sill - error - (lam * rhs[:, :k]).sum(axis=1) - sol[:, k], 0.0)
+    return mean, var
+
+
+def _point_distribution(ip: Interpolator, k: Kriged, tx: Floats, ty: Floats,
+                        on: NDArray[np.bool_], tau2: float, quantity: str
+                        ) -> tuple[Floats, Floats, dict[str, Any]]:
+    """``ln_mean`` and ``s^2`` of each point target (module notes), and the model."""
+    vg = ip.variogram
     tau_e2 = min(tau2, vg.nugget)
-    var = np.where(on, tau2, np.maximum(k.variance - tau_e2, 0.0))
+    ln_mean = k.transformed.copy()
+    var = np.maximum(k.variance - tau_e2, 0.0)
+    if on.any():
+        ln_mean[on], var[on] = filtered_on_samples(ip, tx[on], ty[on], tau_e2)
     if quantity == "measured":
         var = var + tau2
     model = {"tau2": tau2, "nugget": vg.nugget, "tau2_removed_from_nugget": tau_e2,
              "nugget_clipped": bool(tau2 > vg.nugget), "support": "point",
              "variogram": vg.describe()}
-    return var, model
+    return ln_mean, var, model
 
 
 def screen_points(
@@ -426,11 +493,12 @@ def screen_points(
     k = interpolator.predict(tx, ty)
     d, _ = interpolator.tree.query(np.column_stack([tx, ty]), k=1)
     on = np.asarray(d) <= ON_SAMPLE
-    var, model = _point_variance(k, on, interpolator.variogram, _tau2(precision), quantity)
+    ln_mean, var, model = _point_distribution(interpolator, k, tx, ty, on, _tau2(precision),
+                                              quantity)
     frame = pd.DataFrame({"key": np.arange(tx.size) if keys is None else np.asarray(keys),
                           "easting": tx, "northing": ty, "estimate": k.estimate,
                           "on_sample": on})
-    return _screening(frame, k.transformed, np.sqrt(var), lim, p_lo, p_hi, quantity, model)
+    return _screening(frame, ln_mean, np.sqrt(var), lim, p_lo, p_hi, quantity, model)
 
 
 def screen_cells(
