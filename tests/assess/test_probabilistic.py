@@ -382,19 +382,22 @@ def test_cells_use_the_block_distribution(meuse) -> None:
 # ------------------------------------------------------------------ calibration
 
 
-@pytest.mark.parametrize("column", ["zinc", "lead", "cadmium"])
-def test_calibration_on_held_out_meuse_samples(meuse, column) -> None:
+@pytest.mark.parametrize(("column", "calibrated"), [
+    ("zinc", True), ("lead", True), ("cadmium", True), ("copper", False),
+])
+def test_calibration_on_held_out_meuse_samples(meuse, column, calibrated) -> None:
     """Meuse topsoils, limit at the median, 5 folds (the variogram refitted per fold).
-    Meuse copper is left out: its "probably above" band is observed at 0.80 (CI
-    0.64-0.90) for a mean P of 0.96 (a trend with distance to the river that ordinary
-    kriging of 155 samples does not carry)."""
+    Every band keeps its promise; copper's "probably above" band is observed at 0.82 (CI
+    0.67-0.92) for a mean P of 0.96 - calibrated no better than that (a trend with
+    distance to the river that ordinary kriging of 155 samples does not carry), recorded
+    here as found."""
     z = meuse[column].to_numpy(float)
     cal = calibration(meuse["x"], meuse["y"], z, limit=_between_values(z), folds=5)
     _check_intervals(cal.table)
     assert cal.table["n"].sum() == len(z)
     assert (cal.table["n"] > 0).all()
     assert cal.passed, cal.table.to_string()
-    assert cal.calibrated, cal.table.to_string()
+    assert cal.calibrated == calibrated, cal.table.to_string()
 
 
 @pytest.mark.parametrize(("element", "calibrated"), [
