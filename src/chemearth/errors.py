@@ -54,6 +54,8 @@ expect ``ValueError`` or ``KeyError`` keep working::
     │                                    (chemearth.assess.anomalies)
     ├── BlockError                       geochemical blocks cannot be delineated
     │                                    (chemearth.assess.blocks)
+    ├── ProbabilisticError               probabilistic screening or its calibration cannot be
+    │                                    done as asked (chemearth.assess.probabilistic)
     ├── PlotError                        a statistical plot cannot be drawn
     │                                    (chemearth.render.plots)
     ├── FilterError                      a CQL2 filter that cannot be read or applied
