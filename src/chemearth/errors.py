@@ -36,6 +36,8 @@ expect ``ValueError`` or ``KeyError`` keep working::
     ├── RegionError                      a region that cannot be understood
     │                                    (chemearth.stats.baselines)
     ├── ClassError                       map classes cannot be made (chemearth.stats.classes)
+    ├── CompositionError                 compositions that cannot be transformed or analysed
+    │                                    (chemearth.stats.compositional)
     ├── VariogramError                   a variogram cannot be fitted or is invalid
     │                                    (chemearth.interp.variogram)
     ├── InterpolationError               kriging or IDW cannot be done
