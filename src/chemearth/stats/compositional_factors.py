@@ -408,10 +408,11 @@ def robust_factors(
     """
     if rotation not in ("varimax", "none"):
         raise CompositionError(f"unknown rotation {rotation!r}: use varimax or none")
-    m = clr_moments(data, robust=robust, random_state=random_state)
-    d = len(m.parts.parts)
+    p = as_parts(data)
+    d = len(p.parts)
     if not 1 <= factors <= d - 2:
         raise CompositionError(f"{d} parts allow 1 to {d - 2} factors, not {factors}")
+    m = clr_moments(p, robust=robust, random_state=random_state)
     sd = np.sqrt(np.diag(m.covariance))
     if (sd <= 0).any():
         raise CompositionError("a part has no variance in clr space")
