@@ -256,7 +256,7 @@ def parts_of(
         lacking = [p for p in names if p not in censored.columns]
         if lacking:
             raise CompositionError(f"the censored flags lack parts {', '.join(lacking)}")
-        c = censored.reindex(frame.index)[names].fillna(False).to_numpy(dtype=bool)
+        c = censored[names].reindex(frame.index, fill_value=False).to_numpy(dtype=bool)
     usable = np.isfinite(x) & ((x > 0) | c)
     ok = usable.all(axis=1)
     values = replace_censored(x[ok], c[ok], fraction=fraction, total=total)

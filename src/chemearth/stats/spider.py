@@ -108,7 +108,7 @@ def normalise(
         lacking = [e for e in els if e not in censored.columns]
         if lacking:
             raise CompositionError(f"the censored flags lack {', '.join(lacking)}")
-        c = censored.reindex(frame.index)[els].fillna(False).to_numpy(dtype=bool)
+        c = censored[els].reindex(frame.index, fill_value=False).to_numpy(dtype=bool)
         x = np.where(c, np.nan, x)
     x = np.where(np.isfinite(x) & (x > 0), x, np.nan)
     out = pd.DataFrame(x / np.array([ref.abundance[e] for e in els]), index=frame.index,
