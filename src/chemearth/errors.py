@@ -33,9 +33,13 @@ expect ``ValueError`` or ``KeyError`` keep working::
     │                                    that cannot be built (chemearth.reference.pooling)
     ├── StandardError                    a soil-quality standard file or request is invalid
     │                                    (chemearth.reference.standards)
+    ├── ReferenceCompositionError(KeyError)  a reference composition that is not shipped
+    │                                    (chemearth.reference.compositions)
     ├── RegionError                      a region that cannot be understood
     │                                    (chemearth.stats.baselines)
     ├── ClassError                       map classes cannot be made (chemearth.stats.classes)
+    ├── CompositionError                 compositions that cannot be transformed or analysed
+    │                                    (chemearth.stats.compositional)
     ├── VariogramError                   a variogram cannot be fitted or is invalid
     │                                    (chemearth.interp.variogram)
     ├── InterpolationError               kriging or IDW cannot be done

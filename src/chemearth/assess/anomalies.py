@@ -17,7 +17,8 @@
   Mahalanobis distance of each sample's composition (isometric log-ratio coordinates,
   minimum covariance determinant estimate, scikit-learn) with the χ² 97.5 % cut-off
   (Filzmoser, Garrett & Reimann 2005). Censored values enter log-ratios at 0.65 × DL
-  (Martín-Fernández, Barceló-Vidal & Pawlowsky-Glahn 2003).
+  (Martín-Fernández, Barceló-Vidal & Pawlowsky-Glahn 2003). :func:`clr` and :func:`ilr`
+  are those of :mod:`chemearth.stats.compositional`, re-exported here.
 
 Examples
 --------
@@ -47,6 +48,7 @@ from chemearth.grid.layers import grids_for
 from chemearth.grid.levels import parse_level
 from chemearth.stats import summary as st
 from chemearth.stats.baselines import baseline_of
+from chemearth.stats.compositional import clr, ilr
 from chemearth.store.base import Store
 from chemearth.store.selectors import element_values
 
@@ -296,36 +298,6 @@ def targets(
     out.insert(0, "target_id", [f"{surf.variable}-{i + 1}" for i in range(len(out))])
     out.insert(0, "rank", np.arange(1, len(out) + 1))
     return out[columns]
-
-
-def clr(x: np.ndarray) -> np.ndarray:
-    """Centred log-ratio of compositions (rows), positive parts.
-
-    Examples
-    --------
-    >>> clr(np.array([[1.0, 1.0, 4.0]])).round(4).tolist()
-    [[-0.4621, -0.4621, 0.9242]]
-    """
-    lx = np.log(np.asarray(x, dtype=float))
-    return np.asarray(lx - lx.mean(axis=1, keepdims=True))
-
-
-def ilr(x: np.ndarray) -> np.ndarray:
-    """Isometric log-ratio coordinates (pivot / Helmert basis) of compositions (rows).
-
-    Examples
-    --------
-    >>> ilr(np.array([[1.0, 1.0, 4.0]])).shape
-    (1, 2)
-    """
-    c = clr(x)
-    d = c.shape[1]
-    basis = np.zeros((d, d - 1))
-    for j in range(d - 1):
-        basis[: j + 1, j] = 1.0 / (j + 1)
-        basis[j + 1, j] = -1.0
-        basis[:, j] *= math.sqrt((j + 1) / (j + 2))
-    return c @ basis
 
 
 @dataclass

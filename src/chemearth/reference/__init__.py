@@ -1,4 +1,5 @@
 """Reference facts that every stage names things by: elements and oxides with their
-atomic weights, units, countries, column names, and soil-quality standards (with their
-shipped TOML files in ``data/standards/``).
+atomic weights, units, countries, column names, soil-quality standards (with their
+shipped TOML files in ``data/standards/``) and reference compositions of the crust and of
+shales (``data/compositions/``).
 """
