@@ -187,8 +187,11 @@ def _levels(values: FloatArray, levels: ArrayLike | int | None) -> FloatArray:
             raise FractalError("levels must be at least 3 finite positive values")
         return lv
     distinct = np.unique(pos)
-    return distinct if distinct.size <= MAX_LEVELS else np.geomspace(
-        distinct[0], distinct[-1], N_LEVELS)
+    if distinct.size <= MAX_LEVELS:
+        return distinct
+    # log-spaced targets, each moved up to the next value: every point is a step of the curve
+    targets = np.geomspace(distinct[0], distinct[-1], N_LEVELS)
+    return np.unique(distinct[np.searchsorted(distinct, targets * (1 - 1e-12))])
 
 
 def curve(
@@ -212,9 +215,10 @@ def curve(
     unit : float
         What one value weighs: 1 for a count, the cell area for a surface.
     levels : array_like or int, optional
-        The levels v: default every distinct measured value (log-spaced
-        :data:`N_LEVELS` levels when there are more than :data:`MAX_LEVELS`); an int
-        asks for that many log-spaced levels.
+        The levels v: default every distinct measured value, or when there are more than
+        :data:`MAX_LEVELS` of them, the smallest value at or above each of
+        :data:`N_LEVELS` log-spaced levels (so every point is a step of the curve); an
+        int asks for that many log-spaced levels.
 
     Examples
     --------
@@ -389,8 +393,11 @@ def spectrum_area(
     energy_threshold : float, optional
         S₀. Default: a breakpoint of the S-A curve (without the zero wavenumber).
     levels, n_breakpoints, max_breakpoints, min_points
-        Of the S-A fit, as for :func:`concentration_number` (the levels are energies;
-        log-spaced :data:`N_LEVELS` of them when there are many distinct ones).
+        Of the S-A fit, as for :func:`concentration_number`; the levels are energies,
+        by default :data:`N_LEVELS` of them log-spaced from the least positive energy to
+        the greatest (energy contours at equal log intervals, as Cheng et al. draw the
+        S-A plot: a gap between the background's and the anomalies' energies is a flat
+        stretch of the curve, not a single point).
     split : int
         Which breakpoint (ascending energy) is S₀: −1, the highest, separates the
         large-scale background from everything else.
@@ -421,7 +428,8 @@ def spectrum_area(
     dk = 1.0 / (nx * spacing) / (ny * spacing)
     nonzero = np.ones(a.shape, bool)
     nonzero[0, 0] = False
-    fc = curve(energy[nonzero], kind="S-A", unit=dk, levels=levels)
+    fc = curve(energy[nonzero], kind="S-A", unit=dk,
+               levels=N_LEVELS if levels is None else levels)
     sa_fit = None
     if energy_threshold is None:
         sa_fit = fit_curve(fc, n_breakpoints, max_breakpoints=max_breakpoints,

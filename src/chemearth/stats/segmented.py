@@ -139,10 +139,11 @@ def _rss(x: FloatArray, y: FloatArray, psi: FloatArray) -> float:
 
 def _admissible(x: FloatArray, psi: FloatArray, min_points: int) -> bool:
     """Breakpoints inside the data, ascending, with ``min_points`` points in every segment."""
-    if not np.all(np.isfinite(psi)) or np.any(np.diff(psi) <= 0):
+    p = psi.tolist()
+    if not all(math.isfinite(v) for v in p) or any(b <= a for a, b in itertools.pairwise(p)):
         return False
-    counts = np.diff(np.searchsorted(x, psi, side="right"), prepend=0, append=len(x))
-    return bool(np.all(counts >= min_points))
+    edges = [0, *np.searchsorted(x, psi, side="right").tolist(), len(x)]
+    return all(b - a >= min_points for a, b in itertools.pairwise(edges))
 
 
 def _search(x: FloatArray, y: FloatArray, k: int, min_points: int) -> list[FloatArray]:
@@ -171,7 +172,7 @@ def _muggeo(x: FloatArray, y: FloatArray, psi0: FloatArray, min_points: int
         if np.any(b == 0):
             return psi, rss, False
         step = g / b
-        for _half in range(30):
+        for _half in range(20):
             new = psi + step
             if _admissible(x, new, min_points):
                 new_rss = _rss(x, y, new)
@@ -192,13 +193,14 @@ def _polish(x: FloatArray, y: FloatArray, best: tuple[float, FloatArray, bool],
     """Restart Muggeo's iteration from a lattice around the best breakpoints.
 
     The residual sum of squares of data with repeated or stepped values has many shallow
-    local minima; restarts at ±1 and ±2 steps of 1/200 of the range of x around the best
-    solution (repeated while they improve it) step out of them.
+    local minima; restarts at ±1 and ±2 steps (±1 for three breakpoints) of 1/200 of the
+    range of x around the best solution, repeated while they improve it, step out of them.
     """
     h = float(x[-1] - x[0]) / 200
     for _round in range(5):
         rss0, psi0, _ = best
-        for offs in itertools.product((-2, -1, 1, 2, 0), repeat=len(psi0)):
+        steps = (-2, -1, 0, 1, 2) if len(psi0) <= 2 else (-1, 0, 1)
+        for offs in itertools.product(steps, repeat=len(psi0)):
             start = psi0 + h * np.asarray(offs, dtype=np.float64)
             if not any(offs) or not _admissible(x, start, min_points):
                 continue
