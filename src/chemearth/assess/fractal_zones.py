@@ -136,8 +136,10 @@ def concentration_area_of(
 def _zone_raster(r: SurfaceRaster, threshold: float, multiples: Sequence[float]
                  ) -> NDArray[np.int8]:
     z = zones(r.values, threshold, multiples=multiples)
-    # a censored cell is certainly below the threshold only if its DL is below it
-    return np.where(r.censored & (r.values > threshold), np.int8(-1), z).astype(np.int8)
+    # a censored cell (true value < its DL) is certainly below a threshold at or above its
+    # DL, and of unknown zone under a lower threshold
+    unknown = np.where(r.values > threshold, np.int8(-1), np.int8(0))
+    return np.where(r.censored, unknown, z).astype(np.int8)
 
 
 def _names(multiples: Sequence[float]) -> list[str]:
