@@ -11,7 +11,9 @@ Each candidate number of breakpoints is fitted in two steps:
 2. from each of those starts, Muggeo's iteration: the model linearised around the
    current ψ (columns ``(x − ψⱼ)₊`` and ``−I(x > ψⱼ)``) gives ψⱼ ← ψⱼ + γⱼ / bⱼ, with step
    halving whenever the residual sum of squares would grow, until ψ moves less than
-   ``1e-10`` of the range of ``x``.
+   ``1e-10`` of the range of ``x`` or no step longer than ``1e-6`` of it lowers the
+   residual sum of squares (a minimum at a kink of the RSS, which stepped data have);
+   then restarts on a small lattice around the best ψ (see ``_polish``).
 
 The standard error of each breakpoint is Muggeo's delta-method one from the covariance of
 the linearised fit at convergence, ``var(ψ) = (var γ + (γ/b)² var b − 2 (γ/b) cov(γ, b)) / b²``
@@ -65,6 +67,8 @@ N_STARTS = 4
 MAX_ITERATIONS = 100
 #: Convergence: largest move of a breakpoint, as a share of the range of x.
 TOLERANCE = 1e-10
+#: Also converged: no step longer than this share of the range of x lowers the RSS.
+STALL = 1e-6
 
 
 @dataclass(frozen=True)
@@ -179,8 +183,8 @@ def _muggeo(x: FloatArray, y: FloatArray, psi0: FloatArray, min_points: int
                 if new_rss <= rss * (1 + 1e-12) + 1e-300:
                     break
             step = step / 2
-        else:
-            return psi, rss, bool(np.max(np.abs(step)) <= tol)
+        else:  # no step down to 2^-20 of Muggeo's lowers the RSS: a (kinked) minimum
+            return psi, rss, bool(np.max(np.abs(step)) <= STALL * float(x[-1] - x[0]))
         moved = float(np.max(np.abs(new - psi)))
         psi, rss = new, new_rss
         if moved <= tol:
