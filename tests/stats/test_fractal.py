@@ -31,6 +31,7 @@ from scipy import integrate
 from chemearth.errors import StatisticsError
 from chemearth.stats.fractal import (
     FractalError,
+    bootstrap_thresholds,
     composite,
     concentration_area,
     concentration_number,
@@ -217,6 +218,32 @@ def test_ca_recovers_a_simulated_break(noise: float, tol: float) -> None:
     assert fit.curve.measure.max() == pytest.approx(4.0 * np.isfinite(field).sum())
 
 
+def test_bootstrap_intervals_cover_a_simulated_break() -> None:
+    """Ten samples of 2,000 from the broken Pareto law (break at 50), 40 replicates each:
+    the 95 % percentile-bootstrap interval holds 50 at least 8 times in 10 (it did 10),
+    while the delta-method interval, which takes the curve's points as independent, is
+    narrower every time (1.5 to 7 times in log width; it held 50 only 4 times)."""
+    covered = 0
+    for seed in range(10):
+        v = broken_pareto(2000, np.random.default_rng(seed))
+        boot = bootstrap_thresholds(v, n_breakpoints=1, n_boot=40, seed=seed)
+        delta = concentration_number(v, n_breakpoints=1)
+        assert boot.thresholds[0] == delta.thresholds[0]
+        assert boot.n_failed == 0
+        covered += bool(boot.low[0] <= 50.0 <= boot.high[0])
+        assert boot.high[0] / boot.low[0] > delta.threshold_high[0] / delta.threshold_low[0]
+    assert covered >= 8
+
+
+def test_bootstrap_keeps_censoring_and_is_reproducible(kola) -> None:
+    a = bootstrap_thresholds(kola["As"], kola["As_cen"], n_breakpoints=1, n_boot=20, seed=4)
+    b = bootstrap_thresholds(kola["As"], kola["As_cen"], n_breakpoints=1, n_boot=20, seed=4)
+    np.testing.assert_array_equal(a.replicates, b.replicates)
+    assert a.replicates.shape == (20, 1)
+    assert np.all(a.replicates >= 0.1)  # no replicate's threshold under the DL
+    assert a.low[0] <= a.thresholds[0] <= a.high[0]
+
+
 # ---------------------------------------------------------------------- singularity
 
 
@@ -366,6 +393,7 @@ def test_composite_by_hand(field: str, expected: list) -> None:
     (lambda: concentration_number(np.arange(1.0, 80.0), n_breakpoints=4), "1 to 3"),
     (lambda: spectrum_area(np.ones(5)), "2-D"),
     (lambda: spectrum_area(np.ones((4, 4)), energy_threshold=-1.0), "positive"),
+    (lambda: bootstrap_thresholds(np.arange(1.0, 50.0), n_breakpoints=1, n_boot=5), "n_boot"),
 ])
 def test_errors_name_the_problem(call, match: str) -> None:
     with pytest.raises(FractalError, match=match):

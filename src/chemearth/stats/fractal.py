@@ -8,6 +8,8 @@
   regression in log10–log10 (:func:`chemearth.stats.segmented.segmented_fit`, Muggeo's
   method, 1–3 breakpoints chosen by BIC or set), are the thresholds, each with its
   standard error and a confidence interval carried to concentration as ``10**(ψ ± t·se)``.
+  Those delta-method errors take the points of the cumulative curve as independent and
+  are too small; :func:`bootstrap_thresholds` resamples the samples (or cells) instead.
 * **Spectrum–area** (:func:`spectrum_area`, S-A; Cheng, Xu & Grunsky 2000): the area of
   the wavenumber plane whose power-spectrum energy is at least S against S, log–log; the
   breakpoint S₀ splits the spectrum into a background filter (E > S₀, and the mean) and
@@ -71,12 +73,14 @@ from chemearth.stats.segmented import SegmentedFit, segmented_fit
 __all__ = [
     "ZONE_MULTIPLES",
     "ZONE_NAMES",
+    "BootstrapThresholds",
     "CompositeAnomaly",
     "FractalCurve",
     "FractalError",
     "FractalFit",
     "SingularityResult",
     "SpectrumArea",
+    "bootstrap_thresholds",
     "composite",
     "concentration_area",
     "concentration_number",
@@ -341,6 +345,86 @@ def concentration_area(
     fc = curve(surface, censored, kind="C-A", unit=cell_area, levels=levels)
     return fit_curve(fc, n_breakpoints, max_breakpoints=max_breakpoints,
                      min_points=min_points, confidence=confidence)
+
+
+@dataclass(frozen=True)
+class BootstrapThresholds:
+    """Percentile bootstrap intervals of C-N or C-A thresholds.
+
+    ``thresholds`` are those of the data; ``low`` and ``high`` the bounds of the
+    ``confidence`` percentile intervals over the ``n_boot`` − ``n_failed`` replicates
+    whose fit succeeded; ``replicates`` holds their thresholds (one row each).
+    """
+
+    thresholds: FloatArray
+    low: FloatArray
+    high: FloatArray
+    replicates: FloatArray
+    n_boot: int
+    n_failed: int
+    confidence: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {f.name: plain(getattr(self, f.name)) for f in fields(self)
+                if f.name != "replicates"}
+
+
+def bootstrap_thresholds(
+    values: ArrayLike,
+    censored: ArrayLike | None = None,
+    *,
+    n_breakpoints: int,
+    kind: str = "C-N",
+    unit: float = 1.0,
+    levels: ArrayLike | int | None = None,
+    n_boot: int = 200,
+    confidence: float = 0.95,
+    min_points: int = 5,
+    seed: int = 0,
+) -> BootstrapThresholds:
+    """Bootstrap the thresholds of a C-N (samples) or C-A (cell values) curve.
+
+    The values (with their censoring flags) are resampled with replacement, the curve
+    rebuilt and refitted with ``n_breakpoints``; the intervals are percentiles of the
+    replicates' thresholds. Unlike the delta-method errors of the fit, which take the
+    points of a cumulative curve as independent, this carries the sampling variation of
+    the data (it still takes the samples, or cells, as independent of each other).
+
+    Examples
+    --------
+    >>> n = np.arange(1, 201)
+    >>> v = np.where(n <= 20, 10 * (n / 20) ** -0.5, 10 * (n / 20) ** -2.0)
+    >>> b = bootstrap_thresholds(v, n_breakpoints=1, n_boot=20)
+    >>> bool(b.low[0] <= b.thresholds[0] <= b.high[0]), b.n_boot - b.n_failed
+    (True, 20)
+    """
+    if n_boot < 10:
+        raise FractalError("n_boot must be at least 10")
+    v = np.asarray(values, dtype=np.float64).ravel()
+    c = (np.zeros(v.shape, bool) if censored is None
+         else np.asarray(censored, dtype=bool).ravel())
+    if c.shape != v.shape:
+        raise FractalError("censored flags must have the shape of the values")
+    ok = np.isfinite(v)
+    v, c = v[ok], c[ok]
+    base = fit_curve(curve(v, c, kind=kind, unit=unit, levels=levels), n_breakpoints,
+                     min_points=min_points, confidence=confidence)
+    rng = np.random.default_rng(seed)
+    reps = []
+    for _ in range(n_boot):
+        i = rng.integers(0, v.size, v.size)
+        try:
+            fc = curve(v[i], c[i], kind=kind, unit=unit, levels=levels)
+            reps.append(fit_curve(fc, n_breakpoints, min_points=min_points).thresholds)
+        except FractalError:
+            continue
+    if len(reps) < max(10, n_boot // 2):
+        raise FractalError(f"only {len(reps)} of {n_boot} bootstrap fits succeeded")
+    r = np.log10(np.array(reps))
+    q = 50 * (1 - confidence), 50 * (1 + confidence)
+    return BootstrapThresholds(base.thresholds, 10.0 ** np.percentile(r, q[0], axis=0),
+                               10.0 ** np.percentile(r, q[1], axis=0), 10.0 ** r, n_boot,
+                               n_boot - len(reps), confidence)
 
 
 def _raster(surface: ArrayLike, name: str = "surface") -> FloatArray:
