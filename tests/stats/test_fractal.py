@@ -9,6 +9,7 @@ Peers and known answers, none of them calling :mod:`chemearth.stats.segmented`:
 - Thresholds of simulated two-population fields with a known power-law break: samples of
   a broken Pareto law (C-N), and a radial field whose C-A law changes slope at a known
   concentration (C-A).
+- Bootstrap intervals: their coverage of the known break of the simulated samples.
 - Singularity: a field c ∝ r^(α−2) around a point, each cell holding the exact mean of c
   over the cell, so the window means are exactly c(ε) ∝ ε^(α−2); and a loop of
   ``np.nanmean`` / ``np.polyfit`` over every window of a random raster.
