@@ -17,6 +17,9 @@ expect ``ValueError`` or ``KeyError`` keep working::
     ├── UnknownElementError(KeyError)    an element or oxide code chemearth does not know
     ├── CRSError(ValueError)             an unknown coordinate reference system
     ├── StatisticsError(ValueError)      the data cannot give the statistic asked for
+    │   └── FractalError                 a fractal curve, its breakpoints, an S-A filter or
+    │                                    anomaly zones cannot be computed
+    │                                    (chemearth.stats.fractal)
     ├── StoreError(RuntimeError)         the store is unusable or locked
     ├── NotFoundError(KeyError)          a dataset id (or version) is not in the store
     │   ├── LayerChoiceError             a layer request matches no layer, or several

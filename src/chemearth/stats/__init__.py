@@ -6,5 +6,6 @@ baselines with thresholds for any region (:mod:`~chemearth.stats.baselines`), an
 compositional data analysis: log-ratio transforms and robust distances
 (:mod:`~chemearth.stats.compositional`), robust principal components and factors
 (:mod:`~chemearth.stats.compositional_factors`) and spider/REE normalisation
-(:mod:`~chemearth.stats.spider`).
+(:mod:`~chemearth.stats.spider`), segmented regression (:mod:`~chemearth.stats.segmented`)
+and fractal anomaly separation (:mod:`~chemearth.stats.fractal`).
 """
