@@ -56,6 +56,7 @@ import pandas as pd
 
 from chemearth.errors import ChemearthError
 from chemearth.jsonable import plain
+from chemearth.reference.terms import label as term_label
 from chemearth.render.atlas_text import LABELS, element_name, fmt_value
 from chemearth.stats.fractal import ZONE_MULTIPLES, ZONE_NAMES
 
@@ -484,7 +485,7 @@ def fractal_page(ef: ElementFractal, *, lang: str = "en", page: int | None = Non
     fig = _new_page()
     fig.text(0.06, 0.965, _fractal_title(ef.element, lang), fontsize=16, weight="bold",
              va="top", **fonts)
-    fig.text(0.06, 0.935, f"{ef.method} · {ef.unit} · {ef.grid.name} "
+    fig.text(0.06, 0.935, f"{term_label('method', ef.method, lang)} · {ef.unit} · {ef.grid.name} "
              f"{ef.level_m / 1000:g} km · n = {len(ef.cells)}", fontsize=8.5, va="top",
              color="#333333", **fonts)
     _curve_plot(fig.add_axes((0.10, 0.65, 0.44, 0.25)), ef, lab, fonts)
