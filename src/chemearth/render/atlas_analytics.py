@@ -254,7 +254,8 @@ def factor_analysis(store: Store, dataset: str, methods: Mapping[str, str | None
     if len(values) < 3:
         raise CompositionError(f"a factor analysis needs 3 or more elements, got {len(values)}")
     frame = pd.DataFrame(values)
-    cens = pd.DataFrame(flags).reindex(frame.index).fillna(False).astype(bool)
+    cens = pd.DataFrame({el: f.reindex(frame.index, fill_value=False)
+                         for el, f in flags.items()})
     parts = parts_of(frame, censored=cens)
     k = factors if factors is not None else min(MAX_FACTORS, len(parts.parts) - 2)
     pca = robust_pca(parts)
@@ -396,8 +397,14 @@ def _table(ax: Axes, body: list[list[str]], head: list[str], fonts: dict[str, An
     t = ax.table(cellText=body, colLabels=head, loc="upper center", cellLoc="right",
                  colWidths=list(widths) if widths is not None else None)
     t.auto_set_font_size(False)
-    t.set_fontsize(size)
+    # rows that would run past the axes are squeezed into it, their text with them
+    rows = len(body) + 1
+    tall = ax.get_position().height * _PAGE[1] * 72  # points, on an atlas page
+    fit = tall / rows / 1.6
+    t.set_fontsize(min(size, fit))
     for (r, c), cell in t.get_celld().items():
+        if size > fit:
+            cell.set_height(1.0 / rows)
         cell.set_linewidth(0.3)
         if fonts:
             cell.get_text().set_fontfamily(fonts["fontfamily"])
@@ -533,16 +540,15 @@ def factor_page(fa: FactorAnalysis, *, lang: str = "en", page: int | None = None
             for i, el in enumerate(fa.parts)]
     body.append([lab["fa_explained"], *(f"{100 * e:.1f}" for e in fa.factors.explained), ""])
     head = ["", *names, lab["fa_communality"]]
-    size = 7 if len(body) <= 24 else 5.5
-    _table(fig.add_axes((0.06, 0.06, 0.50, 0.34)), body, head, fonts, size,
+    _table(fig.add_axes((0.06, 0.06, 0.50, 0.34)), body, head, fonts, 7,
            (0.28, *([0.5 / len(names)] * len(names)), 0.22), gid="loadings-table")
     n = min(MAX_COMPONENTS, len(fa.pca.explained))
     cum = np.cumsum(fa.pca.explained)
     rows = [[f"PC{i + 1}", f"{fa.pca.variances[i]:.3g}", f"{100 * fa.pca.explained[i]:.1f}",
              f"{100 * cum[i]:.1f}"] for i in range(n)]
-    _table(fig.add_axes((0.62, 0.06, 0.32, 0.34)), rows,
+    _table(fig.add_axes((0.60, 0.06, 0.36, 0.34)), rows,
            [lab["pca_component"], lab["pca_variance"], lab["fa_explained"],
-            lab["pca_cumulative"]], fonts, 7, (0.3, 0.22, 0.24, 0.24), gid="pca-table")
+            lab["pca_cumulative"]], fonts, 6.5, (0.22, 0.22, 0.28, 0.28), gid="pca-table")
     _footer(fig, page, citation, fonts)
     return fig
 
