@@ -427,7 +427,7 @@ def _fractal_title(element: str, lang: str) -> str:
 def _curve_plot(ax: Axes, ef: ElementFractal, lab: dict[str, str], fonts: dict[str, Any]
                 ) -> None:
     from matplotlib.patches import Patch
-    from matplotlib.ticker import FuncFormatter
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     f = ef.fit
     c = f.curve
@@ -456,8 +456,12 @@ def _curve_plot(ax: Axes, ef: ElementFractal, lab: dict[str, str], fonts: dict[s
     ax.legend(handles, texts, loc="lower left", fontsize=6.5, frameon=False,
               prop={"size": 6.5, **({"family": fonts["fontfamily"]} if fonts else {})})
     plain_numbers = FuncFormatter(lambda v, _pos: f"{v:g}")
-    ax.xaxis.set_major_formatter(plain_numbers)
-    ax.yaxis.set_major_formatter(plain_numbers)
+    for axis, lo, hi in ((ax.xaxis, c.levels.min(), c.levels.max()),
+                         (ax.yaxis, c.measure[c.measure > 0].min(), c.measure.max())):
+        few = np.log10(hi / lo) <= 2  # 1-2-5 ticks over few decades
+        axis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0) if few else (1.0,)))
+        axis.set_major_formatter(plain_numbers)
+        axis.set_minor_formatter(NullFormatter())
     ax.tick_params(labelsize=7)
     ax.set_xlabel(lab["ca_xlabel"].format(unit=ef.unit), fontsize=8, **fonts)
     ax.set_ylabel(lab["ca_ylabel"], fontsize=8, **fonts)
@@ -475,7 +479,7 @@ def _threshold_tables(fig: Figure, ef: ElementFractal, lab: dict[str, str],
     body.append([lab["ca_main"], fmt_value(ef.threshold), "", ""])
     head = [lab["ca_break"], ef.unit, lab["ca_ci_col"].format(c=conf), lab["ca_slope"]]
     _table(fig.add_axes((0.60, 0.74, 0.36, 0.16)), body, head, fonts, 7,
-           (0.34, 0.18, 0.3, 0.18), gid="threshold-table")
+           (0.30, 0.16, 0.31, 0.23), gid="threshold-table")
     zones = [[lab[f"zone_{z['name']}"].format(v=fmt_value(z["lower"])), str(z["n_cells"]),
               fmt_value(z["area_km2"])] for z in reversed(ef.zone_counts())]
     _table(fig.add_axes((0.60, 0.63, 0.36, 0.09)), zones,
