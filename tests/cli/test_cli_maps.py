@@ -84,3 +84,31 @@ def test_atlas_command(run, tmp_path) -> None:
     assert r.exit_code == 0, r.output
     assert "(7 pages, 2 elements)" in r.output
     assert "Xx: left out" in r.output
+
+
+def test_atlas_command_with_analytics(tmp_path, data_dir, monkeypatch) -> None:
+    """--analytics adds a C-A page per element and the factor pages (one store of Kola
+    only, so that the test needs no grid layers)."""
+    import warnings
+
+    from chemearth.errors import ChemearthWarning
+    from chemearth.ingest.descriptor import load_descriptor
+    from chemearth.ingest.pipeline import ingest
+    from chemearth.ingest.shipped import shipped_descriptor
+    from chemearth.store import open_store
+
+    home = tmp_path / "store"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ChemearthWarning)
+        ingest(open_store(home), load_descriptor(shipped_descriptor("kola-chorizon")),
+               data_dir=data_dir)
+    monkeypatch.setenv("CHEMEARTH_HOME", str(home))
+    monkeypatch.setenv("CHEMEARTH_BOUNDARIES",
+                       str(data_dir / "boundaries" / "ne_110m_admin_0_countries.geojson"))
+    out = tmp_path / "atlas.pdf"
+    r = CliRunner().invoke(cli, ["atlas", "--dataset", "kola-chorizon", "--elements",
+                                 "Cu,Co,Cr", "--kind", "points", "--analytics", "-o", str(out)],
+                           catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    # cover, contents, methods, 3 elements, 3 C-A pages, factors and F1, summary, quality
+    assert "(13 pages, 3 elements)" in r.output

@@ -212,13 +212,16 @@ def map_(dataset: str, element: str, kind: str, scale: str, grid: str | None, le
 @click.option("--grid", default=None,
               help="Grid of --kind cells (default: europe for data in Europe, else global).")
 @click.option("--level", default="20km", show_default=True, help="Level of --kind cells.")
+@click.option("--analytics", is_flag=True,
+              help="Add a C-A fractal page per element and the robust factor pages.")
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
               help="The atlas PDF.")
 @home_option
 def atlas(dataset: str, elements: str | None, lang: str, kind: str, grid: str | None, level: str,
-          output: Path, home: Path | str | None) -> None:
+          analytics: bool, output: Path, home: Path | str | None) -> None:
     """Make a printable atlas of DATASET: cover, contents, methods, one page per element
-    (map, distribution plot, statistics) and a summary table, as a vector PDF."""
+    (map, distribution plot, statistics) and a summary table, as a vector PDF; with
+    --analytics also C-A fractal pages (thresholds, anomaly zones) and factor maps."""
     from chemearth.render.atlas import make_atlas
 
     store = open_store_at(home)
@@ -226,7 +229,7 @@ def atlas(dataset: str, elements: str | None, lang: str, kind: str, grid: str | 
     with progress(sys.stderr.isatty()) as tick:
         report = make_atlas(store, dataset, output, elements=wanted, lang=lang, kind=kind,
                             grid=grid, level=level, boundaries=load_settings().boundaries,
-                            progress=tick)
+                            progress=tick, analytics=analytics)
     click.echo(f"wrote {output} ({report.pages} pages, {len(report.elements)} elements)")
     for note in report.notes:
         console().print(f"[yellow]note:[/] {note}")

@@ -37,11 +37,13 @@ from chemearth.errors import ChemearthError, NotFoundError
 from chemearth.jsonable import plain
 from chemearth.reference.terms import label as term_label
 from chemearth.render.atlas_text import LABELS, element_name
+from chemearth.render.atlas_text import fmt_value as _fmt
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from chemearth.interp.surfaces import Interpolation
+    from chemearth.render.atlas_analytics import AtlasAnalytics
     from chemearth.store.base import Store
 
 __all__ = [
@@ -92,6 +94,9 @@ class AtlasReport:
         Element -> how its map was made (kind, and the interpolation's description).
     notes : list of str
         Elements left out and why, fallbacks taken.
+    analytics : dict
+        What the analytics pages print (:meth:`~chemearth.render.atlas_analytics.
+        AtlasAnalytics.as_dict`), when asked for.
     quality : dict
         Element -> its row of the data-quality report (the mapped method), printed on the
         data-quality page.
@@ -106,12 +111,13 @@ class AtlasReport:
     tables: dict[str, dict[str, Any]] = field(default_factory=dict)
     maps: dict[str, dict[str, Any]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    analytics: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return {"path": str(self.path), "pages": self.pages, "lang": self.lang,
                 "elements": self.elements, "contents": self.contents, "tables": self.tables,
-                "maps": self.maps, "notes": self.notes}
+                "maps": self.maps, "notes": self.notes, "analytics": self.analytics}
 
 
 # --------------------------------------------------------------------------- data
@@ -150,22 +156,6 @@ def element_table(store: Store, dataset: str, element: str, method: str | None =
     row = table.iloc[0].to_dict()
     out: dict[str, Any] = plain(row)
     return out
-
-
-def _fmt(v: Any) -> str:
-    """Three significant digits, no exponent for ordinary geochemical values."""
-    if v is None or (isinstance(v, float) and not math.isfinite(v)):
-        return "–"
-    if isinstance(v, int | np.integer) or (isinstance(v, float) and v.is_integer()
-                                            and abs(v) >= 100):
-        return f"{int(v):,}".replace(",", " ")
-    a = abs(float(v))
-    if a == 0:
-        return "0"
-    if a >= 1000 or a < 0.001:
-        return f"{v:.3g}"
-    digits = max(0, 2 - math.floor(math.log10(a)))
-    return f"{v:.{digits}f}"
 
 
 # --------------------------------------------------------------------------- maps
@@ -577,6 +567,7 @@ def make_atlas(
     level: str = "20km",
     boundaries: Path | None = None,
     progress: Progress | None = None,
+    analytics: bool = False,
 ) -> AtlasReport:
     """Write the atlas of ``dataset`` to ``output`` (PDF).
 
@@ -592,11 +583,15 @@ def make_atlas(
     kind : {"surface", "cells", "points"}
         The map on each element page (default an ordinary-kriging surface of ln values).
     grid, level : str
-        The cells of ``kind="cells"``.
+        The cells of ``kind="cells"`` and of the C-A curves.
     boundaries : Path, optional
         Natural Earth admin-0 GeoJSON for country outlines.
     progress : callable, optional
         Called as ``progress(step, done, total)`` after each page.
+    analytics : bool
+        Append the analytics pages after the element pages: a C-A fractal page per element
+        (on the cells of ``grid`` and ``level``) and the robust factor pages
+        (:mod:`chemearth.render.atlas_analytics`).
 
     Raises
     ------
@@ -637,12 +632,16 @@ def make_atlas(
     report.contents = [(lab["methods"], 3)]
     report.contents += [(f"{el}  {element_name(el, lang)}", first + i)
                         for i, el in enumerate(usable)]
-    report.contents += [(lab["summary"], first + len(usable) + j) for j in range(n_summary)]
+    extra = _analytics(store, dataset, methods_of, lang, grid, level) if analytics else None
+    n_extra = extra.pages if extra is not None else 0
+    report.contents += extra.contents(first + len(usable)) if extra is not None else []
+    s_first = first + len(usable) + n_extra
+    report.contents += [(lab["summary"], s_first + j) for j in range(n_summary)]
     quality, qc_used = _quality_rows(store, dataset, methods_of)
     report.quality = quality
-    q_first = first + len(usable) + n_summary
+    q_first = s_first + n_summary
     report.contents += [(lab["quality"], q_first + j) for j in range(n_summary)]
-    total = 3 + len(usable) + 2 * n_summary
+    total = 3 + len(usable) + n_extra + 2 * n_summary
     when = _dt.date.today().isoformat()
     citation = _citation(rec)
     meta = {"Title": f"{lab['atlas_title']}: {rec.get('title') or dataset}",
@@ -666,10 +665,14 @@ def make_atlas(
             report.tables[el] = table
             maps_info[el] = info
             tick(el, 4 + i, total)
+        pages = extra.figures(first + len(usable), citation=citation, boundaries=boundaries,
+                              source=str(rec.get("title") or dataset)) if extra else iter(())
+        for j, (title, fig) in enumerate(pages):
+            pdf.savefig(fig)
+            tick(title, first + len(usable) + j, total)
         for j in range(n_summary):
             part = usable[j * SUMMARY_ROWS:(j + 1) * SUMMARY_ROWS]
-            pdf.savefig(_summary(report.tables, lang, first + len(usable) + j, part,
-                                 citation))
+            pdf.savefig(_summary(report.tables, lang, s_first + j, part, citation))
             tick(lab["summary"], total - 2 * n_summary + j + 1, total)
         for j in range(n_summary):
             part = usable[j * SUMMARY_ROWS:(j + 1) * SUMMARY_ROWS]
@@ -678,4 +681,14 @@ def make_atlas(
     report.elements = usable
     report.maps = maps_info
     report.pages = total
+    if extra is not None:
+        report.analytics = extra.as_dict()
+        report.notes += extra.notes
     return report
+
+
+def _analytics(store: Store, dataset: str, methods_of: dict[str, str], lang: str,
+               grid: str | None, level: str) -> AtlasAnalytics:
+    from chemearth.render.atlas_analytics import analyse
+
+    return analyse(store, dataset, dict(methods_of), lang=lang, grid=grid, level=level)

@@ -1,4 +1,5 @@
-"""The words of the atlas, in English and Chinese, and Chinese element names.
+"""The words of the atlas, in English and Chinese, Chinese element names, and how the atlas
+prints a number (:func:`fmt_value`).
 
 Examples
 --------
@@ -6,15 +7,20 @@ Examples
 ('copper', '铜')
 >>> LABELS["zh"]["summary"]
 '汇总表'
+>>> fmt_value(22.89837813), fmt_value(0.000412), fmt_value(1234.5), fmt_value(None)
+('22.9', '0.000412', '1.23e+03', '–')
 """
 
 from __future__ import annotations
 
-from typing import Final
+import math
+from typing import Any, Final
+
+import numpy as np
 
 from chemearth.reference.elements import ELEMENTS
 
-__all__ = ["ELEMENT_NAMES_ZH", "LABELS", "element_name"]
+__all__ = ["ELEMENT_NAMES_ZH", "LABELS", "element_name", "fmt_value"]
 
 _ZH = (
     "氢氦锂铍硼碳氮氧氟氖钠镁铝硅磷硫氯氩钾钙钪钛钒铬锰铁钴镍铜锌镓锗砷硒溴氪铷锶钇锆铌钼锝钌铑钯银镉铟锡"
@@ -30,6 +36,22 @@ def element_name(symbol: str, lang: str = "en") -> str:
     if el is None:
         return ""
     return ELEMENT_NAMES_ZH[symbol] if lang == "zh" else el.name
+
+
+def fmt_value(v: Any) -> str:
+    """Three significant digits, no exponent for ordinary geochemical values ("–" for none)."""
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "–"
+    if isinstance(v, int | np.integer) or (isinstance(v, float) and v.is_integer()
+                                            and abs(v) >= 100):
+        return f"{int(v):,}".replace(",", " ")
+    a = abs(float(v))
+    if a == 0:
+        return "0"
+    if a >= 1000 or a < 0.001:
+        return f"{v:.3g}"
+    digits = max(0, 2 - math.floor(math.log10(a)))
+    return f"{v:.{digits}f}"
 
 
 _STATS_EN = {
@@ -106,6 +128,78 @@ _METHODS_ZH = """\
 Data Analysis Explained, Wiley；Journel (1980) Math. Geol. 12, 285–303。
 """
 
+# the analytics pages (chemearth.render.atlas_analytics)
+_ANALYTICS_EN = {
+    "ca_title": "concentration–area (C-A) fractal",
+    "ca_xlabel": "concentration ({unit})", "ca_ylabel": "area at or above (km²)",
+    "ca_cells": "cells, fitted", "ca_unfitted": "cells, not fitted (below the highest DL)",
+    "ca_fit": "segmented fit", "ca_ci": "{c:.0f} % confidence interval",
+    "ca_break": "threshold", "ca_ci_col": "{c:.0f} % CI", "ca_slope": "slope above",
+    "ca_main": "main threshold T", "ca_zones": "zones", "ca_cells_col": "cells",
+    "ca_area_col": "km²",
+    "ca_note": "C-A: the area of the {level} cells ({grid} grid, cell median of the samples) "
+               "at or above each concentration, log–log. {k} breakpoint(s) fitted by "
+               "segmented regression (Muggeo 2003), their number chosen by BIC; slope of the "
+               "first segment {slope:.2f}. The intervals are delta-method ones, a lower bound "
+               "of the uncertainty. The main threshold T is the lowest breakpoint above the "
+               "median cell value ({median} {unit}); the anomaly zones lie at 1, 2 and 4 × T "
+               "(Cheng, Agterberg & Ballantyne 1994).",
+    "zones_heading": "Anomaly zones, {element} ({unit})",
+    "zone_outer": "outer zone ≥ {v} (1 × T)", "zone_middle": "middle zone ≥ {v} (2 × T)",
+    "zone_inner": "inner zone ≥ {v} (4 × T)",
+    "zone_background": "background < {v}: grey by cell median",
+    "zone_unknown": "below DL, zone unknown", "zone_cells": "{n} cells",
+    "fa_title": "Robust factor analysis (clr)",
+    "fa_map_title": "Factor {f}: scores",
+    "fa_text": "Robust principal components and factors of the clr-transformed compositions "
+               "of {parts} ({n} samples with every part; {left} left out; values below "
+               "the DL at 0.65 × DL), MCD estimates (Filzmoser, Hron & Reimann 2009). "
+               "Factors: principal factor analysis of the robust clr correlation, varimax "
+               "rotation; scores by regression.",
+    "fa_loadings": "loadings", "fa_communality": "communality",
+    "fa_explained": "explained %", "pca_component": "component",
+    "pca_variance": "variance", "pca_cumulative": "cumulative %",
+    "biplot_title": "Covariance biplot (robust PCA of clr)", "biplot_samples": "samples",
+    "biplot_parts": "clr parts", "score_heading": "{f} score",
+    "score_note": "{f} explains {v:.1f} % of the clr variance; n = {n} samples; colours "
+                  "clipped at ± {lim} (98th percentile of |score|).",
+    "score_loadings": "loadings of {f}",
+}
+_ANALYTICS_ZH = {
+    "ca_title": "含量–面积（C-A）分形",
+    "ca_xlabel": "含量（{unit}）", "ca_ylabel": "不低于该含量的面积（km²）",
+    "ca_cells": "网格单元（参与拟合）", "ca_unfitted": "网格单元（低于最大检出限，未拟合）",
+    "ca_fit": "分段拟合", "ca_ci": "{c:.0f} % 置信区间",
+    "ca_break": "阈值", "ca_ci_col": "{c:.0f} % 置信区间", "ca_slope": "上段斜率",
+    "ca_main": "主阈值 T", "ca_zones": "分带", "ca_cells_col": "单元数",
+    "ca_area_col": "km²",
+    "ca_note": "C-A：{grid} 网格 {level} 单元（单元内样品中位数）中含量不低于各含量值的面积，"
+               "双对数坐标。分段回归（Muggeo 2003）拟合 {k} 个断点，断点个数按 BIC 选择；"
+               "第一段斜率 {slope:.2f}。置信区间为 delta 法区间，是不确定度的下限。"
+               "主阈值 T 为高于单元中位数（{median} {unit}）的最低断点；"
+               "异常外带、中带、内带分别为 T 的 1、2、4 倍"
+               "（Cheng、Agterberg 与 Ballantyne 1994）。",
+    "zones_heading": "{element} 异常分带（{unit}）",
+    "zone_outer": "外带 ≥ {v}（1 × T）", "zone_middle": "中带 ≥ {v}（2 × T）",
+    "zone_inner": "内带 ≥ {v}（4 × T）",
+    "zone_background": "背景 < {v}：灰度表示单元中位数",
+    "zone_unknown": "低于检出限，分带未知", "zone_cells": "{n} 个单元",
+    "fa_title": "稳健因子分析（clr）",
+    "fa_map_title": "因子 {f}：因子得分",
+    "fa_text": "对 {parts} 的组成数据作 clr 变换后的稳健主成分分析与因子分析"
+               "（{n} 个样品各组分齐全，{left} 个样品未用；低于检出限的数据取 0.65 倍检出限），"
+               "采用 MCD 估计（Filzmoser、Hron 与 Reimann 2009）。因子分析为稳健 clr "
+               "相关矩阵的主因子法，方差最大旋转；因子得分用回归法。",
+    "fa_loadings": "载荷", "fa_communality": "共同度",
+    "fa_explained": "解释方差 %", "pca_component": "主成分",
+    "pca_variance": "方差", "pca_cumulative": "累计 %",
+    "biplot_title": "协方差双标图（clr 稳健主成分）", "biplot_samples": "样品",
+    "biplot_parts": "clr 组分", "score_heading": "{f} 得分",
+    "score_note": "{f} 解释 clr 方差的 {v:.1f} %；样品数 {n}；颜色在 ± {lim} 处截断"
+                  "（|得分| 的第 98 百分位数）。",
+    "score_loadings": "{f} 的载荷",
+}
+
 #: Every label of the atlas pages, per language.
 LABELS: Final[dict[str, dict[str, str]]] = {
     "en": {
@@ -151,6 +245,7 @@ LABELS: Final[dict[str, dict[str, str]]] = {
         "q_fit": "fit for mapping", "q_unfit": "NOT fit for mapping",
         "q_levelled": "levelled: {v}",
         **_STATS_EN,
+        **_ANALYTICS_EN,
     },
     "zh": {
         "atlas_title": "地球化学图集", "dataset": "数据集", "medium": "采样介质",
@@ -193,5 +288,6 @@ LABELS: Final[dict[str, dict[str, str]]] = {
         "q_fit": "可以成图", "q_unfit": "不宜成图",
         "q_levelled": "已调平：{v}",
         **_STATS_ZH,
+        **_ANALYTICS_ZH,
     },
 }

@@ -32,7 +32,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
+from matplotlib.figure import Figure, SubFigure
 from matplotlib.ticker import FuncFormatter, NullFormatter
 
 from chemearth.render.plots import PlotError
@@ -55,6 +55,7 @@ def biplot_figure(
     outliers: Sequence[bool] | pd.Series | None = None,
     title: str | None = None,
     figsize: tuple[float, float] = (6.5, 6.0),
+    figure: SubFigure | None = None,
 ) -> Figure:
     """Figure of a biplot (samples as points, parts as arrows).
 
@@ -67,12 +68,15 @@ def biplot_figure(
         ["outlier"]``: drawn in orange and counted in the legend.
     title : str, optional
         Default: the kind of biplot.
+    figure : matplotlib.figure.SubFigure, optional
+        Draw into this sub-figure (a part of an atlas page) instead of a new figure.
 
     Returns
     -------
     matplotlib.figure.Figure
-        ``axes[0]`` holds the samples (gid ``samples``, ``outliers``), ``axes[1]`` (a twin
-        scale) the arrows (gid ``arrows``) and their labels.
+        The new figure (or the root figure of ``figure``). The (sub-)figure's ``axes[0]``
+        holds the samples (gid ``samples``, ``outliers``), ``axes[1]`` (a twin scale) the
+        arrows (gid ``arrows``) and their labels.
 
     Examples
     --------
@@ -86,7 +90,7 @@ def biplot_figure(
     flag = np.zeros(len(s), bool) if outliers is None else np.asarray(outliers, bool)
     if len(flag) != len(s):
         raise PlotError(f"outliers has {len(flag)} flags for {len(s)} samples")
-    fig = Figure(figsize=figsize)
+    fig: Figure | SubFigure = Figure(figsize=figsize) if figure is None else figure
     fig.subplots_adjust(top=0.86)
     ax = fig.add_subplot()
     ax.scatter(s["x"][~flag], s["y"][~flag], s=9, color=_POINT, alpha=0.6, lw=0,
@@ -122,7 +126,9 @@ def biplot_figure(
               frameon=True)
     kind = "Covariance" if bp.kind == "covariance" else "Form"
     fig.suptitle(title or f"{kind} biplot (robust PCA of clr)", fontsize=10)
-    return fig
+    root = fig.get_figure(root=True) if figure is not None else fig
+    assert isinstance(root, Figure)
+    return root
 
 
 def spider_figure(
