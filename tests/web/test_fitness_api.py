@@ -1,0 +1,239 @@
+"""Fitness-for-purpose notes: the quality-control verdict on every answer of a measurement.
+
+The Kola C-horizon survey with its field duplicates (public) and analytical duplicates
+(restricted to NGU), beside the Meuse survey, which has no quality-control data:
+
+* the verdict of the layer list, the legend, the cell (route and fast path) and the sample
+  and cell features equals the library's data-quality report (:mod:`chemearth.qc.report`)
+  computed from the quality-control datasets the actor may see;
+* the restricted analytical duplicates count for NGU only: anonymous actors get the
+  verdict of the field duplicates alone, which never names them;
+* no verdict where no quality-control data exist (Meuse, and pooled layers).
+
+The sharing rules of the secure store's QC datasets are checked in test_security.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import numpy as np
+import pytest
+
+from chemearth.errors import ChemearthWarning
+
+SURVEY = "kola-chorizon"
+FIELD = "kola-chorizon-field-duplicates"
+ANALYTICAL = "kola-chorizon-analytical-duplicates"
+NO_QC = "meuse"
+AQUA_REGIA = "aqua regia extraction; ICP-AES or graphite-furnace AAS"
+LEVELS = (40_000, 10_000)
+LEVEL = "40km"
+FAST_CELLS = 12  # cells compared between the fast path and the route
+
+
+@pytest.fixture(scope="module")
+def fit_store(tmp_path_factory: pytest.TempPathFactory, data_dir: Path,
+              boundaries: Path) -> Any:
+    """The survey, its field duplicates (public) and analytical duplicates (NGU only),
+    and Meuse; gridded at two levels; a token of NGU."""
+    from chemearth.access.tokens import TokenStore
+    from chemearth.grid.layers import build_layers
+    from chemearth.ingest.descriptor import load_descriptor
+    from chemearth.ingest.pipeline import ingest
+    from chemearth.ingest.shipped import shipped_descriptor
+    from chemearth.store import open_store
+
+    store = open_store(tmp_path_factory.mktemp("fitness-store"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ChemearthWarning)
+        for ds in (SURVEY, FIELD, ANALYTICAL, NO_QC):
+            desc = load_descriptor(shipped_descriptor(ds))
+            if ds == ANALYTICAL:
+                desc = dataclasses.replace(desc, dataset=dataclasses.replace(
+                    desc.dataset, sharing="restricted", organisation="NGU"))
+            ingest(store, desc, data_dir=data_dir, boundaries=boundaries)
+    build_layers(store, [SURVEY, NO_QC], grids=("global",), levels=LEVELS)
+    store.fitness_token = TokenStore(store).create("ngu", "owner", organisation="NGU")
+    return store
+
+
+@pytest.fixture(scope="module")
+def client(fit_store: Any, boundaries: Path) -> Any:
+    from fastapi.testclient import TestClient
+
+    from chemearth.web import WebSettings, create_app
+
+    return TestClient(create_app(fit_store, WebSettings(boundaries=boundaries, timeout_s=120)))
+
+
+def _headers(fit_store: Any, actor: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {fit_store.fitness_token}"} if actor == "ngu" else {}
+
+
+def _want(fit_store: Any, actor: str, element: str, method: str) -> dict[str, Any] | None:
+    """The verdict from the library's report of the QC datasets ``actor`` may see."""
+    from chemearth.qc.report import linked_qc, quality_report
+
+    qc = linked_qc(fit_store, SURVEY)
+    if actor != "ngu":
+        qc = {d: s for d, s in qc.items() if d != ANALYTICAL}
+    rows = quality_report(fit_store, SURVEY, qc=qc).to_dict()["elements"]
+    row = next(r for r in rows if r["element"] == element and r["method"] == method)
+    if row.get("rsd_field_pct") is None and row.get("rsd_analytical_pct") is None:
+        return None
+    used = sorted(([FIELD] if row["rsd_field_pct"] is not None else [])
+                  + ([ANALYTICAL] if row.get("rsd_analytical_pct") is not None else []))
+    return {"precision_rsd_pct": row["rsd_field_pct"], "n_pairs": row["n_field_pairs"],
+            "analytical_rsd_pct": row.get("rsd_analytical_pct"),
+            "n_analytical_pairs": row.get("n_analytical_pairs"),
+            "measurement_pct": row["measurement_pct"],
+            "fit_for_mapping": row["fit_for_mapping"], "qc_datasets": used,
+            "threshold_pct": 20.0}
+
+
+def _layer(client: Any, headers: dict[str, str], ds: str, el: str,
+           method: str | None = None) -> dict[str, Any]:
+    r = client.get("/api/layers", headers=headers)
+    assert r.status_code == 200, r.text
+    return next(x for x in r.json()["layers"] if x["dataset"] == ds and x["element"] == el
+                and method in (None, x["method"]))
+
+
+def _column(fit_store: Any, element: str, method: str) -> str:
+    """The sample features' property of ``element`` by ``method``."""
+    from chemearth.render.sample_export import analyte_columns
+
+    return next(c for c, (e, m, _) in analyte_columns(fit_store, SURVEY).items()
+                if e == element and m == method)
+
+
+def _cell_centre(client: Any, ds: str, el: str, method: str) -> tuple[float, float]:
+    from chemearth.access.policy import Actor
+    from chemearth.grid.geometry import get_grid
+
+    view = client.app.state.gateway.layer_view(Actor.anonymous(), ds, el, method=method,
+                                               grid="global", level=LEVEL)
+    lon, lat = get_grid("global").cell_centres(view.cells["cell"].to_numpy(np.int64)[:1])
+    return float(lon[0]), float(lat[0])
+
+
+@pytest.mark.parametrize("actor", ["anonymous", "ngu"])
+@pytest.mark.parametrize("element", ["Cu", "Pb", "Ni"])  # Ni: by two methods, QC of one
+def test_every_answer_carries_the_reports_verdict(client: Any, fit_store: Any, actor: str,
+                                                  element: str) -> None:
+    headers = _headers(fit_store, actor)
+    want = _want(fit_store, actor, element, AQUA_REGIA)
+    assert want is not None
+    assert want["precision_rsd_pct"] > 0 and want["n_pairs"] >= 40
+    assert isinstance(want["fit_for_mapping"], bool)
+    if actor == "anonymous":  # the restricted analytical duplicates do not count
+        assert want["analytical_rsd_pct"] is None and want["n_analytical_pairs"] is None
+    else:
+        assert want["analytical_rsd_pct"] > 0
+    assert _layer(client, headers, SURVEY, element, AQUA_REGIA)["qc"] == want
+    q = f"grid=global&level={LEVEL}&method={quote(AQUA_REGIA)}"
+    base = f"/api/layers/{SURVEY}/{element}"
+    assert client.get(f"{base}/legend?{q}", headers=headers).json()["qc"] == want
+    lon, lat = _cell_centre(client, SURVEY, element, AQUA_REGIA)
+    cell = client.get(f"{base}/cell?lon={lon}&lat={lat}&{q}", headers=headers)
+    assert cell.status_code == 200, cell.text
+    assert cell.json()["qc"] == want
+    feats = client.get(f"/api/collections/{SURVEY}.cells/items?element={element}&limit=3&"
+                       f"{q}", headers=headers).json()["features"]
+    assert feats and all(f["properties"]["qc"] == want for f in feats)
+    col = _column(fit_store, element, AQUA_REGIA)
+    samples = client.get(f"/api/collections/{SURVEY}.samples/items?limit=3",
+                         headers=headers).json()["features"]
+    assert samples and all(f["properties"]["qc"][col] == want for f in samples)
+    one = client.get(f"/api/collections/{SURVEY}.samples/items/{samples[0]['id']}",
+                     headers=headers).json()
+    assert one["properties"]["qc"][col] == want
+    others = [x for x in client.get("/api/layers", headers=headers).json()["layers"]
+              if x["dataset"] == SURVEY and x["element"] == element
+              and x["method"] != AQUA_REGIA]  # each method its own verdict
+    for x in others:
+        assert x["qc"] == _want(fit_store, actor, element, x["method"]), x
+    assert element != "Ni" or others
+
+
+def test_the_verdict_equals_the_full_report_for_ngu(fit_store: Any, client: Any) -> None:
+    """With every QC dataset visible, the verdict is the library's report as it stands."""
+    from chemearth.qc.report import quality_report
+
+    row = next(r for r in quality_report(fit_store, SURVEY).to_dict()["elements"]
+               if r["element"] == "Cu" and r["method"] == AQUA_REGIA)
+    got = _layer(client, _headers(fit_store, "ngu"), SURVEY, "Cu", AQUA_REGIA)["qc"]
+    assert (got["precision_rsd_pct"], got["analytical_rsd_pct"], got["measurement_pct"],
+            got["fit_for_mapping"]) == (row["rsd_field_pct"], row["rsd_analytical_pct"],
+                                        row["measurement_pct"], row["fit_for_mapping"])
+    assert got["n_pairs"] == 49  # the pairs of CHorFieldDUP.csv (test_quality_api)
+
+
+def test_the_restricted_qc_dataset_never_reaches_anonymous(client: Any) -> None:
+    """Nothing anonymous gets names the analytical duplicates, and its quality report
+    agrees with the verdicts it gets."""
+    report = client.get(f"/api/quality/{SURVEY}").json()
+    assert [q["dataset"] for q in report["qc"]] == [FIELD]
+    texts = [client.get("/api/layers").text,
+             client.get(f"/api/layers/{SURVEY}/Cu/legend?grid=global&level={LEVEL}").text,
+             client.get(f"/api/collections/{SURVEY}.samples/items?limit=5").text]
+    assert all(ANALYTICAL not in t for t in texts)
+    cu = next(r for r in report["elements"] if r["element"] == "Cu"
+              and r["method"] == AQUA_REGIA)
+    assert _layer(client, {}, SURVEY, "Cu", AQUA_REGIA)["qc"]["measurement_pct"] == cu["measurement_pct"]
+
+
+def test_no_verdict_without_qc_data(client: Any) -> None:
+    layer = _layer(client, {}, NO_QC, "Zn")
+    assert layer["qc"] is None
+    legend = client.get(f"/api/layers/{NO_QC}/Zn/legend?grid=global&level={LEVEL}")
+    assert legend.status_code == 200, legend.text
+    assert legend.json()["qc"] is None
+    samples = client.get(f"/api/collections/{NO_QC}.samples/items?limit=2").json()["features"]
+    assert samples and all(f["properties"]["qc"] == {} for f in samples)
+
+
+@pytest.mark.parametrize("actor", ["anonymous", "ngu"])
+def test_the_fast_cell_answer_is_the_routes(client: Any, fit_store: Any, actor: str) -> None:
+    from chemearth.access.policy import Actor
+    from chemearth.grid.geometry import get_grid
+    from chemearth.web.answers import FastAnswers
+
+    assert any(m.cls is FastAnswers for m in client.app.user_middleware)
+    headers = _headers(fit_store, actor)
+    view = client.app.state.gateway.layer_view(Actor.anonymous(), SURVEY, "Cu",
+                                               grid="global", level=LEVEL)
+    lon, lat = get_grid("global").cell_centres(view.cells["cell"].to_numpy(np.int64))
+    base = f"/api/layers/{SURVEY}/Cu/cell"
+    first = client.get(f"{base}?lon={lon[0]}&lat={lat[0]}&grid=global&level={LEVEL}",
+                       headers=headers)  # builds the view and its records
+    assert first.status_code == 200 and first.json()["qc"] is not None
+    for x, y in list(zip(lon, lat, strict=True))[:FAST_CELLS]:
+        url = f"{base}?lon={x:.6f}&lat={y:.6f}&grid=global&level={LEVEL}"
+        fast = client.get(url, headers=headers)
+        slow = client.get(url + "&route=1&route=1", headers=headers)  # to the route
+        assert fast.status_code == slow.status_code == 200
+        assert fast.content == slow.content, url
+
+
+def test_verdicts_are_computed_once_per_snapshot(client: Any, monkeypatch: Any) -> None:
+    """A look-up after the first reads no report: the fast path stays a dict look-up."""
+    from chemearth.access import inspector
+    from chemearth.access.fitness import Fitness
+    from chemearth.access.policy import Actor
+
+    gw = client.app.state.gateway
+    f = Fitness(gw)
+    first = f.verdict(Actor.anonymous(), SURVEY, "Cu", AQUA_REGIA, "mg/kg")
+    assert first is not None
+
+    def refuse(*_: Any, **__: Any) -> Any:
+        raise AssertionError("report computed again")
+
+    monkeypatch.setattr(inspector.Inspector, "report", refuse)
+    assert Fitness(gw).verdict(Actor.anonymous(), SURVEY, "Cu", AQUA_REGIA, "mg/kg") == first
