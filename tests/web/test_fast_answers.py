@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from tests.web.conftest import ACTORS, AGGREGATED, PUBLIC, SECRET
+from tests.web.conftest import ACTORS, AGGREGATED, PUBLIC, QC_AGGREGATED, SECRET
 
 from chemearth.errors import ChemearthWarning
 
@@ -52,6 +52,7 @@ def _gw(secure_store: Any) -> Any:
     ("anonymous", AGGREGATED, "Pb", "40km"),   # under disclosure control
     ("partner", AGGREGATED, "Pb", "40km"),     # the same layer in full
     ("owner", SECRET, "Zn", "500m"),
+    ("owner", PUBLIC, "Zn", "1km"),  # with the QC verdict of an aggregated-only QC dataset
 ])
 def test_every_cell_answers_as_the_route(secure_client: Any, secure_store: Any, actor: str,
                                          dataset: str, element: str, level: str) -> None:
@@ -71,6 +72,8 @@ def test_every_cell_answers_as_the_route(secure_client: Any, secure_store: Any, 
     first = secure_client.get(f"{base}?lon={lon[0]}&lat={lat[0]}&grid=global&level={level}",
                               headers=headers)
     assert first.status_code == 200, first.text
+    if (actor, dataset) == ("owner", PUBLIC):  # Jura's field duplicates (aggregated-only)
+        assert first.json()["qc"]["qc_datasets"] == [QC_AGGREGATED]
     for x, y in zip(lon, lat, strict=True):
         url = f"{base}?lon={x:.6f}&lat={y:.6f}&grid=global&level={level}"
         fast = secure_client.get(url, headers=headers)
@@ -116,6 +119,7 @@ def test_tiles_rendered_outside_the_framework_are_the_routes(secure_client: Any,
 @pytest.mark.parametrize("path", ["/api/datasets", "/api/layers", f"/api/datasets/{PUBLIC}"])
 def test_each_actor_gets_its_own_catalogue_answer(secure_client: Any, secure_store: Any,
                                                   path: str) -> None:
+    from chemearth.access.fitness import Fitness
     from chemearth.web.answers import answer_cache
 
     gw = secure_client.app.state.gateway
@@ -124,7 +128,8 @@ def test_each_actor_gets_its_own_catalogue_answer(secure_client: Any, secure_sto
         actor = _actor(secure_store, name)
         expected = {
             "/api/datasets": lambda a=actor: {"datasets": gw.datasets(a)},
-            "/api/layers": lambda a=actor: {"layers": gw.layers(a), "stats": None},
+            "/api/layers": lambda a=actor: {"layers": Fitness(gw).layers(a, gw.layers(a)),
+                                            "stats": None},
         }.get(path, lambda a=actor: gw.dataset(a, PUBLIC))()
         for _ in range(2):  # the second from the cache
             got = secure_client.get(path, headers=secure_store.headers(name))
