@@ -237,3 +237,56 @@ def test_verdicts_are_computed_once_per_snapshot(client: Any, monkeypatch: Any) 
 
     monkeypatch.setattr(inspector.Inspector, "report", refuse)
     assert Fitness(gw).verdict(Actor.anonymous(), SURVEY, "Cu", AQUA_REGIA, "mg/kg") == first
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_the_legend_and_the_cell_popup_show_the_verdict(browser: Any,
+                                                        secure_server: str) -> None:
+    """On the map of the secure store's Kola humus Pb (anonymous: under disclosure
+    control, verdict from its public field duplicates), the legend and a cell's popup
+    show the API's verdict."""
+    import httpx
+    import shapely
+    from tests.web.conftest import AGGREGATED, QC_PUBLIC
+    from tests.web.test_browser import Viewer
+
+    layers = httpx.get(f"{secure_server}/api/layers", timeout=60).json()["layers"]
+    layer = next(x for x in layers if x["dataset"] == AGGREGATED and x["element"] == "Pb")
+    qc = layer["qc"]
+    assert qc is not None and qc["qc_datasets"] == [QC_PUBLIC]
+    grid = layer["grids"][0]
+    level = 40_000 if 40_000 in layer["levels"][grid] else layer["levels"][grid][0]
+    feats = httpx.get(f"{secure_server}/api/collections/{AGGREGATED}.cells/items", params={
+        "element": "Pb", "grid": grid, "level": level, "limit": 200}, timeout=60).json()
+    feat = max(feats["features"], key=lambda f: f["properties"]["n"])
+    assert feat["properties"]["qc"] == qc
+    pt = shapely.geometry.shape(feat["geometry"]).representative_point()
+    lat, lon = float(pt.y), float(pt.x)
+    verdict = "not fit for mapping" if qc["fit_for_mapping"] is False else "fit for mapping"
+    context = browser.new_context(viewport={"width": 1366, "height": 850}, locale="en-GB")
+    page = context.new_page()
+    v = Viewer(page, secure_server)
+    try:
+        page.goto(f"{secure_server}/?lang=en#dataset={AGGREGATED}&element=Pb"
+                  f"&medium={layer['medium']}&method={quote(layer['method'])}&grid={grid}"
+                  f"&level={level}&lat={lat}&lon={lon}&zoom=7")
+        page.wait_for_selector("body[data-ready='1']")
+        v.wait_layer()
+        note = page.locator("#legend .qc-note")
+        note.wait_for()
+        assert float(note.get_attribute("data-precision")) == pytest.approx(
+            qc["precision_rsd_pct"])
+        assert note.inner_text().startswith("QC: precision ±")
+        assert note.inner_text().endswith(verdict)
+        v.click_at(lat, lon)
+        pop = v.popup()
+        assert pop.get_attribute("data-cell-id") == feat["properties"]["cell_id"]
+        cell_note = pop.locator(".qc-note")
+        assert cell_note.inner_text() == note.inner_text()
+        assert float(cell_note.get_attribute("data-share")) == pytest.approx(
+            qc["measurement_pct"])
+        v.shot("cell-popup-qc")
+        assert not v.errors, v.errors
+    finally:
+        context.close()
