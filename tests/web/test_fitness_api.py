@@ -129,10 +129,12 @@ def test_every_answer_carries_the_reports_verdict(client: Any, fit_store: Any, a
     headers = _headers(fit_store, actor)
     want = _want(fit_store, actor, element, AQUA_REGIA)
     assert want is not None
-    assert want["precision_rsd_pct"] > 0 and want["n_pairs"] >= 40
+    assert want["precision_rsd_pct"] > 0
+    assert want["n_pairs"] >= 40
     assert isinstance(want["fit_for_mapping"], bool)
     if actor == "anonymous":  # the restricted analytical duplicates do not count
-        assert want["analytical_rsd_pct"] is None and want["n_analytical_pairs"] is None
+        assert want["analytical_rsd_pct"] is None
+        assert want["n_analytical_pairs"] is None
     else:
         assert want["analytical_rsd_pct"] > 0
     assert _layer(client, headers, SURVEY, element, AQUA_REGIA)["qc"] == want
@@ -145,11 +147,13 @@ def test_every_answer_carries_the_reports_verdict(client: Any, fit_store: Any, a
     assert cell.json()["qc"] == want
     feats = client.get(f"/api/collections/{SURVEY}.cells/items?element={element}&limit=3&"
                        f"{q}", headers=headers).json()["features"]
-    assert feats and all(f["properties"]["qc"] == want for f in feats)
+    assert feats
+    assert all(f["properties"]["qc"] == want for f in feats)
     col = _column(fit_store, element, AQUA_REGIA)
     samples = client.get(f"/api/collections/{SURVEY}.samples/items?limit=3",
                          headers=headers).json()["features"]
-    assert samples and all(f["properties"]["qc"][col] == want for f in samples)
+    assert samples
+    assert all(f["properties"]["qc"][col] == want for f in samples)
     one = client.get(f"/api/collections/{SURVEY}.samples/items/{samples[0]['id']}",
                      headers=headers).json()
     assert one["properties"]["qc"][col] == want
@@ -185,7 +189,9 @@ def test_the_restricted_qc_dataset_never_reaches_anonymous(client: Any) -> None:
     assert all(ANALYTICAL not in t for t in texts)
     cu = next(r for r in report["elements"] if r["element"] == "Cu"
               and r["method"] == AQUA_REGIA)
-    assert _layer(client, {}, SURVEY, "Cu", AQUA_REGIA)["qc"]["measurement_pct"] == cu["measurement_pct"]
+    got = _layer(client, {}, SURVEY, "Cu", AQUA_REGIA)["qc"]
+    assert got["measurement_pct"] == cu["measurement_pct"]
+    assert got["precision_rsd_pct"] == cu["rsd_field_pct"]
 
 
 def test_no_verdict_without_qc_data(client: Any) -> None:
@@ -195,7 +201,8 @@ def test_no_verdict_without_qc_data(client: Any) -> None:
     assert legend.status_code == 200, legend.text
     assert legend.json()["qc"] is None
     samples = client.get(f"/api/collections/{NO_QC}.samples/items?limit=2").json()["features"]
-    assert samples and all(f["properties"]["qc"] == {} for f in samples)
+    assert samples
+    assert all(f["properties"]["qc"] == {} for f in samples)
 
 
 @pytest.mark.parametrize("actor", ["anonymous", "ngu"])
@@ -212,7 +219,8 @@ def test_the_fast_cell_answer_is_the_routes(client: Any, fit_store: Any, actor: 
     base = f"/api/layers/{SURVEY}/Cu/cell"
     first = client.get(f"{base}?lon={lon[0]}&lat={lat[0]}&grid=global&level={LEVEL}",
                        headers=headers)  # builds the view and its records
-    assert first.status_code == 200 and first.json()["qc"] is not None
+    assert first.status_code == 200
+    assert first.json()["qc"] is not None
     for x, y in list(zip(lon, lat, strict=True))[:FAST_CELLS]:
         url = f"{base}?lon={x:.6f}&lat={y:.6f}&grid=global&level={LEVEL}"
         fast = client.get(url, headers=headers)
@@ -254,7 +262,8 @@ def test_the_legend_and_the_cell_popup_show_the_verdict(browser: Any,
     layers = httpx.get(f"{secure_server}/api/layers", timeout=60).json()["layers"]
     layer = next(x for x in layers if x["dataset"] == AGGREGATED and x["element"] == "Pb")
     qc = layer["qc"]
-    assert qc is not None and qc["qc_datasets"] == [QC_PUBLIC]
+    assert qc is not None
+    assert qc["qc_datasets"] == [QC_PUBLIC]
     grid = layer["grids"][0]
     level = 40_000 if 40_000 in layer["levels"][grid] else layer["levels"][grid][0]
     feats = httpx.get(f"{secure_server}/api/collections/{AGGREGATED}.cells/items", params={
