@@ -131,6 +131,8 @@ class Fitness:
             v: dict[str, Any] = {k: row.get(col) for k, col in VERDICT_FIELDS.items()}
             if all(v[k] is None for k in _FIGURES):
                 continue
+            for n in ("n_pairs", "n_analytical_pairs"):  # counts (floats in the table)
+                v[n] = None if v[n] is None else int(v[n])
             el = str(row["element"])
             used = []
             if v["precision_rsd_pct"] is not None or v["measurement_pct"] is not None:
