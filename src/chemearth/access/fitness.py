@@ -26,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterable, Mapping
 from typing import Any, Final
 
+from chemearth.access.catalogue import Snapshot
 from chemearth.access.gateway import Gateway, LayerView, PooledView
 from chemearth.access.policy import Actor, Policy
 from chemearth.access.pooling import is_pooled
@@ -46,6 +47,8 @@ _FIELD_ROLES: Final = ("field-duplicates", "replicate-status")
 _ANALYTICAL_ROLES: Final = ("analytical-duplicates",)
 #: the figures without which there is no verdict
 _FIGURES: Final = ("precision_rsd_pct", "analytical_rsd_pct", "measurement_pct")
+
+_LINKS: Final = ("fitness-links",)
 
 Key = tuple[str, str, str]  # element, method, unit
 Table = dict[Key, dict[str, Any]]
@@ -71,14 +74,19 @@ class Fitness:
 
     # ------------------------------------------------------------------ what is linked
 
-    def links(self) -> dict[str, tuple[str, ...]]:
+    def links(self, snap: Snapshot | None = None) -> dict[str, tuple[str, ...]]:
         """Survey id → the ids of its quality-control datasets (``[qc].survey``), sorted;
-        read from the catalogue once per snapshot."""
+        read from the catalogue once per snapshot (``snap``: the caller's)."""
         from chemearth.ingest.descriptor import parse_descriptor
+
+        snap = snap if snap is not None else self.gw.snapshot()
+        hit = snap.memo.get(_LINKS)
+        if hit is not None:
+            return hit  # type: ignore[no-any-return]
 
         def make() -> dict[str, tuple[str, ...]]:
             out: dict[str, list[str]] = {}
-            for ds, rec in sorted(self.gw.snapshot().records.items()):
+            for ds, rec in sorted(snap.records.items()):
                 if str(rec.get("kind")) != "qc" or not str(rec.get("descriptor") or ""):
                     continue
                 try:
@@ -89,22 +97,23 @@ class Fitness:
                     out.setdefault(spec.survey, []).append(ds)
             return {s: tuple(ids) for s, ids in out.items()}
 
-        links: dict[str, tuple[str, ...]] = self.gw.memo(("fitness-links",), make)
+        links: dict[str, tuple[str, ...]] = self.gw.memo(_LINKS, make)
         return links
 
-    def sight(self, actor: Actor, dataset_id: str) -> tuple[Hashable, ...] | None:
+    def sight(self, actor: Actor, dataset_id: str, snap: Snapshot | None = None
+              ) -> tuple[Hashable, ...] | None:
         """What ``actor`` may see of ``dataset_id`` and its quality-control datasets (the
         verdicts depend on nothing else), or None when no verdict can exist: the dataset
         is not visible, has no quality-control dataset, or none the actor may see."""
-        linked = self.links().get(dataset_id)
+        snap = snap if snap is not None else self.gw.snapshot()
+        linked = self.links(snap).get(dataset_id)
         if not linked:
             return None
-        policies = self.gw.snapshot().policies
-        pol = policies.get(dataset_id)
+        pol = snap.policies.get(dataset_id)
         if pol is None or not pol.visible(actor):
             return None
         seen = tuple((d, p.min_cell_n(actor), _hidden(p, actor)) for d in linked
-                     if (p := policies.get(d)) is not None and p.visible(actor))
+                     if (p := snap.policies.get(d)) is not None and p.visible(actor))
         if not seen:
             return None
         return (dataset_id, pol.min_cell_n(actor), _hidden(pol, actor), seen)
@@ -113,11 +122,18 @@ class Fitness:
 
     def table(self, actor: Actor, dataset_id: str) -> Table:
         """Verdicts of ``dataset_id`` by (element, method, unit) as ``actor`` may see them
-        (memoised per catalogue snapshot and :meth:`sight`; callers must not change it)."""
-        key = self.sight(actor, dataset_id)
-        if key is None:
-            return {}
-        table: Table = self.gw.memo(("fitness", key), lambda: self._table(actor, dataset_id))
+        (computed once per catalogue snapshot and :meth:`sight`, kept per actor; callers
+        must not change it). After the first, a look-up asks the store only whether the
+        catalogue changed (one ``stat`` of the embedded store)."""
+        snap = self.gw.snapshot()
+        mine = ("fitness-of", actor, dataset_id)  # the actor's own, found without asking
+        hit = snap.memo.get(mine)
+        if hit is not None:
+            return hit  # type: ignore[no-any-return]
+        key = self.sight(actor, dataset_id, snap)
+        table: Table = {} if key is None else self.gw.memo(
+            ("fitness", key), lambda: self._table(actor, dataset_id))
+        snap.memo[mine] = table
         return table
 
     def _table(self, actor: Actor, dataset_id: str) -> Table:
