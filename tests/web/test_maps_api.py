@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from tests.web.conftest import AGGREGATED, EMBARGO, PUBLIC, SECRET
+from tests.web.conftest import AGGREGATED, EMBARGO, PUBLIC, QC_AGGREGATED, SECRET
 
 from chemearth.access.mapper import SURFACE_PERCENTS
 from chemearth.interp.surfaces import interpolate
@@ -36,6 +36,11 @@ def test_surface_description_equals_the_library(secure_client: Any, secure_store
     np.testing.assert_allclose(limits[1:-1], expected)
     assert len(d["legend"]["classes"]) == 7
     assert "crs_wkt" not in d
+    layers = _get(secure_client, "/api/layers", secure_store.headers("anonymous")).json()
+    layer = next(x for x in layers["layers"] if x["dataset"] == PUBLIC and x["element"] == "Zn"
+                 and x["method"] == d["method"])
+    assert d["qc"] == layer["qc"]  # the fitness-for-purpose note of the measurement
+    assert d["qc"]["qc_datasets"] == [QC_AGGREGATED]
 
 
 def test_surface_tile_pixels_have_the_cells_class_colours(secure_client: Any,

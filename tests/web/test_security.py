@@ -1004,6 +1004,10 @@ def test_qc_verdicts_on_layers_legends_cells_and_features_are_the_actors_report(
     if actor in FULL_ACCESS[AGGREGATED]:
         assert seen[(AGGREGATED, "Ni")] == (actor in NGU_FULL)
     assert ((SECRET, "Zn") in seen) == (actor in FULL_ACCESS[SECRET])
+    surface = _get(client, f"/api/surfaces/{PUBLIC}/Cu?level=1km", h).json()
+    cu = next(x for x in layers if x["dataset"] == PUBLIC and x["element"] == "Cu"
+              and x["method"] == surface["method"])
+    assert surface["qc"] == cu["qc"]
     samples = _get(client, f"/api/collections/{PUBLIC}.samples/items?limit=3", h).json()
     for f in samples["features"]:
         assert set(f["properties"]["qc"]) == ({"Pb", "Zn", "Cu"} if actor in NGU_FULL
