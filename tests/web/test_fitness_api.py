@@ -295,7 +295,16 @@ def test_the_legend_and_the_cell_popup_show_the_verdict(browser: Any,
         assert cell_note.inner_text() == note.inner_text()
         assert float(cell_note.get_attribute("data-share")) == pytest.approx(
             qc["measurement_pct"])
+        assert cell_note.get_attribute("data-datasets") == QC_PUBLIC
         v.shot("cell-popup-qc")
+        page.goto(page.url.replace("lang=en", "lang=zh"))  # the same view in Chinese
+        page.wait_for_selector("body[data-ready='1']")
+        v.wait_layer()
+        zh = page.locator("#legend .qc-note")
+        zh.wait_for()
+        assert zh.inner_text().startswith("质控：精密度 ±")
+        assert zh.inner_text().endswith("不适合制图" if qc["fit_for_mapping"] is False
+                                        else "适合制图")
         assert not v.errors, v.errors
     finally:
         context.close()

@@ -1100,8 +1100,8 @@
     return h('div', { className: 'qc-note', dataset: {
       fit: typeof q.fit_for_mapping === 'boolean' ? String(q.fit_for_mapping) : '',
       precision: String(q.precision_rsd_pct ?? ''), share: String(q.measurement_pct ?? ''),
-    }, title: t('map.qc.source', { datasets: datasets.join(', '), n: fmtCount(pairs),
-      limit: fmt(q.threshold_pct) }) }, text);
+      datasets: datasets.join(' '),  // the QC datasets behind it (ids: data, not words)
+    }, title: t('map.qc.source', { n: fmtCount(pairs), limit: fmt(q.threshold_pct) }) }, text);
   }
 
   function cellContent(c, s) {
