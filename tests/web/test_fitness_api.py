@@ -96,12 +96,18 @@ def _want(fit_store: Any, actor: str, element: str, method: str) -> dict[str, An
             "threshold_pct": 20.0}
 
 
-def _layer(client: Any, headers: dict[str, str], ds: str, el: str,
-           method: str | None = None) -> dict[str, Any]:
+def _layers(client: Any, headers: dict[str, str], ds: str, el: str) -> list[dict[str, Any]]:
     r = client.get("/api/layers", headers=headers)
     assert r.status_code == 200, r.text
-    return next(x for x in r.json()["layers"] if x["dataset"] == ds and x["element"] == el
-                and method in (None, x["method"]))
+    return [x for x in r.json()["layers"] if x["dataset"] == ds and x["element"] == el]
+
+
+def _legend_qc(client: Any, headers: dict[str, str], ds: str, el: str, method: str) -> Any:
+    """The ``qc`` of the legend of a layer (at :data:`LEVEL`)."""
+    r = client.get(f"/api/layers/{ds}/{el}/legend", headers=headers,
+                   params={"grid": "global", "level": LEVEL, "method": method})
+    assert r.status_code == 200, r.text
+    return r.json()["qc"]
 
 
 def _column(fit_store: Any, element: str, method: str) -> str:
@@ -137,10 +143,9 @@ def test_every_answer_carries_the_reports_verdict(client: Any, fit_store: Any, a
         assert want["n_analytical_pairs"] is None
     else:
         assert want["analytical_rsd_pct"] > 0
-    assert _layer(client, headers, SURVEY, element, AQUA_REGIA)["qc"] == want
+    assert _legend_qc(client, headers, SURVEY, element, AQUA_REGIA) == want
     q = f"grid=global&level={LEVEL}&method={quote(AQUA_REGIA)}"
     base = f"/api/layers/{SURVEY}/{element}"
-    assert client.get(f"{base}/legend?{q}", headers=headers).json()["qc"] == want
     lon, lat = _cell_centre(client, SURVEY, element, AQUA_REGIA)
     cell = client.get(f"{base}/cell?lon={lon}&lat={lat}&{q}", headers=headers)
     assert cell.status_code == 200, cell.text
@@ -157,11 +162,11 @@ def test_every_answer_carries_the_reports_verdict(client: Any, fit_store: Any, a
     one = client.get(f"/api/collections/{SURVEY}.samples/items/{samples[0]['id']}",
                      headers=headers).json()
     assert one["properties"]["qc"][col] == want
-    others = [x for x in client.get("/api/layers", headers=headers).json()["layers"]
-              if x["dataset"] == SURVEY and x["element"] == element
-              and x["method"] != AQUA_REGIA]  # each method its own verdict
-    for x in others:
-        assert x["qc"] == _want(fit_store, actor, element, x["method"]), x
+    others = [x["method"] for x in _layers(client, headers, SURVEY, element)
+              if x["method"] != AQUA_REGIA]  # each method its own verdict
+    for m in others:
+        assert _legend_qc(client, headers, SURVEY, element, m) == _want(
+            fit_store, actor, element, m), m
     assert element != "Ni" or others
 
 
@@ -171,7 +176,7 @@ def test_the_verdict_equals_the_full_report_for_ngu(fit_store: Any, client: Any)
 
     row = next(r for r in quality_report(fit_store, SURVEY).to_dict()["elements"]
                if r["element"] == "Cu" and r["method"] == AQUA_REGIA)
-    got = _layer(client, _headers(fit_store, "ngu"), SURVEY, "Cu", AQUA_REGIA)["qc"]
+    got = _legend_qc(client, _headers(fit_store, "ngu"), SURVEY, "Cu", AQUA_REGIA)
     assert (got["precision_rsd_pct"], got["analytical_rsd_pct"], got["measurement_pct"],
             got["fit_for_mapping"]) == (row["rsd_field_pct"], row["rsd_analytical_pct"],
                                         row["measurement_pct"], row["fit_for_mapping"])
@@ -189,14 +194,14 @@ def test_the_restricted_qc_dataset_never_reaches_anonymous(client: Any) -> None:
     assert all(ANALYTICAL not in t for t in texts)
     cu = next(r for r in report["elements"] if r["element"] == "Cu"
               and r["method"] == AQUA_REGIA)
-    got = _layer(client, {}, SURVEY, "Cu", AQUA_REGIA)["qc"]
+    got = _legend_qc(client, {}, SURVEY, "Cu", AQUA_REGIA)
     assert got["measurement_pct"] == cu["measurement_pct"]
     assert got["precision_rsd_pct"] == cu["rsd_field_pct"]
 
 
 def test_no_verdict_without_qc_data(client: Any) -> None:
-    layer = _layer(client, {}, NO_QC, "Zn")
-    assert layer["qc"] is None
+    assert _layers(client, {}, NO_QC, "Zn")
+    assert all("qc" not in x for x in _layers(client, {}, SURVEY, "Cu"))  # legends have it
     legend = client.get(f"/api/layers/{NO_QC}/Zn/legend?grid=global&level={LEVEL}")
     assert legend.status_code == 200, legend.text
     assert legend.json()["qc"] is None
@@ -245,6 +250,24 @@ def test_verdicts_are_computed_once_per_snapshot(client: Any, monkeypatch: Any) 
 
     monkeypatch.setattr(inspector.Inspector, "report", refuse)
     assert Fitness(gw).verdict(Actor.anonymous(), SURVEY, "Cu", AQUA_REGIA, "mg/kg") == first
+    assert Fitness(gw).known_table(Actor.anonymous(), SURVEY)
+
+
+def test_the_fast_path_never_computes_a_report(fit_store: Any, monkeypatch: Any) -> None:
+    """Before the first look-up of a snapshot the fast path hands the cell to the route
+    (which computes the report in a worker thread, not in the event loop)."""
+    from chemearth.access import inspector
+    from chemearth.access.fitness import Fitness
+    from chemearth.access.gateway import Gateway
+    from chemearth.access.policy import Actor
+
+    def refuse(*_: Any, **__: Any) -> Any:
+        raise AssertionError("report computed")
+
+    monkeypatch.setattr(inspector.Inspector, "report", refuse)
+    f = Fitness(Gateway(fit_store))  # a fresh gateway: nothing computed
+    assert f.known_table(Actor.anonymous(), SURVEY) is None
+    assert f.known_table(Actor.anonymous(), NO_QC) == {}  # no QC data: nothing to compute
 
 
 @pytest.mark.slow
@@ -261,11 +284,12 @@ def test_the_legend_and_the_cell_popup_show_the_verdict(browser: Any,
 
     layers = httpx.get(f"{secure_server}/api/layers", timeout=60).json()["layers"]
     layer = next(x for x in layers if x["dataset"] == AGGREGATED and x["element"] == "Pb")
-    qc = layer["qc"]
-    assert qc is not None
-    assert qc["qc_datasets"] == [QC_PUBLIC]
     grid = layer["grids"][0]
     level = 40_000 if 40_000 in layer["levels"][grid] else layer["levels"][grid][0]
+    qc = httpx.get(f"{secure_server}/api/layers/{AGGREGATED}/Pb/legend", params={
+        "grid": grid, "level": level, "method": layer["method"]}, timeout=60).json()["qc"]
+    assert qc is not None
+    assert qc["qc_datasets"] == [QC_PUBLIC]
     feats = httpx.get(f"{secure_server}/api/collections/{AGGREGATED}.cells/items", params={
         "element": "Pb", "grid": grid, "level": level, "limit": 200}, timeout=60).json()
     feat = max(feats["features"], key=lambda f: f["properties"]["n"])

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 from typing import Any
+from urllib.parse import quote
 
 import numpy as np
 import pytest
@@ -36,10 +37,9 @@ def test_surface_description_equals_the_library(secure_client: Any, secure_store
     np.testing.assert_allclose(limits[1:-1], expected)
     assert len(d["legend"]["classes"]) == 7
     assert "crs_wkt" not in d
-    layers = _get(secure_client, "/api/layers", secure_store.headers("anonymous")).json()
-    layer = next(x for x in layers["layers"] if x["dataset"] == PUBLIC and x["element"] == "Zn"
-                 and x["method"] == d["method"])
-    assert d["qc"] == layer["qc"]  # the fitness-for-purpose note of the measurement
+    legend = _get(secure_client, f"/api/layers/{PUBLIC}/Zn/legend?level=1km&method="
+                  + quote(d["method"]), secure_store.headers("anonymous")).json()
+    assert d["qc"] == legend["qc"]  # the fitness-for-purpose note of the measurement
     assert d["qc"]["qc_datasets"] == [QC_AGGREGATED]
 
 

@@ -16,7 +16,7 @@ fewer than k samples. For each answer:
 Data-quality reports and figures add quality-control datasets behind each survey (see
 tests/web/conftest.py): restricted ones stay out of reports and figures, embargoed elements
 out of every row and figure, and figures of an aggregated-only one need sample access. The
-QC verdicts on layers, legends, cells and features are the actor's own report's figures.
+QC verdicts on legends, cells, surfaces and features are the actor's own report's figures.
 
 Pooled layers join the walk: every dataset route is also aimed at ``pooled:public`` and
 ``pooled:org:NGU``, and the global routes (``/api/global...``) at both scopes. The public
@@ -956,10 +956,10 @@ def _report_verdicts(client: Any, h: dict[str, str], ds: str) -> dict[tuple[str,
 
 
 @pytest.mark.parametrize("actor", list(ACTORS))
-def test_qc_verdicts_on_layers_legends_cells_and_features_are_the_actors_report(
+def test_qc_verdicts_on_legends_cells_and_features_are_the_actors_report(
     client: Any, secure_store: Any, actor: str
 ) -> None:
-    """Every layer entry, legend, cell and feature of a measurement carries as ``qc`` the
+    """Every legend, cell, surface and feature of a measurement carries as ``qc`` the
     figures of the actor's own quality report (so a restricted or embargoed QC dataset
     counts only for who may see its report), and names no QC dataset the actor may not
     see. Jura's Cu (embargoed in its aggregated-only field duplicates) and Kola humus' Ni
@@ -974,7 +974,9 @@ def test_qc_verdicts_on_layers_legends_cells_and_features_are_the_actors_report(
     for lay in layers:
         ds, el = lay["dataset"], lay["element"]
         want = _report_verdicts(client, h, ds).get((el, lay["method"]))
-        got = lay["qc"]
+        q = {"medium": lay["medium"], "method": lay["method"], "grid": lay["grids"][0],
+             "level": LEVEL}
+        got = _get(client, f"/api/layers/{ds}/{el}/legend?{urlencode(q)}", h).json()["qc"]
         seen[(ds, el)] = got is not None
         assert (got is None) == (want is None), (actor, ds, el, got)
         if got is None:
@@ -983,10 +985,6 @@ def test_qc_verdicts_on_layers_legends_cells_and_features_are_the_actors_report(
         visible = {q["dataset"] for q in _get(client, f"/api/quality/{ds}", h).json()["qc"]}
         assert set(got["qc_datasets"]) <= visible
         assert QC_RESTRICTED not in got["qc_datasets"]  # reference materials: no verdict
-        q = {"medium": lay["medium"], "method": lay["method"], "grid": lay["grids"][0],
-             "level": LEVEL}
-        legend = _get(client, f"/api/layers/{ds}/{el}/legend?{urlencode(q)}", h).json()
-        assert legend["qc"] == got
         feats = _get(client, f"/api/collections/{ds}.cells/items?"
                      + urlencode({**q, "element": el, "limit": 50}), h).json()["features"]
         assert feats
@@ -1005,8 +1003,8 @@ def test_qc_verdicts_on_layers_legends_cells_and_features_are_the_actors_report(
         assert seen[(AGGREGATED, "Ni")] == (actor in NGU_FULL)
     assert ((SECRET, "Zn") in seen) == (actor in FULL_ACCESS[SECRET])
     surface = _get(client, f"/api/surfaces/{PUBLIC}/Cu?level=1km", h).json()
-    cu = next(x for x in layers if x["dataset"] == PUBLIC and x["element"] == "Cu"
-              and x["method"] == surface["method"])
+    cu = _get(client, f"/api/layers/{PUBLIC}/Cu/legend?"
+              + urlencode({"method": surface["method"], "level": LEVEL}), h).json()
     assert surface["qc"] == cu["qc"]
     samples = _get(client, f"/api/collections/{PUBLIC}.samples/items?limit=3", h).json()
     for f in samples["features"]:

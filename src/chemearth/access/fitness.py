@@ -1,9 +1,9 @@
 """Fitness-for-purpose notes: the quality-control verdict of a measurement, as an actor
 may see it.
 
-Every answer of a measurement (a map layer's entry and legend, a cell, a sample or cell
-feature) carries its dataset's quality-control verdict for the element, method and unit
-where quality-control data exist: the precision of the duplicates (relative standard
+Every answer of a measurement (a map layer's legend, a cell, an interpolated surface, a
+sample or cell feature) carries its dataset's quality-control verdict for the element,
+method and unit where quality-control data exist: the precision of the duplicates (relative standard
 deviation of the field duplicates, and of the analytical duplicates), the measurement
 share of the variance (sampling + analytical, from the nested analysis of variance), and
 whether that share is small enough for mapping (:data:`chemearth.qc.precision.MAPPING_SHARE`).
@@ -16,14 +16,16 @@ quality-control dataset is left out of that dataset's figures, figures of an
 aggregated-only survey or quality-control dataset are left out under disclosure control.
 
 Verdicts are computed once per catalogue snapshot and per *what the actor may see of the
-dataset and its quality-control datasets* (:meth:`Fitness.sight`), and looked up from a
-dict afterwards: the fast cell answers (:class:`chemearth.web.answers.FastAnswers`) ask
-for one per request.
+dataset and its quality-control datasets* (:meth:`Fitness.sight`), kept per actor, and
+looked up from a dict afterwards: the fast cell answers
+(:class:`chemearth.web.answers.FastAnswers`) ask for one per request
+(:meth:`Fitness.known_table`), and leave the first, which computes the dataset's quality
+report (seconds), to the routes. The layer list carries none, for that reason.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Hashable
 from typing import Any, Final
 
 from chemearth.access.catalogue import Snapshot
@@ -32,7 +34,7 @@ from chemearth.access.policy import Actor, Policy
 from chemearth.access.pooling import is_pooled
 from chemearth.errors import ChemearthError
 
-__all__ = ["VERDICT_FIELDS", "Fitness"]
+__all__ = ["VERDICT_FIELDS", "Fitness", "Table"]
 
 #: The fields of a verdict, from the columns of the data-quality report.
 VERDICT_FIELDS: Final = {
@@ -136,6 +138,21 @@ class Fitness:
         snap.memo[mine] = table
         return table
 
+    def known_table(self, actor: Actor, dataset_id: str) -> Table | None:
+        """:meth:`table` when it is computed already (for this snapshot), else None: never
+        reads the store (the fast answers ask this, and leave a first look-up, which
+        computes the dataset's quality report, to the routes)."""
+        snap = self.gw.snapshot()
+        mine = ("fitness-of", actor, dataset_id)
+        hit = snap.memo.get(mine)
+        if hit is not None:
+            return hit  # type: ignore[no-any-return]
+        key = self.sight(actor, dataset_id, snap)
+        hit = {} if key is None else snap.memo.get(("fitness", key))
+        if hit is not None:
+            snap.memo[mine] = hit
+        return hit
+
     def _table(self, actor: Actor, dataset_id: str) -> Table:
         from chemearth.access.inspector import Inspector
 
@@ -161,32 +178,31 @@ class Fitness:
         return out
 
     def verdict(self, actor: Actor, dataset_id: str, element: str, method: str | None,
-                unit: str) -> dict[str, Any] | None:
-        """The verdict of one measurement (a fresh dict), or None where there is none."""
-        v = self.table(actor, dataset_id).get((element, method or "", unit))
+                unit: str, table: Table | None = None) -> dict[str, Any] | None:
+        """The verdict of one measurement (a fresh dict), or None where there is none
+        (``table``: :meth:`table` of the dataset when the caller has it)."""
+        table = self.table(actor, dataset_id) if table is None else table
+        v = table.get((element, method or "", unit))
         return None if v is None else {**v, "qc_datasets": list(v["qc_datasets"])}
 
     # ------------------------------------------------------------------ answers
 
-    def view_verdict(self, actor: Actor, view: LayerView) -> dict[str, Any] | None:
+    def view_verdict(self, actor: Actor, view: LayerView, table: Table | None = None
+                     ) -> dict[str, Any] | None:
         """The verdict of a layer view's measurement (None for a pooled layer, which pools
-        several datasets, and where there is none)."""
+        several datasets, and where there is none; ``table`` as for :meth:`verdict`)."""
         if isinstance(view, PooledView) or is_pooled(view.dataset_id):
             return None
-        return self.verdict(actor, view.dataset_id, view.element, view.method, view.unit)
+        return self.verdict(actor, view.dataset_id, view.element, view.method, view.unit,
+                            table)
 
     def attach(self, actor: Actor, record: dict[str, Any]) -> dict[str, Any]:
-        """A cell record (or a layer entry, or cell feature's properties: ``dataset``,
-        ``element``, ``method``, ``unit``) with its verdict as ``qc`` (None where there
+        """A cell record (or a cell feature's properties: ``dataset``, ``element``,
+        ``method``, ``unit``) with its verdict as ``qc`` (None where there
         is none); changed in place and returned."""
         record["qc"] = self.verdict(actor, str(record["dataset"]), str(record["element"]),
                                     record.get("method"), str(record.get("unit") or ""))
         return record
-
-    def layers(self, actor: Actor, entries: Iterable[Mapping[str, Any]]
-               ) -> list[dict[str, Any]]:
-        """Layer entries (:meth:`Gateway.layers`), copied, each with its ``qc``."""
-        return [self.attach(actor, dict(e)) for e in entries]
 
     def sample_columns(self, actor: Actor, dataset_id: str) -> dict[str, dict[str, Any]]:
         """Verdicts by analyte column of the sample features of ``dataset_id`` (their

@@ -33,7 +33,7 @@ from pydantic import TypeAdapter
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from chemearth.access.fitness import Fitness
+from chemearth.access.fitness import Fitness, Table
 from chemearth.access.gateway import Gateway, LayerView, PooledView
 from chemearth.access.policy import Actor
 from chemearth.errors import AuthenticationError, ChemearthError
@@ -178,7 +178,12 @@ class FastAnswers:
                 grid=text["grid"], level=text["level"])
             if view is None or not view.records_ready:
                 return None
-            out = cell_answer(self.fitness, actor, view, lon, lat)
+            # the verdicts as computed already: a first look-up, which computes the
+            # dataset's quality report, is the route's (outside the event loop)
+            table = self.fitness.known_table(actor, dataset)
+            if table is None:
+                return None
+            out = cell_answer(self.fitness, actor, view, lon, lat, table)
         except ChemearthError:  # refused, or no cell there: the route says so
             return None
         audit_read(conn, actor, dataset, element)  # as the route's current_actor does
@@ -186,15 +191,15 @@ class FastAnswers:
         return out
 
 
-def cell_answer(fitness: Fitness, actor: Actor, view: LayerView, lon: float, lat: float
-                ) -> dict[str, Any]:
+def cell_answer(fitness: Fitness, actor: Actor, view: LayerView, lon: float, lat: float,
+                table: Table | None = None) -> dict[str, Any]:
     """The answer of a cell look-up, the route's and :class:`FastAnswers`' alike: the
     record of the published cell under the point, and ``qc``, the layer's quality-control
-    verdict (:meth:`~chemearth.access.fitness.Fitness.view_verdict`; a pooled cell has
-    no ``qc``)."""
+    verdict (:meth:`~chemearth.access.fitness.Fitness.view_verdict`, from ``table`` when
+    given; a pooled cell has no ``qc``)."""
     rec = fitness.gw.cell_at(view, lon, lat)
     if not isinstance(view, PooledView):
-        rec["qc"] = fitness.view_verdict(actor, view)
+        rec["qc"] = fitness.view_verdict(actor, view, table)
     return rec
 
 

@@ -43,7 +43,7 @@ def surface(m: MapperDep, actor: ActorDep, dataset: str, element: str,
     """How the surface of ``element`` is made (block estimates on the cells of ``level``):
     the variogram, leave-one-out cross-validation errors, cell count and legend classes.
     Needs access to the samples. ``qc``: the quality-control verdict of the measurement
-    interpolated (as in the layer list), else null."""
+    interpolated (as in the layer's legend), else null."""
     from chemearth.access.fitness import Fitness
 
     _, d = m.surface(actor, dataset, element, method=method, grid=grid, level=level)

@@ -60,13 +60,12 @@ def _query(view: LayerView) -> str:
 
 @router.get("/layers", summary="The grid layers you may see")
 def list_layers(gw: GatewayDep, actor: ActorDep) -> dict[str, Any]:
-    """One entry per dataset, element, medium and method, with its grids and levels, and
-    ``qc``: the quality-control verdict of the measurement where quality-control data
-    exist (precision, measurement share of the variance, fit for mapping), else null."""
+    """One entry per dataset, element, medium and method, with its grids and levels (the
+    quality-control verdict of each is in its legend: it needs the dataset's quality
+    report, which the list does not wait for)."""
     from chemearth.access.gateway import PUBLISHED_STATISTICS
 
-    return {"layers": Fitness(gw).layers(actor, gw.layers(actor)),
-            "stats": PUBLISHED_STATISTICS}
+    return {"layers": gw.layers(actor), "stats": PUBLISHED_STATISTICS}
 
 
 @router.get("/layers/{dataset}/{element}/tilejson.json", summary="TileJSON of a layer")
@@ -106,7 +105,9 @@ def legend(
     stat: Stat = "median",
 ) -> dict[str, Any]:
     """Cumulative-frequency classes (5, 10, 25, 50, 75, 90, 95, 98 %) with colours and unit,
-    and ``qc``: the layer's quality-control verdict (as in the layer list)."""
+    and ``qc``: the quality-control verdict of the layer's measurement where
+    quality-control data exist (precision of the duplicates, measurement share of the
+    variance, fit for mapping, the QC datasets behind it), else null."""
     view = _view(gw, actor, dataset, element, medium, method, grid, level, stat)
     return {**view.legend, "citation": view.citation, "licence": view.licence,
             "qc": Fitness(gw).view_verdict(actor, view)}
@@ -263,7 +264,7 @@ def cell(
     medium: Medium = None, method: Method = None, grid: GridQ = None, level: Level = None,
 ) -> dict[str, Any]:
     """Statistics and sample count of the published cell at ``lon``, ``lat``, and ``qc``:
-    the layer's quality-control verdict (as in the layer list; a pooled cell has none)."""
+    the layer's quality-control verdict (as in the legend; a pooled cell has none)."""
     view = _view(gw, actor, dataset, element, medium, method, grid, level, "median")
     from chemearth.web.answers import cell_answer
 
