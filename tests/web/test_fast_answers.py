@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from tests.web.conftest import ACTORS, AGGREGATED, PUBLIC, SECRET
+from tests.web.conftest import ACTORS, AGGREGATED, PUBLIC, QC_AGGREGATED, SECRET
 
 from chemearth.errors import ChemearthWarning
 
@@ -52,6 +52,7 @@ def _gw(secure_store: Any) -> Any:
     ("anonymous", AGGREGATED, "Pb", "40km"),   # under disclosure control
     ("partner", AGGREGATED, "Pb", "40km"),     # the same layer in full
     ("owner", SECRET, "Zn", "500m"),
+    ("owner", PUBLIC, "Zn", "1km"),  # with the QC verdict of an aggregated-only QC dataset
 ])
 def test_every_cell_answers_as_the_route(secure_client: Any, secure_store: Any, actor: str,
                                          dataset: str, element: str, level: str) -> None:
@@ -71,6 +72,8 @@ def test_every_cell_answers_as_the_route(secure_client: Any, secure_store: Any, 
     first = secure_client.get(f"{base}?lon={lon[0]}&lat={lat[0]}&grid=global&level={level}",
                               headers=headers)
     assert first.status_code == 200, first.text
+    if (actor, dataset) == ("owner", PUBLIC):  # Jura's field duplicates (aggregated-only)
+        assert first.json()["qc"]["qc_datasets"] == [QC_AGGREGATED]
     for x, y in zip(lon, lat, strict=True):
         url = f"{base}?lon={x:.6f}&lat={y:.6f}&grid=global&level={level}"
         fast = secure_client.get(url, headers=headers)

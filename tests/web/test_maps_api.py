@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import io
 from typing import Any
+from urllib.parse import quote
 
 import numpy as np
 import pytest
-from tests.web.conftest import AGGREGATED, EMBARGO, PUBLIC, SECRET
+from tests.web.conftest import AGGREGATED, EMBARGO, PUBLIC, QC_AGGREGATED, SECRET
 
 from chemearth.access.mapper import SURFACE_PERCENTS
 from chemearth.interp.surfaces import interpolate
@@ -36,6 +37,10 @@ def test_surface_description_equals_the_library(secure_client: Any, secure_store
     np.testing.assert_allclose(limits[1:-1], expected)
     assert len(d["legend"]["classes"]) == 7
     assert "crs_wkt" not in d
+    legend = _get(secure_client, f"/api/layers/{PUBLIC}/Zn/legend?level=1km&method="
+                  + quote(d["method"]), secure_store.headers("anonymous")).json()
+    assert d["qc"] == legend["qc"]  # the fitness-for-purpose note of the measurement
+    assert d["qc"]["qc_datasets"] == [QC_AGGREGATED]
 
 
 def test_surface_tile_pixels_have_the_cells_class_colours(secure_client: Any,

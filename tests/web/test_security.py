@@ -15,7 +15,8 @@ fewer than k samples. For each answer:
 
 Data-quality reports and figures add quality-control datasets behind each survey (see
 tests/web/conftest.py): restricted ones stay out of reports and figures, embargoed elements
-out of every row and figure, and figures of an aggregated-only one need sample access.
+out of every row and figure, and figures of an aggregated-only one need sample access. The
+QC verdicts on legends, cells, surfaces and features are the actor's own report's figures.
 
 Pooled layers join the walk: every dataset route is also aimed at ``pooled:public`` and
 ``pooled:org:NGU``, and the global routes (``/api/global...``) at both scopes. The public
@@ -932,6 +933,83 @@ def test_figures_of_an_aggregated_only_qc_dataset_need_sample_access(
     assert ("/quality/jura/Zn/thompson-howarth.png" in page) == sees
     assert (QC_RESTRICTED in page) == sees
     assert QC_PUBLIC not in page
+
+
+#: the verdict of a measurement (``qc``) from a row of the actor's quality report
+_VERDICT = {"precision_rsd_pct": "rsd_field_pct", "n_pairs": "n_field_pairs",
+            "analytical_rsd_pct": "rsd_analytical_pct",
+            "n_analytical_pairs": "n_analytical_pairs", "measurement_pct": "measurement_pct",
+            "fit_for_mapping": "fit_for_mapping"}
+
+
+def _report_verdicts(client: Any, h: dict[str, str], ds: str) -> dict[tuple[str, str], Any]:
+    """(element, method) → the figures of the actor's own quality report of ``ds`` behind a
+    verdict (rows without any precision or variance share left out)."""
+    rows = _get(client, f"/api/quality/{ds}", h).json()["elements"]
+    out = {}
+    for r in rows:
+        v = {k: r.get(c) for k, c in _VERDICT.items()}
+        if any(v[k] is not None for k in ("precision_rsd_pct", "analytical_rsd_pct",
+                                          "measurement_pct")):
+            out[(r["element"], r["method"])] = v
+    return out
+
+
+@pytest.mark.parametrize("actor", list(ACTORS))
+def test_qc_verdicts_on_legends_cells_and_features_are_the_actors_report(
+    client: Any, secure_store: Any, actor: str
+) -> None:
+    """Every legend, cell, surface and feature of a measurement carries as ``qc`` the
+    figures of the actor's own quality report (so a restricted or embargoed QC dataset
+    counts only for who may see its report), and names no QC dataset the actor may not
+    see. Jura's Cu (embargoed in its aggregated-only field duplicates) and Kola humus' Ni
+    (embargoed in its public field duplicates, granted to the partner in the survey only)
+    have a verdict for NGU's actors only."""
+    h = secure_store.headers(actor)
+    layers = [x for x in _get(client, "/api/layers", h).json()["layers"]
+              if x["dataset"] in (PUBLIC, AGGREGATED, SECRET)
+              and x["element"] in ("Pb", "Zn", "Cu", "Ni")]
+    assert layers
+    seen: dict[tuple[str, str], bool] = {}
+    for lay in layers:
+        ds, el = lay["dataset"], lay["element"]
+        want = _report_verdicts(client, h, ds).get((el, lay["method"]))
+        q = {"medium": lay["medium"], "method": lay["method"], "grid": lay["grids"][0],
+             "level": LEVEL}
+        got = _get(client, f"/api/layers/{ds}/{el}/legend?{urlencode(q)}", h).json()["qc"]
+        seen[(ds, el)] = got is not None
+        assert (got is None) == (want is None), (actor, ds, el, got)
+        if got is None:
+            continue
+        assert {k: got[k] for k in _VERDICT} == want, (actor, ds, el)
+        visible = {q["dataset"] for q in _get(client, f"/api/quality/{ds}", h).json()["qc"]}
+        assert set(got["qc_datasets"]) <= visible
+        assert QC_RESTRICTED not in got["qc_datasets"]  # reference materials: no verdict
+        feats = _get(client, f"/api/collections/{ds}.cells/items?"
+                     + urlencode({**q, "element": el, "limit": 50}), h).json()["features"]
+        assert feats
+        assert all(f["properties"]["qc"] == got for f in feats)
+        import shapely
+
+        full = max(feats, key=lambda f: f["properties"]["n"])  # its median is published
+        pt = shapely.geometry.shape(full["geometry"]).representative_point()
+        cell = _get(client, f"/api/layers/{ds}/{el}/cell?"
+                    + urlencode({**q, "lon": pt.x, "lat": pt.y}), h).json()
+        assert cell.get("qc") == got, (actor, ds, el, cell)
+    assert seen[(PUBLIC, "Zn")]
+    assert seen[(AGGREGATED, "Pb")]
+    assert seen[(PUBLIC, "Cu")] == (actor in NGU_FULL)
+    if actor in FULL_ACCESS[AGGREGATED]:
+        assert seen[(AGGREGATED, "Ni")] == (actor in NGU_FULL)
+    assert ((SECRET, "Zn") in seen) == (actor in FULL_ACCESS[SECRET])
+    surface = _get(client, f"/api/surfaces/{PUBLIC}/Cu?level=1km", h).json()
+    cu = _get(client, f"/api/layers/{PUBLIC}/Cu/legend?"
+              + urlencode({"method": surface["method"], "level": LEVEL}), h).json()
+    assert surface["qc"] == cu["qc"]
+    samples = _get(client, f"/api/collections/{PUBLIC}.samples/items?limit=3", h).json()
+    for f in samples["features"]:
+        assert set(f["properties"]["qc"]) == ({"Pb", "Zn", "Cu"} if actor in NGU_FULL
+                                              else {"Pb", "Zn"})
 
 
 # --------------------------------------------------------------------------- pooled layers

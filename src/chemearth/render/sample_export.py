@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SAMPLE_FIELDS",
+    "analyte_columns",
     "read_samples_csv",
     "samples_wide",
     "write_samples_csv",
@@ -175,6 +176,25 @@ def samples_wide(
         source_columns=sources,
     )
     return frame
+
+
+def analyte_columns(store: Store, dataset_id: str, version: int | None = None
+                    ) -> dict[str, tuple[str, str, str]]:
+    """The analyte columns of a dataset version as :func:`samples_wide` names them, each
+    with its ``(element, method, unit)`` (method ``""`` where none is given).
+
+    Examples
+    --------
+    >>> analyte_columns(store, "meuse")["Zn"]                          # doctest: +SKIP
+    ('Zn', 'aqua-regia', 'mg/kg')
+    """
+    ver = int(_version_record(store, dataset_id, version)["version"])
+    columns = store.measurement_columns(dataset_id, ver)
+    names = _analyte_names(columns)
+    return {names[int(r["column_id"])]: (str(r["element"]),
+                                         "" if _missing(r["method"]) else str(r["method"]),
+                                         str(r["unit"]))
+            for r in _records(columns)}
 
 
 def write_samples_csv(

@@ -33,7 +33,8 @@ from pydantic import TypeAdapter
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from chemearth.access.gateway import Gateway
+from chemearth.access.fitness import Fitness, Table
+from chemearth.access.gateway import Gateway, LayerView, PooledView
 from chemearth.access.policy import Actor
 from chemearth.errors import AuthenticationError, ChemearthError
 from chemearth.web.auditing import audit_read
@@ -105,6 +106,7 @@ class FastAnswers:
     def __init__(self, app: ASGIApp, gateway: Gateway) -> None:
         self.app = app
         self.gateway = gateway
+        self.fitness = Fitness(gateway)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET":
@@ -176,12 +178,29 @@ class FastAnswers:
                 grid=text["grid"], level=text["level"])
             if view is None or not view.records_ready:
                 return None
-            out = self.gateway.cell_at(view, lon, lat)
+            # the verdicts as computed already: a first look-up, which computes the
+            # dataset's quality report, is the route's (outside the event loop)
+            table = self.fitness.known_table(actor, dataset)
+            if table is None:
+                return None
+            out = cell_answer(self.fitness, actor, view, lon, lat, table)
         except ChemearthError:  # refused, or no cell there: the route says so
             return None
         audit_read(conn, actor, dataset, element)  # as the route's current_actor does
         conn.state.actor = actor  # for the access log
         return out
+
+
+def cell_answer(fitness: Fitness, actor: Actor, view: LayerView, lon: float, lat: float,
+                table: Table | None = None) -> dict[str, Any]:
+    """The answer of a cell look-up, the route's and :class:`FastAnswers`' alike: the
+    record of the published cell under the point, and ``qc``, the layer's quality-control
+    verdict (:meth:`~chemearth.access.fitness.Fitness.view_verdict`, from ``table`` when
+    given; a pooled cell has no ``qc``)."""
+    rec = fitness.gw.cell_at(view, lon, lat)
+    if not isinstance(view, PooledView):
+        rec["qc"] = fitness.view_verdict(actor, view, table)
+    return rec
 
 
 def _keep(cache: AnswerCache, key: Hashable, seen: dict[str, Any]) -> None:

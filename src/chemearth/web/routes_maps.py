@@ -42,9 +42,13 @@ def surface(m: MapperDep, actor: ActorDep, dataset: str, element: str,
             ) -> dict[str, Any]:
     """How the surface of ``element`` is made (block estimates on the cells of ``level``):
     the variogram, leave-one-out cross-validation errors, cell count and legend classes.
-    Needs access to the samples."""
+    Needs access to the samples. ``qc``: the quality-control verdict of the measurement
+    interpolated (as in the layer's legend), else null."""
+    from chemearth.access.fitness import Fitness
+
     _, d = m.surface(actor, dataset, element, method=method, grid=grid, level=level)
-    return d
+    return {**d, "qc": Fitness(m.gw).verdict(actor, dataset, element, d.get("method"),
+                                             str(d.get("unit") or ""))}
 
 
 @router.get(

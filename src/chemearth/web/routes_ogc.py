@@ -37,6 +37,7 @@ from chemearth.access.filtering import (
     queryables_schema,
     sample_queryables,
 )
+from chemearth.access.fitness import Fitness
 from chemearth.access.gateway import Gateway, Where
 from chemearth.access.policy import Actor
 from chemearth.errors import AccessDenied, GridError, NotFoundError
@@ -327,7 +328,9 @@ def items(
     layer's default unless given)), a CQL2 ``filter`` on the collection's queryables
     (``/queryables``), and any other queryable as a query parameter (equality:
     ``?sample_id=...``). A filter sees the published values only: an embargoed element
-    is an unknown property, a withheld statistic is null."""
+    is an unknown property, a withheld statistic is null. Each feature's ``qc`` property
+    gives the quality-control verdict of its measurement where quality-control data exist
+    (samples: by analyte column; cells: of the cell's layer, else null)."""
     dataset, kind = _split(cid)
     box = _bbox(bbox)
     flt = parse_filter(filter_, filter_lang, filter_crs) if filter_ is not None else None
@@ -338,6 +341,7 @@ def items(
             actor, dataset, elements=els, medium=medium, country=country, bbox=box,
             limit=limit, offset=offset, where=_sample_where(flt, extra),
         )
+        feats = Fitness(gw).sample_features(actor, dataset, feats)
     else:
         gw.dataset(actor, dataset)  # a dataset you may not see answers as a missing one
         bound = query_filter(flt, extra, CELL_QUERYABLES)
@@ -346,6 +350,7 @@ def items(
             level=level, bbox=box, limit=limit, offset=offset,
             where=None if bound is None else bound.mask,
         )
+        feats = Fitness(gw).cell_features(actor, feats)
     b = base_url(request)
     params = {k: v for k, v in request.query_params.items() if k not in ("offset",)}
     links = [{"rel": "self", "type": GEOJSON,
@@ -377,6 +382,9 @@ def items(
 def item(gw: GatewayDep, actor: ActorDep, cid: str, fid: str) -> JSONResponse:
     """One feature: a sample by its id, or a cell by ``grid~element~medium~method~cell_id``."""
     dataset, kind = _split(cid)
+    fitness = Fitness(gw)
     if kind == "cells":
-        return JSONResponse(gw.cell_feature(actor, dataset, fid), media_type=GEOJSON)
-    return JSONResponse(gw.sample_feature(actor, dataset, fid), media_type=GEOJSON)
+        feat = fitness.cell_features(actor, [gw.cell_feature(actor, dataset, fid)])[0]
+    else:
+        feat = fitness.sample_features(actor, dataset, [gw.sample_feature(actor, dataset, fid)])[0]
+    return JSONResponse(feat, media_type=GEOJSON)

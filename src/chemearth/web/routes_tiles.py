@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from chemearth.access.fitness import Fitness
 from chemearth.access.gateway import Gateway, LayerView
 from chemearth.access.policy import Actor
 from chemearth.access.pooling import is_pooled, may_view, scope_of
@@ -59,7 +60,9 @@ def _query(view: LayerView) -> str:
 
 @router.get("/layers", summary="The grid layers you may see")
 def list_layers(gw: GatewayDep, actor: ActorDep) -> dict[str, Any]:
-    """One entry per dataset, element, medium and method, with its grids and levels."""
+    """One entry per dataset, element, medium and method, with its grids and levels (the
+    quality-control verdict of each is in its legend: it needs the dataset's quality
+    report, which the list does not wait for)."""
     from chemearth.access.gateway import PUBLISHED_STATISTICS
 
     return {"layers": gw.layers(actor), "stats": PUBLISHED_STATISTICS}
@@ -101,9 +104,13 @@ def legend(
     medium: Medium = None, method: Method = None, grid: GridQ = None, level: Level = None,
     stat: Stat = "median",
 ) -> dict[str, Any]:
-    """Cumulative-frequency classes (5, 10, 25, 50, 75, 90, 95, 98 %) with colours and unit."""
+    """Cumulative-frequency classes (5, 10, 25, 50, 75, 90, 95, 98 %) with colours and unit,
+    and ``qc``: the quality-control verdict of the layer's measurement where
+    quality-control data exist (precision of the duplicates, measurement share of the
+    variance, fit for mapping, the QC datasets behind it), else null."""
     view = _view(gw, actor, dataset, element, medium, method, grid, level, stat)
-    return {**view.legend, "citation": view.citation, "licence": view.licence}
+    return {**view.legend, "citation": view.citation, "licence": view.licence,
+            "qc": Fitness(gw).view_verdict(actor, view)}
 
 
 @router.get(
@@ -256,9 +263,12 @@ def cell(
     lat: Annotated[float, Query(ge=-90, le=90)],
     medium: Medium = None, method: Method = None, grid: GridQ = None, level: Level = None,
 ) -> dict[str, Any]:
-    """Statistics and sample count of the published cell at ``lon``, ``lat``."""
+    """Statistics and sample count of the published cell at ``lon``, ``lat``, and ``qc``:
+    the layer's quality-control verdict (as in the legend; a pooled cell has none)."""
     view = _view(gw, actor, dataset, element, medium, method, grid, level, "median")
-    return gw.cell_at(view, lon, lat)
+    from chemearth.web.answers import cell_answer
+
+    return cell_answer(Fitness(gw), actor, view, lon, lat)
 
 
 @router.get("/tileMatrixSets", summary="Tile matrix sets (OGC API - Tiles)")

@@ -824,6 +824,7 @@
         mediumLabel(s.medium), ' · ',
         UNITLESS.has(stat) || !unit ? '' : t('map.legend.unit', { unit }) + ' · ',
         t('map.legend.cells', { n: fmtCount(lg.n_cells) })),
+      qcNote(lg.qc),
     ];
     if (!classes.length) {
       children.push(h('div', { className: 'legend-empty' }, t('map.legend.empty')));
@@ -1077,6 +1078,32 @@
     }
   });
 
+  /** The fitness-for-purpose note of a measurement: its quality-control verdict (the `qc`
+   * of a layer entry, legend, cell or sample feature), or null where there is none. */
+  function qcNote(q) {
+    if (!q || typeof q !== 'object') return null;
+    let text;
+    if (q.precision_rsd_pct !== null && q.precision_rsd_pct !== undefined &&
+        q.measurement_pct !== null && q.measurement_pct !== undefined &&
+        typeof q.fit_for_mapping === 'boolean') {
+      text = t('map.qc.full', { precision: fmt(q.precision_rsd_pct), share: fmt(q.measurement_pct),
+        verdict: t(q.fit_for_mapping ? 'map.qc.fit' : 'map.qc.unfit') });
+    } else if (q.precision_rsd_pct !== null && q.precision_rsd_pct !== undefined) {
+      text = t('map.qc.precision_only', { precision: fmt(q.precision_rsd_pct) });
+    } else if (q.analytical_rsd_pct !== null && q.analytical_rsd_pct !== undefined) {
+      text = t('map.qc.analytical_only', { precision: fmt(q.analytical_rsd_pct) });
+    } else {
+      return null;
+    }
+    const datasets = Array.isArray(q.qc_datasets) ? q.qc_datasets.map(String) : [];
+    const pairs = q.n_pairs ?? q.n_analytical_pairs;
+    return h('div', { className: 'qc-note', dataset: {
+      fit: typeof q.fit_for_mapping === 'boolean' ? String(q.fit_for_mapping) : '',
+      precision: String(q.precision_rsd_pct ?? ''), share: String(q.measurement_pct ?? ''),
+      datasets: datasets.join(' '),  // the QC datasets behind it (ids: data, not words)
+    }, title: t('map.qc.source', { n: fmtCount(pairs), limit: fmt(q.threshold_pct) }) }, text);
+  }
+
   function cellContent(c, s) {
     const unit = c.unit || (current && current.unit) || '';
     const levelM = s.level;
@@ -1116,6 +1143,8 @@
     }
     table.append(tbody);
     root.append(table);
+    const note = qcNote(c.qc);
+    if (note) root.append(note);
     if (c.pooled || Array.isArray(c.contributors)) root.append(contributorsContent(c));
     return root;
   }
@@ -1279,7 +1308,8 @@
       dataset: { sampleId: String(id), dataset: String(s.dataset) } },
       h('strong', null, t('map.sample.title', { id })),
       h('table', null, h('tbody', null, ...rows.map(([k, v]) =>
-        h('tr', null, h('th', { scope: 'row' }, k), h('td', null, v))))));
+        h('tr', null, h('th', { scope: 'row' }, k), h('td', null, v))))),
+      qcNote(p.qc && typeof p.qc === 'object' ? p.qc[s.element] : null));
   }
 
   // ---------------------------------------------------------------- view changes
