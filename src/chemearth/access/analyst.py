@@ -60,12 +60,14 @@ from chemearth.jsonable import plain, records
 from chemearth.stats.fractal import ZONE_MULTIPLES, ZONE_NAMES, FractalError, FractalFit
 from chemearth.store.selectors import element_values
 
-__all__ = ["DEFAULT_STANDARD", "MAX_PARTS", "Analyst"]
+__all__ = ["DEFAULT_STANDARD", "MAX_CELLS", "MAX_PARTS", "Analyst"]
 
 #: The standard probabilistic screening compares with unless told otherwise.
 DEFAULT_STANDARD = "gb15618-2018"
 #: Most parts of one compositional summary.
 MAX_PARTS = 40
+#: Most cells of one probabilistic screening (block kriging of each).
+MAX_CELLS = 100_000
 #: Share of the samples a part must be analysed in to enter a default composition.
 _COMPLETE = 0.9
 
@@ -402,12 +404,17 @@ class Analyst:
         prec, why = self._precision(actor, dataset_id, element, it.method)
 
         def make() -> Any:
-            if it.cells(grid, level).empty:
-                raise ProbabilisticError(f"no {level} cell of the {grid} grid lies within "
-                                         "reach of the samples: choose smaller cells")
-            return screen_cells(it, grid, level, standard=std, element=element,
-                                level=level_name, land_use=land_use, ph=ph, precision=prec,
-                                quantity=quantity, p_lo=p_lo, p_hi=p_hi)  # type: ignore[arg-type]
+            try:
+                return screen_cells(it, grid, level, standard=std, element=element,
+                                    level=level_name, land_use=land_use, ph=ph,
+                                    precision=prec, quantity=quantity,  # type: ignore[arg-type]
+                                    p_lo=p_lo, p_hi=p_hi, max_cells=MAX_CELLS)
+            except ProbabilisticError:
+                if it.cells(grid, level, max_cells=MAX_CELLS).empty:
+                    raise ProbabilisticError(
+                        f"no {level} cell of the {grid} grid lies within reach of the "
+                        "samples: choose smaller cells") from None
+                raise
 
         src = prec.source if prec is not None else why
         s = self.gw.memo(("analyst", "probability", dataset_id, element, std.id, std.source,

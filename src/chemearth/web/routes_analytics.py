@@ -30,7 +30,8 @@ def analyst(request: Request) -> Analyst:
 
 AnalystDep = Annotated[Analyst, Depends(analyst)]
 GridQ = Annotated[str | None, Query(pattern="^(global|europe)$", description="The grid.")]
-Level = Annotated[str | None, Query(description="Cell size, e.g. 10km.", max_length=16)]
+Level = Annotated[str | None, Query(pattern=r"^\d+(\.\d+)?(km|m)?$", max_length=16,
+                                    description="Cell size: 10km, 500m or metres.")]
 Medium = Annotated[str | None, Query(max_length=64, description="Pooled layers: the medium "
                                      "group (e.g. humus).")]
 Method = Annotated[str | None, Query(max_length=64, description="The analytical method "
