@@ -233,7 +233,9 @@ def _instantiate(  # noqa: C901 - one table of every route shape
                     if variant["kind"] == "cells" and ds == AGGREGATED:
                         values["fid"] = values["fid"].replace("~Pb~", f"~{el}~")
                 url = re.sub(r"{(\w+)}", lambda m, v=values: str(v[m.group(1)]), path)
-                query = _query(path, ds, el, where, variant)
+                query = (_analytics_query(path, ds, el, variant)
+                         if path.startswith("/api/analytics/") else
+                         _query(path, ds, el, where, variant))
                 url += "?" + urlencode(query, safe=":") if query else ""
                 yield Case(path, url, ds, el, *_pooled_absent(ds, el, POOLED_MEDIUM.get(el)))
                 if path.endswith("/items"):  # and with a CQL2 filter aimed at the element
@@ -296,6 +298,10 @@ def _variants(names: list[str], path: str) -> list[dict[str, str]]:
         return [{"fmt": "png"}, {"fmt": "pdf"}]
     if "/tiles/assess/" in path:
         return [{"kind": "screening"}, {"kind": "change"}]
+    if path.startswith("/api/analytics/fractal/") and not path.endswith("/zones"):
+        return [{"kind": "C-A"}, {"kind": "C-N"}]
+    if path.startswith("/api/analytics/compositional/"):
+        return [{"scores": "false"}, {"scores": "true"}]
     if path.startswith("/api/assess/screening/") and not path.endswith("/cell"):
         return [{"by": by} for by in ("sample", "cell", "country", "all")]
     if "cid" in names:
@@ -340,6 +346,21 @@ def _query(
     if "samples." in path:
         return {"element": el}
     return {}
+
+
+def _analytics_query(path: str, ds: str, el: str, variant: dict[str, str]) -> dict[str, Any]:
+    """The analytics routes: 40 km cells (some of Kola humus's hold fewer than k samples),
+    the element aimed at first in every list of elements, change against the dataset."""
+    q: dict[str, Any] = {"level": LEVEL, **variant}
+    if ds.startswith("pooled:"):
+        q["medium"] = POOLED_MEDIUM[el]
+    if "/composite/" in path:
+        q["elements"] = f"{el},Pb,Zn"
+    if "/compositional/" in path:  # Kola humus: Cu and Ni embargoed; Jura: all seven
+        q = {"elements": f"{el},Pb,Zn,Co,Cr,Cd,Mn,Fe,Cu,Ni", **variant}
+    if "/change-significance/" in path:
+        q["against"] = ds
+    return q
 
 
 # --------------------------------------------------------------------------- checks

@@ -399,6 +399,13 @@ class Assessor:
             })
         return surf, m
 
+    def surface(self, actor: Actor, dataset_id: str, element: str, *, grid: str | None = None,
+                level: str | None = None) -> tuple[Surface, pd.DataFrame]:
+        """The element's surface as :meth:`anomalies` and :meth:`blocks` draw it (published
+        cells only under disclosure control, peaks as cells without sample access), and the
+        analyses behind it (for thresholds; never to be shown without sample access)."""
+        return self._surface(actor, dataset_id, element, grid, level)
+
     def anomalies(self, actor: Actor, dataset_id: str, element: str, *,
                   threshold: str = "tukey", grid: str | None = None, level: str | None = None,
                   associated: Sequence[str] = ()) -> dict[str, Any]:

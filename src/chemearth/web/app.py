@@ -158,6 +158,7 @@ def create_app(store: Store, settings: WebSettings | None = None) -> FastAPI:
     'chemearth'
     """
     from chemearth.web import (
+        routes_analytics,
         routes_api,
         routes_assess,
         routes_describe,
@@ -225,6 +226,7 @@ def create_app(store: Store, settings: WebSettings | None = None) -> FastAPI:
     app.include_router(routes_media.router)
     app.include_router(routes_describe.router)
     app.include_router(routes_assess.router)
+    app.include_router(routes_analytics.router)
     app.include_router(routes_global.router)
     app.include_router(routes_maps.router)
     app.include_router(routes_quality.router)
