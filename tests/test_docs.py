@@ -40,6 +40,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 import pytest
+
 from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
