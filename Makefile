@@ -66,6 +66,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/interp.py
 	$(BIN)/python bench/interp.py --scale
 	$(BIN)/python bench/global.py
+	$(BIN)/python bench/analytics.py
 	$(BIN)/python bench/serve/run.py
 	$(BIN)/python bench/summary.py --since $(SINCE)
 

@@ -18,7 +18,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 #: the benches ``make bench`` runs, by the name of the file each writes
-BENCHES = ("ingest", "grid", "tiles", "screen", "interp", "interp-scale", "global", "serve")
+BENCHES = ("ingest", "grid", "tiles", "screen", "interp", "interp-scale", "global", "analytics",
+           "serve")
 
 
 def _warnings(obj: Any, where: str = "") -> list[str]:

@@ -47,7 +47,8 @@ def _imported(args: list[str]) -> tuple[set[str], str]:
 
 
 @pytest.mark.parametrize("args", [["--help"], ["ingest", "--help"], ["qc", "--help"],
-                                  ["grid", "--help"], ["serve", "--help"]])
+                                  ["grid", "--help"], ["serve", "--help"],
+                                  ["analytics", "--help"], ["analytics", "fractal", "--help"]])
 def test_help_imports_no_heavy_module(args: list[str]) -> None:
     names, text = _imported(args)
     assert "Usage:" in text

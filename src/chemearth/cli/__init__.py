@@ -13,6 +13,7 @@ import sys
 import click
 
 from chemearth.cli import (  # noqa: F401  (each module registers its commands)
+    analytics,
     assess,
     audit,
     check,
