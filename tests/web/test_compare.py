@@ -656,6 +656,19 @@ def test_side_by_side_maps_move_together(
         assert float(value) == pytest.approx(cell_b["median"])
         assert page.inner_text("#map-b .compare-popup-side").startswith("Right map")
         page.evaluate("() => { window.chemearthCompareMap.closePopup(); }")
+        # the right popup's auto-pan may still be moving both maps: stop it and put the
+        # view back before clicking the left map (else the click can land a cell away)
+        page.evaluate(
+            "([lat, lon]) => { window.chemearthCompareMap.stop(); window.chemearthMap.stop();"
+            " window.chemearthMap.setView([lat, lon], 7, {animate: false}); }",
+            [lat, lon],
+        )
+        page.wait_for_function(
+            "([lat, lon]) => [window.chemearthMap, window.chemearthCompareMap].every(m => {"
+            " const c = m.getCenter(); return Math.abs(c.lat - lat) < 1e-6"
+            " && Math.abs(c.lng - lon) < 1e-6 && m.getZoom() === 7; })",
+            arg=[lat, lon],
+        )
         v.click_at(lat, lon)
         pop = page.locator("#map .leaflet-popup .cell-popup:not(.cell-popup-loading)")
         pop.wait_for()

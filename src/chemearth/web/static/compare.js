@@ -718,7 +718,8 @@
       minNativeZoom: Number.isFinite(tj.minzoom) ? tj.minzoom : 0,
       maxNativeZoom: Number.isFinite(tj.maxzoom) ? tj.maxzoom : 14,
       bounds: bounds || undefined,
-      attribution: tj.attribution ? escapeHtml(tj.attribution) : undefined,
+      attribution: tj.attribution
+        ? '<span translate="no">' + escapeHtml(tj.attribution) + '</span>' : undefined,
     }, token, key);
     const legend = await fetchJSON(typeof tj.legend === 'string' && tj.legend ? tj.legend
       : api.layerBase(s) + '/legend?' + q);
