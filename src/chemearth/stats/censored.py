@@ -53,6 +53,7 @@ __all__ = [
     "kaplan_meier",
     "plotting_positions",
     "ros",
+    "validated",
 ]
 
 FloatArray = NDArray[np.float64]
@@ -78,20 +79,25 @@ class _AsDict:
         return {f.name: plain(getattr(self, f.name), keep_nan=True) for f in fields(self)}  # type: ignore[arg-type]
 
 
-def checked_values(
-    values: ArrayLike, censored: ArrayLike | None = None, *, name: str = "values"
+def validated(
+    values: ArrayLike,
+    censored: ArrayLike | None = None,
+    *,
+    name: str = "values",
+    flags: str = "censored",
 ) -> tuple[FloatArray, BoolArray]:
-    """Check ``values``/``censored`` and drop missing values.
+    """``values`` as float and ``censored`` as bool (all false when None), missing values
+    kept.
 
-    Returns the finite values as float and the censoring flags as bool (all false when
-    ``censored`` is None). Raises :class:`StatisticsError` for a non 1-D array, a length
-    mismatch, non-boolean flags or infinite values.
+    Raises :class:`StatisticsError`, naming the arguments (``name`` for the values,
+    ``flags`` for the censoring flags), for a non 1-D array, non-boolean flags, flags of
+    another shape than the values, or infinite values.
 
     Examples
     --------
-    >>> x, c = checked_values([1.0, float("nan"), 3.0], [False, True, True])
+    >>> x, c = validated([1.0, float("nan")], [0, 1], name="Cu")
     >>> x.tolist(), c.tolist()
-    ([1.0, 3.0], [False, True])
+    ([1.0, nan], [False, True])
     """
     try:
         x = np.asarray(values, dtype=np.float64)
@@ -104,12 +110,30 @@ def checked_values(
     else:
         raw = np.asarray(censored)
         if raw.dtype.kind not in "bui" and raw.size:
-            raise StatisticsError(f"censored: expected booleans, got dtype {raw.dtype}")
+            raise StatisticsError(f"{flags}: expected booleans, got dtype {raw.dtype}")
         if raw.shape != x.shape:
-            raise StatisticsError(f"censored: shape {raw.shape} differs from {name} {x.shape}")
+            raise StatisticsError(f"{flags}: shape {raw.shape} differs from {name} {x.shape}")
         c = raw.astype(bool)
     if np.isinf(x).any():
         raise StatisticsError(f"{name}: infinite values are not allowed")
+    return x, c
+
+
+def checked_values(
+    values: ArrayLike, censored: ArrayLike | None = None, *, name: str = "values"
+) -> tuple[FloatArray, BoolArray]:
+    """Check ``values``/``censored`` (:func:`validated`) and drop missing values.
+
+    Returns the finite values as float and the censoring flags as bool (all false when
+    ``censored`` is None).
+
+    Examples
+    --------
+    >>> x, c = checked_values([1.0, float("nan"), 3.0], [False, True, True])
+    >>> x.tolist(), c.tolist()
+    ([1.0, 3.0], [False, True])
+    """
+    x, c = validated(values, censored, name=name)
     keep = ~np.isnan(x)
     return x[keep], c[keep]
 

@@ -62,7 +62,7 @@ from scipy import stats
 
 from chemearth.errors import StatisticsError
 from chemearth.jsonable import plain
-from chemearth.stats.censored import kaplan_meier
+from chemearth.stats.censored import kaplan_meier, validated
 
 __all__ = [
     "ATS_MAX_N",
@@ -106,27 +106,9 @@ def _frozen(array: ArrayLike, dtype: Any = np.float64) -> NDArray[Any]:
 
 def _columns(*pairs: tuple[str, ArrayLike, ArrayLike | None]) -> list[tuple[FloatArray, BoolArray]]:
     """Value/flag columns of equal length, with every row holding a NaN dropped."""
-    cols: list[tuple[FloatArray, BoolArray]] = []
-    for name, values, censored in pairs:
-        try:
-            v = np.asarray(values, dtype=np.float64)
-        except (TypeError, ValueError) as exc:
-            raise StatisticsError(f"{name}: not numbers ({exc})") from None
-        if v.ndim != 1:
-            raise StatisticsError(f"{name}: expected a 1-D array, got {v.ndim} dimensions")
-        if censored is None:
-            c = np.zeros(v.shape, dtype=bool)
-        else:
-            raw = np.asarray(censored)
-            if raw.dtype.kind not in "bui" and raw.size:
-                raise StatisticsError(f"{name}: censoring flags must be booleans, not {raw.dtype}")
-            if raw.shape != v.shape:
-                raise StatisticsError(f"{name}: {raw.shape[0] if raw.ndim else 0} flags for "
-                                      f"{v.shape[0]} values")
-            c = raw.astype(bool)
-        if np.isinf(v).any():
-            raise StatisticsError(f"{name}: infinite values are not allowed")
-        cols.append((v, c))
+    cols = [validated(values, censored, name=name,
+                      flags="censored" if name == "values" else f"{name}_censored")
+            for name, values, censored in pairs]
     n = {v.size for v, _ in cols}
     if len(n) > 1:
         names = ", ".join(p[0] for p in pairs)
