@@ -159,6 +159,7 @@ def create_app(store: Store, settings: WebSettings | None = None) -> FastAPI:
     """
     from chemearth.web import (
         routes_analytics,
+        routes_analytics_fields,
         routes_api,
         routes_assess,
         routes_describe,
@@ -227,6 +228,7 @@ def create_app(store: Store, settings: WebSettings | None = None) -> FastAPI:
     app.include_router(routes_describe.router)
     app.include_router(routes_assess.router)
     app.include_router(routes_analytics.router)
+    app.include_router(routes_analytics_fields.router)
     app.include_router(routes_global.router)
     app.include_router(routes_maps.router)
     app.include_router(routes_quality.router)
