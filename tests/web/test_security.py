@@ -300,8 +300,12 @@ def _variants(names: list[str], path: str) -> list[dict[str, str]]:
         return [{"kind": "screening"}, {"kind": "change"}]
     if path.startswith("/api/analytics/fractal/") and not path.endswith("/zones"):
         return [{"kind": "C-A"}, {"kind": "C-N"}]
-    if path.startswith("/api/analytics/compositional/"):
+    if path.startswith("/api/analytics/compositional/") and not path.endswith("/cells"):
         return [{"scores": "false"}, {"scores": "true"}]
+    if path.startswith(("/api/analytics/spectrum-area/", "/api/analytics/singularity/")):
+        return [{"fmt": "json"}, {"fmt": "geojson"}]
+    if path.startswith("/api/analytics/spider/"):
+        return [{"per_sample": "false"}, {"per_sample": "true"}]
     if path.startswith("/api/assess/screening/") and not path.endswith("/cell"):
         return [{"by": by} for by in ("sample", "cell", "country", "all")]
     if "cid" in names:
@@ -357,7 +361,13 @@ def _analytics_query(path: str, ds: str, el: str, variant: dict[str, str]) -> di
     if "/composite/" in path:
         q["elements"] = f"{el},Pb,Zn"
     if "/compositional/" in path:  # Kola humus: Cu and Ni embargoed; Jura: all seven
-        q = {"elements": f"{el},Pb,Zn,Co,Cr,Cd,Mn,Fe,Cu,Ni", **variant}
+        if path.endswith("/cells"):  # published cell medians: the level and pooled medium
+            q["elements"] = f"{el},Pb,Zn,Co,Cr,Cd,Mn"
+        else:
+            q = {"elements": f"{el},Pb,Zn,Co,Cr,Cd,Mn,Fe,Cu,Ni", **variant}
+    if "/spider/" in path:  # Kola humus: La its only rare earth; Jura: none
+        q["elements"] = f"{el},La,Pb,Zn,Co,Cd"
+        q["reference"] = "UCC"
     if "/change-significance/" in path:
         q["against"] = ds
     return q
