@@ -119,6 +119,48 @@ def test_fractal_curve_and_notes(store, home: str) -> None:
     assert "a lower bound" in text
 
 
+def test_spectrum_area_cells_equal_the_core(store, home: str) -> None:
+    from chemearth.assess.fractal_zones import surface_raster
+    from chemearth.stats.fractal import spectrum_area
+
+    surf = _surface(store, "kola-chorizon", "Cu", "20km")
+    r = surface_raster(surf)
+    sa = spectrum_area(r.values, spacing=20.0)
+    got = pd.DataFrame(_json(["spectrum-area", "kola-chorizon", "Cu", "--level", "20km"],
+                             home)).set_index("cell_id")
+    keys = dict(zip(r.keys.ravel().tolist(), range(r.keys.size), strict=True))
+    pos = [keys[k] for k in surf.cells["cell"]]
+    want = pd.DataFrame({"anomaly": sa.anomaly.ravel()[pos],
+                         "background": sa.background.ravel()[pos]},
+                        index=surf.cells["cell_id"])
+    assert len(got) == len(want)
+    np.testing.assert_allclose(got.loc[want.index, ["anomaly", "background"]], want,
+                               rtol=REL, atol=1e-9)
+    np.testing.assert_allclose(got["anomaly"] + got["background"], got["value"], rtol=1e-9)
+    text = _run(["spectrum-area", "kola-chorizon", "Cu", "--level", "20km"], home)
+    assert f"S0 = {sa.energy_threshold:.6g}" in text
+
+
+def test_singularity_equals_the_core(store, home: str, tmp_path: Path) -> None:
+    from chemearth.assess.fractal_zones import surface_raster
+    from chemearth.stats.fractal import singularity
+
+    surf = _surface(store, "kola-chorizon", "Cu", "20km")
+    r = surface_raster(surf)
+    s = singularity(r.values, windows=(1, 3, 5))
+    out = tmp_path / "alpha.geojson"
+    _run(["singularity", "kola-chorizon", "Cu", "--level", "20km", "--windows", "1,3,5",
+          "-o", str(out)], home)
+    feats = json.loads(out.read_text())["features"]
+    got = pd.Series({f["properties"]["cell_id"]: f["properties"]["alpha"] for f in feats},
+                    dtype=float)
+    keys = dict(zip(r.keys.ravel().tolist(), range(r.keys.size), strict=True))
+    want = pd.Series(s.alpha.ravel()[[keys[k] for k in surf.cells["cell"]]],
+                     index=surf.cells["cell_id"])
+    np.testing.assert_allclose(got.loc[want.index], want, rtol=REL)
+    assert feats[0]["geometry"]["type"] == "Polygon"
+
+
 # ------------------------------------------------------------------ zones
 
 
@@ -315,6 +357,7 @@ def test_trend_equals_ats(store, home: str) -> None:
      "a threshold per element"),
     (["zones", "kola-chorizon", "Cu", "--threshold", "p200"], "'p200'"),
     (["spider", "meuse"], "dataset 'meuse' holds no rare earth element"),
+    (["singularity", "meuse", "Zn", "--windows", "1,2"], "ascending odd"),
 ])
 def test_bad_input_is_one_line_naming_it(home: str, capsys: pytest.CaptureFixture[str],
                                          args: list[str], message: str) -> None:

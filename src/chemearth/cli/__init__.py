@@ -14,6 +14,7 @@ import click
 
 from chemearth.cli import (  # noqa: F401  (each module registers its commands)
     analytics,
+    analytics_fields,
     assess,
     audit,
     check,
