@@ -300,8 +300,10 @@ def _variants(names: list[str], path: str) -> list[dict[str, str]]:
         return [{"kind": "screening"}, {"kind": "change"}]
     if path.startswith("/api/analytics/fractal/") and not path.endswith("/zones"):
         return [{"kind": "C-A"}, {"kind": "C-N"}]
-    if path.startswith("/api/analytics/compositional/"):
-        return [{"scores": "false"}, {"scores": "true"}]
+    if path.startswith("/api/analytics/compositional/"):  # and the scores' map form
+        return [{"scores": "false"}, {"scores": "true"}, {"f": "geojson"}]
+    if path.startswith(("/api/analytics/probability/", "/api/analytics/change-significance/")):
+        return [{}, {"f": "geojson"}]  # the cells, and their outlines
     if path.startswith("/api/assess/screening/") and not path.endswith("/cell"):
         return [{"by": by} for by in ("sample", "cell", "country", "all")]
     if "cid" in names:
