@@ -97,6 +97,9 @@
       h('span', { className: 'legend-count' }, ' · ' + n));
   }
 
+  /** A stored value shown as is (a dataset or standard id): translate="no". */
+  function data(v) { return h('span', { translate: false }, String(v)); }
+
   function sub(...nodes) { return h('p', { className: 'legend-sub' }, ...nodes); }
 
   /** The nodes of string `key` with the placeholders in `data` marked as data. */
@@ -174,7 +177,7 @@
       h('td', null, valueNode(k, props[k], (o.units || {})[k]))));
     const id = props.cell_id || props.sample_id || props.name || String(props.zone ?? '');
     return h('div', { className: 'analytics-popup', dataset: { kind, id: String(id) } },
-      h('div', { className: 'cell-head' }, h('strong', null, o.title || '')),
+      h('div', { className: 'cell-head' }, h('strong', null, ...[].concat(o.title || ''))),
       h('table', { className: 'cell-stats' }, h('tbody', null, ...rows)));
   }
 
@@ -276,7 +279,7 @@
     draw(doc, (p) => ({ color: COLOURS.band[p.band] || '#999', fillColor: COLOURS.band[p.band] || '#999',
       weight: 0.5 }), 'probability',
     ['cell_id', 'band', 'probability', 'estimate', 'median', 'limit', 'ln_sd', 'on_sample'],
-    { title: s.element + ' · ' + doc.standard, units: { estimate: unit, median: unit, limit: unit } });
+    { title: [s.element + ' · ', data(doc.standard)], units: { estimate: unit, median: unit, limit: unit } });
   }
 
   function change(doc, s) {
@@ -291,7 +294,7 @@
       dashArray: p.direction === 'too few pairs' ? '3 3' : null,
       fillColor: COLOURS.direction[p.direction] || '#999' }), 'change',
     ['cell_id', 'direction', 'n_pairs', 'n_increase', 'n_decrease', 'n_tied', 'test', 'p_value', 'q_value'],
-    { title: s.element + ' · ' + doc.dataset + ' → ' + doc.against });
+    { title: [s.element + ' · ', data(doc.dataset), ' → ', data(doc.against)] });
   }
 
   /** The class (0–4) of a factor score. */
