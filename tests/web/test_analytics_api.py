@@ -61,6 +61,11 @@ PER_SAMPLE = [
     (f"{API}/probability/{AGGREGATED}/{{el}}", {"level": LEVEL}),
     (f"{API}/change-significance/{AGGREGATED}/{{el}}", {"against": AGGREGATED,
                                                           "level": LEVEL}),
+    # the map forms: cell outlines and sample points of the same answers
+    (f"{API}/compositional/{AGGREGATED}", {"f": "geojson", "elements": "{el},Pb,Zn,Co"}),
+    (f"{API}/probability/{AGGREGATED}/{{el}}", {"level": LEVEL, "f": "geojson"}),
+    (f"{API}/change-significance/{AGGREGATED}/{{el}}", {"against": AGGREGATED,
+                                                          "level": LEVEL, "f": "geojson"}),
 ]
 
 
@@ -316,3 +321,93 @@ def test_change_significance_is_the_core_librarys(client: Any, secure_store: Any
     assert [c["cell_id"] for c in got] == want["cell_id"].tolist()
     assert [c["direction"] for c in got] == want["direction"].tolist()
     assert [c["n_pairs"] for c in got] == want["n_pairs"].tolist()
+
+
+# --------------------------------------------------------------------------- map forms
+
+
+def _cell_forms(client: Any, secure_store: Any, actor: str, url: str,
+                **params: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The JSON and GeoJSON forms of one per-cell answer."""
+    plain = _get(client, secure_store, actor, url, **params)
+    geo = _get(client, secure_store, actor, url, f="geojson", **params)
+    assert plain.status_code == geo.status_code == 200, (plain.text[:300], geo.text[:300])
+    assert geo.headers["content-type"].startswith("application/geo+json")
+    return plain.json(), geo.json()
+
+
+def _check_cell_form(plain: dict[str, Any], geo: dict[str, Any]) -> None:
+    """One polygon per cell record, the record as its properties, the cell's centre in its
+    polygon; the answer's other members unchanged."""
+    import shapely
+
+    from chemearth.grid.geometry import get_grid
+
+    assert geo["type"] == "FeatureCollection"
+    assert len(geo["features"]) == len(plain["cells"]) == geo["n_cells"] == geo["n_returned"]
+    assert [f["properties"] for f in geo["features"]] == plain["cells"]
+    assert [f["id"] for f in geo["features"]] == [c["cell_id"] for c in plain["cells"]]
+    assert {k: v for k, v in geo.items() if k not in ("type", "features", "n_cells",
+                                                      "offset", "n_returned")} == {
+        k: v for k, v in plain.items() if k != "cells"}
+    g = get_grid(plain["grid"])
+    ids = [c["cell_id"] for c in plain["cells"]]
+    lon, lat = g.cell_centres(g.id_to_key(ids))
+    polys = [shapely.geometry.shape(f["geometry"]) for f in geo["features"]]
+    assert all(p.is_valid and p.geom_type == "Polygon" for p in polys)
+    assert shapely.contains_xy(np.array(polys, dtype=object), lon, lat).all()
+
+
+@pytest.mark.parametrize("actor", ["anonymous", "owner"])
+def test_probability_geojson_is_the_json_answer_with_cell_outlines(
+    client: Any, secure_store: Any, actor: str
+) -> None:
+    plain, geo = _cell_forms(client, secure_store, actor, f"{API}/probability/{PUBLIC}/Zn",
+                             level="2km")
+    assert plain["cells"]
+    _check_cell_form(plain, geo)
+    assert geo["precision_source"] == plain["precision_source"]  # per actor, as the JSON
+
+
+def test_change_significance_geojson_is_the_json_answer_with_cell_outlines(
+    client: Any, secure_store: Any
+) -> None:
+    plain, geo = _cell_forms(client, secure_store, "owner",
+                             f"{API}/change-significance/{AGGREGATED}/Pb", against=AGGREGATED,
+                             grid="europe", level=LEVEL)
+    assert plain["cells"]
+    _check_cell_form(plain, geo)
+
+
+def test_cell_geojson_is_paged(client: Any, secure_store: Any) -> None:
+    url = f"{API}/probability/{PUBLIC}/Zn"
+    plain = _get(client, secure_store, "admin", url, level="2km").json()
+    geo = _get(client, secure_store, "admin", url, level="2km", f="geojson", limit=2,
+               offset=1).json()
+    assert [f["properties"] for f in geo["features"]] == plain["cells"][1:3]
+    assert (geo["n_cells"], geo["offset"], geo["n_returned"]) == (len(plain["cells"]), 1, 2)
+    assert _get(client, secure_store, "admin", url, level="2km", f="geojson",
+                limit=10_001).status_code == 422
+
+
+@pytest.mark.parametrize("actor", SAMPLES)
+def test_score_geojson_places_each_scored_sample(client: Any, secure_store: Any,
+                                                 actor: str) -> None:
+    """One point per score record, at the sample's place, its properties the record."""
+    params = {"elements": "Pb,Zn,Co,Ni,Cu", "factors": 2, "limit": 50, "offset": 5}
+    plain = _get(client, secure_store, actor, f"{API}/compositional/{AGGREGATED}",
+                 scores="true", **params)
+    geo = _get(client, secure_store, actor, f"{API}/compositional/{AGGREGATED}",
+               f="geojson", **params)
+    assert plain.status_code == geo.status_code == 200, geo.text[:300]
+    assert geo.headers["content-type"].startswith("application/geo+json")
+    p, g = plain.json(), geo.json()
+    assert len(g["features"]) == len(p["samples"]) == g["n_returned"] == 50
+    assert [f["properties"] for f in g["features"]] == p["samples"]
+    assert {k: v for k, v in g.items() if k not in ("type", "features", "n_returned")} == {
+        k: v for k, v in p.items() if k != "samples"}
+    where = secure_store.store.samples(AGGREGATED).set_index("sample_id")
+    for f in g["features"]:
+        lon, lat = f["geometry"]["coordinates"]
+        row = where.loc[f["properties"]["sample_id"]]
+        assert (lon, lat) == pytest.approx((row["longitude"], row["latitude"]), abs=1e-6)

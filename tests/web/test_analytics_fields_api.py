@@ -170,7 +170,7 @@ def test_spectrum_area_is_the_core_librarys(client: Any, secure_store: Any) -> N
                                    atol=1e-9)
     assert got["n_cells"] == len(surf.cells)
     geo = _get(client, secure_store, "owner", f"{API}/spectrum-area/{AGGREGATED}/Pb",
-               grid="europe", level=LEVEL, fmt="geojson")
+               grid="europe", level=LEVEL, f="geojson")
     assert geo.headers["content-type"].startswith("application/geo+json")
     feats = geo.json()["features"]
     assert len(feats) == len(surf.cells)

@@ -7,8 +7,9 @@ that does not exist) and each element kind, as an administrator and as an anonym
 visitor. The map viewer is walked with its panels open: the pooled world map with the
 coverage overlay, a pooled cell's popup, a dataset's sample points and a sample's popup,
 every assessment overlay (each standard's legend and notes, change, anomaly targets and
-blocks with their popups, interpolated surfaces), and then, generically, every other select,
-checkbox and button of the panel (so that panels other helpers add are opened too).
+blocks with their popups, interpolated surfaces), every analytics overlay with a popup,
+and then, generically, every other select, checkbox and button of the panel (so that panels
+other helpers add are opened too).
 
 **The rule** is written out in :mod:`tests.web.zh_rule` (``english_runs``): text inside an
 element marked as data (``translate="no"``, a ``lang`` other than Chinese, code) is

@@ -301,9 +301,11 @@ def _variants(names: list[str], path: str) -> list[dict[str, str]]:
     if path.startswith("/api/analytics/fractal/") and not path.endswith("/zones"):
         return [{"kind": "C-A"}, {"kind": "C-N"}]
     if path.startswith("/api/analytics/compositional/") and not path.endswith("/cells"):
-        return [{"scores": "false"}, {"scores": "true"}]
+        return [{"scores": "false"}, {"scores": "true"}, {"f": "geojson"}]  # and the map form
+    if path.startswith(("/api/analytics/probability/", "/api/analytics/change-significance/")):
+        return [{}, {"f": "geojson"}]  # the cells, and their outlines
     if path.startswith(("/api/analytics/spectrum-area/", "/api/analytics/singularity/")):
-        return [{"fmt": "json"}, {"fmt": "geojson"}]
+        return [{"f": "json"}, {"f": "geojson"}]
     if path.startswith("/api/analytics/spider/"):
         return [{"per_sample": "false"}, {"per_sample": "true"}]
     if path.startswith("/api/assess/screening/") and not path.endswith("/cell"):

@@ -337,12 +337,36 @@ def walk_viewer(page: Any, base: str, c: ChineseCheck) -> None:
         _overlay(page, kind)
         c.check(kind)
     _select(page, "#sel-assess", "")
+    _walk_analytics(page, c)
 
     # every other control of the panel, generically (panels added later are opened too)
     _open_every_control(page, c)
 
 
-LAYER_FORM = "#layer-form select, #sel-assess, #sel-standard, #sel-against, #sel-threshold"
+LAYER_FORM = ("#layer-form select, #sel-assess, #sel-standard, #sel-against, #sel-threshold, "
+              "#sel-analytics, #sel-an-against")
+
+
+def _walk_analytics(page: Any, c: ChineseCheck) -> None:
+    """Every analytics overlay (change against the C-horizon campaign): its legend and
+    notes, and the popup of one of its cells, zones or samples."""
+    for kind in page.locator("#sel-analytics option").evaluate_all(
+            "os => os.map((o) => o.value).filter(Boolean)"):
+        _select(page, "#sel-analytics", kind)
+        if kind == "change":
+            c.check("analytics change: no campaign chosen")
+            _select(page, "#sel-an-against", MAP_AGAINST)
+        page.wait_for_function(
+            "k => ['error', 'unavailable', k].includes("
+            "document.getElementById('map').dataset.analytics)", arg=kind)
+        c.check(f"analytics {kind}")
+        page.evaluate("() => { let done = false; window.chemearthMap.eachLayer((l) => {"
+                      " if (!done && l.feature && l.getPopup && l.getPopup()) {"
+                      " l.openPopup(); done = true; } }); }")
+        c.check(f"analytics {kind} popup")
+        c.shot(f"analytics-{kind}")
+    page.evaluate("() => { window.chemearthMap.closePopup(); }")
+    _select(page, "#sel-analytics", "")
 
 
 def _open_every_control(page: Any, c: ChineseCheck) -> None:

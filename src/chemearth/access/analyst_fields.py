@@ -48,10 +48,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from chemearth.access.analyst import MAX_PARTS, Analyst
+from chemearth.access.analyst import MAX_PARTS, Analyst, _by_part
 from chemearth.access.policy import Actor
 from chemearth.access.pooling import is_pooled, manifest_for, scope_of
-from chemearth.assess.anomalies import Surface, as_geojson, raster_index
+from chemearth.assess.anomalies import Surface, raster_index
 from chemearth.errors import AccessDenied, ChemearthError, NotFoundError, TooManyCellsError
 from chemearth.jsonable import plain, records
 from chemearth.store.selectors import element_values
@@ -110,22 +110,15 @@ class FieldAnalyst(Analyst):
         return out
 
     @staticmethod
-    def _document(doc: dict[str, Any], cells: pd.DataFrame, surf: Surface, geojson: bool
-                  ) -> dict[str, Any]:
-        if geojson:
-            polys = surf.grid.cell_polygons(surf.cells["cell"].to_numpy(np.int64),
-                                            to_wgs84=True)
-            out = as_geojson(cells.assign(geometry=list(polys)))
-            out.update(doc)
-            return dict(plain(out))
+    def _document(doc: dict[str, Any], cells: pd.DataFrame) -> dict[str, Any]:
         return dict(plain({**doc, "cells": records(cells)}))
 
     def spectrum_area(self, actor: Actor, dataset_id: str, element: str, *,
                       grid: str | None = None, level: str | None = None,
                       medium: str | None = None, method: str | None = None,
                       energy_threshold: float | None = None, n_breakpoints: int | None = None,
-                      max_breakpoints: int = 3, split: int | None = None,
-                      geojson: bool = False) -> dict[str, Any]:
+                      max_breakpoints: int = 3, split: int | None = None
+                      ) -> dict[str, Any]:
         """Spectrum–area filtering of the element's cell surface: the S-A curve, its
         breakpoints with confidence intervals, the energy threshold S₀ and the anomaly and
         background components of every cell (wavenumbers in 1/km)."""
@@ -165,12 +158,12 @@ class FieldAnalyst(Analyst):
             n_censored_cells=int(r.censored.ravel()[pos].sum()))
         cells = self._cells(dataset_id, element, surf, r, pos, anomaly=sa.anomaly,
                             background=sa.background)
-        return self._document(doc, cells, surf, geojson)
+        return self._document(doc, cells)
 
     def singularity(self, actor: Actor, dataset_id: str, element: str, *,
                     windows: Sequence[int] = (1, 3, 5, 7, 9), grid: str | None = None,
                     level: str | None = None, medium: str | None = None,
-                    method: str | None = None, geojson: bool = False) -> dict[str, Any]:
+                    method: str | None = None) -> dict[str, Any]:
         """Local singularity index α of every cell of the element's surface (with its
         standard error and log fractal density), and the counts of enrichment (α < 2)
         and depletion (α > 2)."""
@@ -192,7 +185,7 @@ class FieldAnalyst(Analyst):
                            "neutral": int((a == 2).sum()),
                            "undefined": int((~np.isfinite(a)).sum())},
                    n_censored_cells=int(cells["censored"].sum()))
-        return self._document(doc, cells, surf, geojson)
+        return self._document(doc, cells)
 
     # ------------------------------------------------------------------ spider diagrams
 
@@ -417,7 +410,3 @@ def _summary(elements: list[str], rows: dict[str, dict[str, Any]], reference: st
         out.append({"anomaly": name, "value": norm[name].iloc[0], "formula": formula})
     return out
 
-
-def _by_part(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """One record per part (``element`` and one column per component)."""
-    return records(frame.rename_axis("element").reset_index())

@@ -13,13 +13,16 @@ from fastapi.responses import JSONResponse
 from chemearth.access.analyst_fields import DEFAULT_REFERENCE, FieldAnalyst
 from chemearth.web.deps import ActorDep
 from chemearth.web.routes_analytics import (
-    GEOJSON,
     TAG,
     Breakpoints,
+    Form,
     GridQ,
     Level,
     Medium,
     Method,
+    PageLimit,
+    PageOffset,
+    cells_form,
 )
 
 __all__ = ["router"]
@@ -36,12 +39,6 @@ def field_analyst(request: Request) -> FieldAnalyst:
 
 
 FieldDep = Annotated[FieldAnalyst, Depends(field_analyst)]
-Format = Annotated[str, Query(pattern="^(json|geojson)$", description="json: cells as "
-                              "records; geojson: cells as polygons (WGS84).")]
-
-
-def _answer(doc: dict[str, Any], fmt: str) -> JSONResponse:
-    return JSONResponse(doc, media_type=GEOJSON if fmt == "geojson" else "application/json")
 
 
 def _list(text: str | None) -> list[str]:
@@ -50,7 +47,7 @@ def _list(text: str | None) -> list[str]:
 
 @router.get("/api/analytics/spectrum-area/{dataset}/{element}", tags=[TAG],
             summary="Spectrum–area (S-A) anomaly and background of a cell surface",
-            response_class=JSONResponse)
+            response_model=None)
 def spectrum_area(
     a: FieldDep, actor: ActorDep, dataset: str, element: str,
     grid: GridQ = None, level: Level = None, medium: Medium = None, method: Method = None,
@@ -61,34 +58,33 @@ def spectrum_area(
     energy: Annotated[float | None, Query(gt=0, le=1e300, description="The energy "
                                           "threshold S0 (default: an S-A breakpoint).")]
     = None,
-    fmt: Format = "json",
-) -> JSONResponse:
+    f: Form = "json", limit: PageLimit = 10_000, offset: PageOffset = 0,
+) -> dict[str, Any] | JSONResponse:
     """The log-log S-A curve of the power spectrum of the element's published cell
     surface, its breakpoints with confidence intervals, and per cell the anomaly
     (energy <= S0) and background (energy > S0, with the mean) components. A pooled id
     (``pooled:public``) uses the pooled layer's cells."""
-    return _answer(a.spectrum_area(actor, dataset, element, grid=grid, level=level,
-                                   medium=medium, method=method, energy_threshold=energy,
-                                   n_breakpoints=breakpoints, split=split,
-                                   geojson=fmt == "geojson"), fmt)
+    doc = a.spectrum_area(actor, dataset, element, grid=grid, level=level, medium=medium,
+                          method=method, energy_threshold=energy, n_breakpoints=breakpoints,
+                          split=split)
+    return cells_form(a, doc, f, limit, offset)
 
 
 @router.get("/api/analytics/singularity/{dataset}/{element}", tags=[TAG],
             summary="Local singularity index of a cell surface",
-            response_class=JSONResponse)
+            response_model=None)
 def singularity(
     a: FieldDep, actor: ActorDep, dataset: str, element: str,
     windows: Annotated[str, Query(pattern=r"^\d{1,2}(,\d{1,2}){1,9}$", description="Odd "
                                   "window sides in cells, ascending.")] = "1,3,5,7,9",
     grid: GridQ = None, level: Level = None, medium: Medium = None, method: Method = None,
-    fmt: Format = "json",
-) -> JSONResponse:
+    f: Form = "json", limit: PageLimit = 10_000, offset: PageOffset = 0,
+) -> dict[str, Any] | JSONResponse:
     """The singularity index alpha of every published cell (alpha < 2 enrichment, > 2
     depletion), its standard error, and the counts of each."""
-    return _answer(a.singularity(actor, dataset, element,
-                                 windows=[int(w) for w in windows.split(",")], grid=grid,
-                                 level=level, medium=medium, method=method,
-                                 geojson=fmt == "geojson"), fmt)
+    doc = a.singularity(actor, dataset, element, windows=[int(w) for w in windows.split(",")],
+                        grid=grid, level=level, medium=medium, method=method)
+    return cells_form(a, doc, f, limit, offset)
 
 
 @router.get("/api/analytics/spider/{dataset}", tags=[TAG],
