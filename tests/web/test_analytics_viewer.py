@@ -4,7 +4,8 @@ Over ``chemearth serve`` on the grid store, the Kola humus nickel layer on its d
 (Europe, 40 km cells). Each overlay of the "Analytics" section in turn: its legend must list
 every class the API answers with the API's counts (zones and their cells, the number of
 anomalous elements, the probability bands with the stated p_lo/p_hi, the change directions,
-the factor-score classes and the outlier classes), and a click on one cell or sample must
+the factor-score classes, the outlier classes, the S-A anomaly classes and the singularity
+classes), and a click on one cell or sample must
 open a popup whose fields are that record's. The Chinese page shows the same classes by
 their Chinese names (the page rule itself is walked in ``test_chinese_pages.py``).
 Screenshots: ``test-artifacts/analytics-*.png``.
@@ -73,6 +74,8 @@ class Page:
         self.page.evaluate("([lat, lon, z]) => { window.chemearthMap.closePopup();"
                            " window.chemearthMap.setView([lat, lon], z, {animate: false}); }",
                            [lat, lon, zoom])
+        # a closed popup fades out for 200 ms before it leaves the page
+        self.page.wait_for_function("() => !document.querySelector('.leaflet-popup')")
         x, y = self.page.evaluate(
             "([lat, lon]) => { const p = window.chemearthMap.latLngToContainerPoint([lat, lon]);"
             " return [p.x, p.y]; }", [lat, lon])
@@ -228,6 +231,45 @@ def test_analytics_overlays_agree_with_the_api(browser: Any, live_server: str) -
         assert pop["_id"] == one["properties"]["cell_id"]
         _same(pop, one["properties"], ["direction", "n_pairs", "test"])
         v.shot("change")
+
+        # S-A anomaly: five classes at steps of the anomaly's root mean square around 0
+        sa = _api(base, f"{API}/spectrum-area/{DATASET}/{ELEMENT}", f="geojson", **q)
+        v.overlay("sa")
+        anomaly = np.array([f["properties"]["anomaly"] for f in sa["features"]], float)
+        rms = float(np.sqrt(np.mean(anomaly ** 2)))
+        want = np.bincount(np.searchsorted(np.array([-1.5, -0.5, 0.5, 1.5]) * rms, anomaly,
+                                           side="right"), minlength=5)
+        shown = v.legend()
+        assert [shown[str(i)][0] for i in range(5)] == want.tolist()
+        extra = "#analytics-legend-extra [data-energy]"
+        assert float(v.page.get_attribute(extra, "data-energy")) == pytest.approx(
+            sa["energy_threshold"])
+        assert float(v.page.get_attribute(extra, "data-rms")) == pytest.approx(rms)
+        top = max(sa["features"], key=lambda f: f["properties"]["anomaly"])
+        pop = v.popup_at(*_inside(top), 8)
+        assert pop["_id"] == top["properties"]["cell_id"]
+        _same(pop, top["properties"], ["value", "anomaly", "background", "censored", "n"])
+        v.shot("sa")
+
+        # local singularity: six classes of alpha around 2, and the cells without one
+        si = _api(base, f"{API}/singularity/{DATASET}/{ELEMENT}", f="geojson", **q)
+        v.overlay("singularity")
+        alpha = np.array([f["properties"]["alpha"] if f["properties"]["alpha"] is not None
+                          else np.nan for f in si["features"]], float)
+        fin = alpha[np.isfinite(alpha)]
+        want = np.bincount(np.searchsorted([1.8, 1.9, 2.0, 2.1, 2.2], fin, side="right"),
+                           minlength=6)
+        shown = v.legend()
+        assert [shown[str(i)][0] for i in range(6)] == want.tolist()
+        assert shown["undefined"][0] == int(np.isnan(alpha).sum())
+        assert f"({si['counts']['enrichment']} cells)" in v.page.inner_text(
+            "#analytics-legend-extra")
+        low = min((f for f in si["features"] if f["properties"]["alpha"] is not None),
+                  key=lambda f: f["properties"]["alpha"])
+        pop = v.popup_at(*_inside(low), 8)
+        assert pop["_id"] == low["properties"]["cell_id"]
+        _same(pop, low["properties"], ["value", "alpha", "se"])
+        v.shot("singularity")
 
         # one overlay at a time: an assessment overlay puts the analytics one away
         v.page.select_option("#sel-assess", "anomalies")

@@ -10,6 +10,10 @@
  *   outliers     the samples' robust (MCD) distances and outlier flags (the same answer)
  *   change       per-cell significance of change against a later campaign
  *                (GET /api/analytics/change-significance/{ds}/{el}?f=geojson)
+ *   sa           the anomaly component of spectrum–area filtering of the cell surface
+ *                (GET /api/analytics/spectrum-area/{ds}/{el}?f=geojson)
+ *   singularity  the local singularity index α of each cell
+ *                (GET /api/analytics/singularity/{ds}/{el}?f=geojson)
  * The overlay follows the shown dataset and element ('chemearth:layer'). One overlay at a
  * time: choosing one here sets the assessment overlay (assess.js) to none, and back.
  *
@@ -45,10 +49,16 @@
     direction: { increase: '#b2182b', decrease: '#2166ac', 'no significant change': '#bdbdbd',
       'too few pairs': '#f7f7f7' },
     score: ['#2166ac', '#92c5de', '#f7f7f7', '#f4a582', '#b2182b'],
+    alpha: ['#67001f', '#d6604d', '#fddbc7', '#d1e5f0', '#4393c3', '#053061'],
+    undefined: '#bdbdbd',
     outlier: { inlier: '#9e9e9e', outlier: '#f46d43', strong: '#a50026' },
   };
   /** Factor-score class limits (scores are on a unit scale): five diverging classes. */
   const SCORE_BREAKS = [-1.5, -0.5, 0.5, 1.5];
+  /** S-A anomaly classes: steps of the anomaly component's root mean square around 0. */
+  const SA_STEPS = [-1.5, -0.5, 0.5, 1.5];
+  /** Singularity classes: α < 2 enrichment, α > 2 depletion (Cheng 2007). */
+  const ALPHA_BREAKS = [1.8, 1.9, 2.0, 2.1, 2.2];
   const BANDS = ['probably above', 'uncertain', 'probably below'];
   const DIRECTIONS = ['increase', 'decrease', 'no significant change', 'too few pairs'];
 
@@ -60,7 +70,8 @@
   let token = 0;
   let last = null;  // the answer drawn: { kind, doc, s }
   const fields = { zones: [], composite: ['elements'], probability: ['standard'],
-    factors: ['elements', 'factor'], outliers: ['elements'], change: ['against'] };
+    factors: ['elements', 'factor'], outliers: ['elements'], change: ['against'],
+    sa: [], singularity: [] };
 
   // ------------------------------------------------------------------ the legend control
 
@@ -370,15 +381,88 @@
     }, 'outliers', ['sample_id', 'robust_distance', 'outlier', ...facs], { title: t('analytics.kind.outliers') });
   }
 
+  /** The class of `v` among ascending `breaks`: how many breaks are at or below it. */
+  function classOf(v, breaks) {
+    let i = 0;
+    while (i < breaks.length && v >= breaks[i]) i += 1;
+    return i;
+  }
+
+  function rangeLabel(i, breaks, unit, name) {
+    const u = unit ? ' ' + unit : '';
+    if (i === 0) return t('analytics.range.below', { name, v: fmt(breaks[0]) + u });
+    if (i === breaks.length) return t('analytics.range.above', { name, v: fmt(breaks[i - 1]) + u });
+    return t('analytics.range.between', { name, lo: fmt(breaks[i - 1]), hi: fmt(breaks[i]) + u });
+  }
+
+  function spectrumArea(doc, s) {
+    const vals = doc.features.map((f) => f.properties.anomaly).filter((v) => Number.isFinite(v));
+    const rms = Math.sqrt(vals.reduce((a, v) => a + v * v, 0) / Math.max(1, vals.length));
+    const breaks = SA_STEPS.map((k) => k * rms);
+    const n = new Array(breaks.length + 1).fill(0);
+    for (const v of vals) n[classOf(v, breaks)] += 1;
+    const unit = doc.unit || '';
+    const name = t('analytics.sa.name');
+    titleEl.replaceChildren(t('analytics.legend.sa', { element: s.element }));
+    listEl.replaceChildren(...[4, 3, 2, 1, 0].map((i) => item(String(i), COLOURS.score[i], n[i],
+      rangeLabel(i, breaks, unit, name))));
+    const m = /^S-A breakpoint (\d+) of (\d+)$/.exec(String(doc.threshold_source || ''));
+    const source = m ? t('analytics.source.sa_breakpoint', { i: m[1], n: m[2] })
+      : t('analytics.source.given');
+    const raster = doc.raster || {};
+    extraEl.replaceChildren(
+      sub(t('analytics.sa.note', { energy: fmt(doc.energy_threshold), source,
+        rms: fmt(rms), unit, cells: doc.n_cells, level: doc.level || '',
+        filled: raster.n_filled ?? 0 })),
+      ...truncated(doc, doc.n_cells));
+    extraEl.firstChild.dataset.energy = String(doc.energy_threshold);
+    extraEl.firstChild.dataset.rms = String(rms);
+    const colour = (p) => (Number.isFinite(p.anomaly)
+      ? COLOURS.score[classOf(p.anomaly, breaks)] : COLOURS.undefined);
+    draw(doc, (p) => ({ color: colour(p), fillColor: colour(p), weight: 0.5 }), 'sa',
+      ['cell_id', 'value', 'anomaly', 'background', 'censored', 'n'],
+      { title: s.element + ' · S-A', units: { value: unit, anomaly: unit, background: unit } });
+  }
+
+  function singularityMap(doc, s) {
+    const n = new Array(ALPHA_BREAKS.length + 1).fill(0);
+    let undef = 0;
+    for (const f of doc.features) {
+      const a = f.properties.alpha;
+      if (Number.isFinite(a)) n[classOf(a, ALPHA_BREAKS)] += 1; else undef += 1;
+    }
+    const name = 'α';
+    titleEl.replaceChildren(t('analytics.legend.singularity', { element: s.element }));
+    listEl.replaceChildren(...[0, 1, 2, 3, 4, 5].map((i) => item(String(i), COLOURS.alpha[i],
+      n[i], rangeLabel(i, ALPHA_BREAKS, '', name))),
+    item('undefined', COLOURS.undefined, undef, t('analytics.singularity.undefined')));
+    const c = doc.counts || {};
+    extraEl.replaceChildren(
+      sub(t('analytics.singularity.note', { enrichment: c.enrichment ?? 0,
+        depletion: c.depletion ?? 0, windows: (doc.window_km || []).map(fmt).join(', '),
+        cells: doc.n_cells, level: doc.level || '' })),
+      ...truncated(doc, doc.n_cells));
+    const colour = (p) => (Number.isFinite(p.alpha)
+      ? COLOURS.alpha[classOf(p.alpha, ALPHA_BREAKS)] : COLOURS.undefined);
+    draw(doc, (p) => ({ color: colour(p), fillColor: colour(p), weight: 0.5 }), 'singularity',
+      ['cell_id', 'value', 'alpha', 'se', 'log_density', 'censored', 'n'],
+      { title: s.element + ' · α', units: { value: doc.unit || '' } });
+  }
+
   // ------------------------------------------------------------------ refresh
 
   function request(kind, s) {
     const ds = encodeURIComponent(s.dataset);
     const el = encodeURIComponent(s.element);
     const q = new URLSearchParams({ grid: s.grid || 'global', level: levelText(s.level) });
-    if (kind === 'zones' || kind === 'composite') {
+    if (['zones', 'composite', 'sa', 'singularity'].includes(kind)) {
       if (api.isPooled(s.dataset)) { q.set('medium', s.medium); q.set('method', s.method || ''); }
       if (kind === 'zones') return `/api/analytics/fractal/${ds}/${el}/zones?${q}`;
+      if (kind === 'sa' || kind === 'singularity') {
+        q.set('f', 'geojson');
+        const path = kind === 'sa' ? 'spectrum-area' : 'singularity';
+        return `/api/analytics/${path}/${ds}/${el}?${q}`;
+      }
       q.set('elements', elementList(s).join(','));
       return `/api/analytics/composite/${ds}?${q}`;
     }
@@ -422,7 +506,8 @@
     try {
       const doc = await fetchJSON(request(kind, s));
       if (my !== token) return;
-      const draws = { zones, composite, probability, change, factors, outliers };
+      const draws = { zones, composite, probability, change, factors, outliers,
+        sa: spectrumArea, singularity: singularityMap };
       draws[kind](doc, s);
       last = { kind, doc, s };
       noteEl.replaceChildren();
