@@ -172,10 +172,14 @@ def test_spectrum_area_is_the_core_librarys(client: Any, secure_store: Any) -> N
     geo = _get(client, secure_store, "owner", f"{API}/spectrum-area/{AGGREGATED}/Pb",
                grid="europe", level=LEVEL, f="geojson")
     assert geo.headers["content-type"].startswith("application/geo+json")
-    feats = geo.json()["features"]
+    fc = geo.json()
+    feats = fc["features"]
     assert len(feats) == len(surf.cells)
-    assert {"anomaly", "background", "cell_id"} <= set(feats[0]["properties"])
-    assert feats[0]["geometry"]["type"] == "Polygon"
+    assert [f["properties"] for f in feats] == got["cells"]  # the records, unchanged
+    assert {k: v for k, v in fc.items() if k not in ("type", "features", "offset",
+                                                     "n_returned")} == {
+        k: v for k, v in got.items() if k != "cells"}
+    assert all(f["geometry"]["type"] == "Polygon" for f in feats)
 
 
 def test_singularity_is_the_core_librarys_on_the_published_cells(
@@ -198,6 +202,11 @@ def test_singularity_is_the_core_librarys_on_the_published_cells(
     assert got["windows"] == [1, 3, 5]
     assert got["counts"]["enrichment"] == int((exp < 2).sum())
     assert got["counts"]["depletion"] == int((exp > 2).sum())
+    fc = _get(client, secure_store, "anonymous", f"{API}/singularity/{AGGREGATED}/Pb",
+              level=LEVEL, windows="1,3,5", f="geojson").json()
+    assert [f["properties"] for f in fc["features"]] == got["cells"]
+    assert fc["counts"] == got["counts"]
+    assert fc["n_cells"] == got["n_cells"]
 
 
 @pytest.mark.parametrize("route", ["spectrum-area", "singularity"])

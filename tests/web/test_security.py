@@ -300,12 +300,14 @@ def _variants(names: list[str], path: str) -> list[dict[str, str]]:
         return [{"kind": "screening"}, {"kind": "change"}]
     if path.startswith("/api/analytics/fractal/") and not path.endswith("/zones"):
         return [{"kind": "C-A"}, {"kind": "C-N"}]
+    # the analytics' map forms (f=geojson) hold every record of their JSON answers as a
+    # feature's properties and every other member (tests/web/test_analytics_api.py and
+    # test_analytics_fields_api.py check they are equal): the walk reads the map form only
     if path.startswith("/api/analytics/compositional/") and not path.endswith("/cells"):
-        return [{"scores": "false"}, {"scores": "true"}, {"f": "geojson"}]  # and the map form
-    if path.startswith(("/api/analytics/probability/", "/api/analytics/change-significance/")):
-        return [{}, {"f": "geojson"}]  # the cells, and their outlines
-    if path.startswith(("/api/analytics/spectrum-area/", "/api/analytics/singularity/")):
-        return [{"f": "json"}, {"f": "geojson"}]
+        return [{"scores": "false"}, {"f": "geojson"}]  # the summary; the scores' map form
+    if path.startswith(("/api/analytics/probability/", "/api/analytics/change-significance/",
+                        "/api/analytics/spectrum-area/", "/api/analytics/singularity/")):
+        return [{"f": "geojson"}]
     if path.startswith("/api/analytics/spider/"):
         return [{"per_sample": "false"}, {"per_sample": "true"}]
     if path.startswith("/api/assess/screening/") and not path.endswith("/cell"):

@@ -19,7 +19,7 @@ most the gateway's ``max_rows`` features.
 Examples
 --------
 >>> doc = {"dataset": "d", "grid": "global", "p_lo": 0.1,
-...        "cells": [{"cell_id": "G10km-E0001-N0001", "probability": 0.5}]}
+...        "cells": [{"cell_id": "G10km-E0240-N636", "probability": 0.5}]}
 >>> fc = cells_geojson(doc)
 >>> fc["type"], fc["p_lo"], fc["n_cells"], fc["features"][0]["properties"]["probability"]
 ('FeatureCollection', 0.1, 1, 0.5)
