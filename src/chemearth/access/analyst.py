@@ -43,6 +43,7 @@ Results are memoised per catalogue snapshot, request and what the actor may see.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Hashable, Sequence
 from typing import Any
 
@@ -140,8 +141,11 @@ class Analyst:
             raise NotFoundError(f"no fractal curve {kind!r}: use C-A or C-N")
         surf = self.surface(actor, dataset_id, element, grid=grid, level=level, medium=medium,
                             method=method)
-        fit = concentration_area_of(surf, n_breakpoints=n_breakpoints,
-                                    max_breakpoints=max_breakpoints)
+        # one fit per surface: actors who see the same published cells share it
+        fit = self.gw.memo(("analyst", "C-A fit", _digest(surf), n_breakpoints,
+                            max_breakpoints),
+                           lambda: concentration_area_of(surf, n_breakpoints=n_breakpoints,
+                                                         max_breakpoints=max_breakpoints))
         about = {"unit": surf.unit, "method": surf.method, "n": len(surf.cells),
                  "support": "cells", "grid": surf.grid.name,
                  "level": surf.grid.level_label(surf.level_m), "level_m": surf.level_m,
@@ -480,6 +484,18 @@ class Analyst:
                       "pairing_rule": str(out["pairing_rule"].iloc[0]) if len(out) else None,
                       "counts": shown["direction"].value_counts().to_dict(),
                       "cells": records(shown)})
+
+
+def _digest(surf: Surface) -> tuple[Hashable, ...]:
+    """What a C-A fit of ``surf`` is drawn from, as a memo key: the cells' keys and values,
+    the samples' cells, values and censoring (the cells that may be detection limits), the
+    grid and the cell size."""
+    cells = pd.util.hash_pandas_object(surf.cells[["cell", "value"]], index=False)
+    cols = [c for c in ("cell", "value", "censored") if c in surf.samples]
+    samples = pd.util.hash_pandas_object(surf.samples[cols], index=False)
+    return (surf.grid.name, surf.level_m, len(surf.cells),
+            hashlib.blake2b(cells.to_numpy().tobytes()).hexdigest(),
+            hashlib.blake2b(samples.to_numpy().tobytes()).hexdigest())
 
 
 def _json(doc: dict[str, Any]) -> dict[str, Any]:
