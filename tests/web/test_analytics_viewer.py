@@ -16,11 +16,11 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-import httpx
 import numpy as np
 import pytest
 import shapely
-from tests.web.test_browser import ARTIFACTS, TIMEOUT_MS, js_fmt
+from tests.web.test_browser import ARTIFACTS, js_fmt
+from tests.web.viewer_page import ViewerPage, api_json
 
 from chemearth.web.i18n import strings
 
@@ -30,27 +30,12 @@ ELEMENTS = "Ni,Cu,Co,Pb,Zn,Cr"  # the viewer's default set for Kola humus nickel
 API = "/api/analytics"
 
 
-def _api(base: str, path: str, **params: Any) -> Any:
-    r = httpx.get(base + path, params=params, timeout=180)
-    assert r.status_code == 200, (path, r.text[:300])
-    return r.json()
-
-
-class Page:
+class Page(ViewerPage):
     """The viewer on the Kola humus nickel layer."""
 
     def __init__(self, browser: Any, base: str, lang: str) -> None:
-        self.context = browser.new_context(viewport={"width": 1366, "height": 850},
-                                           locale="zh-CN" if lang == "zh" else "en-GB")
-        self.page = self.context.new_page()
-        self.page.set_default_timeout(TIMEOUT_MS)
-        self.errors: list[str] = []
-        self.page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
-        self.page.on("response", lambda r: self.errors.append(f"HTTP {r.status}: {r.url}")
-                     if r.status >= 400 and not r.url.endswith("/favicon.ico") else None)
-        self.page.goto(f"{base}/?lang={lang}#dataset={DATASET}&element={ELEMENT}"
-                       f"&medium={MEDIUM}&grid={GRID}&level=40000&lat=68.5&lon=31&zoom=6")
-        self.page.wait_for_selector("body[data-ready='1']")
+        super().__init__(browser, base, lang, f"dataset={DATASET}&element={ELEMENT}"
+                         f"&medium={MEDIUM}&grid={GRID}&level=40000&lat=68.5&lon=31&zoom=6")
         self.page.wait_for_function(
             "() => document.querySelectorAll('#sel-an-against option').length > 1")
 
@@ -71,16 +56,7 @@ class Page:
 
     def popup_at(self, lat: float, lon: float, zoom: int) -> dict[str, str]:
         """Click the map at a place; the popup's id and fields (field -> raw value)."""
-        self.page.evaluate("([lat, lon, z]) => { window.chemearthMap.closePopup();"
-                           " window.chemearthMap.setView([lat, lon], z, {animate: false}); }",
-                           [lat, lon, zoom])
-        # a closed popup fades out for 200 ms before it leaves the page
-        self.page.wait_for_function("() => !document.querySelector('.leaflet-popup')")
-        x, y = self.page.evaluate(
-            "([lat, lon]) => { const p = window.chemearthMap.latLngToContainerPoint([lat, lon]);"
-            " return [p.x, p.y]; }", [lat, lon])
-        box = self.page.locator("#map").bounding_box()
-        self.page.mouse.click(box["x"] + x, box["y"] + y)
+        self.click_at(lat, lon, zoom)
         pop = self.page.locator(".leaflet-popup .analytics-popup")
         pop.wait_for()
         out = dict(self.page.eval_on_selector_all(
@@ -131,7 +107,7 @@ def test_analytics_overlays_agree_with_the_api(browser: Any, live_server: str) -
     try:
         q = {"grid": GRID, "level": LEVEL}
         # fractal anomaly zones: three classes with their cells; the threshold and its source
-        zones = _api(base, f"{API}/fractal/{DATASET}/{ELEMENT}/zones", **q)
+        zones = api_json(base, f"{API}/fractal/{DATASET}/{ELEMENT}/zones", **q)
         v.overlay("zones")
         shown = v.legend()
         assert list(shown) == zones["zone_names"]
@@ -148,7 +124,7 @@ def test_analytics_overlays_agree_with_the_api(browser: Any, live_server: str) -
         v.shot("zones")
 
         # composite anomaly: every count of anomalous elements, the elements used
-        comp = _api(base, f"{API}/composite/{DATASET}", elements=ELEMENTS, **q)
+        comp = api_json(base, f"{API}/composite/{DATASET}", elements=ELEMENTS, **q)
         v.overlay("composite")
         shown = v.legend()
         k = len(comp["elements"])
@@ -162,7 +138,7 @@ def test_analytics_overlays_agree_with_the_api(browser: Any, live_server: str) -
         _same(pop, top["properties"], ["zone", "n_cells", "area_km2"])
 
         # probability of exceeding the standard: bands with p_lo, p_hi and their cells
-        prob = _api(base, f"{API}/probability/{DATASET}/{ELEMENT}", f="geojson", **q)
+        prob = api_json(base, f"{API}/probability/{DATASET}/{ELEMENT}", f="geojson", **q)
         v.overlay("probability")
         shown = v.legend()
         assert {b: n for b, (n, _) in shown.items()} == {c["band"]: c["n"]
@@ -181,7 +157,7 @@ def test_analytics_overlays_agree_with_the_api(browser: Any, live_server: str) -
         v.shot("probability")
 
         # robust factor scores: five classes whose counts are the API's scores classed
-        fc = _api(base, f"{API}/compositional/{DATASET}", f="geojson", elements=ELEMENTS,
+        fc = api_json(base, f"{API}/compositional/{DATASET}", f="geojson", elements=ELEMENTS,
                   factors=3, limit=10_000)
         v.overlay("factors")
         scores = np.array([f["properties"]["F1"] for f in fc["features"]])
@@ -217,7 +193,7 @@ def test_analytics_overlays_agree_with_the_api(browser: Any, live_server: str) -
         v.shot("outliers")
 
         # change significance against the C-horizon campaign: all four directions
-        ch = _api(base, f"{API}/change-significance/{DATASET}/{ELEMENT}", against=AGAINST,
+        ch = api_json(base, f"{API}/change-significance/{DATASET}/{ELEMENT}", against=AGAINST,
                   grid=GRID, level="20km", f="geojson")
         v.overlay("change", against=AGAINST)
         shown = v.legend()
@@ -233,7 +209,7 @@ def test_analytics_overlays_agree_with_the_api(browser: Any, live_server: str) -
         v.shot("change")
 
         # S-A anomaly: five classes at steps of the anomaly's root mean square around 0
-        sa = _api(base, f"{API}/spectrum-area/{DATASET}/{ELEMENT}", f="geojson", **q)
+        sa = api_json(base, f"{API}/spectrum-area/{DATASET}/{ELEMENT}", f="geojson", **q)
         v.overlay("sa")
         anomaly = np.array([f["properties"]["anomaly"] for f in sa["features"]], float)
         rms = float(np.sqrt(np.mean(anomaly ** 2)))
@@ -252,7 +228,7 @@ def test_analytics_overlays_agree_with_the_api(browser: Any, live_server: str) -
         v.shot("sa")
 
         # local singularity: six classes of alpha around 2, and the cells without one
-        si = _api(base, f"{API}/singularity/{DATASET}/{ELEMENT}", f="geojson", **q)
+        si = api_json(base, f"{API}/singularity/{DATASET}/{ELEMENT}", f="geojson", **q)
         v.overlay("singularity")
         alpha = np.array([f["properties"]["alpha"] if f["properties"]["alpha"] is not None
                           else np.nan for f in si["features"]], float)

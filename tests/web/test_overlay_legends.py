@@ -11,40 +11,28 @@ layer's concentrations. Screenshots: ``test-artifacts/overlay-*.png``.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
-import httpx
 import pytest
-from tests.web.test_browser import ARTIFACTS, TIMEOUT_MS
+from tests.web.test_browser import ARTIFACTS
+from tests.web.viewer_page import ViewerPage, api_json
 
 from chemearth.web.i18n import strings
 
 DATASET, ELEMENT, MEDIUM = "kola-humus", "Ni", "humus"
 STANDARD = "gb15618-2018"
+_api = partial(api_json, timeout=120)
 
 
-def _api(base: str, path: str, **params: Any) -> Any:
-    r = httpx.get(base + path, params=params, timeout=120)
-    assert r.status_code == 200, (path, r.text[:300])
-    return r.json()
-
-
-class Viewer:
+class Viewer(ViewerPage):
     """The viewer on the Kola humus nickel layer, with its overlay controls."""
 
+    IGNORED = ("/favicon.ico", "/cell")
+
     def __init__(self, browser: Any, base: str, lang: str) -> None:
-        self.context = browser.new_context(viewport={"width": 1366, "height": 850},
-                                           locale="zh-CN" if lang == "zh" else "en-GB")
-        self.page = self.context.new_page()
-        self.page.set_default_timeout(TIMEOUT_MS)
-        self.errors: list[str] = []
-        self.page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
-        self.page.on("response", lambda r: self.errors.append(f"HTTP {r.status}: {r.url}")
-                     if r.status >= 400 and not r.url.split("?")[0].endswith(
-                         ("/favicon.ico", "/cell")) else None)
-        self.page.goto(f"{base}/?lang={lang}#dataset={DATASET}&element={ELEMENT}"
-                       f"&medium={MEDIUM}&lat=68.5&lon=31&zoom=6")
-        self.page.wait_for_selector("body[data-ready='1']")
+        super().__init__(browser, base, lang, f"dataset={DATASET}&element={ELEMENT}"
+                         f"&medium={MEDIUM}&lat=68.5&lon=31&zoom=6")
         self.page.wait_for_function(
             "() => { const m = document.getElementById('map');"
             " return m.dataset.layer && m.dataset.loaded === m.dataset.layer; }")
@@ -62,16 +50,6 @@ class Viewer:
 
     def visible(self, selector: str) -> bool:
         return bool(self.page.is_visible(selector))
-
-    def click_at(self, lat: float, lon: float) -> None:
-        self.page.evaluate("([lat, lon]) => { window.chemearthMap.setView([lat, lon], 8,"
-                           " {animate: false}); window.chemearthMap.closePopup(); }", [lat, lon])
-        self.page.wait_for_function("() => !document.querySelector('.leaflet-popup')")
-        x, y = self.page.evaluate(
-            "([lat, lon]) => { const p = window.chemearthMap.latLngToContainerPoint([lat, lon]);"
-            " return [p.x, p.y]; }", [lat, lon])
-        box = self.page.locator("#map").bounding_box()
-        self.page.mouse.click(box["x"] + x, box["y"] + y)
 
     def shot(self, name: str) -> None:
         ARTIFACTS.mkdir(exist_ok=True)
