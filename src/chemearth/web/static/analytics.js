@@ -75,32 +75,12 @@
 
   // ------------------------------------------------------------------ the legend control
 
-  const Control = L.Control.extend({
-    options: { position: 'bottomright' },
-    onAdd: function () {
-      const div = L.DomUtil.create('div', 'legend assess-map-legend analytics-map-legend leaflet-control');
-      div.id = 'analytics-map-legend';
-      div.hidden = true;
-      L.DomEvent.disableClickPropagation(div);
-      L.DomEvent.disableScrollPropagation(div);
-      return div;
-    },
-  });
-  const control = new Control();
-  control.addTo(map);
-  const box = control.getContainer();
   const titleEl = h('div', { className: 'legend-title', id: 'analytics-legend-title' });
   const listEl = h('ul', { className: 'assess-legend analytics-legend', id: 'analytics-legend' });
   const extraEl = h('div', { className: 'assess-legend-extra', id: 'analytics-legend-extra' });
-  box.append(titleEl, listEl, extraEl);
-
-  function showLegend(kind) {
-    box.hidden = !kind;
-    box.dataset.kind = kind || '';
-    const conc = document.getElementById('legend');
-    // the concentration legend gives way while an overlay (this or assess.js's) is shown
-    if (conc) conc.hidden = !!kind;
-  }
+  // the concentration legend gives way while an overlay (this or assess.js's) is shown
+  const { show: showLegend } = api.overlayLegend('analytics-map-legend', 'analytics-map-legend',
+    [titleEl, listEl, extraEl]);
 
   function item(cls, colour, n, ...text) {
     return h('li', { dataset: { class: cls, n: String(n) } },

@@ -432,6 +432,35 @@
     stat: 'median' };
   let current = null;  // the current layer entry of /api/layers
   // what assess.js needs: the map, the strings and the error text of a failed fetch
+  /** An overlay's legend on the map (assess_legend.js, analytics.js): the control `id`
+   * holding `parts` (its title, classes and notes), hidden until `show(kind)`; while it
+   * shows, the concentration legend gives way (`show('')` puts it back). */
+  function overlayLegend(id, className, parts) {
+    const Control = L.Control.extend({
+      options: { position: 'bottomright' },
+      onAdd: function () {
+        const div = L.DomUtil.create('div',
+          ['legend assess-map-legend', className, 'leaflet-control'].filter(Boolean).join(' '));
+        div.id = id;
+        div.hidden = true;
+        L.DomEvent.disableClickPropagation(div);
+        L.DomEvent.disableScrollPropagation(div);
+        return div;
+      },
+    });
+    const control = new Control();
+    control.addTo(map);
+    const box = control.getContainer();
+    box.append(...parts);
+    function show(kind) {
+      box.hidden = !kind;
+      box.dataset.kind = kind || '';
+      const conc = document.getElementById('legend');
+      if (conc) conc.hidden = !!kind;
+    }
+    return { box, show };
+  }
+
   window.chemearthViewer = { map: map, t: t, fetchJSON: fetchJSON, errorText: errorText,
     selection: () => Object.assign({}, sel),
     // what globe.js needs too: the cell popup, the layer's URLs, the status line and the URL
@@ -447,7 +476,7 @@
     levelLabel: levelLabel, statLabel: statLabel, mediumLabel: mediumLabel,
     methodLabel: methodLabel, datasetLabel: datasetLabel, gridLabel: gridLabel,
     isPooled: isPooled, clickHooks: clickHooks, tNodes: tNodes, analyteLabel: analyteLabel,
-    hasString: hasString });
+    hasString: hasString, overlayLegend: overlayLegend });
 
   const selects = {
     element: document.getElementById('sel-element'),

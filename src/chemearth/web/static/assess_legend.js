@@ -59,33 +59,12 @@
 
   // ------------------------------------------------------------------ the legend control
 
-  const Control = L.Control.extend({
-    options: { position: 'bottomright' },
-    onAdd: function () {
-      const div = L.DomUtil.create('div', 'legend assess-map-legend leaflet-control');
-      div.id = 'assess-map-legend';
-      div.hidden = true;
-      L.DomEvent.disableClickPropagation(div);
-      L.DomEvent.disableScrollPropagation(div);
-      return div;
-    },
-  });
-  const control = new Control();
-  control.addTo(map);
-  const box = control.getContainer();
   const titleEl = h('div', { className: 'legend-title', id: 'assess-legend-title' });
   const extraEl = h('div', { className: 'assess-legend-extra', id: 'assess-legend-extra' });
-  box.append(titleEl, listEl, extraEl);  // the class list moves from the panel to the map
+  // the class list moves from the panel to the map
+  const { show } = api.overlayLegend('assess-map-legend', '', [titleEl, listEl, extraEl]);
 
   let shown = { kind: '' };
-
-  /** Show the overlay's legend instead of the concentration legend, or (kind '') undo. */
-  function show(kind) {
-    const conc = document.getElementById('legend');
-    box.hidden = !kind;
-    box.dataset.kind = kind || '';
-    if (conc) conc.hidden = !!kind;
-  }
 
   function swatchItem(colour, text, dataset) {
     return h('li', { dataset }, h('span', { className: 'swatch', style: { background: colour } }),
