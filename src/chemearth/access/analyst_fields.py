@@ -74,7 +74,7 @@ class FieldAnalyst(Analyst):
                 level: str | None, medium: str | None, method: str | None
                 ) -> tuple[Surface, Any, np.ndarray]:
         """The surface, its dense raster and each cell's flat position in it."""
-        from chemearth.assess.fractal_zones import surface_raster
+        from chemearth.assess.fractal_zones import cell_positions, surface_raster
 
         surf = self.surface(actor, dataset_id, element, grid=grid, level=level,
                             medium=medium, method=method)
@@ -86,9 +86,7 @@ class FieldAnalyst(Analyst):
                 f"the {surf.grid.level_label(surf.level_m)} cells of {element!r} span a "
                 f"raster of {size} cells (at most {MAX_RASTER}): choose larger cells")
         r = surface_raster(surf)
-        flat = r.keys.ravel()
-        where = np.flatnonzero(flat >= 0)
-        pos = pd.Series(where, index=flat[where]).loc[keys].to_numpy(np.int64)
+        pos = cell_positions(r, keys)
         return surf, r, pos
 
     def _about(self, dataset_id: str, element: str, surf: Surface) -> dict[str, Any]:
@@ -98,15 +96,13 @@ class FieldAnalyst(Analyst):
                 "n_cells": len(surf.cells)}
 
     @staticmethod
-    def _cells(dataset_id: str, element: str, surf: Surface, r: Any, pos: np.ndarray,
+    def _cells(dataset_id: str, element: str, surf: Surface, r: Any,
                **columns: np.ndarray) -> pd.DataFrame:
-        c = surf.cells
-        out = pd.DataFrame({"dataset": dataset_id, "element": element,
-                            "cell_id": c["cell_id"].to_numpy(), "n": c["n"].to_numpy(),
-                            "value": c["value"].to_numpy(float),
-                            "censored": r.censored.ravel()[pos]})
-        for name, arr in columns.items():
-            out[name] = arr.ravel()[pos]
+        from chemearth.assess.fractal_zones import cell_table
+
+        out = cell_table(surf, r, **columns)
+        out.insert(0, "element", element)
+        out.insert(0, "dataset", dataset_id)
         return out
 
     @staticmethod
@@ -156,7 +152,7 @@ class FieldAnalyst(Analyst):
             raster={"rows": r.values.shape[0], "columns": r.values.shape[1],
                     "n_filled": sa.n_filled, "fill_value": sa.fill_value},
             n_censored_cells=int(r.censored.ravel()[pos].sum()))
-        cells = self._cells(dataset_id, element, surf, r, pos, anomaly=sa.anomaly,
+        cells = self._cells(dataset_id, element, surf, r, anomaly=sa.anomaly,
                             background=sa.background)
         return self._document(doc, cells)
 
@@ -169,12 +165,12 @@ class FieldAnalyst(Analyst):
         and depletion (α > 2)."""
         from chemearth.stats.fractal import singularity
 
-        surf, r, pos = self._raster(actor, dataset_id, element, grid, level, medium, method)
+        surf, r, _ = self._raster(actor, dataset_id, element, grid, level, medium, method)
         w = tuple(int(x) for x in windows)
         s = self.gw.memo(("analyst", "singularity", self.gw.sight(actor), dataset_id, element,
                           surf.grid.name, surf.level_m, medium, method, w),
                          lambda: singularity(r.values, windows=w))
-        cells = self._cells(dataset_id, element, surf, r, pos, alpha=s.alpha, se=s.se,
+        cells = self._cells(dataset_id, element, surf, r, alpha=s.alpha, se=s.se,
                             log_density=s.log_density)
         a = cells["alpha"].to_numpy(float)
         km = surf.level_m / 1000.0

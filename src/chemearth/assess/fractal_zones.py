@@ -54,6 +54,8 @@ from chemearth.stats.fractal import (
 __all__ = [
     "CompositeLayer",
     "SurfaceRaster",
+    "cell_positions",
+    "cell_table",
     "composite_anomalies",
     "concentration_area_of",
     "surface_raster",
@@ -111,6 +113,29 @@ def surface_raster(surf: Surface, *, keys: NDArray[np.int64] | None = None) -> S
     values[row[pos], col[pos]] = cells["value"].to_numpy(float)
     cens[row[pos], col[pos]] = _censored_cells(surf)
     return SurfaceRaster(values, cens, kr, west, north, float(surf.level_m), surf.grid)
+
+
+def cell_positions(r: SurfaceRaster, keys: ArrayLike) -> NDArray[np.int64]:
+    """The flat index in ``r`` (of ``r.values.ravel()``) of each cell key of ``keys``."""
+    flat = r.keys.ravel()
+    where = np.flatnonzero(flat != NO_CELL)
+    at = pd.Series(where, index=flat[where])
+    return at.loc[np.asarray(keys, np.int64)].to_numpy(np.int64)
+
+
+def cell_table(surf: Surface, r: SurfaceRaster, **rasters: NDArray[np.float64]
+               ) -> pd.DataFrame:
+    """One row per cell of ``surf``: ``cell_id``, ``n``, ``value``, ``censored`` (the value
+    may be a detection limit) and the value of each raster of ``rasters`` (shaped as
+    ``r.values``) at the cell; ``r`` is ``surf``'s raster (:func:`surface_raster`)."""
+    pos = cell_positions(r, surf.cells["cell"])
+    out = pd.DataFrame({"cell_id": surf.cells["cell_id"].to_numpy(),
+                        "n": surf.cells["n"].to_numpy(),
+                        "value": surf.cells["value"].to_numpy(float),
+                        "censored": r.censored.ravel()[pos]})
+    for name, arr in rasters.items():
+        out[name] = arr.ravel()[pos]
+    return out
 
 
 def concentration_area_of(

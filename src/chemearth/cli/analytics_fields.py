@@ -27,32 +27,11 @@ from chemearth.cli.assess import _FORMAT, _OUTPUT, _emit
 from chemearth.cli.common import home_option, open_store_at
 
 if TYPE_CHECKING:
-    import numpy as np
     import pandas as pd
 
     from chemearth.assess.anomalies import Surface
 
 __all__: list[str] = []
-
-
-def _cells(surf: Surface, **rasters: np.ndarray) -> pd.DataFrame:
-    """One row per cell of ``surf``: id, n, value, censored and each raster's value."""
-    import numpy as np
-    import pandas as pd
-
-    from chemearth.assess.fractal_zones import surface_raster
-
-    r = surface_raster(surf)
-    flat = r.keys.ravel()
-    where = np.flatnonzero(flat >= 0)
-    pos = pd.Series(where, index=flat[where]).loc[surf.cells["cell"]].to_numpy(np.int64)
-    out = pd.DataFrame({"cell_id": surf.cells["cell_id"].to_numpy(),
-                        "n": surf.cells["n"].to_numpy(),
-                        "value": surf.cells["value"].to_numpy(float),
-                        "censored": r.censored.ravel()[pos]})
-    for name, arr in rasters.items():
-        out[name] = arr.ravel()[pos]
-    return out
 
 
 def _with_outlines(table: pd.DataFrame, surf: Surface, fmt: str | None,
@@ -92,12 +71,13 @@ def spectrum_area_command(dataset: str, element: str, breakpoints: int | None,
     """
     import pandas as pd
 
-    from chemearth.assess.fractal_zones import surface_raster
+    from chemearth.assess.fractal_zones import cell_table, surface_raster
     from chemearth.stats.fractal import spectrum_area
 
     store = open_store_at(home)
     surf = _surface(store, dataset, element, grid_name, level, method)
-    sa = spectrum_area(surface_raster(surf).values, energy_threshold=energy,
+    r = surface_raster(surf)
+    sa = spectrum_area(r.values, energy_threshold=energy,
                        n_breakpoints=breakpoints, split=-1 if split is None else split - 1,
                        spacing=surf.level_m / 1000.0)
     title = f"{dataset}: {element} S-A ({surf.method}, {surf.level_m / 1000:g} km cells)"
@@ -113,7 +93,7 @@ def spectrum_area_command(dataset: str, element: str, breakpoints: int | None,
         _emit(pd.DataFrame({"energy": c.levels, "area": c.measure, "fitted": c.fitted}),
               fmt, output, title, notes=notes)
         return
-    table = _cells(surf, anomaly=sa.anomaly, background=sa.background)
+    table = cell_table(surf, r, anomaly=sa.anomaly, background=sa.background)
     _emit(_with_outlines(table, surf, fmt, output), fmt, output, title, notes=notes)
 
 
@@ -133,7 +113,7 @@ def singularity_command(dataset: str, element: str, windows: str, grid_name: str
                         output: Path | None, home: Path | str | None) -> None:
     """Local singularity index alpha of every cell of ELEMENT's surface in DATASET (alpha
     < 2 enrichment, > 2 depletion), with its standard error."""
-    from chemearth.assess.fractal_zones import surface_raster
+    from chemearth.assess.fractal_zones import cell_table, surface_raster
     from chemearth.stats.fractal import singularity
 
     try:
@@ -142,8 +122,9 @@ def singularity_command(dataset: str, element: str, windows: str, grid_name: str
         raise click.UsageError(f"--windows {windows!r}: odd integers such as 1,3,5") from None
     store = open_store_at(home)
     surf = _surface(store, dataset, element, grid_name, level, method)
-    s = singularity(surface_raster(surf).values, windows=w)
-    table = _cells(surf, alpha=s.alpha, se=s.se, log_density=s.log_density)
+    r = surface_raster(surf)
+    s = singularity(r.values, windows=w)
+    table = cell_table(surf, r, alpha=s.alpha, se=s.se, log_density=s.log_density)
     a = table["alpha"]
     notes = [f"windows {', '.join(map(str, s.windows))} cells "
              f"({surf.level_m / 1000:g} km each)",

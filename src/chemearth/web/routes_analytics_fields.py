@@ -22,6 +22,7 @@ from chemearth.web.routes_analytics import (
     Method,
     PageLimit,
     PageOffset,
+    _elements,
     cells_form,
 )
 
@@ -39,10 +40,6 @@ def field_analyst(request: Request) -> FieldAnalyst:
 
 
 FieldDep = Annotated[FieldAnalyst, Depends(field_analyst)]
-
-
-def _list(text: str | None) -> list[str]:
-    return [e.strip() for e in (text or "").split(",") if e.strip()][:40]
 
 
 @router.get("/api/analytics/spectrum-area/{dataset}/{element}", tags=[TAG],
@@ -104,7 +101,7 @@ def spider(
     """The median pattern (published layer statistics; medians that may be detection
     limits are not normalised) and the censored share per element; per sample, the
     normalised values and the Eu and Ce anomalies."""
-    return a.spider(actor, dataset, reference=reference, elements=_list(elements) or None,
+    return a.spider(actor, dataset, reference=reference, elements=_elements(elements) or None,
                     medium=medium, method=method, per_sample=per_sample, limit=limit,
                     offset=offset)
 
@@ -122,5 +119,5 @@ def cell_compositional(
     """Explained variance and clr loadings of the robust principal components, and the
     robust factors, of the cells' medians (each cell a composition); of a dataset or a
     pooled id. Cells lacking a part are left out and counted."""
-    return a.cell_compositional(actor, dataset, _list(elements), grid=grid, level=level,
+    return a.cell_compositional(actor, dataset, _elements(elements), grid=grid, level=level,
                                 medium=medium, method=method, factors=factors, robust=robust)
